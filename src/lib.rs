@@ -1,0 +1,32 @@
+//! # optverify
+//!
+//! Reference implementations of the optimizers of a lecture on training deep networks
+//! (Oxford *Theories of Deep Learning*, lecture 8), executable checks of the lecture's claims
+//! about them, convergence reports, and an oracle for checking other implementations.
+//!
+//! ## Module map
+//! | module | what |
+//! |---|---|
+//! | [`optim`] | one file per optimizer, the [`optim::Optimizer`] trait, conventions, schedules, the runner |
+//! | [`problems`] | objectives with exact gradients and stochastic oracles; the vendored digits data |
+//! | [`theory`] | closed forms: rates, bounds, iteration-matrix spectral radii |
+//! | [`claims`] | theorem cards (`theorems/*.md`), one checker per card, evidence and verdicts |
+//! | [`report`] | Markdown, SVG and JSON writers for `reports/` |
+//! | [`oracle`] | trace format, reference runs, replay and comparison of other implementations |
+//! | [`prec`] | named tolerances and the rounding arguments behind them |
+//! | [`error`] | typed errors for bad input |
+//!
+//! Data flows one way: `theorems/` → `claims` (runs `optim` on `problems`, compares with
+//! `theory`) → `Evidence` → `report`. The oracle reuses `optim` and `problems` only.
+
+pub mod claims;
+pub mod error;
+pub mod optim;
+pub mod oracle;
+pub mod prec;
+pub mod problems;
+pub mod report;
+pub mod theory;
+
+/// Crate version, written into trace headers and reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,3 @@
+//! # Oracle
+//!
+//! Reference trajectories and step-by-step comparison of other implementations' traces.

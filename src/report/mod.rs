@@ -1,0 +1,3 @@
+//! # Reports
+//!
+//! Markdown + SVG + JSON writers for the evidence of every claim.

@@ -1,0 +1,4 @@
+//! # Closed forms
+//!
+//! Rates, bounds and spectral radii of iteration matrices, computed from formulas, never from
+//! runs: the `claims` compare runs against these.
