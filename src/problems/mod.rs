@@ -25,6 +25,10 @@ pub mod rosenbrock;
 pub mod smooth;
 pub mod stochastic;
 
+pub use least_squares::LeastSquares;
+pub use lessard::Lessard;
+pub use rosenbrock::Rosenbrock;
+
 pub use data::{digits, Digits};
 
 pub use quadratic::{Quadratic, Spectrum};
