@@ -28,6 +28,7 @@ pub mod stochastic;
 pub use least_squares::LeastSquares;
 pub use lessard::Lessard;
 pub use rosenbrock::Rosenbrock;
+pub use smooth::{OneMinusCos, RationalBump, ShiftedQuadratic};
 
 pub use data::{digits, Digits};
 
