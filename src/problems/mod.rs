@@ -27,6 +27,7 @@ pub mod stochastic;
 
 pub use least_squares::LeastSquares;
 pub use lessard::Lessard;
+pub use logistic::{BinaryLogistic, BinaryTask, Multinomial};
 pub use rosenbrock::Rosenbrock;
 pub use smooth::{OneMinusCos, RationalBump, ShiftedQuadratic};
 
