@@ -155,6 +155,33 @@ impl Mlp {
     pub fn inputs_matrix(&self) -> &DMatrix<f64> {
         &self.x
     }
+    /// The targets Y (m × o).
+    pub fn targets(&self) -> &DMatrix<f64> {
+        &self.y
+    }
+    /// λ.
+    pub fn lambda(&self) -> f64 {
+        self.lambda
+    }
+    /// Whether b₁, b₂ are present.
+    pub fn has_bias(&self) -> bool {
+        self.bias
+    }
+    /// (W₁ (h × d), b₁ (h; zeros without biases), W₂ (o × h), b₂ (o; zeros)) read from θ.
+    pub fn unpack(&self, theta: &DVector<f64>) -> (DMatrix<f64>, DVector<f64>, DMatrix<f64>, DVector<f64>) {
+        let (d, h, o) = (self.inputs(), self.hidden, self.outputs());
+        let off = self.offsets();
+        let s = theta.as_slice();
+        let w1 = DMatrix::from_row_slice(h, d, &s[off.w1..off.w1 + h * d]);
+        let w2 = DMatrix::from_row_slice(o, h, &s[off.w2..off.w2 + o * h]);
+        let b1 = off
+            .b1
+            .map_or_else(|| DVector::zeros(h), |b| DVector::from_column_slice(&s[b..b + h]));
+        let b2 = off
+            .b2
+            .map_or_else(|| DVector::zeros(o), |b| DVector::from_column_slice(&s[b..b + o]));
+        (w1, b1, w2, b2)
+    }
 
     fn offsets(&self) -> Offsets {
         let (d, h, o) = (self.inputs(), self.hidden, self.outputs());
