@@ -1,1 +1,1 @@
-//! To be written (see problems/mod.rs).
+//! placeholder
