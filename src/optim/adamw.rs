@@ -31,6 +31,9 @@
 //!   floating point the two orders differ by rounding (tests/equivalences_adaptive.rs). What
 //!   would matter is decaying the *Adam-updated* θ_t (θ ← θ' − ηλθ' with θ' = θ − ηu), a
 //!   second-order difference η²λu that this file's test rules out.
+//! * `DecoupledTimesLr` evaluates PyTorch's `θ·(1 − αη_tλ)` then `θ − η_t u_t`; optax's
+//!   `θ − αη_t(û + λθ)` and Keras's `θ − θ·λ·αη_t` are the same real number in other
+//!   operation orders (rounding-level differences, not reproduced).
 //! * The paper normalises λ = λ_norm √(b/(BT)) (Appendix); here λ is the raw value.
 //!
 //! ## References
