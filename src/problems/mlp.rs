@@ -9,7 +9,7 @@
 //! ## Backpropagation (by hand)
 //! Per example, $z = W_1x + b_1$, $a = \operatorname{ReLU}(z)$, $r = H(x) - y$:
 //! $$\nabla_{W_2} = r\,a^\top,\quad \nabla_{b_2} = r,\quad
-//!   \delta = (W_2^\top r)\odot \mathbb 1[z > 0],\quad \nabla_{W_1} = \delta\,x^\top,\quad
+//!   \delta = (W_2^\top r)\odot \mathbb 1_{z > 0},\quad \nabla_{W_1} = \delta\,x^\top,\quad
 //!   \nabla_{b_1} = \delta,$$
 //! averaged over the examples, plus $\lambda\theta$. $\operatorname{ReLU}'(0) := 0$, as in
 //! PyTorch; $f$ is differentiable wherever no pre-activation $z_{kj}$ is exactly 0.

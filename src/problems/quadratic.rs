@@ -20,7 +20,7 @@
 //! * `TwoPoint`: $\lambda_i = \mu$ for $i \le \lfloor n/2 \rfloor$, $\lambda_i = L$ otherwise.
 //! * `Uniform`: $\lambda_1 = \mu$, $\lambda_n = L$, the others i.i.d. uniform on $[\mu, L]$.
 //! * `LogUniform`: $\lambda_1 = \mu$, $\lambda_n = L$, the others $\mu (L/\mu)^{U}$ with
-//!   $U \sim \mathcal U[0,1]$ (needs $\mu > 0$).
+//!   $U \sim \mathcal U(0,1)$ (needs $\mu > 0$).
 //!
 //! Eigenvalues are sorted ascending and column $i$ of $Q$ is the eigenvector of $\lambda_i$, so
 //! a check can start on the extreme eigenvectors ([`Quadratic::eigenvector`]).
@@ -190,7 +190,7 @@ impl Quadratic {
         })
     }
 
-    /// A = Q diag(`eigs`) Qᵀ with Q Haar from `rotation_seed` (column i of Q belongs to eigs[i]).
+    /// A = Q diag(`eigs`) Qᵀ with Q Haar from `rotation_seed` (column i of Q belongs to `eigs[i]`).
     pub fn rotated(
         eigs: Vec<f64>,
         theta_star: DVector<f64>,
