@@ -96,6 +96,10 @@ pub fn spectrum_eigenvalues(
             range: "(0, inf) for a log-uniform spectrum",
         });
     }
+    if mu == l {
+        // Also avoids 0·(0/0) for a log-uniform spectrum with μ = L = 0.
+        return Ok(vec![mu; n]);
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut eigs: Vec<f64> = (0..n)
         .map(|i| match spectrum {
@@ -371,6 +375,10 @@ mod tests {
         assert!(spectrum_eigenvalues(0, 1.0, 1.0, Spectrum::Uniform, 0).is_err());
         assert!(spectrum_eigenvalues(1, 1.0, 2.0, Spectrum::Uniform, 0).is_err());
         assert!(spectrum_eigenvalues(1, 2.0, 2.0, Spectrum::Uniform, 0).is_ok());
+        assert_eq!(
+            spectrum_eigenvalues(3, 0.0, 0.0, Spectrum::LogUniform, 0).unwrap(),
+            vec![0.0; 3]
+        );
         assert!(Quadratic::diagonal(vec![1.0], DVector::zeros(2)).is_err());
         assert!(Quadratic::diagonal(vec![-1.0], DVector::zeros(1)).is_err());
     }
