@@ -150,6 +150,20 @@ enum Form {
 }
 
 /// ½(θ−θ*)ᵀA(θ−θ*) with known eigen-decomposition (see the module doc).
+///
+/// # Examples
+/// ```
+/// use optverify::problems::{Objective, Quadratic, Spectrum};
+/// let q = Quadratic::random(5, 1.0, 100.0, Spectrum::LogUniform, 7).unwrap();
+/// let c = q.constants();
+/// assert_eq!((c.mu, c.l, c.f_star), (Some(1.0), Some(100.0), Some(0.0)));
+/// // Start on the eigenvector of L: the gradient points along it, scaled by L.
+/// let x = q.theta_star() + q.eigenvector(4);
+/// let g = q.gradient(&x);
+/// // Only A's rounding separates them: ≤ γ_{n+4}·L·(‖v‖₁ + ‖v‖₂) per entry, ‖v‖₁ ≤ √n.
+/// let tol = optverify::prec::gamma(9) * 100.0 * (5f64.sqrt() + 1.0) * 5f64.sqrt();
+/// assert!((g - q.eigenvector(4) * 100.0).norm() <= tol);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Quadratic {
     eigenvalues: DVector<f64>,

@@ -51,6 +51,18 @@ pub enum LastBatch {
 }
 
 /// Seeded epochs of random partitions of 0..m into batches (see the module doc).
+///
+/// # Examples
+/// ```
+/// use optverify::problems::{BatchSampler, LastBatch};
+/// let mut s = BatchSampler::new(10, 4, LastBatch::Keep, 0).unwrap();
+/// let epoch = s.next_epoch();
+/// let sizes: Vec<usize> = epoch.iter().map(|b| b.len()).collect();
+/// assert_eq!(sizes, [4, 4, 2]);
+/// let mut all = epoch.concat();
+/// all.sort();
+/// assert_eq!(all, (0..10).collect::<Vec<_>>());
+/// ```
 #[derive(Debug, Clone)]
 pub struct BatchSampler {
     num_examples: usize,
