@@ -191,3 +191,24 @@ quickcheck::quickcheck! {
         n2.lo >= n1.lo && n1.lo <= n1.hi
     }
 }
+
+/// Full mode of every card (minutes): `cargo test --release --test theorems_adagrad_norm -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn full_mode_all() {
+    for id in IDS {
+        let cards = select_cards(&[id.to_string()]).unwrap();
+        let out = run_card(&cards[0], Mode::Full).unwrap();
+        let ev = &out.evidence;
+        eprintln!(
+            "FULL {id}: {} (expected {}) — {} ({:.1}s)",
+            ev.verdict, out.card.expected, ev.headline, out.seconds
+        );
+        for m in &ev.measurements {
+            eprintln!(
+                "   {} = {} vs {} [{}] {}",
+                m.name, m.measured, m.predicted, m.ok, m.note
+            );
+        }
+    }
+}

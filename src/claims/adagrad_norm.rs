@@ -332,7 +332,7 @@ fn update_rule(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         "as printed the step is implicit (gradient at the new point): x₁ = {x1_implicit:.6} vs the paper's {x1_explicit:.6} on x²/2; corrected form = AdaGradNorm bit for bit ({max_ulps} ulps over {steps} steps)"
     );
     ev.counterexample = Some(Counterexample {
-        description: "f(θ) = θ²/2 (L = 1), θ⁽⁰⁾ = 1, b₀ = 1: the printed rule θ⁽¹⁾ = θ⁽⁰⁾ − ∇f(θ⁽¹⁾)/b₁ with b₁² = b₀² + ‖∇f(θ⁽¹⁾)‖² has the unique solution θ⁽¹⁾ ≈ 0.4534 (bisection), the paper's explicit step gives 1 − 1/√2 ≈ 0.2929".into(),
+        description: "f(θ) = θ²/2 (L = 1), θ⁽⁰⁾ = 1, b₀ = 1: the printed rule θ⁽¹⁾ = θ⁽⁰⁾ − ∇f(θ⁽¹⁾)/b₁ with b₁² = b₀² + ‖∇f(θ⁽¹⁾)‖² has the unique solution θ⁽¹⁾ ≈ 0.5310 (bisection), the paper's explicit step gives 1 − 1/√2 ≈ 0.2929".into(),
         values: vec![
             ("lambda".into(), lambda),
             ("b0".into(), b0),
@@ -1338,18 +1338,6 @@ fn stochastic_growth(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let (mu, lu, hu) = t_interval(&unbiased, alpha);
         ev.measurements.push(
             Measurement::new(
-                format!("{name}: slope of log b_k vs log k on [K/10, K]"),
-                ms,
-                0.5,
-                Relation::Approx { rel_tol: 0.0 },
-            )
-            .with_note(format!(
-                "{:.0}% CI [{ls:.4}, {hs:.4}], {seeds} seeds, K = {steps}",
-                100.0 * (1.0 - alpha)
-            )),
-        );
-        ev.measurements.push(
-            Measurement::new(
                 format!("{name}: b_K²/K vs c_g² = {c_g2}"),
                 mr,
                 c_g2,
@@ -1379,6 +1367,18 @@ fn stochastic_growth(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 / seeds as f64;
         let s2 = sigma * sigma;
         let pred_low = 0.5 * ((s2 * hi_k as f64 + r_bar) / (s2 * lo_k as f64 + r_bar)).log10();
+        ev.measurements.push(
+            Measurement::new(
+                format!("{name}: slope of log b_k vs log k on [K/10, K]"),
+                ms,
+                0.5,
+                Relation::Approx { rel_tol: ((hs - ls) / 2.0 + (0.5 - pred_low).max(0.0)) / 0.5 },
+            )
+            .with_note(format!(
+                "{:.0}% CI [{ls:.4}, {hs:.4}], {seeds} seeds, K = {steps}; finite-window slope predicted from the measured transient: {pred_low:.4}",
+                100.0 * (1.0 - alpha)
+            )),
+        );
         if !(hs >= pred_low.min(0.5) && ls <= 0.5) {
             slope_ok = false;
         }
@@ -1573,7 +1573,7 @@ fn stochastic_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         log_x: true,
         log_y: true,
         series: vec![pt("AdaGrad-Norm", Style::Line, b0s.clone(), ada), pt("SGD, step 1/b₀", Style::Line, b0s.clone(), sgd)],
-        caption: "SGD diverges for 1/b₀ > 2/L and stalls for large b₀; AdaGrad-Norm is insensitive to b₀ over six decades.".into(),
+        caption: "SGD with step 1/b₀ diverges for 1/b₀ > 2/L and barely moves for b₀ ≫ L; AdaGrad-Norm converges for every b₀, slower only when b₀ ≫ L (its first steps are then 1/b₀-sized).".into(),
     });
     let ok = hs >= -0.5 - 0.1 && ls <= -0.5 + 1.0 / (ns[0] as f64 * c_g * c_g / (b0 * b0)).ln() && lrs <= 0.0;
     ev.verdict = if ok {
