@@ -468,3 +468,44 @@ fn decoupled_decay_equals_coupled_without_momentum_only() {
         "with momentum the two should separate, max relative gap {sep:e}"
     );
 }
+
+/// The crate's runner asks [`Optimizer::gradient_point`] before each step, so driving the
+/// lecture's Nesterov through `runner::trajectory` gives exactly (**bit for bit**: the same
+/// gradient evaluations in the same order) the hand-driven loop above, and its PyTorch form
+/// gives the same look-ahead points to rounding (checked in the proptest above).
+#[test]
+fn runner_evaluates_nesterov_at_the_look_ahead_point() {
+    struct Diagonal(Vec<f64>);
+    impl optverify::problems::GradientOracle for Diagonal {
+        fn dim(&self) -> usize {
+            self.0.len()
+        }
+        fn gradient_into(&mut self, x: &DVector<f64>, g: &mut DVector<f64>) {
+            g.copy_from(&grad(&self.0, x));
+        }
+    }
+    let case = make_case(17, 3, 2.0);
+    let config = NesterovConfig::strongly_convex(case.mu, case.l)
+        .unwrap()
+        .with_theta_prev(case.x_prev.as_slice().to_vec());
+    let (by_hand, _) = run(&mut config.clone().build().unwrap(), &case.h, &case.x0, STEPS);
+    let mut oracle = Diagonal(case.h.clone());
+    let by_runner = optverify::optim::runner::trajectory(
+        &mut config.build().unwrap(),
+        &mut oracle,
+        case.x0.clone(),
+        STEPS,
+    )
+    .unwrap();
+    assert_eq!(by_runner, by_hand);
+    // Evaluating at θ_k instead (heavy-ball-like) would give a different trajectory.
+    let mut hb = HeavyBallConfig::new(
+        1.0 / case.l,
+        NesterovConfig::strongly_convex(case.mu, case.l).unwrap().momentum,
+    )
+    .with_theta_prev(case.x_prev.as_slice().to_vec())
+    .build()
+    .unwrap();
+    let (hb_xs, _) = run(&mut hb, &case.h, &case.x0, STEPS);
+    assert!((&hb_xs[5] - &by_hand[5]).amax() > 1e-6);
+}
