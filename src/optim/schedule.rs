@@ -9,9 +9,9 @@
 //! * step-drop: $\eta_t = f^{k}$ where $k$ is the number of drop epochs already reached
 //!   (their Figure 1 drops at epochs 30, 60 and 80);
 //! * cosine annealing, SGDR eq. (5) without restarts:
-//!   $$\eta_t = \eta_{\min} + \tfrac12(\eta_{\max} - \eta_{\min})\bigl(1 + \cos(\pi\,T_{cur}/T_{\max})\bigr);$$
+//!   $$\eta_t = \eta_{\min} + \tfrac12(\eta_{\max} - \eta_{\min})\bigl(1 + \cos(\pi\\,T_{cur}/T_{\max})\bigr);$$
 //! * warm restarts, SGDR eq. (5): the same cosine inside period $i$ of length
-//!   $T_i = T_0 T_{mult}^{\,i}$, with $T_{cur}$ reset to 0 at each restart.
+//!   $T_i = T_0 T_{mult}^{\\,i}$, with $T_{cur}$ reset to 0 at each restart.
 //!
 //! | symbol | field |
 //! |---|---|
