@@ -39,7 +39,8 @@
 //!   at integer step counts: restart k (k ≥ 1) happens after `T_0 (1 + T_mult + … +
 //!   T_mult^{k−1})` completed steps.
 //! * `StepDrop` is PyTorch `MultiStepLR(milestones, gamma)` with milestones in epochs, and
-//!   computes `factor^k` with `powf`, as Python's `gamma ** k` does.
+//!   computes `factor^k` with `powf`, as its closed form `gamma ** bisect_right(milestones,
+//!   epoch)` does (the recursive `get_lr` multiplies by gamma at each milestone instead).
 //!
 //! ## References
 //! * I. Loshchilov, F. Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019,
