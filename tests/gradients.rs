@@ -464,6 +464,30 @@ proptest! {
     }
 
     #[test]
+    fn prop_tanh_neuron_gradients(m in 1usize..=8, d in 1usize..=4, scale in 0.1f64..3.0, seed in any::<u64>()) {
+        let p = TanhNeuron::random(m, d, seed).unwrap();
+        let w = gaussian_vector(d, seed ^ 6) * scale;
+        check_finite_sum("tanh_neuron", &p, &w, |rows| {
+            let x = p.inputs();
+            let wa = abs_plus_step(&w);
+            let rho: Vec<f64> = rows.iter().map(|&k| x.row(k).abs().transpose().dot(&wa)).collect();
+            let mm = rows.len() as f64;
+            let k = d + rows.len() + 8;
+            // z errs by γ_{d+1}ρ, tanh is 1-Lipschitz and |tanh − y| ≤ 2: ½(t − y)² errs by
+            // ≤ 2γρ + 2γ per example (tanh itself ≤ 1 ulp); s = (t−y)(1−t²) has |ds/dt| =
+            // |1 − 3t² + 2ty| ≤ 3, so it errs by ≤ 3γρ + 6γ.
+            let f_err = 1.01 * gamma(k) * rho.iter().map(|r| 2.0 * r + 2.0).sum::<f64>() / mm;
+            let xmax = rows.iter().map(|&kk| x.row(kk).amax()).fold(0.0, f64::max);
+            let g_err = 1.01 * gamma(k) * xmax * rho.iter().map(|r| 3.0 * r + 6.0).sum::<f64>() / mm;
+            // ∂³/∂w_j³ = m⁻¹Σ φ'''(z_k) x_kj³ with φ''' = g'(t)(1 − t²), |g'| ≤ 8 on (−1, 1).
+            let m3 = (0..d)
+                .map(|j| 8.0 * rows.iter().map(|&kk| x[(kk, j)].abs().powi(3)).fold(0.0, f64::max))
+                .collect();
+            Some(Bounds::smooth(f_err, g_err, m3))
+        })?;
+    }
+
+    #[test]
     fn prop_mini_batch_unbiased_by_enumeration(m in 2usize..=7, b_frac in 0.0f64..1.0, seed in any::<u64>()) {
         // Regularised logistic: checks that the whole regulariser rides along with each example.
         let b = 1 + ((m - 1) as f64 * b_frac) as usize;
