@@ -6,8 +6,8 @@
 //! $\hat f(x+h e_i) - \hat f(x - h e_i)$ by the step actually taken. If every computed value
 //! satisfies $|\hat f - f| \le E$ near $x$, $|\partial_i^3 f| \le M_i$ on $[x_i-h, x_i+h]$, and
 //! the analytic gradient's own rounding error is at most $G$, then
-//! $$|\hat g_i - \mathrm{FD}_i| \le \underbrace{E/h_i}_{\text{rounding of } f}
-//!   + \underbrace{h_i^2 M_i/6}_{\text{truncation}} + G + 4u|\mathrm{FD}_i|,$$
+//! $$|\hat g_i - \mathrm{FD}_i| \le \underbrace{E/h_i}_{\text{rounding of } f} +
+//!   \underbrace{h_i^2 M_i/6}_{\text{truncation}} + G + 4u|\mathrm{FD}_i|,$$
 //! the last term for the rounding of the difference and of the division. $E$ and $G$ are
 //! running-error bounds (Higham, *Accuracy and Stability*, §3.1: a length-$k$ sum or dot
 //! product errs by at most $\gamma_k$ times the sum of absolute values of its terms), written
