@@ -223,14 +223,14 @@ pub struct RateFit {
     pub window: (usize, usize),
 }
 
-/// Fit ln‖e_k‖ ≈ a + p ln k + c/k + k ln q on the block maxima of the error over a window that
+/// Fit ln‖e_k‖ ≈ a + p ln k + c₁/k + c₂/k² + k ln q on the block maxima of the error over a window that
 /// excludes the first 20 % of the run (the transient) and ends at the last finite, non-zero
 /// error.
 ///
 /// Why block maxima: with complex roots ‖e_k‖ oscillates and may pass near zero; the maximum
 /// over a block of w steps follows the envelope C k^p ρ^k. Why ln k: at a double root the
-/// error is (A + Bk)ρ^k, and fitting [1, k] alone would bias ln q by about 1/k; the 1/k column
-/// absorbs the next term A/(Bk) of ln|A + Bk|. If p comes out negative (no Jordan growth) the
+/// error is (A + Bk)ρ^k, and fitting [1, k] alone would bias ln q by about 1/k; the 1/k and 1/k²
+/// columns absorb the next terms a/k − a²/(2k²) of ln|A + Bk| = ln|B| + ln k + ln|1 + a/k|. If p comes out negative (no Jordan growth) the
 /// fit falls back to [1, k].
 ///
 /// Tolerance (an estimate, not a proof): if the envelope deviates from the model by at most R
@@ -275,12 +275,14 @@ pub fn fit_rate(err: &[f64]) -> Option<RateFit> {
     // growth to model, and a negative power would only absorb the convexity of a mixture of
     // close simple rates (biasing the k coefficient upwards): refit on [1, k].
     let solve = |with_log: bool| -> Option<(DVector<f64>, f64, f64)> {
-        // Jordan model: ln|A + Bk| = ln|B| + ln k + A/(Bk) + O(k⁻²), hence the 1/k column.
-        let cols = if with_log { 4 } else { 2 };
+        // Jordan model: ln|A + Bk| = ln|B| + ln k + a/k − a²/(2k²) + O(k⁻³) with a = A/B,
+        // hence the 1/k and 1/k² columns.
+        let cols = if with_log { 5 } else { 2 };
         let x = DMatrix::from_fn(m, cols, |i, j| match (j, with_log) {
             (0, _) => 1.0,
             (1, true) => ks[i].ln(),
             (2, true) => k0 as f64 / ks[i],
+            (3, true) => (k0 as f64 / ks[i]).powi(2),
             _ => ks[i] / scale,
         });
         let pinv = x.clone().svd(true, true).pseudo_inverse(1e-13).ok()?;
@@ -292,7 +294,7 @@ pub fn fit_rate(err: &[f64]) -> Option<RateFit> {
     };
     let (coef, r, row_l1) = solve(true)?;
     let (slope, power, r, row_l1) = if coef[1] >= 0.0 {
-        (coef[3], coef[1], r, row_l1)
+        (coef[4], coef[1], r, row_l1)
     } else {
         let (c2, r2, l2) = solve(false)?;
         (c2[1], 0.0, r2, l2)
