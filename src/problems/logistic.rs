@@ -239,6 +239,23 @@ impl BinaryLogistic {
         z
     }
 
+    /// Features X (m × d).
+    pub fn features(&self) -> &DMatrix<f64> {
+        &self.x
+    }
+    /// Labels in {0, 1}.
+    pub fn labels(&self) -> &[f64] {
+        &self.y
+    }
+    /// λ.
+    pub fn lambda(&self) -> f64 {
+        self.lambda
+    }
+    /// Whether the model has a bias (the last parameter).
+    pub fn has_bias(&self) -> bool {
+        self.bias
+    }
+
     /// Fraction of examples with (z ≥ 0) == (y = 1).
     pub fn accuracy(&self, theta: &DVector<f64>) -> f64 {
         let z = self.logits(theta);
@@ -399,6 +416,22 @@ impl Multinomial {
     /// Number of classes C.
     pub fn classes(&self) -> usize {
         self.classes
+    }
+    /// Features X (m × d).
+    pub fn features(&self) -> &DMatrix<f64> {
+        &self.x
+    }
+    /// Labels in 0..C.
+    pub fn labels(&self) -> &[usize] {
+        &self.labels
+    }
+    /// λ.
+    pub fn lambda(&self) -> f64 {
+        self.lambda
+    }
+    /// Whether the model has biases (the last C parameters).
+    pub fn has_bias(&self) -> bool {
+        self.bias
     }
 
     /// Logits Z (m × C): Z = X Wᵀ + 1 bᵀ. W row-major (C × d) is Wᵀ column-major (d × C).

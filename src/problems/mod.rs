@@ -25,15 +25,15 @@ pub mod rosenbrock;
 pub mod smooth;
 pub mod stochastic;
 
+pub use data::{digits, Digits};
 pub use least_squares::LeastSquares;
 pub use lessard::Lessard;
 pub use logistic::{BinaryLogistic, BinaryTask, Multinomial};
+pub use mlp::{DropoutOracle, Mlp};
+pub use quadratic::{Quadratic, Spectrum};
 pub use rosenbrock::Rosenbrock;
 pub use smooth::{OneMinusCos, RationalBump, ShiftedQuadratic};
-
-pub use data::{digits, Digits};
-
-pub use quadratic::{Quadratic, Spectrum};
+pub use stochastic::{AdditiveNoiseOracle, BatchSampler, LastBatch, MiniBatchOracle};
 
 use nalgebra::DVector;
 use thiserror::Error;

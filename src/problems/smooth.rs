@@ -11,7 +11,7 @@
 //! | [`ShiftedQuadratic`] | $\tfrac12 \sum_i a_i t_i^2 + c$ | $a_i$ | $\max a_i$ | $c$ at $0$ |
 //!
 //! **Why $\sup|\psi''| = 2$ for the rational bump.** Write $s = t^2 \ge 0$ and
-//! $h(s) = 2(1-3s)/(1+s)^3$. Then $h'(s) = -12(1-s)/(1+s)^4$: $h$ decreases on $[0,1]$ from
+//! $h(s) = 2(1-3s)/(1+s)^3$. Then $h'(s) = -12(1-s)/(1+s)^4$: $h$ decreases on $0 \le s \le 1$ from
 //! $h(0) = 2$ to $h(1) = -\tfrac12$ and increases towards $0$ for $s > 1$. Hence
 //! $\psi'' \in [-\tfrac12, 2]$ and $\sup|\psi''| = 2$, attained at $t = 0$ (checked on a grid
 //! in the tests). Neither $1-\cos$ ($\psi''(\pi) = -1$) nor the bump ($\psi''(1) = -\tfrac12$) is
