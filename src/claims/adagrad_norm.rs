@@ -918,9 +918,9 @@ fn n_lemma(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         } else {
             rng.random_range(0.0..1.0)
         };
-        let a: Vec<f64> = (0..n_u).map(|_| eps * (1.0 + bump)).collect();
-        let all_above = a.iter().all(|&v| v > eps);
-        let bn2 = th::b_squared_exact(b0, &a);
+        let a = eps * (1.0 + bump);
+        let all_above = a > eps;
+        let bn2 = th::b_squared_exact_constant(b0, a, n_u);
         let l2 = th::rat(l) * th::rat(l);
         if all_above && bn2 < l2 {
             violations += 1;
@@ -928,11 +928,11 @@ fn n_lemma(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         // One iteration less already suffices; two less does not (a_k = ε(1 + 2^{-40})).
         let m = th::n_lemma_minimal_iterations(l, b0, eps);
         let m_u = th::Ceil { lo: m.clone(), hi: m }.lo_u64() as usize;
-        let tiny: Vec<f64> = vec![eps * (1.0 + 2f64.powi(-40)); m_u];
-        if th::b_squared_exact(b0, &tiny) >= l2 {
+        let tiny = eps * (1.0 + 2f64.powi(-40));
+        if th::b_squared_exact_constant(b0, tiny, m_u) >= l2 {
             minimal_ok += 1;
         }
-        if m_u >= 1 && th::b_squared_exact(b0, &tiny[..m_u - 1]) < l2 {
+        if m_u >= 1 && th::b_squared_exact_constant(b0, tiny, m_u - 1) < l2 {
             minimal_tight += 1;
         }
     }
@@ -1480,8 +1480,10 @@ fn stochastic_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let bound = |nn: f64| ((b0 + c_g) / nn + c_g / nn.sqrt()) * (nn * c_g * c_g / (b0 * b0)).ln();
     let lx: Vec<f64> = ns.iter().map(|&v| (v as f64).ln()).collect();
     let (mut slopes, mut ratio_slopes) = (Vec::new(), Vec::new());
+    let mut per_group_min = Vec::new();
     for g in &group_means {
         let m = running_min(g);
+        per_group_min.push(m.clone());
         slopes.push(slope(&lx, &m.iter().map(|v| v.ln()).collect::<Vec<_>>()));
         ratio_slopes.push(slope(
             &lx,
@@ -1551,6 +1553,14 @@ fn stochastic_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     );
     let nsx: Vec<f64> = ns.iter().map(|&v| v as f64).collect();
     let c = measured[0] / bound(nsx[0]);
+    // Pointwise t-band of the per-group running minima (groups are independent).
+    let band: Vec<(f64, f64)> = (0..ns.len())
+        .map(|i| {
+            let col: Vec<f64> = per_group_min.iter().map(|m| m[i]).collect();
+            let (_, lo, hi) = t_interval(&col, alpha);
+            (lo.max(f64::MIN_POSITIVE), hi)
+        })
+        .collect();
     ev.figures.push(Figure {
         id: "rate".into(),
         title: "min_{ℓ<N}(E‖∇F(θ_ℓ)‖^{4/3})^{3/2} (1 − cos, n = 10, σ = 1, b₀ = 1)".into(),
@@ -1560,6 +1570,8 @@ fn stochastic_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         log_y: true,
         series: vec![
             pt("measured (mean over seeds)", Style::Line, nsx.clone(), measured.clone()),
+            pt(&format!("{:.0}% band over groups (lower)", 100.0 * (1.0 - alpha)), Style::Predicted, nsx.clone(), band.iter().map(|b| b.0).collect()),
+            pt(&format!("{:.0}% band over groups (upper)", 100.0 * (1.0 - alpha)), Style::Predicted, nsx.clone(), band.iter().map(|b| b.1).collect()),
             pt("bound expression × const (fit at N₀)", Style::Predicted, nsx.clone(), nsx.iter().map(|&v| c * bound(v)).collect()),
             pt("N^{−1/2} × const", Style::Predicted, nsx.clone(), nsx.iter().map(|&v| measured[0] * (nsx[0] / v).sqrt()).collect()),
         ],

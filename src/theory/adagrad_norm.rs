@@ -163,6 +163,12 @@ pub fn b_squared_exact(b0: f64, a: &[f64]) -> BigRational {
     a.iter().fold(&br * &br, |s, &x| s + rat(x))
 }
 
+/// $b_0^2 + n\,a$ exactly (the N-lemma's adversarial constant sequences, without summing n terms).
+pub fn b_squared_exact_constant(b0: f64, a: f64, n: usize) -> BigRational {
+    let br = rat(b0);
+    &br * &br + rat(a) * BigRational::from_integer(BigInt::from(n))
+}
+
 /// Left and right sides of the summation lemmas, in f64, with a relative error bound.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SumLemma {
