@@ -1015,9 +1015,11 @@ fn k0_lemma(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             let (bk, fk) = (run.b[k0 - 1], run.f[k0 - 1]);
             let gap_k = fk - f_star;
             let bmax = run.b[k0..].iter().cloned().fold(0.0, f64::max);
-            // Rounding: b_k and F are computed to a few ulps; compare with a relative slack of
-            // 64u of the right side (run-length independent because both sides are O(1) sums).
-            let slack = |rhs: f64| 64.0 * crate::prec::UNIT_ROUNDOFF * rhs.abs().max(1.0);
+            // Rounding: b_k² accumulates ≤ `steps` non-negative terms (relative error ≤ γ_steps,
+            // Higham Lemma 3.1) and F is a sum of n terms (≤ γ_{n+4} of Σ|terms| ≤ |F| + |F*|):
+            // slack γ_{steps+n+16}·max(1, |rhs|, |F|, |F*|).
+            let scale = fk.abs().max(f_star.abs()).max(1.0);
+            let slack = |rhs: f64| crate::prec::gamma(steps + inst.obj.dim() + 16) * rhs.abs().max(scale);
             let rhs1 = bk + 2.0 * gap_k;
             worst_first = worst_first.max(bmax / rhs1);
             if bmax > rhs1 + slack(rhs1) {
@@ -1547,7 +1549,8 @@ fn stochastic_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             Relation::AtMost,
         )
         .with_note(format!(
-            "b₀ ∈ {b0s:?}; SGD 1/b₀: {:?}",
+            "b₀ ∈ {b0s:?}; AdaGrad-Norm: {:?}; SGD 1/b₀: {:?} (1e300 = diverged)",
+            ada.iter().map(|v| format!("{v:.2e}")).collect::<Vec<_>>(),
             sgd.iter().map(|v| format!("{v:.2e}")).collect::<Vec<_>>()
         )),
     );
