@@ -1534,6 +1534,11 @@ fn rate_vs_kappa_figure() -> Figure {
             ),
             mk("NAG exact on quadratics 1−1/√κ", Style::Line, &th::nag_tuned_rate),
             mk("NAG printed √(1−1/√κ)", Style::Predicted, &th::nag_printed_rate),
+            mk(
+                "lower bound for the class, Nesterov Thm 2.1.13 (= heavy-ball's)",
+                Style::Predicted,
+                &th::lower_bound_rate,
+            ),
         ],
         caption: "The printed NAG rate lies above GD's for κ below about 11.5; the exact NAG rate \
                   on quadratics is below GD's for every κ > 1."
