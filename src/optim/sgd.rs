@@ -211,7 +211,7 @@ impl Optimizer for Sgd {
         check_step_input(x, g, self.state.as_ref().map(|s| s.len))?;
         let c = &self.config;
         let n = x.len();
-        let state = self.state.get_or_insert_with(|| State {
+        let state = self.state.get_or_insert(State {
             t: 0,
             len: n,
             buffer: None,

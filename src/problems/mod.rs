@@ -32,7 +32,7 @@ pub use logistic::{BinaryLogistic, BinaryTask, Multinomial};
 pub use mlp::{DropoutOracle, Mlp};
 pub use quadratic::{Quadratic, Spectrum};
 pub use rosenbrock::Rosenbrock;
-pub use smooth::{OneMinusCos, RationalBump, ShiftedQuadratic};
+pub use smooth::{OneMinusCos, RationalBump, ShiftedQuadratic, TanhNeuron};
 pub use stochastic::{AdditiveNoiseOracle, BatchSampler, LastBatch, MiniBatchOracle};
 
 use nalgebra::DVector;
@@ -186,6 +186,11 @@ pub fn catalogue() -> Vec<ProblemEntry> {
             name: "rational_bump",
             description: "a sum_i x_i^2/(1 + x_i^2), smooth non-convex",
             constants: "L = 2a exact, inf f = 0 at 0",
+        },
+        ProblemEntry {
+            name: "tanh_neuron",
+            description: "m^-1 sum 1/2 (tanh(w.x_k) - y_k)^2, |y| <= 1: smooth non-convex finite sum",
+            constants: "L <= c* lambda_max(X^T X)/m, c* = 1.2325... (exact for m = d = 1)",
         },
         ProblemEntry {
             name: "shifted_quadratic",
