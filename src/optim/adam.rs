@@ -1,1 +1,881 @@
-//! To be written (see optim/mod.rs).
+//! # Adam
+//!
+//! Kingma & Ba (2015), Algorithm 1, element-wise, for step $t$ (from 1):
+//! $$\begin{aligned}
+//! g_t &\leftarrow \nabla_\theta f_t(\theta_{t-1}) \;[+\,\lambda\theta_{t-1}]
+//!   && \text{(coupled L2: Loshchilov \& Hutter Alg. 2 line 6)}\\
+//! m_t &\leftarrow \beta_1 m_{t-1} + (1-\beta_1)\, g_t\\
+//! v_t &\leftarrow \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2\\
+//! \hat m_t &\leftarrow m_t / (1-\beta_1^t)\\
+//! \hat v_t &\leftarrow v_t / (1-\beta_2^t)\\
+//! \eta_t &\leftarrow \mathrm{SetScheduleMultiplier}(t) && \text{(Alg. 2 line 11; 1 without a schedule)}\\
+//! \theta_t &\leftarrow \theta_{t-1} - \eta_t\, \alpha\, \hat m_t / \bigl(\sqrt{\hat v_t + \bar\epsilon} + \epsilon\bigr)
+//!   && (\bar\epsilon = \texttt{eps\_root}, \text{ optax; 0 in the paper})
+//! \end{aligned}$$
+//! with $m_0 = v_0 = 0$. [`AdamFormulation::EpsHat`] replaces the last three lines by the
+//! reordering "just before §2.1" of the paper, which Keras/TensorFlow implement:
+//! $\alpha_t = \alpha\sqrt{1-\beta_2^t}/(1-\beta_1^t)$, $\theta_t \leftarrow \theta_{t-1} -
+//! \eta_t\,\alpha_t m_t/(\sqrt{v_t} + \hat\epsilon)$. AMSGrad (Reddi et al. 2018, Alg. 2) keeps a
+//! running maximum of the second moment ([`AmsGradMax`] says of which one).
+//!
+//! | symbol | field | PyTorch | optax | Keras |
+//! |---|---|---|---|---|
+//! | α | `lr` | `lr` | `learning_rate` | `learning_rate` |
+//! | β₁, β₂ | `beta1`, `beta2` | `betas` | `b1`, `b2` | `beta_1`, `beta_2` |
+//! | ε | `eps` | `eps` (1e-8) | `eps` (1e-8) | `epsilon` = ε̂ (1e-7) |
+//! | ε̄ | `eps_root` | — | `eps_root` | — |
+//! | λ | `weight_decay` (`CoupledL2`) | `weight_decay` of `Adam` | — | — |
+//! | η_t | `schedule` | LR scheduler factor | schedule | schedule |
+//! | AMSGrad | `amsgrad` | `amsgrad` (raw v) | `optax.amsgrad` (v̂) | `amsgrad` (raw v) |
+//!
+//! ## Conventions
+//! * **ε placement** ([`AdamFormulation`]): PyTorch and optax follow Algorithm 1; Keras uses ε̂,
+//!   which equals Algorithm 1 with a step-dependent $\epsilon_t = \hat\epsilon/\sqrt{1-\beta_2^t}$
+//!   (optax's docstring warns about exactly this).
+//! * **AMSGrad**: PyTorch and Keras take the maximum of the raw v and then bias-correct; optax
+//!   takes it over the bias-corrected v̂; the paper has no bias correction at all.
+//! * **Weight decay**: `Adam(weight_decay=λ)` in PyTorch is coupled L2 ("Adam with L2
+//!   regularisation" of Loshchilov & Hutter). Decoupled decay is [`super::adamw`]; this struct
+//!   rejects it.
+//! * **Powers βᵗ** are computed with `powf(t as f64)`: PyTorch evaluates `beta ** step` on
+//!   Python floats (C `pow`), optax `decay ** count` (XLA `pow`), Keras `ops.power`; all are
+//!   `pow` of a double, so `powf` reproduces them, while `powi` (repeated squaring) rounds
+//!   differently (conventions.md, "Matching a framework to the last bit").
+//! * The operation order inside a line follows the paper (`α · (m̂ / (√v̂ + ε))`, moments as
+//!   `β m + (1−β) g`). PyTorch folds the corrections into `lr/(1−β₁ᵗ)` and `√v/√(1−β₂ᵗ)`, uses
+//!   `lerp` for m, and Keras writes `m += (g − m)(1−β₁)`: identical in exact arithmetic,
+//!   different by a few ulps per step.
+//! * **Initial moments**: the paper sets m₀ = v₀ = 0. The lecture's slide of Loshchilov &
+//!   Hutter Alg. 2 prints "m₀ ← θ"; [`FirstMomentInit::Parameters`] and
+//!   [`Adam::with_initial_moments`] reproduce such initialisations for the claims.
+//!
+//! ## References
+//! * D. P. Kingma, J. Ba, *Adam: A Method for Stochastic Optimization*, ICLR 2015,
+//!   Algorithm 1 and §2 — <https://arxiv.org/abs/1412.6980>
+//! * S. J. Reddi, S. Kale, S. Kumar, *On the Convergence of Adam and Beyond*, ICLR 2018,
+//!   Algorithm 2 (AMSGrad) — <https://openreview.net/forum?id=ryQu7f-RZ>
+//! * I. Loshchilov, F. Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019,
+//!   Algorithm 2 (Adam with L₂ regularisation, lines 6 and 11) — <https://arxiv.org/abs/1711.05101>
+//! * PyTorch `torch/optim/adam.py` (`_single_tensor_adam`); optax `_src/transform.py`
+//!   (`scale_by_adam`, `scale_by_amsgrad`); Keras `keras/src/optimizers/adam.py`.
+
+use super::conventions::{AdamFormulation, AmsGradMax, BiasCorrection, WeightDecay};
+use super::schedule::Schedule;
+use super::{check_step_input, CatalogueEntry, Optimizer};
+use crate::error::{check, HyperError, StepError};
+use nalgebra::DVector;
+use serde::{Deserialize, Serialize};
+
+const NAME: &str = "adam";
+
+/// How the first moment m₀ is initialised when the state is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FirstMomentInit {
+    /// m₀ = 0 (Kingma & Ba Algorithm 1, Loshchilov & Hutter Algorithm 2, every framework).
+    #[default]
+    Zero,
+    /// m₀ = θ₀, as printed on the lecture's slide of Algorithm 2 (a misprint of the paper's
+    /// m₀ ← 0); kept so the claims can run the statement as printed.
+    Parameters,
+}
+
+/// Hyperparameters of [`Adam`] (serde; validate with [`AdamConfig::build`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    /// Step size α > 0.
+    pub lr: f64,
+    /// β₁ ∈ [0, 1).
+    pub beta1: f64,
+    /// β₂ ∈ [0, 1).
+    pub beta2: f64,
+    /// ε > 0 (ε̂ under [`AdamFormulation::EpsHat`]).
+    pub eps: f64,
+    /// ε̄ ≥ 0 added to v̂ inside the root (optax `eps_root`; 0 elsewhere).
+    pub eps_root: f64,
+    /// Algorithm 1 or Keras's ε-hat reordering.
+    pub formulation: AdamFormulation,
+    /// Divide the moments by 1 − βᵗ.
+    pub bias_correction: BiasCorrection,
+    /// AMSGrad and which second moment it maximises; `None` for Adam.
+    pub amsgrad: Option<AmsGradMax>,
+    /// `None` or `CoupledL2(λ)` (Adam with L2 regularisation); decoupled decay is AdamW.
+    pub weight_decay: WeightDecay,
+    /// Schedule multiplier η_t; `None` means no multiplier at all.
+    pub schedule: Option<Schedule>,
+    /// m₀ = 0 or m₀ = θ₀.
+    pub first_moment_init: FirstMomentInit,
+}
+
+impl Default for AdamConfig {
+    /// The paper's defaults (Algorithm 1 caption): α = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
+    fn default() -> Self {
+        Self::paper()
+    }
+}
+
+impl AdamConfig {
+    /// Kingma & Ba Algorithm 1 with its defaults α = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-8.
+    pub fn paper() -> Self {
+        Self {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            eps_root: 0.0,
+            formulation: AdamFormulation::Algorithm1,
+            bias_correction: BiasCorrection::On,
+            amsgrad: None,
+            weight_decay: WeightDecay::None,
+            schedule: None,
+            first_moment_init: FirstMomentInit::Zero,
+        }
+    }
+
+    /// `torch.optim.Adam` defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, weight_decay 0
+    /// (coupled when set), amsgrad on the raw v when enabled.
+    pub fn pytorch() -> Self {
+        Self::paper()
+    }
+
+    /// `optax.adam` defaults: b1 0.9, b2 0.999, eps 1e-8, eps_root 0. optax has no default
+    /// learning rate; 1e-3 is used here (set `lr`).
+    pub fn optax() -> Self {
+        Self::paper()
+    }
+
+    /// `keras.optimizers.Adam` defaults: learning_rate 1e-3, betas (0.9, 0.999), epsilon
+    /// (ε̂) 1e-7, ε-hat formulation.
+    pub fn keras() -> Self {
+        Self {
+            eps: 1e-7,
+            formulation: AdamFormulation::EpsHat,
+            ..Self::paper()
+        }
+    }
+
+    /// Reddi et al. 2018 Algorithm 2 (AMSGrad) with constant β₁ and the Adam defaults: no
+    /// bias correction, maximum of the raw v (the paper has no ε; a positive ε is kept).
+    pub fn amsgrad_paper() -> Self {
+        Self {
+            bias_correction: BiasCorrection::Off,
+            amsgrad: Some(AmsGradMax::PaperNoBiasCorrection),
+            ..Self::paper()
+        }
+    }
+
+    /// Check every field and their combinations.
+    ///
+    /// # Errors
+    /// [`HyperError::OutOfRange`] naming the field and range; [`HyperError::Incompatible`]
+    /// for decoupled decay (use AdamW) and for combinations the ε-hat form cannot express.
+    pub fn validate(&self) -> Result<(), HyperError> {
+        check::positive(NAME, "lr", self.lr)?;
+        check::unit_interval(NAME, "beta1", self.beta1)?;
+        check::unit_interval(NAME, "beta2", self.beta2)?;
+        check::positive(NAME, "eps", self.eps)?;
+        check::non_negative(NAME, "eps_root", self.eps_root)?;
+        self.weight_decay.validate(NAME)?;
+        let incompatible = |reason: &str| {
+            Err(HyperError::Incompatible {
+                optimizer: NAME,
+                reason: reason.to_string(),
+            })
+        };
+        match self.weight_decay {
+            WeightDecay::None | WeightDecay::CoupledL2(_) => {}
+            WeightDecay::DecoupledSchedule(_) | WeightDecay::DecoupledTimesLr(_) => {
+                return incompatible("decoupled weight decay is AdamW (optim::adamw), not Adam")
+            }
+        }
+        if let Some(schedule) = &self.schedule {
+            schedule.validate()?;
+        }
+        if self.formulation == AdamFormulation::EpsHat {
+            if self.eps_root != 0.0 {
+                return incompatible("eps_root (optax) has no place in the Keras eps-hat formulation");
+            }
+            if self.amsgrad == Some(AmsGradMax::BiasCorrectedV) {
+                return incompatible(
+                    "the eps-hat formulation never forms v-hat; AMSGrad over v-hat is optax's Algorithm-1 form",
+                );
+            }
+        }
+        if self.amsgrad == Some(AmsGradMax::PaperNoBiasCorrection)
+            && self.bias_correction == BiasCorrection::On
+        {
+            return incompatible("Reddi et al.'s AMSGrad has no bias correction; set bias_correction = Off");
+        }
+        Ok(())
+    }
+
+    /// Validate and build the optimizer (state is created on the first step).
+    ///
+    /// # Errors
+    /// See [`AdamConfig::validate`].
+    pub fn build(self) -> Result<Adam, HyperError> {
+        self.validate()?;
+        Ok(Adam {
+            config: self,
+            initial: None,
+            state: None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+struct State {
+    t: u64,
+    m: DVector<f64>,
+    v: DVector<f64>,
+    /// Running maximum for AMSGrad (of v or of v̂, per [`AmsGradMax`]).
+    v_max: Option<DVector<f64>>,
+    /// u_t = α m̂_t/(√(v̂_t + ε̄) + ε) (or α_t m_t/(√v_t + ε̂)), before η_t.
+    update: DVector<f64>,
+}
+
+/// Adam with validated hyperparameters and its state (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct Adam {
+    config: AdamConfig,
+    /// Explicit (m₀, v₀), overriding `first_moment_init`.
+    initial: Option<(DVector<f64>, DVector<f64>)>,
+    state: Option<State>,
+}
+
+impl Adam {
+    /// Start from the given moments (m₀, v₀) instead of zeros.
+    ///
+    /// # Errors
+    /// [`HyperError::Incompatible`] if the lengths differ, an entry is not finite, or v₀ has a
+    /// negative entry; or if the optimizer has already stepped.
+    pub fn with_initial_moments(mut self, m0: DVector<f64>, v0: DVector<f64>) -> Result<Self, HyperError> {
+        let reason = if self.state.is_some() {
+            Some("initial moments must be set before the first step".to_string())
+        } else if m0.len() != v0.len() {
+            Some(format!(
+                "m0 has length {} but v0 has length {}",
+                m0.len(),
+                v0.len()
+            ))
+        } else if m0.iter().chain(v0.iter()).any(|x| !x.is_finite()) {
+            Some("initial moments must be finite".to_string())
+        } else if v0.iter().any(|&x| x < 0.0) {
+            Some("v0 must be non-negative".to_string())
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            return Err(HyperError::Incompatible {
+                optimizer: NAME,
+                reason,
+            });
+        }
+        self.initial = Some((m0, v0));
+        Ok(self)
+    }
+
+    /// The hyperparameters.
+    pub fn config(&self) -> &AdamConfig {
+        &self.config
+    }
+
+    /// First moment m_t (biased); `None` before the first step.
+    pub fn m(&self) -> Option<&DVector<f64>> {
+        self.state.as_ref().map(|s| &s.m)
+    }
+
+    /// Second raw moment v_t (biased); `None` before the first step.
+    pub fn v(&self) -> Option<&DVector<f64>> {
+        self.state.as_ref().map(|s| &s.v)
+    }
+
+    /// AMSGrad's running maximum; `None` without AMSGrad or before the first step.
+    pub fn v_max(&self) -> Option<&DVector<f64>> {
+        self.state.as_ref().and_then(|s| s.v_max.as_ref())
+    }
+
+    /// The last update u_t = α m̂_t/(√v̂_t + ε), before the schedule multiplier.
+    pub fn last_update(&self) -> Option<&DVector<f64>> {
+        self.state.as_ref().map(|s| &s.update)
+    }
+
+    /// Steps taken (t).
+    pub fn t(&self) -> u64 {
+        self.state.as_ref().map_or(0, |s| s.t)
+    }
+
+    /// Lines 4–11 of Loshchilov & Hutter Algorithm 2 without decoupled decay (= Kingma & Ba
+    /// Algorithm 1 up to the update): advance t, update the moments from the gradient `g` at
+    /// θ_{t−1} = `x`, store u_t (see [`Adam::last_update`]) and return η_t. Does not modify
+    /// `x`; [`Optimizer::step`] applies θ_t = θ_{t−1} − η_t u_t and AdamW adds its decay.
+    ///
+    /// # Errors
+    /// As [`Optimizer::step`]; on error nothing changes.
+    pub fn advance(&mut self, x: &DVector<f64>, g: &DVector<f64>) -> Result<f64, StepError> {
+        check_step_input(x, g, self.state.as_ref().map(|s| s.m.len()))?;
+        let c = &self.config;
+        let n = x.len();
+        if self.state.is_none() {
+            if let Some((m0, _)) = &self.initial {
+                // Checked before anything moves, so an error leaves the optimizer as it was.
+                crate::error::step_check::len("initial first moment", m0, n)?;
+            }
+            let (m, v) = match self.initial.take() {
+                Some(moments) => moments,
+                None => match c.first_moment_init {
+                    FirstMomentInit::Zero => (DVector::zeros(n), DVector::zeros(n)),
+                    FirstMomentInit::Parameters => (x.clone(), DVector::zeros(n)),
+                },
+            };
+            self.state = Some(State {
+                t: 0,
+                m,
+                v,
+                v_max: c.amsgrad.map(|_| DVector::zeros(n)),
+                update: DVector::zeros(n),
+            });
+        }
+        let state = self.state.as_mut().expect("state initialised above");
+        // Line 4: t ← t + 1.
+        state.t += 1;
+        let t = state.t as f64;
+        let (bc1, bc2) = match c.bias_correction {
+            BiasCorrection::On => (1.0 - c.beta1.powf(t), 1.0 - c.beta2.powf(t)),
+            BiasCorrection::Off => (1.0, 1.0),
+        };
+        // Keras's α_t of the ε-hat form (α when bias correction is off).
+        let alpha_t = c.lr * bc2.sqrt() / bc1;
+        for i in 0..n {
+            // Lines 5–6: g_t (+ λθ_{t−1} for Adam with L2).
+            let gi = match c.weight_decay {
+                WeightDecay::CoupledL2(lambda) => g[i] + lambda * x[i],
+                _ => g[i],
+            };
+            // Line 7: biased first moment.
+            state.m[i] = c.beta1 * state.m[i] + (1.0 - c.beta1) * gi;
+            // Line 8: biased second raw moment.
+            state.v[i] = c.beta2 * state.v[i] + (1.0 - c.beta2) * gi * gi;
+            state.update[i] = match c.formulation {
+                AdamFormulation::Algorithm1 => {
+                    // Line 9: bias-corrected first moment.
+                    let m_hat = state.m[i] / bc1;
+                    // Line 10: bias-corrected second moment, or AMSGrad's maximum.
+                    let v_hat = match (c.amsgrad, state.v_max.as_mut()) {
+                        (Some(AmsGradMax::RawV | AmsGradMax::PaperNoBiasCorrection), Some(v_max)) => {
+                            v_max[i] = v_max[i].max(state.v[i]);
+                            v_max[i] / bc2
+                        }
+                        (Some(AmsGradMax::BiasCorrectedV), Some(v_max)) => {
+                            v_max[i] = v_max[i].max(state.v[i] / bc2);
+                            v_max[i]
+                        }
+                        _ => state.v[i] / bc2,
+                    };
+                    // Line 12 without η_t: α m̂/(√(v̂ + ε̄) + ε).
+                    c.lr * (m_hat / ((v_hat + c.eps_root).sqrt() + c.eps))
+                }
+                AdamFormulation::EpsHat => {
+                    let v_used = match state.v_max.as_mut() {
+                        Some(v_max) => {
+                            v_max[i] = v_max[i].max(state.v[i]);
+                            v_max[i]
+                        }
+                        None => state.v[i],
+                    };
+                    // Keras: (m α_t) / (√v + ε̂).
+                    state.m[i] * alpha_t / (v_used.sqrt() + c.eps)
+                }
+            };
+        }
+        // Line 11: η_t ← SetScheduleMultiplier(t).
+        Ok(c.schedule.as_ref().map_or(1.0, |s| s.multiplier(state.t)))
+    }
+}
+
+impl Optimizer for Adam {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn variant(&self) -> String {
+        let c = &self.config;
+        format!(
+            "{:?}, bias correction {:?}, amsgrad {:?}, eps {} (eps_root {}), weight decay {:?}, schedule {}",
+            c.formulation,
+            c.bias_correction,
+            c.amsgrad,
+            c.eps,
+            c.eps_root,
+            c.weight_decay,
+            c.schedule
+                .as_ref()
+                .map_or("none".to_string(), |s| format!("{s:?}")),
+        )
+    }
+
+    fn step(&mut self, x: &mut DVector<f64>, g: &DVector<f64>) -> Result<(), StepError> {
+        let eta = self.advance(x, g)?;
+        let update = &self.state.as_ref().expect("advance created the state").update;
+        // Line 12 (Alg. 1's last line when η_t = 1): θ_t ← θ_{t−1} − η_t u_t.
+        for (xi, ui) in x.iter_mut().zip(update.iter()) {
+            *xi -= eta * ui;
+        }
+        Ok(())
+    }
+
+    fn steps_taken(&self) -> u64 {
+        self.t()
+    }
+}
+
+/// Catalogue entry for `optverify list`.
+pub fn catalogue_entry() -> CatalogueEntry {
+    CatalogueEntry {
+        name: NAME,
+        description: "Adam (Kingma & Ba 2015, Algorithm 1), AMSGrad (Reddi et al. 2018), Keras eps-hat, \
+                      Adam with L2 (Loshchilov & Hutter 2019, Algorithm 2)",
+        variants: vec![
+            "paper/pytorch/optax: Algorithm 1, eps 1e-8 outside sqrt",
+            "optax: eps_root inside sqrt",
+            "keras: eps-hat 1e-7 (effective eps = eps_hat / sqrt(1 - beta2^t))",
+            "amsgrad: max of raw v (pytorch, keras), of bias-corrected v (optax), paper (no bias correction)",
+            "coupled L2 (Adam with L2 regularisation)",
+            "schedule multiplier eta_t",
+            "m0 = theta (the slide's initialisation)",
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prec::{trajectory_rel, UNIT_ROUNDOFF};
+
+    const GRADS: [[f64; 2]; 3] = [[3.0, -0.5], [-1.0, 0.25], [0.5, 2.0]];
+    const X0: [f64; 2] = [1.0, -2.0];
+
+    fn run_adam(mut opt: Adam, steps: usize) -> (Adam, Vec<DVector<f64>>) {
+        let mut x = DVector::from_row_slice(&X0);
+        let mut out = vec![x.clone()];
+        for g in GRADS.iter().take(steps) {
+            opt.step(&mut x, &DVector::from_row_slice(g)).unwrap();
+            out.push(x.clone());
+        }
+        (opt, out)
+    }
+
+    fn run(config: AdamConfig, steps: usize) -> Vec<DVector<f64>> {
+        run_adam(config.build().unwrap(), steps).1
+    }
+
+    /// `|got − reference| ≤ trajectory_rel(k) · scale` after k steps. Argument: step j
+    /// computes the increment Δ_j with ≤ 16 rounded operations per coordinate (relative error
+    /// ≤ prec::STEP_REL/2 of |Δ_j|) and rounds once more in θ_j = θ_{j−1} + Δ_j (≤ u|θ_j|);
+    /// the moments carry earlier roundings forward multiplied by decay factors < 1. Errors
+    /// therefore add at most linearly: ≤ k · STEP_REL · scale, scale = max_j |θ_j| + max_j |Δ_j|.
+    fn assert_matches_reference(got: &[DVector<f64>], reference: &[[f64; 2]]) {
+        for (k, r) in reference.iter().enumerate() {
+            let k1 = k + 1;
+            let theta_max = got[..=k1].iter().map(|x| x.amax()).fold(0.0, f64::max);
+            let delta_max = got[..=k1]
+                .windows(2)
+                .map(|w| (&w[1] - &w[0]).amax())
+                .fold(0.0, f64::max);
+            let scale = theta_max + delta_max;
+            for i in 0..2 {
+                let err = (got[k1][i] - r[i]).abs();
+                assert!(
+                    err <= trajectory_rel(k1) * scale,
+                    "step {k1} coord {i}: {} vs {} ({:.1} u)",
+                    got[k1][i],
+                    r[i],
+                    err / (UNIT_ROUNDOFF * scale)
+                );
+            }
+        }
+    }
+
+    // 50-digit decimal references from the exact binary values of the hyperparameters
+    // (Python `decimal`, the formulas of the module doc; cosine by its Taylor series),
+    // rounded once to f64.
+    const PAPER_REF: [[f64; 2]; 3] = [
+        [0.9990000000033333, -1.99900000002],
+        [0.9985997814331691, -1.9987336629870784],
+        [0.9981943560318634, -1.9992935614770107],
+    ];
+    const LARGE_LR_REF: [[f64; 2]; 3] = [
+        [0.9000000003333333, -1.9000000019999999],
+        [0.8599781433169096, -1.873366298707846],
+        [0.8194356031863307, -1.9293561477010672],
+    ];
+    const AMSGRAD_RAW_REF: [[f64; 2]; 3] = [
+        [0.9000000003333333, -1.9000000019999999],
+        [0.8634725218620052, -1.8742159000759664],
+        [0.8304413094525478, -1.9181255990669384],
+    ];
+    const AMSGRAD_HAT_REF: [[f64; 2]; 3] = [
+        [0.9000000003333333, -1.9000000019999999],
+        [0.8701754390292398, -1.8789473708421052],
+        [0.8452061894199736, -1.922857069833077],
+    ];
+    const AMSGRAD_PAPER_REF: [[f64; 2]; 3] = [
+        [0.9858578644429358, -1.985857864776269],
+        [0.977843987627266, -1.9802010106867767],
+        [0.9682744759003191, -1.9929221416628453],
+    ];
+    const EPS_HAT_REF: [[f64; 2]; 3] = [
+        [0.901043097341983, -1.9059483487151976],
+        [0.8614176728265575, -1.8807411499594027],
+        [0.8212720307185408, -1.9358911350479198],
+    ];
+    const ROOT_L2_SCHEDULE_REF: [[f64; 2]; 3] = [
+        [0.9000407916394118, -1.9002214848780559],
+        [0.8700150559298105, -1.8496967625500789],
+        [0.8129302905178035, -1.8248578677039025],
+    ];
+    const M0_THETA_REF: [[f64; 2]; 3] = [
+        [0.6000000013333332, 1.6999999260000025],
+        [0.36928576676806696, 3.883963595956615],
+        [0.18314957267102489, 4.276507811975021],
+    ];
+
+    #[test]
+    fn algorithm1_three_steps_by_hand() {
+        assert_matches_reference(&run(AdamConfig::paper(), 3), &PAPER_REF);
+    }
+
+    #[test]
+    fn large_lr_three_steps_by_hand() {
+        // α = 0.1 makes the increments comparable to θ, so the reference also tests the
+        // update line and not only the first digits.
+        let config = AdamConfig {
+            lr: 0.1,
+            ..AdamConfig::paper()
+        };
+        assert_matches_reference(&run(config, 3), &LARGE_LR_REF);
+    }
+
+    #[test]
+    fn amsgrad_variants_three_steps_by_hand() {
+        for (max, reference) in [
+            (AmsGradMax::RawV, &AMSGRAD_RAW_REF),
+            (AmsGradMax::BiasCorrectedV, &AMSGRAD_HAT_REF),
+        ] {
+            // β₂ = 0.5 so that v falls after the first step and the maximum binds.
+            let config = AdamConfig {
+                lr: 0.1,
+                beta2: 0.5,
+                amsgrad: Some(max),
+                ..AdamConfig::paper()
+            };
+            assert_matches_reference(&run(config, 3), reference);
+        }
+        let config = AdamConfig {
+            lr: 0.1,
+            beta2: 0.5,
+            ..AdamConfig::amsgrad_paper()
+        };
+        assert_matches_reference(&run(config, 3), &AMSGRAD_PAPER_REF);
+    }
+
+    #[test]
+    fn amsgrad_max_conventions_differ() {
+        // Coordinate 0 sees |g| = 3, 1, 0.5. With β₂ = 0.999 the raw v still grows (the
+        // maximum never binds), but v̂ falls from 9 to ≈ 5: RawV divides the raw v by
+        // 1 − β₂ᵗ (≈ Adam), BiasCorrectedV keeps v̂₁ = 9. They differ from step 2 on
+        // (conventions.md measured ~6e-2 relative on a longer trace).
+        let mk = |max| {
+            run(
+                AdamConfig {
+                    lr: 0.1,
+                    amsgrad: Some(max),
+                    ..AdamConfig::paper()
+                },
+                3,
+            )
+        };
+        let raw = mk(AmsGradMax::RawV);
+        let hat = mk(AmsGradMax::BiasCorrectedV);
+        assert_eq!(raw[1], hat[1]);
+        assert!((raw[3][0] - hat[3][0]).abs() > 1e-3);
+    }
+
+    #[test]
+    fn keras_eps_hat_three_steps_by_hand() {
+        let config = AdamConfig {
+            lr: 0.1,
+            eps: 1e-3, // large ε̂ so that its placement shows in the digits
+            ..AdamConfig::keras()
+        };
+        assert_matches_reference(&run(config, 3), &EPS_HAT_REF);
+    }
+
+    #[test]
+    fn eps_root_coupled_l2_and_schedule_three_steps_by_hand() {
+        let config = AdamConfig {
+            lr: 0.1,
+            eps_root: 1e-2,
+            weight_decay: WeightDecay::CoupledL2(0.5),
+            schedule: Some(Schedule::WarmRestarts {
+                t_0: 2,
+                t_mult: 2,
+                eta_min: 0.1,
+                eta_max: 1.0,
+            }),
+            ..AdamConfig::paper()
+        };
+        assert_matches_reference(&run(config, 3), &ROOT_L2_SCHEDULE_REF);
+    }
+
+    #[test]
+    fn slide_initialisation_m0_theta_three_steps_by_hand() {
+        let config = AdamConfig {
+            lr: 0.1,
+            first_moment_init: FirstMomentInit::Parameters,
+            ..AdamConfig::paper()
+        };
+        let printed = run(config.clone(), 3);
+        assert_matches_reference(&printed, &M0_THETA_REF);
+        // The explicit form gives the same bits.
+        let explicit = AdamConfig {
+            first_moment_init: FirstMomentInit::Zero,
+            ..config
+        }
+        .build()
+        .unwrap()
+        .with_initial_moments(DVector::from_row_slice(&X0), DVector::zeros(2))
+        .unwrap();
+        assert_eq!(run_adam(explicit, 3).1, printed);
+    }
+
+    /// Worst-case relative error of the bias-corrected EMA of a constant after t steps.
+    /// The recurrence m_t = β m_{t−1} + (1−β)c rounds three times per step, adding at most
+    /// 2u|c| (products and sum are bounded by |c|); old errors are multiplied by β, so
+    /// |m̃_t − m_t| ≤ 2u|c|(1−βᵗ)/(1−β), i.e. 2u/(1−β) relative to m_t = (1−βᵗ)c. The
+    /// correction 1 − βᵗ: `powf` is within 1 ulp of βᵗ (relative error u·βᵗ/(1−βᵗ) after the
+    /// exact Sterbenz subtraction when βᵗ ≥ ½), plus one rounding for the division.
+    fn ema_rel_bound(beta: f64, t: u64) -> f64 {
+        let bt = beta.powf(t as f64);
+        UNIT_ROUNDOFF * (2.0 / (1.0 - beta) + 2.0 * bt / (1.0 - bt) + 2.0)
+    }
+
+    #[test]
+    fn constant_gradient_bias_correction_is_exact_ish() {
+        for c in [3.0, -0.7, 1e-3, -250.0] {
+            let mut opt = AdamConfig::paper().build().unwrap();
+            let mut x = DVector::from_element(1, 0.0);
+            let mut worst = (0.0_f64, 0.0_f64);
+            for t in 1..=3000_u64 {
+                opt.step(&mut x, &DVector::from_element(1, c)).unwrap();
+                let tf = t as f64;
+                let m_hat = opt.m().unwrap()[0] / (1.0 - 0.9_f64.powf(tf));
+                let v_hat = opt.v().unwrap()[0] / (1.0 - 0.999_f64.powf(tf));
+                let (em, ev) = (((m_hat - c) / c).abs(), ((v_hat - c * c) / (c * c)).abs());
+                // v's recurrence has g² (one more rounding): 1 extra u.
+                assert!(em <= ema_rel_bound(0.9, t), "c={c} t={t}: m̂ rel err {em:e}");
+                assert!(
+                    ev <= ema_rel_bound(0.999, t) + UNIT_ROUNDOFF,
+                    "c={c} t={t}: v̂ rel err {ev:e}"
+                );
+                worst = (worst.0.max(em), worst.1.max(ev));
+            }
+            // The worst case is far from attained (the roundings do not all align): measured
+            // ≤ 10u for m̂ and ≤ 330u for v̂ over these 3000 steps, against bounds of 22u and
+            // 2000u; a mis-indexed t (dividing by 1 − βᵗ⁻¹ or 1 − βᵗ⁺¹) would be off by
+            // ~10% at t = 2.
+            assert!(worst.0 < 1e-14 && worst.1 < 1e-13, "c={c}: {worst:?}");
+        }
+    }
+
+    #[test]
+    fn constant_gradient_first_step_is_alpha_sign_c() {
+        // θ₁ = θ₀ − α m̂₁/(√v̂₁ + ε) with m̂₁ = c(1 + δ₁), v̂₁ = c²(1 + δ₂), |δ| ≤ 2u (t = 1:
+        // β¹ is exact, 1 − β is exact by Sterbenz, one rounding each for the product and the
+        // quotient; v has one more for c²); the ratio then rounds 3 more times: 8u relative
+        // to α|c|/(|c| + ε) ≤ α, and θ₀ = 0 so no cancellation.
+        for c in [3.0, -0.7, 1e-3, -250.0, 1e-9] {
+            let mut opt = AdamConfig::paper().build().unwrap();
+            let mut x = DVector::from_element(1, 0.0);
+            opt.step(&mut x, &DVector::from_element(1, c)).unwrap();
+            let expected = -1e-3 * c.signum() * c.abs() / (c.abs() + 1e-8);
+            assert!(
+                (x[0] - expected).abs() <= 8.0 * UNIT_ROUNDOFF * expected.abs(),
+                "c = {c}: {} vs {expected}",
+                x[0]
+            );
+        }
+    }
+
+    #[test]
+    fn advance_does_not_touch_parameters_and_step_applies_eta_u() {
+        let mut opt = AdamConfig {
+            schedule: Some(Schedule::constant(0.5)),
+            ..AdamConfig::paper()
+        }
+        .build()
+        .unwrap();
+        let x = DVector::from_row_slice(&X0);
+        let eta = opt.advance(&x, &DVector::from_row_slice(&GRADS[0])).unwrap();
+        assert_eq!(eta, 0.5);
+        assert_eq!(opt.t(), 1);
+        let u = opt.last_update().unwrap().clone();
+        let mut y = x.clone();
+        let mut twin = AdamConfig {
+            schedule: Some(Schedule::constant(0.5)),
+            ..AdamConfig::paper()
+        }
+        .build()
+        .unwrap();
+        twin.step(&mut y, &DVector::from_row_slice(&GRADS[0])).unwrap();
+        assert_eq!(y, &x - u * 0.5);
+    }
+
+    #[test]
+    fn validation_table() {
+        let base = AdamConfig::paper;
+        let cases: Vec<(AdamConfig, &str)> = vec![
+            (AdamConfig { lr: -1e-3, ..base() }, "lr"),
+            (
+                AdamConfig {
+                    lr: f64::NAN,
+                    ..base()
+                },
+                "lr",
+            ),
+            (AdamConfig { beta1: 1.0, ..base() }, "beta1"),
+            (
+                AdamConfig {
+                    beta1: f64::NAN,
+                    ..base()
+                },
+                "beta1",
+            ),
+            (AdamConfig { beta2: 1.0, ..base() }, "beta2"),
+            (
+                AdamConfig {
+                    beta2: -0.5,
+                    ..base()
+                },
+                "beta2",
+            ),
+            (AdamConfig { eps: 0.0, ..base() }, "eps"),
+            (AdamConfig { eps: -1e-8, ..base() }, "eps"),
+            (
+                AdamConfig {
+                    eps: f64::NAN,
+                    ..base()
+                },
+                "eps",
+            ),
+            (
+                AdamConfig {
+                    eps_root: -1.0,
+                    ..base()
+                },
+                "eps_root",
+            ),
+            (
+                AdamConfig {
+                    weight_decay: WeightDecay::CoupledL2(f64::NAN),
+                    ..base()
+                },
+                "weight_decay",
+            ),
+            (
+                AdamConfig {
+                    schedule: Some(Schedule::constant(-1.0)),
+                    ..base()
+                },
+                "value",
+            ),
+        ];
+        for (config, field) in cases {
+            match config.clone().build() {
+                Err(HyperError::OutOfRange { field: f, range, .. }) => {
+                    assert_eq!(f, field, "{config:?}");
+                    assert!(!range.is_empty());
+                }
+                other => panic!("{config:?}: expected OutOfRange on {field}, got {other:?}"),
+            }
+        }
+        let incompatible = [
+            AdamConfig {
+                weight_decay: WeightDecay::DecoupledTimesLr(0.1),
+                ..base()
+            },
+            AdamConfig {
+                weight_decay: WeightDecay::DecoupledSchedule(0.1),
+                ..base()
+            },
+            AdamConfig {
+                eps_root: 1e-8,
+                ..AdamConfig::keras()
+            },
+            AdamConfig {
+                amsgrad: Some(AmsGradMax::BiasCorrectedV),
+                ..AdamConfig::keras()
+            },
+            AdamConfig {
+                amsgrad: Some(AmsGradMax::PaperNoBiasCorrection),
+                ..base()
+            },
+        ];
+        for config in incompatible {
+            assert!(
+                matches!(config.clone().build(), Err(HyperError::Incompatible { .. })),
+                "{config:?}"
+            );
+        }
+        let opt = base().build().unwrap();
+        assert!(opt
+            .clone()
+            .with_initial_moments(DVector::zeros(2), DVector::zeros(3))
+            .is_err());
+        assert!(opt
+            .clone()
+            .with_initial_moments(DVector::zeros(1), DVector::from_element(1, -1.0))
+            .is_err());
+        assert!(opt
+            .with_initial_moments(DVector::from_element(1, f64::NAN), DVector::zeros(1))
+            .is_err());
+    }
+
+    #[test]
+    fn step_input_errors() {
+        let mut opt = AdamConfig::paper()
+            .build()
+            .unwrap()
+            .with_initial_moments(DVector::zeros(3), DVector::zeros(3))
+            .unwrap();
+        let mut x = DVector::from_row_slice(&[1.0, 2.0]);
+        // Initial moments of the wrong length are reported at the first step.
+        assert!(matches!(
+            opt.step(&mut x, &DVector::from_row_slice(&[1.0, 1.0])),
+            Err(StepError::DimensionMismatch { .. })
+        ));
+        let mut opt = AdamConfig::paper().build().unwrap();
+        assert!(matches!(
+            opt.step(&mut x, &DVector::from_row_slice(&[f64::NAN, 1.0])),
+            Err(StepError::NonFinite { index: 0, .. })
+        ));
+        assert!(matches!(
+            opt.step(&mut x, &DVector::from_row_slice(&[1.0])),
+            Err(StepError::DimensionMismatch { .. })
+        ));
+        assert_eq!(opt.steps_taken(), 0);
+        assert_eq!(x, DVector::from_row_slice(&[1.0, 2.0]));
+    }
+
+    #[test]
+    fn presets_carry_framework_defaults() {
+        let p = AdamConfig::paper();
+        assert_eq!((p.lr, p.beta1, p.beta2, p.eps), (1e-3, 0.9, 0.999, 1e-8));
+        assert_eq!(AdamConfig::default(), p);
+        assert_eq!(AdamConfig::pytorch(), p);
+        let k = AdamConfig::keras();
+        assert_eq!((k.eps, k.formulation), (1e-7, AdamFormulation::EpsHat));
+        let json = serde_json::to_string(&k).unwrap();
+        assert_eq!(serde_json::from_str::<AdamConfig>(&json).unwrap(), k);
+    }
+}

@@ -25,7 +25,57 @@ pub mod rosenbrock;
 pub mod smooth;
 pub mod stochastic;
 
+pub use data::{digits, Digits};
+pub use least_squares::LeastSquares;
+pub use lessard::Lessard;
+pub use logistic::{BinaryLogistic, BinaryTask, Multinomial};
+pub use mlp::{DropoutOracle, Mlp};
+pub use quadratic::{Quadratic, Spectrum};
+pub use rosenbrock::Rosenbrock;
+pub use smooth::{OneMinusCos, RationalBump, ShiftedQuadratic};
+pub use stochastic::{AdditiveNoiseOracle, BatchSampler, LastBatch, MiniBatchOracle};
+
 use nalgebra::DVector;
+use thiserror::Error;
+
+/// Bad input to a problem constructor (a dimension, a spectrum, a data file).
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum ProblemError {
+    /// `field` of `problem` is `value`, which is outside `range`.
+    #[error("{problem}: {field} = {value} is invalid; valid range: {range}")]
+    OutOfRange {
+        problem: &'static str,
+        field: &'static str,
+        value: f64,
+        range: &'static str,
+    },
+    /// Inconsistent shapes or settings.
+    #[error("{problem}: {reason}")]
+    Invalid { problem: &'static str, reason: String },
+    /// A malformed line of a data file (1-based line number).
+    #[error("data line {line}: {reason}")]
+    Data { line: usize, reason: String },
+}
+
+pub(crate) fn check_range(
+    problem: &'static str,
+    field: &'static str,
+    value: f64,
+    ok: bool,
+    range: &'static str,
+) -> Result<(), ProblemError> {
+    if ok && !value.is_nan() {
+        Ok(())
+    } else {
+        Err(ProblemError::OutOfRange {
+            problem,
+            field,
+            value,
+            range,
+        })
+    }
+}
 
 /// Known constants of an objective; `None` where unknown or not applicable.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -60,6 +110,89 @@ pub trait Objective: Sync {
     fn constants(&self) -> Constants {
         Constants::default()
     }
+}
+
+/// An objective that is a mean over `m` examples,
+/// $$f(\theta) = \frac1m \sum_{i=1}^m f_i(\theta).$$
+///
+/// A regulariser $r(\theta)$ (e.g. $\tfrac\lambda2\|\theta\|^2$) is given **whole to every
+/// example**: $f_i = \ell_i + r$, so that the mean of the $f_i$ is $f$ and a mini-batch mean
+/// $|S|^{-1}\sum_{i\in S}\nabla f_i$ is an unbiased estimate of $\nabla f$ carrying the exact
+/// regulariser gradient (as `loss.mean() + reg` does in PyTorch).
+pub trait FiniteSum: Objective {
+    /// Number of examples m.
+    fn num_examples(&self) -> usize;
+    /// $f_i(x)$ (including the regulariser).
+    fn example_value(&self, i: usize, x: &DVector<f64>) -> f64;
+    /// $\nabla f_i(x)$ (including the regulariser) written into `g`.
+    fn example_gradient_into(&self, i: usize, x: &DVector<f64>, g: &mut DVector<f64>);
+}
+
+/// One entry of the problem catalogue printed by `optverify list`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProblemEntry {
+    /// Identifier (module name).
+    pub name: &'static str,
+    /// The objective.
+    pub description: &'static str,
+    /// Which constants are known and how.
+    pub constants: &'static str,
+}
+
+/// Every problem family of this module, for `optverify list`.
+pub fn catalogue() -> Vec<ProblemEntry> {
+    vec![
+        ProblemEntry {
+            name: "quadratic",
+            description: "f = 1/2 (x-x*)^T A (x-x*), A = Q diag(spectrum) Q^T (Haar Q) or diagonal; spectrum two-point, uniform or log-uniform in [mu, L]",
+            constants: "mu, L (extreme eigenvalues, exact), x*, f* = 0 exact",
+        },
+        ProblemEntry {
+            name: "least_squares",
+            description: "f = (2m)^-1 ||X x - y||^2; finite sum over rows",
+            constants: "mu = lambda_min(X^T X)/m, L = lambda_max(X^T X)/m (symmetric eigensolver); x* by SVD least squares, f* = f(x*) (computed)",
+        },
+        ProblemEntry {
+            name: "logistic",
+            description: "binary logistic regression (labels 0/1) with optional bias and L2; finite sum; digits 0-vs-1 or even-vs-odd",
+            constants: "mu = lambda (lower bound), L <= ||X||_2^2/(4m) + lambda (upper bound)",
+        },
+        ProblemEntry {
+            name: "multinomial",
+            description: "softmax cross-entropy, C x d weights row-major + optional bias, optional L2; finite sum; digits 10 classes",
+            constants: "mu = lambda (lower bound), L <= ||X||_2^2/(2m) + lambda (upper bound)",
+        },
+        ProblemEntry {
+            name: "mlp",
+            description: "two-layer ReLU network W2 relu(W1 x + b1) + b2, loss m^-1 sum 1/2 ||H(x)-y||^2 + L2; optional dropout oracle",
+            constants: "none (non-convex, not globally smooth)",
+        },
+        ProblemEntry {
+            name: "rosenbrock",
+            description: "sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2",
+            constants: "x* = (1,...,1), f* = 0 exact",
+        },
+        ProblemEntry {
+            name: "lessard",
+            description: "Lessard-Recht-Packard 2016 sec. 4.6 piecewise quadratic (heavy-ball counterexample), separable in d dims",
+            constants: "mu = 1, L = 25, x* = 0, f* = 0 exact",
+        },
+        ProblemEntry {
+            name: "one_minus_cos",
+            description: "a sum_i (1 - cos x_i), smooth non-convex",
+            constants: "L = a exact, inf f = 0",
+        },
+        ProblemEntry {
+            name: "rational_bump",
+            description: "a sum_i x_i^2/(1 + x_i^2), smooth non-convex",
+            constants: "L = 2a exact, inf f = 0 at 0",
+        },
+        ProblemEntry {
+            name: "shifted_quadratic",
+            description: "1/2 sum_i a_i x_i^2 + c (inf f = c != 0)",
+            constants: "mu = min a_i, L = max a_i, x* = 0, f* = c exact",
+        },
+    ]
 }
 
 /// A source of (possibly stochastic) gradients at a query point. Stochastic oracles own their
