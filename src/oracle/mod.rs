@@ -1,3 +1,5 @@
 //! # Oracle
 //!
 //! Reference trajectories and step-by-step comparison of other implementations' traces.
+
+pub mod format;
