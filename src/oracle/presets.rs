@@ -654,7 +654,7 @@ pub fn variants(declared_label: &str, setting: &Setting) -> Vec<Variant> {
                         EpsPlacement::InsideSqrt => "inside the root (optax, keras)",
                     };
                     configs.push((
-                        format!("ε = {} {where_}, s₀ = {s0}", c.eps),
+                        format!("ε = {:e} {where_}, s₀ = {s0}", c.eps),
                         AdaGradConfig {
                             eps_placement: placement,
                             initial_accumulator_value: s0,
@@ -730,7 +730,14 @@ pub fn variants(declared_label: &str, setting: &Setting) -> Vec<Variant> {
             }
         }
     }
-    out
+    // Drop repeated settings after the declared entry (e.g. s₀ declared = 0.1 and 0.1 again).
+    let mut unique: Vec<Variant> = vec![out[0].clone()];
+    for v in out.into_iter().skip(1) {
+        if !unique[1..].iter().any(|u| u.setting == v.setting) {
+            unique.push(v);
+        }
+    }
+    unique
 }
 
 #[cfg(test)]
