@@ -86,10 +86,37 @@ pub fn relation(r: &Relation) -> String {
     }
 }
 
-/// Text made safe for one cell of a Markdown table: one line, `|` escaped.
+/// Text with every `<` that GitHub would take for the start of an HTML tag (`<` followed by
+/// a letter, `/`, `!` or `?`) neutralised: backslash-escaped in prose, followed by a space
+/// inside `$…$` math (where TeX ignores the space), untouched inside code spans.
+pub fn no_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_math, mut in_code) = (false, false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' => in_code = !in_code,
+            '$' if !in_code => in_math = !in_math,
+            '<' if !in_code => {
+                if chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'))
+                {
+                    out.push_str(if in_math { "< " } else { "\\<" });
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Text made safe for one cell of a Markdown table: one line, `|` escaped, no HTML tags.
 pub fn cell(text: &str) -> String {
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    one_line.replace('|', "\\|")
+    no_html(&one_line).replace('|', "\\|")
 }
 
 /// [`cell`], cut to at most `max_chars` characters (an ellipsis marks the cut). The cut never
@@ -110,9 +137,9 @@ pub fn short_cell(text: &str, max_chars: usize) -> String {
     cell(&format!("{cut}…"))
 }
 
-/// A block quote of `text` (every line prefixed with `> `).
+/// A block quote of `text` (every line prefixed with `> `), without HTML tags.
 pub fn quote(text: &str) -> String {
-    text.trim()
+    no_html(text.trim())
         .lines()
         .map(|l| {
             if l.trim().is_empty() {
@@ -189,6 +216,12 @@ mod tests {
             short_cell("rate $q^k$ then $\\sqrt{\\kappa}$", 20),
             "rate $q^k$ then…"
         );
+    }
+
+    #[test]
+    fn tag_like_text_is_neutralised_outside_code() {
+        assert_eq!(no_html("a <b> c < d"), "a \\<b> c < d");
+        assert_eq!(no_html("$a<b$ and `x<y`"), "$a< b$ and `x<y`");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! results give the same bytes.
 
 use super::format::{
-    cell, file_stem, num_exact, num_short, quote, relation, short_cell, verdict_marked, ERROR_MARKED,
-    UNEXPECTED_MARK,
+    cell, file_stem, no_html, num_exact, num_short, quote, relation, short_cell, verdict_marked,
+    ERROR_MARKED, UNEXPECTED_MARK,
 };
 use super::record::{mode_name, ClaimRecord, EvidenceRecord, FigureRecord, Results};
 use super::svg::drawable_points;
@@ -107,7 +107,7 @@ pub fn index(results: &Results) -> String {
 pub fn claim_page(c: &ClaimRecord, results: &Results) -> String {
     let card = &c.card;
     let mut s = String::new();
-    let _ = writeln!(s, "# {}\n", card.title.trim());
+    let _ = writeln!(s, "# {}\n", no_html(card.title.trim()));
     let _ = writeln!(s, "[← all claims](../README.md)\n");
     let _ = writeln!(s, "| | |\n|---|---|");
     let _ = writeln!(
@@ -132,11 +132,15 @@ pub fn claim_page(c: &ClaimRecord, results: &Results) -> String {
     let _ = writeln!(s);
 
     let _ = writeln!(s, "## As printed\n\n{}\n", quote(&card.as_printed));
-    let _ = writeln!(s, "## Precise statement\n\n{}\n", card.precise.trim());
+    let _ = writeln!(s, "## Precise statement\n\n{}\n", no_html(card.precise.trim()));
     if !card.hypotheses.is_empty() {
         let _ = writeln!(s, "## Hypotheses\n");
         for h in &card.hypotheses {
-            let _ = writeln!(s, "- {}", h.split_whitespace().collect::<Vec<_>>().join(" "));
+            let _ = writeln!(
+                s,
+                "- {}",
+                no_html(&h.split_whitespace().collect::<Vec<_>>().join(" "))
+            );
         }
         let _ = writeln!(s);
     }
@@ -159,7 +163,12 @@ pub fn claim_page(c: &ClaimRecord, results: &Results) -> String {
 }
 
 fn evidence_sections(s: &mut String, c: &ClaimRecord, e: &EvidenceRecord) {
-    let _ = writeln!(s, "## Result\n\n**{}**: {}\n", verdict_cell(c), e.headline.trim());
+    let _ = writeln!(
+        s,
+        "## Result\n\n**{}**: {}\n",
+        verdict_cell(c),
+        no_html(e.headline.trim())
+    );
 
     let _ = writeln!(s, "## Measurements\n");
     if e.measurements.is_empty() {
@@ -183,7 +192,7 @@ fn evidence_sections(s: &mut String, c: &ClaimRecord, e: &EvidenceRecord) {
     }
 
     if let Some(cx) = &e.counterexample {
-        let _ = writeln!(s, "## Counterexample\n\n{}\n", cx.description.trim());
+        let _ = writeln!(s, "## Counterexample\n\n{}\n", no_html(cx.description.trim()));
         if !cx.values.is_empty() {
             let _ = writeln!(s, "| parameter | value |\n|---|---|");
             for (name, v) in &cx.values {
@@ -191,12 +200,12 @@ fn evidence_sections(s: &mut String, c: &ClaimRecord, e: &EvidenceRecord) {
             }
             let _ = writeln!(s);
         }
-        if !cx.found_by.trim().is_empty() {
-            let _ = writeln!(s, "Found by: {}\n", cx.found_by.trim());
+        if !no_html(cx.found_by.trim()).is_empty() {
+            let _ = writeln!(s, "Found by: {}\n", no_html(cx.found_by.trim()));
         }
     }
     if let Some(corrected) = &e.corrected_statement {
-        let _ = writeln!(s, "## Corrected statement\n\n{}\n", corrected.trim());
+        let _ = writeln!(s, "## Corrected statement\n\n{}\n", no_html(corrected.trim()));
     }
     if let Some(reason) = &e.reason {
         let title = if e.verdict == crate::claims::Verdict::Inconclusive {
@@ -204,7 +213,7 @@ fn evidence_sections(s: &mut String, c: &ClaimRecord, e: &EvidenceRecord) {
         } else {
             "Remarks"
         };
-        let _ = writeln!(s, "## {title}\n\n{}\n", reason.trim());
+        let _ = writeln!(s, "## {title}\n\n{}\n", no_html(reason.trim()));
     }
 
     if !e.figures.is_empty() {
@@ -232,7 +241,7 @@ fn evidence_sections(s: &mut String, c: &ClaimRecord, e: &EvidenceRecord) {
                 let _ = writeln!(
                     s,
                     "*{}*\n",
-                    caption.split_whitespace().collect::<Vec<_>>().join(" ")
+                    no_html(&caption.split_whitespace().collect::<Vec<_>>().join(" "))
                 );
             }
         }

@@ -31,3 +31,8 @@ pub mod write;
 pub use commands::{list, report, verify, RunOptions, Status};
 pub use record::Results;
 pub use write::write_report;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod tests;

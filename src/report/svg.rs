@@ -3,7 +3,7 @@
 //! * White background and dark text, so a figure reads on GitHub in light mode.
 //! * `log_x`/`log_y` give logarithmic axes; a point that cannot be drawn (a NaN or infinite
 //!   coordinate, or one ≤ 0 on a log axis) is dropped, and a line is broken there rather
-//!   than joined across the gap. [`drawable_points`] counts what is dropped so the page can
+//!   than joined across the gap (a lone point between gaps is drawn as a dot). [`drawable_points`] counts what is dropped so the page can
 //!   say so.
 //! * [`Style::Line`] is a solid line, [`Style::Predicted`] a dashed line, [`Style::Points`]
 //!   markers; every series is in the legend, with "(nothing to draw)" when all its points
@@ -83,8 +83,9 @@ fn segments(fig: &FigureRecord, s: &SeriesRecord) -> Vec<Vec<(f64, f64)>> {
     out
 }
 
-/// The axis range covering `values`, with a margin: 3% of the span on a linear axis, a
-/// factor 10^0.05 on a log axis; a single value gets a unit (or one-decade) window.
+/// The axis range covering `values`, with a margin: 3% of the span on a linear axis; on a
+/// log axis the enclosing whole decades plus 2% of their span. A single value on a linear
+/// axis gets a window of ±half its magnitude (±1 at 0).
 fn axis_range(values: impl Iterator<Item = f64>, log: bool) -> Range<f64> {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
@@ -93,12 +94,11 @@ fn axis_range(values: impl Iterator<Item = f64>, log: bool) -> Range<f64> {
         return if log { 1.0..10.0 } else { 0.0..1.0 };
     }
     if log {
-        let (llo, lhi) = (lo.log10(), hi.log10());
-        let pad = if lhi > llo {
-            0.05 * (lhi - llo).max(1.0)
-        } else {
-            0.5
-        };
+        // Whole decades, so the axis always carries labelled ticks (plotters labels decades
+        // and, within a decade, its integer multiples).
+        let llo = lo.log10().floor();
+        let lhi = hi.log10().ceil().max(llo + 1.0);
+        let pad = 0.02 * (lhi - llo);
         10f64.powf(llo - pad)..10f64.powf(lhi + pad)
     } else if hi > lo {
         let pad = 0.03 * (hi - lo);
@@ -154,7 +154,7 @@ where
     Y::CoordDescType: ValueFormatter<f64>,
 {
     let mut chart = ChartBuilder::on(root)
-        .caption(&fig.title, ("sans-serif", 20).into_font().color(&BLACK))
+        .caption(&fig.title, ("sans-serif", 22).into_font().color(&BLACK))
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(72)
@@ -166,8 +166,8 @@ where
         .y_desc(fig.y_label.as_str())
         .x_label_formatter(&format)
         .y_label_formatter(&format)
-        .axis_desc_style(("sans-serif", 16).into_font().color(&BLACK))
-        .label_style(("sans-serif", 13).into_font().color(&BLACK))
+        .axis_desc_style(("sans-serif", 18).into_font().color(&BLACK))
+        .label_style(("sans-serif", 15).into_font().color(&BLACK))
         .bold_line_style(RGBColor(215, 215, 215))
         .light_line_style(RGBColor(240, 240, 240))
         .axis_style(BLACK)
@@ -182,30 +182,31 @@ where
         let line = color.stroke_width(2);
         let points: Vec<(f64, f64)> = pieces.iter().flatten().copied().collect();
         match series.style {
-            Style::Line => {
+            Style::Line | Style::Predicted => {
+                let dashed = series.style == Style::Predicted;
                 let mut last = None;
                 for piece in pieces {
-                    last = Some(chart.draw_series(LineSeries::new(piece.iter().copied(), line))?);
+                    last = Some(if piece.len() == 1 {
+                        // A lone drawable point between gaps: a dot, since a line needs two.
+                        chart.draw_series(std::iter::once(Circle::new(piece[0], 2, color.filled())))?
+                    } else if dashed {
+                        chart.draw_series(DashedLineSeries::new(piece.iter().copied(), 8, 5, line))?
+                    } else {
+                        chart.draw_series(LineSeries::new(piece.iter().copied(), line))?
+                    });
                 }
-                let a = match last {
+                let annotation = match last {
                     Some(a) => a,
                     None => chart.draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?,
                 };
-                a.label(label)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], line));
-            }
-            Style::Predicted => {
-                let mut last = None;
-                for piece in pieces {
-                    last =
-                        Some(chart.draw_series(DashedLineSeries::new(piece.iter().copied(), 8, 5, line))?);
-                }
-                let a = match last {
-                    Some(a) => a,
-                    None => chart.draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?,
-                };
-                a.label(label)
-                    .legend(move |(x, y)| DashedPathElement::new(vec![(x, y), (x + 24, y)], 6, 4, line));
+                annotation.label(label).legend(move |(x, y)| {
+                    let ends = vec![(x, y), (x + 24, y)];
+                    if dashed {
+                        DashedPathElement::new(ends, 6, 4, line).into_dyn()
+                    } else {
+                        PathElement::new(ends, line).into_dyn()
+                    }
+                });
             }
             Style::Points => {
                 chart
@@ -221,7 +222,7 @@ where
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(160, 160, 160))
-            .label_font(("sans-serif", 13).into_font().color(&BLACK))
+            .label_font(("sans-serif", 15).into_font().color(&BLACK))
             .draw()?;
     }
     Ok(())
