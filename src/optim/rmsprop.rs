@@ -3,19 +3,19 @@
 //! Root-mean-square propagation (Hinton, lecture 6e, 2012): divide the gradient by the root of
 //! an exponential moving average of its square. The lecture's form (slide "AdaGrad
 //! improvements: RMSProp and AdaDelta") is
-//! $$B_k = \gamma B_{k-1} + (1-\gamma)\, g_k^2, \qquad
-//!   \theta_{k+1} = \theta_k - \eta\,(B_k + \epsilon I)^{-1/2} g_k, \qquad \gamma \in [0, 1],$$
+//! $$B_k = \gamma B_{k-1} + (1-\gamma)\\, g_k^2, \qquad
+//!   \theta_{k+1} = \theta_k - \eta\\,(B_k + \epsilon I)^{-1/2} g_k, \qquad \gamma \in [0, 1],$$
 //! with every operation element-wise. The variants the frameworks compute, in the order this
 //! file executes them for one step $t$ (from 1):
 //! $$\begin{aligned}
-//! g &\leftarrow g + \lambda\theta && \text{(coupled weight decay, optional)}\\
-//! v_t &\leftarrow \gamma v_{t-1} + (1-\gamma) g^2, \quad v_0 = s_0 && \text{(initial scale } s_0\text{)}\\
-//! \bar g_t &\leftarrow \gamma \bar g_{t-1} + (1-\gamma) g && \text{(centred only)}\\
-//! \hat v_t &= v_t/(1-\gamma^t),\ \hat{\bar g}_t = \bar g_t/(1-\gamma^t) && \text{(bias correction, optional)}\\
-//! \tilde v_t &= \hat v_t - \hat{\bar g}_t^{\,2} \text{ (centred) or } \hat v_t\\
-//! d_t &= g/(\sqrt{\tilde v_t} + \epsilon) \text{ or } g/\sqrt{\tilde v_t + \epsilon} && \text{(ε outside / inside)}\\
-//! b_t &= \mu b_{t-1} + d_t,\ \theta \leftarrow \theta - \eta b_t && \text{(PyTorch momentum)}\\
-//! b_t &= \mu b_{t-1} + \eta d_t,\ \theta \leftarrow \theta - b_t && \text{(optax/Keras momentum)}\\
+//! g &\leftarrow g + \lambda\theta && \text{(coupled weight decay, optional)}\\\\
+//! v_t &\leftarrow \gamma v_{t-1} + (1-\gamma) g^2, \quad v_0 = s_0 && \text{(initial scale } s_0\text{)}\\\\
+//! \bar g_t &\leftarrow \gamma \bar g_{t-1} + (1-\gamma) g && \text{(centred only)}\\\\
+//! \hat v_t &= v_t/(1-\gamma^t),\ \hat{\bar g}_t = \bar g_t/(1-\gamma^t) && \text{(bias correction, optional)}\\\\
+//! \tilde v_t &= \hat v_t - \hat{\bar g}_t^{\\,2} \text{ (centred) or } \hat v_t\\\\
+//! d_t &= g/(\sqrt{\tilde v_t} + \epsilon) \text{ or } g/\sqrt{\tilde v_t + \epsilon} && \text{(ε outside / inside)}\\\\
+//! b_t &= \mu b_{t-1} + d_t,\ \theta \leftarrow \theta - \eta b_t && \text{(PyTorch momentum)}\\\\
+//! b_t &= \mu b_{t-1} + \eta d_t,\ \theta \leftarrow \theta - b_t && \text{(optax/Keras momentum)}\\\\
 //! \theta &\leftarrow \theta - \eta d_t && \text{(no momentum)}
 //! \end{aligned}$$
 //! Decoupled weight decay (Keras `weight_decay`) is applied first: $\theta \leftarrow \theta -
@@ -212,7 +212,11 @@ struct State {
     v: DVector<f64>,
     g_avg: Option<DVector<f64>>,
     buffer: Option<DVector<f64>>,
-    /// Denominators of the current step (kept to check them before touching θ).
+    /// Scratch for one step: effective gradient, next moments and denominators, computed
+    /// and checked before anything is committed.
+    grad: DVector<f64>,
+    v_next: DVector<f64>,
+    g_avg_next: DVector<f64>,
     denom: DVector<f64>,
 }
 
@@ -248,13 +252,6 @@ impl RmsProp {
     pub fn t(&self) -> u64 {
         self.state.as_ref().map_or(0, |s| s.t)
     }
-
-    fn coupled_gradient(&self, g: f64, theta: f64) -> f64 {
-        match self.config.weight_decay {
-            WeightDecay::CoupledL2(lambda) => g + lambda * theta,
-            _ => g,
-        }
-    }
 }
 
 impl Optimizer for RmsProp {
@@ -289,36 +286,43 @@ impl Optimizer for RmsProp {
         check_step_input(x, g, self.state.as_ref().map(|s| s.v.len()))?;
         let c = self.config.clone();
         let n = x.len();
-        if self.state.is_none() {
-            self.state = Some(State {
-                t: 0,
-                v: DVector::from_element(n, c.initial_scale),
-                g_avg: (c.centering == Centering::Centered).then(|| DVector::zeros(n)),
-                buffer: (c.momentum > 0.0).then(|| DVector::zeros(n)),
-                denom: DVector::zeros(n),
-            });
-        }
-        // Coupled decay reads θ_{t−1}; compute the effective gradient before θ moves.
-        let grad: Vec<f64> = (0..n).map(|i| self.coupled_gradient(g[i], x[i])).collect();
-        let state = self.state.as_mut().expect("state initialised above");
-        state.t += 1;
+        let centred = c.centering == Centering::Centered;
+        let state = self.state.get_or_insert_with(|| State {
+            t: 0,
+            v: DVector::from_element(n, c.initial_scale),
+            g_avg: centred.then(|| DVector::zeros(n)),
+            buffer: (c.momentum > 0.0).then(|| DVector::zeros(n)),
+            grad: DVector::zeros(n),
+            v_next: DVector::zeros(n),
+            g_avg_next: DVector::zeros(n),
+            denom: DVector::zeros(n),
+        });
+        let t = state.t + 1;
         let correction = match c.bias_correction {
-            BiasCorrection::On => 1.0 - c.decay.powf(state.t as f64),
+            BiasCorrection::On => 1.0 - c.decay.powf(t as f64),
             BiasCorrection::Off => 1.0,
         };
-        for (i, &gi) in grad.iter().enumerate() {
-            state.v[i] = c.decay * state.v[i] + (1.0 - c.decay) * gi * gi;
-            let mut v_tilde = if correction == 1.0 {
-                state.v[i]
-            } else {
-                state.v[i] / correction
+        // Pass 1: the new moments and denominators, written to scratch so that a failure
+        // leaves the optimizer exactly as it was.
+        for i in 0..n {
+            // Coupled decay reads θ_{t−1}.
+            let gi = match c.weight_decay {
+                WeightDecay::CoupledL2(lambda) => g[i] + lambda * x[i],
+                _ => g[i],
             };
-            if let Some(g_avg) = state.g_avg.as_mut() {
-                g_avg[i] = c.decay * g_avg[i] + (1.0 - c.decay) * gi;
+            state.grad[i] = gi;
+            state.v_next[i] = c.decay * state.v[i] + (1.0 - c.decay) * gi * gi;
+            let mut v_tilde = if correction == 1.0 {
+                state.v_next[i]
+            } else {
+                state.v_next[i] / correction
+            };
+            if let Some(g_avg) = state.g_avg.as_ref() {
+                state.g_avg_next[i] = c.decay * g_avg[i] + (1.0 - c.decay) * gi;
                 let mean = if correction == 1.0 {
-                    g_avg[i]
+                    state.g_avg_next[i]
                 } else {
-                    g_avg[i] / correction
+                    state.g_avg_next[i] / correction
                 };
                 v_tilde -= mean * mean;
             }
@@ -330,17 +334,24 @@ impl Optimizer for RmsProp {
         if let Some(i) = state.denom.iter().position(|d| !(d.is_finite() && *d > 0.0)) {
             return Err(StepError::Invalid(format!(
                 "rmsprop: denominator at coordinate {i} is {} (centred second moment v - g_avg^2 \
-                 rounded below -eps); parameters left unchanged",
+                 rounded below -eps); optimizer and parameters left unchanged",
                 state.denom[i]
             )));
         }
+        // Commit the moments.
+        state.t = t;
+        std::mem::swap(&mut state.v, &mut state.v_next);
+        if let Some(g_avg) = state.g_avg.as_mut() {
+            std::mem::swap(g_avg, &mut state.g_avg_next);
+        }
+        // Pass 2: decoupled decay (Keras, before the step), then the update.
         if let WeightDecay::DecoupledTimesLr(lambda) = c.weight_decay {
             for xi in x.iter_mut() {
                 *xi -= *xi * lambda * c.lr;
             }
         }
-        for (i, &gi) in grad.iter().enumerate() {
-            let d = gi / state.denom[i];
+        for i in 0..n {
+            let d = state.grad[i] / state.denom[i];
             match state.buffer.as_mut() {
                 Some(b) => match c.momentum_placement {
                     MomentumPlacement::LrOutsideBuffer => {
@@ -575,9 +586,12 @@ mod tests {
         bad.step(&mut y, &DVector::from_row_slice(&[1.0])).unwrap();
         bad.state.as_mut().unwrap().v[0] = 0.0;
         let before = y.clone();
+        let v_before = bad.v().unwrap().clone();
         let err = bad.step(&mut y, &DVector::from_row_slice(&[0.0])).unwrap_err();
         assert!(matches!(err, StepError::Invalid(_)), "{err:?}");
         assert_eq!(y, before);
+        assert_eq!(bad.v().unwrap(), &v_before);
+        assert_eq!(bad.steps_taken(), 1);
     }
 
     #[test]
