@@ -1,3 +1,38 @@
 //! # Reports
 //!
-//! Markdown + SVG + JSON writers for the evidence of every claim.
+//! What the command line prints and what `reports/` holds, from the [`Evidence`] of every
+//! claim:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`commands`] | the `verify`, `report` and `list` drivers and their exit status |
+//! | [`record`] | the JSON records (`results.json`, `verify --json`) |
+//! | [`markdown`] | the index `README.md` and one page per claim |
+//! | [`svg`] | the figures (plotters, SVG backend) |
+//! | [`write`] | writing the report directory |
+//! | [`list`] | the catalogue printed by `list` |
+//! | [`format`] | numbers, verdict markers, Markdown escaping |
+//! | [`progress`] | the progress bar (terminal only) |
+//!
+//! Every file of a report is a pure function of the [`record::Results`]: no timestamps, no
+//! timings, numbers printed one way, claims in registry order. Same seeds, same bytes.
+//!
+//! [`Evidence`]: crate::claims::Evidence
+
+pub mod commands;
+pub mod format;
+pub mod list;
+pub mod markdown;
+pub mod progress;
+pub mod record;
+pub mod svg;
+pub mod write;
+
+pub use commands::{list, report, verify, RunOptions, Status};
+pub use record::Results;
+pub use write::write_report;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod tests;

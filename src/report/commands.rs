@@ -1,0 +1,203 @@
+//! The drivers of `optverify verify`, `report` and `list`: select and run claims, print,
+//! write, and decide the exit status. `main.rs` only parses arguments and calls these.
+
+use super::format::{verdict_marked, ERROR_MARKED, UNEXPECTED_MARK};
+use super::list::listing;
+use super::progress::claims_bar;
+use super::record::{mode_name, Results};
+use super::write::{write_report, WriteError};
+use crate::claims::registry::{run_cards, select_cards, ClaimRun, SelectError};
+use crate::claims::Mode;
+use std::io::Write;
+use std::path::Path;
+
+/// How a command ended; [`Status::code`] is the process exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Every claim got its card's expected verdict (exit 0).
+    Success,
+    /// Some claim did not (a different verdict, or its checker failed) (exit 1).
+    NotAsExpected,
+    /// Bad input: an unknown claim id, a malformed card, an unwritable directory (exit 2).
+    BadInput,
+}
+
+impl Status {
+    /// The exit status: 0, 1 or 2.
+    pub fn code(self) -> u8 {
+        match self {
+            Status::Success => 0,
+            Status::NotAsExpected => 1,
+            Status::BadInput => 2,
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub mode: Mode,
+    /// Claim ids; all claims when empty.
+    pub claims: Vec<String>,
+    /// Worker threads; rayon's default (one per core) when `None`.
+    pub jobs: Option<usize>,
+}
+
+/// `cargo run --release -- <subcommand> …`: the command that reproduces a run.
+fn command_line(subcommand: &str, opts: &RunOptions) -> String {
+    let mut s = format!("cargo run --release -- {subcommand}");
+    if opts.mode == Mode::Quick {
+        s.push_str(" --quick");
+    }
+    for id in &opts.claims {
+        s.push_str(" --claim ");
+        s.push_str(id);
+    }
+    s
+}
+
+/// Select the claims of `opts` and run them in parallel, with a progress bar on a terminal.
+/// The runs are in registry order.
+///
+/// # Errors
+/// A malformed card or an unknown claim id.
+pub fn run_claims(opts: &RunOptions) -> Result<Vec<ClaimRun>, SelectError> {
+    let cards = select_cards(&opts.claims)?;
+    let bar = claims_bar(cards.len());
+    let work = || {
+        run_cards(&cards, opts.mode, &|run| {
+            bar.set_message(run.card.id.clone());
+            bar.inc(1);
+        })
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs.unwrap_or(0))
+        .build();
+    let runs = match pool {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    };
+    bar.finish_and_clear();
+    Ok(runs)
+}
+
+/// The status of a set of runs: bad input if a card is malformed, else success iff every
+/// claim got its expected verdict.
+pub fn status_of(runs: &[ClaimRun]) -> Status {
+    if runs.iter().any(ClaimRun::is_card_error) {
+        Status::BadInput
+    } else if runs.iter().all(ClaimRun::as_expected) {
+        Status::Success
+    } else {
+        Status::NotAsExpected
+    }
+}
+
+/// One line of `verify`: mark, id, verdict, expected verdict if different, headline, time.
+pub fn verify_line(run: &ClaimRun, id_width: usize) -> String {
+    let mark = if run.as_expected() { "✓" } else { "✗" };
+    let id = &run.card.id;
+    match &run.result {
+        Ok(e) => {
+            let mut verdict = verdict_marked(e.verdict).to_string();
+            if e.verdict != run.card.expected {
+                verdict.push_str(&format!(" ({UNEXPECTED_MARK} expected {})", run.card.expected));
+            }
+            let headline = e.headline.split_whitespace().collect::<Vec<_>>().join(" ");
+            format!(
+                "{mark} {id:<id_width$}  {verdict:<20}  {headline}  [{:.2} s]",
+                run.seconds
+            )
+        }
+        Err(err) => format!(
+            "{mark} {id:<id_width$}  {ERROR_MARKED} (expected {}): {err}",
+            run.card.expected
+        ),
+    }
+}
+
+fn bad_input(err: &mut dyn Write, e: &dyn std::fmt::Display) -> Status {
+    let _ = writeln!(err, "error: {e}");
+    Status::BadInput
+}
+
+/// `optverify verify`: run the claims and print one line per claim and a summary (or JSON).
+pub fn verify(opts: &RunOptions, json: bool, out: &mut dyn Write, err: &mut dyn Write) -> Status {
+    let runs = match run_claims(opts) {
+        Ok(r) => r,
+        Err(e) => return bad_input(err, &e),
+    };
+    let results = Results::new(&runs, opts.mode, command_line("verify", opts), true);
+    if json {
+        let _ = out.write_all(results.to_json().as_bytes());
+    } else {
+        let id_width = runs.iter().map(|r| r.card.id.chars().count()).max().unwrap_or(0);
+        for run in &runs {
+            let _ = writeln!(out, "{}", verify_line(run, id_width));
+        }
+        let _ = writeln!(out, "{} ({} mode)", results.summary.line(), mode_name(opts.mode));
+    }
+    let status = status_of(&runs);
+    if status == Status::BadInput {
+        let _ = writeln!(
+            err,
+            "error: a card is malformed (see the lines marked {ERROR_MARKED})"
+        );
+    }
+    status
+}
+
+/// `optverify report`: run every claim and write the report under `out_dir`; print where it
+/// went and the summary line. The report is written even when a verdict is unexpected.
+pub fn report(
+    mode: Mode,
+    jobs: Option<usize>,
+    out_dir: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Status {
+    let opts = RunOptions {
+        mode,
+        claims: Vec::new(),
+        jobs,
+    };
+    let runs = match run_claims(&opts) {
+        Ok(r) => r,
+        Err(e) => return bad_input(err, &e),
+    };
+    let results = Results::new(&runs, mode, command_line("report", &opts), false);
+    match write_report(out_dir, &results) {
+        Ok(files) => {
+            let _ = writeln!(
+                out,
+                "wrote {} files under {} ({} mode)",
+                files.len(),
+                out_dir.display(),
+                mode_name(mode)
+            );
+        }
+        Err(e @ WriteError::Io { .. }) => return bad_input(err, &e),
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return Status::NotAsExpected;
+        }
+    }
+    for run in runs.iter().filter(|r| !r.as_expected()) {
+        let id_width = run.card.id.chars().count();
+        let _ = writeln!(out, "{}", verify_line(run, id_width));
+    }
+    let _ = writeln!(out, "{}", results.summary.line());
+    status_of(&runs)
+}
+
+/// `optverify list`: the claims, optimizers and problems, as text or JSON.
+pub fn list(json: bool, out: &mut dyn Write, err: &mut dyn Write) -> Status {
+    match listing() {
+        Ok(l) => {
+            let text = if json { l.to_json() } else { l.to_text() };
+            let _ = out.write_all(text.as_bytes());
+            Status::Success
+        }
+        Err(e) => bad_input(err, &e),
+    }
+}

@@ -1,0 +1,79 @@
+//! The theorem cards and the checkers, together: they match one to one, every claim gets its
+//! card's expected verdict in quick mode, and every piece of evidence is complete for its
+//! verdict. With no cards yet these pass vacuously; each fails as soon as a card, a checker or
+//! a verdict is out of step.
+
+use optverify::claims::card::all_cards;
+use optverify::claims::registry::{check_registry, registry, run_cards, select_cards};
+use optverify::claims::{Mode, Verdict};
+
+#[test]
+fn cards_and_checkers_match_one_to_one() {
+    let mismatch = check_registry().expect("every card parses");
+    assert!(mismatch.is_empty(), "{mismatch}");
+    let cards = all_cards().unwrap();
+    assert_eq!(cards.len(), registry().len(), "one checker per card");
+}
+
+/// Runs every claim once in quick mode and checks both the verdicts and the completeness of
+/// the evidence, listing every problem (not only the first).
+#[test]
+fn every_claim_gets_its_expected_verdict_with_complete_evidence_in_quick_mode() {
+    let cards = select_cards(&[]).expect("cards parse");
+    let runs = run_cards(&cards, Mode::Quick, &|_| {});
+    let mut problems = Vec::new();
+    for run in &runs {
+        let id = &run.card.id;
+        let e = match &run.result {
+            Ok(e) => e,
+            Err(err) => {
+                problems.push(format!("{id}: checker error: {err}"));
+                continue;
+            }
+        };
+        if e.verdict != run.card.expected {
+            problems.push(format!(
+                "{id}: verdict {} but the card expects {} — {}",
+                e.verdict, run.card.expected, e.headline
+            ));
+        }
+        match e.verdict {
+            Verdict::FailsAsPrinted => {
+                if e.counterexample.is_none() {
+                    problems.push(format!("{id}: fails-as-printed without a counterexample"));
+                }
+                if e.corrected_statement
+                    .as_deref()
+                    .is_none_or(|s| s.trim().is_empty())
+                {
+                    problems.push(format!("{id}: fails-as-printed without a corrected statement"));
+                }
+            }
+            Verdict::Inconclusive => {
+                if e.reason.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                    problems.push(format!("{id}: inconclusive without a reason"));
+                }
+            }
+            Verdict::Holds => {
+                if e.measurements.is_empty() {
+                    problems.push(format!("{id}: holds without a measurement"));
+                }
+                for m in e.measurements.iter().filter(|m| !m.ok) {
+                    problems.push(format!(
+                        "{id}: holds but measurement `{}` fails: {} vs {} ({:?})",
+                        m.name, m.measured, m.predicted, m.relation
+                    ));
+                }
+            }
+        }
+        if e.headline.trim().is_empty() {
+            problems.push(format!("{id}: empty headline"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
