@@ -15,6 +15,7 @@
 //! | [`adam`] | Adam, AMSGrad, Keras ε-hat, Adam + L2 | Kingma & Ba 2015, Algorithm 1; Reddi et al. 2018 |
 //! | [`adamw`] | AdamW: Adam + decoupled weight decay | Loshchilov & Hutter 2019, Algorithm 2 |
 //! | [`lars`] | LARS: layer-wise trust ratio + momentum (paper and optax denominators) | You, Gitman, Ginsburg 2017, Algorithm 1 |
+//! | [`lamb`] | LAMB: Adam moments + layer-wise trust ratio | You et al. 2020, Algorithm 2 |
 //! | [`schedule`] | schedule multipliers η_t: constant, step-drop, cosine, warm restarts | Loshchilov & Hutter 2017 (SGDR) |
 //!
 //! ## The interface
@@ -32,6 +33,7 @@ pub mod adam;
 pub mod adamw;
 pub mod conventions;
 pub mod heavy_ball;
+pub mod lamb;
 pub mod lars;
 pub mod layout;
 pub mod nesterov;
@@ -102,6 +104,7 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         adam::catalogue_entry(),
         adamw::catalogue_entry(),
         lars::catalogue_entry(),
+        lamb::catalogue_entry(),
     ]
 }
 
