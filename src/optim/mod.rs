@@ -16,6 +16,7 @@
 //! | [`adamw`] | AdamW: Adam + decoupled weight decay | Loshchilov & Hutter 2019, Algorithm 2 |
 //! | [`lars`] | LARS: layer-wise trust ratio + momentum (paper and optax denominators) | You, Gitman, Ginsburg 2017, Algorithm 1 |
 //! | [`lamb`] | LAMB: Adam moments + layer-wise trust ratio | You et al. 2020, Algorithm 2 |
+//! | [`adafactor`] | Adafactor: factored second moments, update clipping, relative step | Shazeer & Stern 2018, Algorithms 4–5 |
 //! | [`schedule`] | schedule multipliers η_t: constant, step-drop, cosine, warm restarts | Loshchilov & Hutter 2017 (SGDR) |
 //!
 //! ## The interface
@@ -27,6 +28,7 @@
 //! [`Optimizer::gradient_point`]; the runner asks before each step.
 
 pub mod adadelta;
+pub mod adafactor;
 pub mod adagrad;
 pub mod adagrad_norm;
 pub mod adam;
@@ -105,6 +107,7 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         adamw::catalogue_entry(),
         lars::catalogue_entry(),
         lamb::catalogue_entry(),
+        adafactor::catalogue_entry(),
     ]
 }
 
