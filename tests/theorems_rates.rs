@@ -94,6 +94,7 @@ mod props {
     use optverify::theory::iteration_matrix as im;
     use optverify::theory::rates as th;
     use proptest::prelude::*;
+    use proptest::test_runner::FileFailurePersistence;
 
     const LAYOUTS: [Spectrum; 3] = [Spectrum::TwoPoint, Spectrum::Uniform, Spectrum::LogUniform];
 
@@ -127,7 +128,13 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        // Regressions are kept beside this file (tests/ has no lib.rs for SourceParallel).
+        #![proptest_config(ProptestConfig {
+            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+                "tests/theorems_rates.proptest-regressions",
+            ))),
+            ..ProptestConfig::with_cases(48)
+        })]
 
         /// Nesterov Thm 2.1.15 at h = 2/(μ+L): ‖e_k‖ ≤ ((κ−1)/(κ+1))^k‖e_0‖ at every step, up to
         /// the rounding slack argued in theorems/gd-rate.md.

@@ -24,11 +24,16 @@ use super::{
     CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation, Series,
     Style, Verdict,
 };
-use crate::prec::{gamma, UNIT_ROUNDOFF};
+use crate::optim::heavy_ball::HeavyBallConfig;
+use crate::optim::nesterov::NesterovConfig;
+use crate::optim::runner::{self, Control};
+use crate::optim::sgd::Sgd;
+use crate::optim::Optimizer;
+use crate::prec::{gamma, STEP_REL, UNIT_ROUNDOFF};
 use crate::problems::lessard::{Lessard, LESSARD_L, LESSARD_MU};
 use crate::problems::logistic::BinaryLogistic;
 use crate::problems::quadratic::{gaussian_vector, spectrum_eigenvalues, Quadratic, Spectrum};
-use crate::problems::Objective;
+use crate::problems::{Exact, Objective};
 use crate::theory::iteration_matrix as im;
 use crate::theory::rates as th;
 use nalgebra::{DMatrix, DVector};
@@ -204,6 +209,141 @@ pub fn error_trajectory(
         e.is_finite() && e >= floor_rel * e0
     });
     errs
+}
+
+/// The crate's optimizer for `method` (the object under test), started from θ₋₁: GD is
+/// `Sgd::gd(α)`, heavy-ball `HeavyBallConfig::new(α, β)`, NAG `NesterovConfig::look_ahead(α, β)`
+/// (the lecture's form). `None` for the FISTA momentum schedule, which no constant-β optimizer
+/// implements (the μ = 0 experiment uses the reference recursion).
+pub fn crate_optimizer(
+    method: Method,
+    x_minus1: &DVector<f64>,
+) -> Result<Option<Box<dyn Optimizer>>, CheckError> {
+    let prev: Vec<f64> = x_minus1.iter().copied().collect();
+    Ok(match method {
+        Method::Gd { alpha } => Some(Box::new(Sgd::gd(alpha)?)),
+        Method::HeavyBall { alpha, beta } => Some(Box::new(
+            HeavyBallConfig::new(alpha, beta).with_theta_prev(prev).build()?,
+        )),
+        Method::Nag { alpha, beta } => Some(Box::new(
+            NesterovConfig::look_ahead(alpha, beta)
+                .with_theta_prev(prev)
+                .build()?,
+        )),
+        Method::Fista { .. } => None,
+    })
+}
+
+/// Run the crate's optimizer for `method` through `optim::runner::run` (the reference recursion
+/// for FISTA), calling `observe(k, x_k)` until it returns false.
+pub fn run_crate(
+    method: Method,
+    f: &dyn Objective,
+    x0: &DVector<f64>,
+    x_minus1: &DVector<f64>,
+    steps: usize,
+    observe: &mut dyn FnMut(usize, &DVector<f64>) -> bool,
+) -> Result<(), CheckError> {
+    match crate_optimizer(method, x_minus1)? {
+        None => {
+            run_reference(method, f, x0, x_minus1, steps, observe);
+            Ok(())
+        }
+        Some(mut opt) => {
+            let mut oracle = Exact(f);
+            runner::run(opt.as_mut(), &mut oracle, x0.clone(), steps, &mut |k, x| {
+                if observe(k, x) {
+                    Control::Continue
+                } else {
+                    Control::Stop
+                }
+            })?;
+            Ok(())
+        }
+    }
+}
+
+/// As [`error_trajectory`], stepping the crate's optimizer (the object under test).
+pub fn crate_error_trajectory(
+    method: Method,
+    f: &dyn Objective,
+    x_star: &DVector<f64>,
+    x0: &DVector<f64>,
+    x_minus1: &DVector<f64>,
+    steps: usize,
+    floor_rel: f64,
+) -> Result<Vec<f64>, CheckError> {
+    let mut errs = Vec::new();
+    let mut e0 = 0.0;
+    run_crate(method, f, x0, x_minus1, steps, &mut |k, x| {
+        let e = (x - x_star).norm();
+        if k == 0 {
+            e0 = e;
+        }
+        errs.push(e);
+        e.is_finite() && e >= floor_rel * e0
+    })?;
+    Ok(errs)
+}
+
+/// Largest ‖x_k^crate − x_k^reference‖ / tol_k over the first `limit` instances and `steps`
+/// steps, with its instance. Both compute the same formulas, possibly in another order: each
+/// step differs by ≤ 4·STEP_REL·max_j‖x_j‖ (a few element-wise operations on vectors of that
+/// size), and a difference is propagated by the method's linear recursion with growth ≤ 1 + 2k
+/// (Jordan blocks of radius ≤ 1), so tol_k = (k+1)(2k+1)·4·STEP_REL·max_j‖x_j‖.
+fn implementation_agreement(
+    insts: &[Instance],
+    make_method: &dyn Fn(f64, f64) -> Method,
+    limit: usize,
+    steps: usize,
+) -> Result<(f64, f64, String), CheckError> {
+    let mut worst = (0.0_f64, 0.0_f64, String::new());
+    for inst in insts.iter().take(limit) {
+        let method = make_method(1.0, inst.kappa);
+        let mut reference = Vec::new();
+        run_reference(method, &inst.q, &inst.x0, &inst.x_minus1, steps, &mut |_, x| {
+            reference.push(x.clone());
+            true
+        });
+        let scale = reference.iter().map(|x| x.norm()).fold(0.0, f64::max);
+        let mut k_worst = (0.0_f64, 0.0_f64);
+        run_crate(method, &inst.q, &inst.x0, &inst.x_minus1, steps, &mut |k, x| {
+            let kf = k as f64;
+            let tol = (kf + 1.0) * (2.0 * kf + 1.0) * 4.0 * STEP_REL * scale;
+            let dev = (x - &reference[k]).norm();
+            if dev / tol > k_worst.0 / k_worst.1.max(f64::MIN_POSITIVE) || k_worst.1 == 0.0 {
+                k_worst = (dev, tol);
+            }
+            true
+        })?;
+        if k_worst.0 / k_worst.1 >= worst.0 / worst.1.max(f64::MIN_POSITIVE) || worst.1 == 0.0 {
+            worst = (k_worst.0, k_worst.1, inst.label.clone());
+        }
+    }
+    Ok(worst)
+}
+
+/// Push the implementation cross-check measurement.
+fn push_agreement(
+    ev: &mut Evidence,
+    name: &str,
+    insts: &[Instance],
+    make_method: &dyn Fn(f64, f64) -> Method,
+) -> Result<bool, CheckError> {
+    let (dev, tol, label) = implementation_agreement(insts, make_method, 12, 2000)?;
+    let m = Measurement::new(
+        format!("{name}: crate optimizer vs reference recursion, ‖x_k − x_k^ref‖ (worst step)"),
+        dev,
+        tol,
+        Relation::AtMost,
+    )
+    .with_note(format!(
+        "{label}; first 12 instances, 2000 steps; tolerance (k+1)(2k+1)·4·STEP_REL·max‖x‖ \
+         (reordered rounding propagated by the recursion)"
+    ));
+    let ok = m.ok;
+    ev.measurements.push(m);
+    Ok(ok)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,7 +588,7 @@ fn trajectory_checks(
     make_method: &dyn Fn(f64, f64) -> Method,
     max_steps: usize,
     floor_rel: f64,
-) -> TrajectoryStats {
+) -> Result<TrajectoryStats, CheckError> {
     let mut st = TrajectoryStats {
         fits: 0,
         fit_failures: Vec::new(),
@@ -473,7 +613,7 @@ fn trajectory_checks(
         };
         let noise = 10.0 * (inst.q.dim() as f64 + 4.0) * UNIT_ROUNDOFF * (1.0 + x_star.norm()) * gain;
         let e0_norm = (&inst.x0 - &x_star).norm();
-        let errs = error_trajectory(
+        let errs = crate_error_trajectory(
             method,
             &inst.q,
             &x_star,
@@ -481,7 +621,7 @@ fn trajectory_checks(
             &inst.x_minus1,
             max_steps,
             floor_rel.max(noise / e0_norm),
-        );
+        )?;
         let e0 = errs[0];
         for (k, &e) in errs.iter().enumerate() {
             let ratio = e / (rho.powi(k as i32) * e0);
@@ -557,7 +697,7 @@ fn trajectory_checks(
             }
         }
     }
-    st
+    Ok(st)
 }
 
 /// Add the trajectory measurements of one method to `ev`; returns whether all held.
@@ -816,8 +956,9 @@ fn check_gd_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         .into_iter()
         .filter(|i| i.x_minus1 == i.x0) // GD has no θ₋₁
         .collect();
-    let st = trajectory_checks(&insts, &Method::gd_tuned, max_steps, floor_rel);
+    let st = trajectory_checks(&insts, &Method::gd_tuned, max_steps, floor_rel)?;
     ok &= push_trajectory_measurements(&mut ev, "GD", &st);
+    ok &= push_agreement(&mut ev, "GD", &insts, &Method::gd_tuned)?;
 
     // Per-step bound ‖e_k‖ ≤ q^k‖e_0‖ + rounding, every step, every instance.
     // Rounding: the stored rotated A differs from QΛQᵀ by ≲ γ_n·L·√n in norm, so one step
@@ -831,7 +972,8 @@ fn check_gd_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let q = th::gd_tuned_rate(inst.kappa);
         let n = inst.q.dim() as f64;
         let x_star = inst.q.theta_star().clone();
-        let errs = error_trajectory(method, &inst.q, &x_star, &inst.x0, &inst.x0, max_steps, floor_rel);
+        let errs =
+            crate_error_trajectory(method, &inst.q, &x_star, &inst.x0, &inst.x0, max_steps, floor_rel)?;
         let e0 = errs[0];
         let g = gamma(inst.q.dim() + 2);
         for (k, &e) in errs.iter().enumerate().skip(1) {
@@ -868,7 +1010,7 @@ fn check_gd_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let kappa = l / mu;
         let q = th::gd_tuned_rate(kappa);
         let x0 = &xhat + gaussian_vector(10, 77 + j as u64) * 3.0;
-        let errs = error_trajectory(Method::gd_tuned(mu, l), &f, &xhat, &x0, &x0, max_steps, 1e-9);
+        let errs = crate_error_trajectory(Method::gd_tuned(mu, l), &f, &xhat, &x0, &x0, max_steps, 1e-9)?;
         let e0 = errs[0];
         for (k, &e) in errs.iter().enumerate().skip(1) {
             // x* is known to within `resid` (≤ 1e-13): ‖x_k − x*‖ ≥ ‖x_k − x̂‖ − resid and
@@ -906,7 +1048,7 @@ fn check_gd_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             .find(|i| i.kappa == kappa && i.on_eigenvector == Some(0))
         {
             let x_star = inst.q.theta_star().clone();
-            let errs = error_trajectory(
+            let errs = crate_error_trajectory(
                 Method::gd_tuned(1.0, kappa),
                 &inst.q,
                 &x_star,
@@ -914,7 +1056,7 @@ fn check_gd_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 &inst.x0,
                 max_steps.min(4000),
                 floor_rel,
-            );
+            )?;
             runs.push((
                 format!("κ={kappa}, start v_min"),
                 errs,
@@ -998,8 +1140,9 @@ fn check_heavy_ball_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         true,
     );
     let insts = instances(ctx)?;
-    let st = trajectory_checks(&insts, &Method::heavy_ball_tuned, max_steps, floor_rel);
+    let st = trajectory_checks(&insts, &Method::heavy_ball_tuned, max_steps, floor_rel)?;
     quad_ok &= push_trajectory_measurements(&mut ev, "heavy-ball", &st);
+    quad_ok &= push_agreement(&mut ev, "heavy-ball", &insts, &Method::heavy_ball_tuned)?;
 
     // Is there a per-step bound with constant 1? max ‖e_k‖/(q^k‖e_0‖): the Jordan blocks at
     // λ = μ, L make it grow like 1 + k(1+q).
@@ -1028,7 +1171,8 @@ fn check_heavy_ball_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let q = th::heavy_ball_tuned_rate(kappa_fig);
         for (idx, name, r) in [(0usize, "v_min", q), (inst.q.dim() - 1, "v_max", -q)] {
             let x0 = inst.q.theta_star() + inst.q.eigenvector(idx);
-            let errs = error_trajectory(method, &inst.q, inst.q.theta_star(), &x0, &x0, 2000, floor_rel);
+            let errs =
+                crate_error_trajectory(method, &inst.q, inst.q.theta_star(), &x0, &x0, 2000, floor_rel)?;
             let env: Vec<f64> = (0..errs.len())
                 .map(|k| im::double_root_mode(r, 1.0, 1.0, k as u32).abs())
                 .collect();
@@ -1190,8 +1334,9 @@ fn check_nag_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
 
     // (ii) trajectories: fitted rates match 1 − 1/√κ-type radii, not the printed rate.
     let insts = instances(ctx)?;
-    let st = trajectory_checks(&insts, &Method::nag_tuned, max_steps, floor_rel);
+    let st = trajectory_checks(&insts, &Method::nag_tuned, max_steps, floor_rel)?;
     ok &= push_trajectory_measurements(&mut ev, "NAG", &st);
+    ok &= push_agreement(&mut ev, "NAG", &insts, &Method::nag_tuned)?;
     let mut max_fitted_over_printed: f64 = 0.0;
     for &(kappa, q, _) in &st.rate_points {
         max_fitted_over_printed = max_fitted_over_printed.max(q / th::nag_printed_rate(kappa));
@@ -1216,7 +1361,8 @@ fn check_nag_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                          l: f64,
                          x0: &DVector<f64>,
                          label: &str,
-                         resid: f64| {
+                         resid: f64|
+     -> Result<(), CheckError> {
         let kappa = l / mu;
         let method = Method::nag_tuned(mu, l);
         let e0 = (x0 - x_star).norm();
@@ -1224,7 +1370,7 @@ fn check_nag_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let c = th::nag_distance_constant(kappa);
         let p = th::nag_printed_rate(kappa);
         let scale_f = f.value(x_star).abs().max(1.0);
-        run_reference(method, f, x0, x0, max_steps, &mut |k, x| {
+        run_crate(method, f, x0, x0, max_steps, &mut |k, x| {
             let e = (x - x_star).norm();
             let gap = f.value(x) - f_star;
             // Rounding in f: ≤ 64u·max(|f|,1) per evaluation (a sum of m terms is done in
@@ -1244,7 +1390,7 @@ fn check_nag_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 worst_d = (rd, format!("{label}, k={k}"));
             }
             e.is_finite() && e >= floor_rel * e0 && fb > 4.0 * gamma(256) * scale_f
-        });
+        })
     };
     for inst in insts.iter().filter(|i| i.x_minus1 == i.x0) {
         check_run(
@@ -1256,7 +1402,7 @@ fn check_nag_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             &inst.x0,
             &inst.label,
             0.0,
-        );
+        )?;
     }
     let lseeds = ctx.usize("logistic_instances")?;
     for j in 0..lseeds {
@@ -1273,7 +1419,7 @@ fn check_nag_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             &x0,
             &format!("logistic λ={lambda}"),
             resid,
-        );
+        )?;
     }
     let mf = Measurement::new(
         "NAG: max_k (f(x_k)−f*) / [(1−1/√κ)^k (f(x_0)−f*+μ/2‖e_0‖²) + slack]",
@@ -1304,7 +1450,7 @@ fn check_nag_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         .find(|i| i.kappa == kappa_fig && i.on_eigenvector == Some(0) && i.x_minus1 == i.x0)
     {
         let method = Method::nag_tuned(1.0, kappa_fig);
-        let errs = error_trajectory(
+        let errs = crate_error_trajectory(
             method,
             &inst.q,
             inst.q.theta_star(),
@@ -1312,7 +1458,7 @@ fn check_nag_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             &inst.x0,
             3000,
             floor_rel,
-        );
+        )?;
         let p = th::nag_printed_rate(kappa_fig);
         let c = th::nag_distance_constant(kappa_fig);
         let env: Vec<f64> = (0..errs.len()).map(|k| c * p.powi(k as i32)).collect();
@@ -1388,6 +1534,11 @@ fn rate_vs_kappa_figure() -> Figure {
             ),
             mk("NAG exact on quadratics 1−1/√κ", Style::Line, &th::nag_tuned_rate),
             mk("NAG printed √(1−1/√κ)", Style::Predicted, &th::nag_printed_rate),
+            mk(
+                "lower bound for the class, Nesterov Thm 2.1.13 (= heavy-ball's)",
+                Style::Predicted,
+                &th::lower_bound_rate,
+            ),
         ],
         caption: "The printed NAG rate lies above GD's for κ below about 11.5; the exact NAG rate \
                   on quadratics is below GD's for every κ > 1."
@@ -1460,14 +1611,14 @@ fn check_acceleration_convex(ctx: &CheckContext) -> Result<Evidence, CheckError>
         let n = 2;
         let q = Quadratic::rotated(vec![1.0, kappa], gaussian_vector(n, seed), seed + 1).map_err(other)?;
         let x0 = q.theta_star() + q.eigenvector(0) + q.eigenvector(1);
-        let steps_to = |m: Method| {
-            let errs = error_trajectory(m, &q, q.theta_star(), &x0, &x0, 2_000_000, 1e-8);
-            errs.len() - 1
+        let steps_to = |m: Method| -> Result<usize, CheckError> {
+            let errs = crate_error_trajectory(m, &q, q.theta_star(), &x0, &x0, 2_000_000, 1e-8)?;
+            Ok(errs.len() - 1)
         };
         let (gd, hb, nag) = (
-            steps_to(Method::gd_tuned(1.0, kappa)),
-            steps_to(Method::heavy_ball_tuned(1.0, kappa)),
-            steps_to(Method::nag_tuned(1.0, kappa)),
+            steps_to(Method::gd_tuned(1.0, kappa))?,
+            steps_to(Method::heavy_ball_tuned(1.0, kappa))?,
+            steps_to(Method::nag_tuned(1.0, kappa))?,
         );
         let m = Measurement::new(
             format!("κ={kappa}: steps to ‖e‖ ≤ 1e-8‖e_0‖, GD vs min(heavy-ball, NAG)"),

@@ -81,7 +81,7 @@ pub struct SgdConfig {
 
 impl Default for SgdConfig {
     /// `torch.optim.SGD` defaults (PyTorch ≥ 2.2: lr 1e-3, momentum 0, dampening 0, no decay,
-    /// no Nesterov).
+    /// no Nesterov; earlier versions have no default lr and require one).
     fn default() -> Self {
         Self::gd(1e-3)
     }

@@ -241,3 +241,43 @@ pub fn finite_difference_gradient<P: Objective + ?Sized>(f: &P, x: &DVector<f64>
     }
     g
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_catalogue_names_unique_and_described() {
+        let entries = catalogue();
+        let mut names: Vec<&str> = entries.iter().map(|e| e.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), entries.len(), "duplicate names");
+        assert!(entries
+            .iter()
+            .all(|e| !e.description.is_empty() && !e.constants.is_empty()));
+        // The catalogue names are the `Objective::name`s of the problems they describe.
+        let q = Quadratic::random(2, 1.0, 2.0, Spectrum::Uniform, 0).unwrap();
+        let objectives: Vec<Box<dyn Objective>> = vec![
+            Box::new(q),
+            Box::new(LeastSquares::random(3, 2, 0.1, 0).unwrap()),
+            Box::new(BinaryLogistic::random(3, 2, true, 0.0, 0).unwrap()),
+            Box::new(Multinomial::random(3, 2, 3, true, 0.0, 0).unwrap()),
+            Box::new(Mlp::random_teacher(3, 2, 2, 1, true, 0).unwrap()),
+            Box::new(Rosenbrock::new(2).unwrap()),
+            Box::new(Lessard::new(1).unwrap()),
+            Box::new(OneMinusCos::new(1, 1.0).unwrap()),
+            Box::new(RationalBump::new(1, 1.0).unwrap()),
+            Box::new(TanhNeuron::random(3, 2, 0).unwrap()),
+            Box::new(ShiftedQuadratic::new(vec![1.0], 1.0).unwrap()),
+        ];
+        for o in &objectives {
+            assert!(
+                names.contains(&o.name().as_str()),
+                "{} not in the catalogue",
+                o.name()
+            );
+        }
+        assert_eq!(objectives.len(), entries.len());
+    }
+}

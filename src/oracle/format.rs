@@ -1,0 +1,659 @@
+//! # The trace format (`optverify-trace`, version 1)
+//!
+//! A trace is a JSON Lines file. Line 1 is the header:
+//!
+//! ```json
+//! {"format": "optverify-trace", "version": 1, "optimizer": "adam", "preset": "pytorch",
+//!  "hyperparameters": {"lr": 0.01, "betas": [0.9, 0.999], "amsgrad": true},
+//!  "layout": [{"name": "w", "rows": 2, "cols": 3}], "dtype": "f64",
+//!  "producer": "torch 2.15.0", "params0": [0.1, -0.2, 0.3, 0.0, 1.5, -1.0]}
+//! ```
+//!
+//! then one object per step, `t` counting from 1 and consecutive:
+//!
+//! ```json
+//! {"step": 1, "grad": [...], "params": [...], "loss": 0.25}
+//! ```
+//!
+//! * `grad` is the gradient the producer used at step t (at θ_{t−1}), `params` is θ_t after
+//!   the step, `loss` (optional) is f(θ_{t−1}). Parameters are flattened in the layout's block
+//!   order, row-major inside a block (as `torch.Tensor.flatten` and `jnp.ravel` do).
+//! * `hyperparameters` uses the framework's own names (`lr`/`learning_rate`, `betas`/`b1`,`b2`,
+//!   `alpha`/`decay`, …); [`super::presets`] maps them and rejects names it does not know.
+//! * Floats are written shortest-round-trip (ryu in Rust, `repr(float)` in Python), so every
+//!   f64 reads back bit for bit. An `"f32"` trace stores the f32 values widened to f64 (exact).
+//!
+//! ## Non-finite numbers
+//! JSON has no NaN or infinity. A producer whose run diverged may write the *strings*
+//! `"NaN"`, `"Infinity"`, `"-Infinity"` in `params` and `loss`: the oracle reads them and
+//! reports the step as a disagreement. They are rejected in `grad` and `params0` (a replay
+//! cannot feed a NaN gradient to an optimizer) and in hyperparameters. Python's default
+//! `json.dumps` writes bare `NaN` tokens, which are not JSON: the reader rejects them with an
+//! error that says to write strings instead.
+//!
+//! ## Streaming
+//! [`TraceReader`] reads line by line into one reused buffer and yields one [`StepRecord`] at
+//! a time: memory is O(number of parameters), independent of the number of steps. Every error
+//! names the file, the line, the step (when known) and the field; nothing panics on input.
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use std::fmt;
+use std::io::{BufRead, Write};
+use thiserror::Error;
+
+/// The value of the header's `format` field.
+pub const FORMAT_NAME: &str = "optverify-trace";
+/// The only version this reader understands.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// Precision the producer computed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    F64,
+    F32,
+}
+
+/// One block of the layout as written in the header (offsets are implied by the order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockSpec {
+    pub name: String,
+    pub rows: usize,
+    pub cols: usize,
+}
+
+/// The header line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub format: String,
+    pub version: u64,
+    /// The framework's optimizer name, lower case (`sgd`, `adam`, `adamw`, `adagrad`, …).
+    pub optimizer: String,
+    /// Whose conventions: `pytorch`, `optax`, `keras`, `paper`.
+    pub preset: String,
+    /// Hyperparameters under the framework's own names.
+    pub hyperparameters: serde_json::Map<String, serde_json::Value>,
+    pub layout: Vec<BlockSpec>,
+    pub dtype: Dtype,
+    /// Who wrote the trace, with version (`"torch 2.15.0"`, `"optverify 0.1.0"`).
+    pub producer: String,
+    /// θ₀.
+    #[serde(serialize_with = "ser_finite_vec", deserialize_with = "de_finite_vec")]
+    pub params0: Vec<f64>,
+}
+
+impl Header {
+    /// Number of parameters the layout describes.
+    pub fn dim(&self) -> usize {
+        self.layout.iter().map(|b| b.rows * b.cols).sum()
+    }
+
+    /// The crate's [`crate::optim::Layout`] for this header.
+    pub fn layout(&self) -> crate::optim::Layout {
+        crate::optim::Layout::from_shapes(self.layout.iter().map(|b| (b.name.clone(), b.rows, b.cols)))
+    }
+}
+
+/// One step line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepRecord {
+    pub step: u64,
+    /// The gradient used at this step (finite).
+    #[serde(serialize_with = "ser_finite_vec", deserialize_with = "de_finite_vec")]
+    pub grad: Vec<f64>,
+    /// θ_t; may hold NaN/±∞ (written as strings) if the producer diverged.
+    #[serde(serialize_with = "ser_num_vec", deserialize_with = "de_num_vec")]
+    pub params: Vec<f64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_num",
+        deserialize_with = "de_opt_num"
+    )]
+    pub loss: Option<f64>,
+}
+
+/// Everything that can be wrong with a trace. `file` is the path as given (or `<stdin>`),
+/// `line` counts from 1.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TraceError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: empty file: expected a header line")]
+    Empty { file: String },
+    #[error("{file}:{line}: {what}: {message}")]
+    Json {
+        file: String,
+        line: usize,
+        what: String,
+        message: String,
+    },
+    #[error("{file}:{line}: missing field `{field}` in {what}")]
+    MissingField {
+        file: String,
+        line: usize,
+        what: String,
+        field: String,
+    },
+    #[error("{file}:1: header field `{field}`: {message}")]
+    BadHeader {
+        file: String,
+        field: String,
+        message: String,
+    },
+    #[error("{file}:{line}: step {step}: field `{field}` has length {got}, expected {expected}")]
+    Length {
+        file: String,
+        line: usize,
+        step: u64,
+        field: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    #[error("{file}:{line}: steps not consecutive: expected step {expected}, found step {got}")]
+    NotConsecutive {
+        file: String,
+        line: usize,
+        expected: u64,
+        got: u64,
+    },
+    #[error("{file}:{line}: truncated: the last line ends without a newline and is not a complete JSON object ({message})")]
+    Truncated {
+        file: String,
+        line: usize,
+        message: String,
+    },
+}
+
+impl TraceError {
+    fn json(file: &str, line: usize, what: &str, err: &serde_json::Error) -> Self {
+        let msg = err.to_string();
+        // serde_json reports a missing field as "missing field `x` at line 1 column N".
+        if let Some(rest) = msg.strip_prefix("missing field `") {
+            if let Some(end) = rest.find('`') {
+                return TraceError::MissingField {
+                    file: file.into(),
+                    line,
+                    what: what.into(),
+                    field: rest[..end].into(),
+                };
+            }
+        }
+        TraceError::Json {
+            file: file.into(),
+            line,
+            what: what.into(),
+            message: msg,
+        }
+    }
+}
+
+// ---- numbers: finite f64, or (where allowed) the strings "NaN", "Infinity", "-Infinity" ----
+
+fn non_finite_from_str(s: &str) -> Option<f64> {
+    match s {
+        "NaN" => Some(f64::NAN),
+        "Infinity" => Some(f64::INFINITY),
+        "-Infinity" => Some(f64::NEG_INFINITY),
+        _ => None,
+    }
+}
+
+struct NumVecVisitor {
+    allow_non_finite: bool,
+}
+
+impl<'de> Visitor<'de> for NumVecVisitor {
+    type Value = Vec<f64>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if self.allow_non_finite {
+            f.write_str("an array of numbers (or the strings \"NaN\", \"Infinity\", \"-Infinity\")")
+        } else {
+            f.write_str("an array of finite numbers")
+        }
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f64>, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(n) = seq.next_element::<Num>()? {
+            if !self.allow_non_finite && !n.0.is_finite() {
+                return Err(de::Error::custom(format_args!(
+                    "entry {} is {}, but this field must be finite",
+                    out.len(),
+                    n.0
+                )));
+            }
+            out.push(n.0);
+        }
+        Ok(out)
+    }
+}
+
+/// One number as read: a JSON number or one of the three non-finite strings.
+struct Num(f64);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or \"NaN\"/\"Infinity\"/\"-Infinity\"")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+                Ok(Num(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+                Ok(Num(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+                Ok(Num(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
+                non_finite_from_str(v)
+                    .map(Num)
+                    .ok_or_else(|| E::custom(format_args!("string {v:?} is not a number")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn de_num_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    d.deserialize_seq(NumVecVisitor {
+        allow_non_finite: true,
+    })
+}
+
+fn de_finite_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    d.deserialize_seq(NumVecVisitor {
+        allow_non_finite: false,
+    })
+}
+
+fn de_opt_num<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    Option::<Num>::deserialize(d).map(|o| o.map(|n| n.0))
+}
+
+fn ser_one<S: Serializer>(x: f64, s: S) -> Result<S::Ok, S::Error> {
+    if x.is_finite() {
+        s.serialize_f64(x)
+    } else if x.is_nan() {
+        s.serialize_str("NaN")
+    } else if x > 0.0 {
+        s.serialize_str("Infinity")
+    } else {
+        s.serialize_str("-Infinity")
+    }
+}
+
+struct SerNum(f64);
+impl Serialize for SerNum {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        ser_one(self.0, s)
+    }
+}
+
+fn ser_num_vec<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|&x| SerNum(x)))
+}
+
+fn ser_finite_vec<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(serde::ser::Error::custom(format_args!(
+            "entry {i} is {}, which this field does not allow",
+            v[i]
+        )));
+    }
+    s.collect_seq(v.iter().copied())
+}
+
+fn ser_opt_num<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(x) => ser_one(*x, s),
+        None => s.serialize_none(),
+    }
+}
+
+// ---- reader ----
+
+/// Streaming reader: parses the header on construction, then yields steps.
+pub struct TraceReader<R: BufRead> {
+    file: String,
+    reader: R,
+    header: Header,
+    line: usize,
+    next_step: u64,
+    buf: String,
+    done: bool,
+}
+
+impl<R: BufRead> fmt::Debug for TraceReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceReader")
+            .field("file", &self.file)
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Explain serde_json's failure on Python's bare `NaN` / `Infinity` tokens.
+fn bare_non_finite_hint(text: &str) -> &'static str {
+    let has = |tok: &str| {
+        text.match_indices(tok).any(|(i, _)| {
+            // a bare token is not preceded by a quote
+            i == 0 || text.as_bytes()[i - 1] != b'"'
+        })
+    };
+    if has("NaN") || has("Infinity") {
+        " (bare NaN/Infinity is not JSON; write the strings \"NaN\", \"Infinity\", \"-Infinity\")"
+    } else {
+        ""
+    }
+}
+
+impl<R: BufRead> TraceReader<R> {
+    /// Read and validate the header. `file` is only used in error messages.
+    ///
+    /// # Errors
+    /// [`TraceError`] naming the file, line 1 and the field.
+    pub fn new(file: impl Into<String>, mut reader: R) -> Result<Self, TraceError> {
+        let file = file.into();
+        let mut buf = String::new();
+        let n = reader.read_line(&mut buf).map_err(|source| TraceError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        if n == 0 || buf.trim().is_empty() {
+            return Err(TraceError::Empty { file });
+        }
+        let header: Header = serde_json::from_str(buf.trim_end()).map_err(|e| {
+            let mut err = TraceError::json(&file, 1, "header", &e);
+            if let TraceError::Json { message, .. } = &mut err {
+                message.push_str(bare_non_finite_hint(&buf));
+            }
+            err
+        })?;
+        let bad = |field: &str, message: String| TraceError::BadHeader {
+            file: file.clone(),
+            field: field.into(),
+            message,
+        };
+        if header.format != FORMAT_NAME {
+            return Err(bad(
+                "format",
+                format!("is {:?}, expected {FORMAT_NAME:?}", header.format),
+            ));
+        }
+        if header.version != FORMAT_VERSION {
+            return Err(bad(
+                "version",
+                format!(
+                    "is {}, this reader understands version {FORMAT_VERSION}",
+                    header.version
+                ),
+            ));
+        }
+        if header.layout.is_empty() {
+            return Err(bad("layout", "has no blocks".into()));
+        }
+        if header.params0.len() != header.dim() {
+            return Err(bad(
+                "params0",
+                format!(
+                    "has length {}, but the layout describes {} parameters",
+                    header.params0.len(),
+                    header.dim()
+                ),
+            ));
+        }
+        Ok(TraceReader {
+            file,
+            reader,
+            header,
+            line: 1,
+            next_step: 1,
+            buf,
+            done: false,
+        })
+    }
+
+    /// The parsed header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The file name used in messages.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// Line number of the last line read.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The next step, `Ok(None)` at the end of the file.
+    ///
+    /// # Errors
+    /// [`TraceError`] for I/O failures, malformed JSON, missing fields, wrong lengths,
+    /// non-finite gradients, non-consecutive steps and a truncated last line.
+    pub fn next_step(&mut self) -> Result<Option<StepRecord>, TraceError> {
+        if self.done {
+            return Ok(None);
+        }
+        loop {
+            self.buf.clear();
+            let n = self
+                .reader
+                .read_line(&mut self.buf)
+                .map_err(|source| TraceError::Io {
+                    file: self.file.clone(),
+                    source,
+                })?;
+            if n == 0 {
+                self.done = true;
+                return Ok(None);
+            }
+            self.line += 1;
+            if !self.buf.trim().is_empty() {
+                break;
+            }
+        }
+        let complete = self.buf.ends_with('\n');
+        let rec: StepRecord = match serde_json::from_str(self.buf.trim_end()) {
+            Ok(r) => r,
+            Err(e) => {
+                self.done = true;
+                if !complete && (e.is_eof() || e.is_syntax()) {
+                    return Err(TraceError::Truncated {
+                        file: self.file.clone(),
+                        line: self.line,
+                        message: e.to_string(),
+                    });
+                }
+                let what = format!("step {}", self.next_step);
+                let mut err = TraceError::json(&self.file, self.line, &what, &e);
+                if let TraceError::Json { message, .. } = &mut err {
+                    message.push_str(bare_non_finite_hint(&self.buf));
+                }
+                return Err(err);
+            }
+        };
+        if rec.step != self.next_step {
+            self.done = true;
+            return Err(TraceError::NotConsecutive {
+                file: self.file.clone(),
+                line: self.line,
+                expected: self.next_step,
+                got: rec.step,
+            });
+        }
+        let dim = self.header.params0.len();
+        for (field, len) in [("grad", rec.grad.len()), ("params", rec.params.len())] {
+            if len != dim {
+                self.done = true;
+                return Err(TraceError::Length {
+                    file: self.file.clone(),
+                    line: self.line,
+                    step: rec.step,
+                    field,
+                    expected: dim,
+                    got: len,
+                });
+            }
+        }
+        self.next_step += 1;
+        Ok(Some(rec))
+    }
+}
+
+impl<R: BufRead> Iterator for TraceReader<R> {
+    type Item = Result<StepRecord, TraceError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_step().transpose()
+    }
+}
+
+/// Open a trace file (buffered) and read its header.
+///
+/// # Errors
+/// As [`TraceReader::new`], plus [`TraceError::Io`] if the file cannot be opened.
+pub fn open(path: &std::path::Path) -> Result<TraceReader<std::io::BufReader<std::fs::File>>, TraceError> {
+    let name = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|source| TraceError::Io {
+        file: name.clone(),
+        source,
+    })?;
+    TraceReader::new(name, std::io::BufReader::new(f))
+}
+
+// ---- writer ----
+
+/// Writes a header, then steps, one JSON object per line, floats shortest-round-trip.
+pub struct TraceWriter<W: Write> {
+    out: W,
+    dim: usize,
+    next_step: u64,
+}
+
+impl<W: Write> fmt::Debug for TraceWriter<W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TraceWriter")
+            .field("dim", &self.dim)
+            .field("next_step", &self.next_step)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> TraceWriter<W> {
+    /// Write the header line.
+    ///
+    /// # Errors
+    /// I/O errors, or a non-finite value in `params0`.
+    pub fn new(mut out: W, header: &Header) -> std::io::Result<Self> {
+        serde_json::to_writer(&mut out, header).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")?;
+        Ok(TraceWriter {
+            out,
+            dim: header.params0.len(),
+            next_step: 1,
+        })
+    }
+
+    /// Write the next step (numbered automatically from 1).
+    ///
+    /// # Errors
+    /// I/O errors, a length that differs from `params0`, or a non-finite gradient.
+    pub fn step(&mut self, grad: &[f64], params: &[f64], loss: Option<f64>) -> std::io::Result<()> {
+        if grad.len() != self.dim || params.len() != self.dim {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "step {}: grad has length {}, params {}, expected {}",
+                    self.next_step,
+                    grad.len(),
+                    params.len(),
+                    self.dim
+                ),
+            ));
+        }
+        let rec = StepRecord {
+            step: self.next_step,
+            grad: grad.to_vec(),
+            params: params.to_vec(),
+            loss,
+        };
+        serde_json::to_writer(&mut self.out, &rec).map_err(std::io::Error::other)?;
+        self.out.write_all(b"\n")?;
+        self.next_step += 1;
+        Ok(())
+    }
+
+    /// Flush and return the inner writer.
+    ///
+    /// # Errors
+    /// I/O errors on flush.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(dim: usize) -> Header {
+        Header {
+            format: FORMAT_NAME.into(),
+            version: 1,
+            optimizer: "sgd".into(),
+            preset: "pytorch".into(),
+            hyperparameters: serde_json::Map::new(),
+            layout: vec![BlockSpec {
+                name: "params".into(),
+                rows: dim,
+                cols: 1,
+            }],
+            dtype: Dtype::F64,
+            producer: "test".into(),
+            params0: vec![0.1; dim],
+        }
+    }
+
+    #[test]
+    fn round_trip_is_bit_exact_including_non_finite_params() {
+        let values = [0.1, 1e-300, -3.0e8, f64::MIN_POSITIVE / 3.0, 1.0 / 3.0];
+        let mut w = TraceWriter::new(Vec::new(), &header(5)).unwrap();
+        w.step(&values, &values, Some(0.5)).unwrap();
+        let odd = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0];
+        w.step(&values, &odd, None).unwrap();
+        let bytes = w.finish().unwrap();
+        let mut r = TraceReader::new("mem", &bytes[..]).unwrap();
+        let s1 = r.next_step().unwrap().unwrap();
+        for (a, b) in s1.params.iter().zip(values.iter()) {
+            assert_eq!(a.to_bits(), b.to_bits());
+        }
+        assert_eq!(s1.loss, Some(0.5));
+        let s2 = r.next_step().unwrap().unwrap();
+        assert!(s2.params[0].is_nan());
+        assert_eq!(s2.params[1], f64::INFINITY);
+        assert_eq!(s2.params[2], f64::NEG_INFINITY);
+        assert_eq!(s2.params[4].to_bits(), (-0.0f64).to_bits());
+        assert!(r.next_step().unwrap().is_none());
+    }
+
+    #[test]
+    fn writer_refuses_non_finite_gradient() {
+        let mut w = TraceWriter::new(Vec::new(), &header(1)).unwrap();
+        assert!(w.step(&[f64::NAN], &[0.0], None).is_err());
+    }
+}

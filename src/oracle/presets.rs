@@ -1,0 +1,790 @@
+//! # Presets: a trace header → the crate's optimizer
+//!
+//! Maps `(preset, optimizer, hyperparameters under the framework's own names)` onto the
+//! crate's configs ([`crate::optim`]), filling in the framework's defaults for every name the
+//! header leaves out, and rejecting names this mapping does not know (a silently ignored
+//! setting would make a disagreement look like a convention difference).
+//!
+//! | preset | optimizers | names |
+//! |---|---|---|
+//! | `pytorch` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `lr`, `momentum`, `dampening`, `nesterov`, `weight_decay`, `betas`, `eps`, `amsgrad`, `lr_decay`, `initial_accumulator_value`, `alpha`, `centered`, `rho` |
+//! | `optax` | `sgd`, `adam`, `adamw`, `amsgrad`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `b1`, `b2`, `eps`, `eps_root`, `weight_decay`, `initial_accumulator_value`, `decay`, `initial_scale`, `eps_in_sqrt`, `centered`, `bias_correction`, `rho` |
+//! | `keras` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `beta_1`, `beta_2`, `epsilon`, `amsgrad`, `weight_decay`, `initial_accumulator_value`, `rho`, `centered` |
+//!
+//! PyTorch's execution flags `foreach`, `differentiable`, `capturable` are accepted and do not
+//! change the update; `maximize` and `fused` must be false. optax has no default learning
+//! rate: `learning_rate` is required (for `adadelta`, absent or `null` means no scaling, 1).
+//!
+//! [`variants`] lists the convention variants of a resolved setting that the diagnosis of
+//! [`super::check`] replays (ε inside/outside the root, AMSGrad's maximum, AdamW's decay,
+//! Keras' ε-hat, AdaGrad's initial accumulator, where the learning rate enters a momentum
+//! buffer).
+
+use crate::error::HyperError;
+use crate::optim::adadelta::AdaDeltaConfig;
+use crate::optim::adagrad::AdaGradConfig;
+use crate::optim::adam::AdamConfig;
+use crate::optim::adamw::AdamWConfig;
+use crate::optim::conventions::{AdamFormulation, AmsGradMax, BiasCorrection, EpsPlacement, WeightDecay};
+use crate::optim::rmsprop::{Centering, MomentumPlacement, RmsPropConfig};
+use crate::optim::sgd::SgdConfig;
+use crate::optim::Optimizer;
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+/// A header that cannot be mapped onto an optimizer.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum PresetError {
+    #[error("unknown preset {preset:?}; known presets: pytorch, optax, keras")]
+    UnknownPreset { preset: String },
+    #[error("preset {preset}: unknown optimizer {optimizer:?}; known: {known}")]
+    UnknownOptimizer {
+        preset: String,
+        optimizer: String,
+        known: &'static str,
+    },
+    #[error("{preset} {optimizer}: unknown hyperparameter {name:?}; known: {known}")]
+    UnknownHyperparameter {
+        preset: String,
+        optimizer: String,
+        name: String,
+        known: String,
+    },
+    #[error("{preset} {optimizer}: hyperparameter `{name}` must be {expected}, got {got}")]
+    BadValue {
+        preset: String,
+        optimizer: String,
+        name: String,
+        expected: &'static str,
+        got: String,
+    },
+    #[error("{preset} {optimizer}: hyperparameter `{name}` is required")]
+    Required {
+        preset: String,
+        optimizer: String,
+        name: &'static str,
+    },
+    #[error("{preset} {optimizer}: {reason}")]
+    Unsupported {
+        preset: String,
+        optimizer: String,
+        reason: String,
+    },
+    #[error("{0}")]
+    Hyper(#[from] HyperError),
+}
+
+/// A resolved configuration of one of the crate's optimizers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Setting {
+    Sgd(SgdConfig),
+    Adam(AdamConfig),
+    AdamW(AdamWConfig),
+    AdaGrad(AdaGradConfig),
+    RmsProp(RmsPropConfig),
+    AdaDelta(AdaDeltaConfig),
+}
+
+impl Setting {
+    /// Validate and build the optimizer.
+    ///
+    /// # Errors
+    /// The config's [`HyperError`].
+    pub fn build(&self) -> Result<Box<dyn Optimizer>, HyperError> {
+        Ok(match self.clone() {
+            Setting::Sgd(c) => Box::new(c.build()?),
+            Setting::Adam(c) => Box::new(c.build()?),
+            Setting::AdamW(c) => Box::new(c.build()?),
+            Setting::AdaGrad(c) => Box::new(c.build()?),
+            Setting::RmsProp(c) => Box::new(c.build()?),
+            Setting::AdaDelta(c) => Box::new(c.build()?),
+        })
+    }
+}
+
+/// Reads hyperparameters by name, remembering which were used.
+struct Hp<'a> {
+    map: &'a Map<String, Value>,
+    preset: &'a str,
+    optimizer: &'a str,
+    known: Vec<&'static str>,
+}
+
+impl<'a> Hp<'a> {
+    fn bad(&self, name: &str, expected: &'static str, got: &Value) -> PresetError {
+        PresetError::BadValue {
+            preset: self.preset.into(),
+            optimizer: self.optimizer.into(),
+            name: name.into(),
+            expected,
+            got: got.to_string(),
+        }
+    }
+
+    fn get(&mut self, name: &'static str) -> Option<&'a Value> {
+        self.known.push(name);
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    fn f64(&mut self, name: &'static str, default: f64) -> Result<f64, PresetError> {
+        Ok(self.opt_f64(name)?.unwrap_or(default))
+    }
+
+    fn opt_f64(&mut self, name: &'static str) -> Result<Option<f64>, PresetError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(x) if x.is_finite() => Ok(Some(x)),
+                _ => Err(self.bad(name, "a finite number", v)),
+            },
+        }
+    }
+
+    fn required_f64(&mut self, name: &'static str) -> Result<f64, PresetError> {
+        self.opt_f64(name)?.ok_or(PresetError::Required {
+            preset: self.preset.into(),
+            optimizer: self.optimizer.into(),
+            name,
+        })
+    }
+
+    fn bool(&mut self, name: &'static str, default: bool) -> Result<bool, PresetError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(v) => Err(self.bad(name, "true or false", v)),
+        }
+    }
+
+    fn pair(&mut self, name: &'static str, default: (f64, f64)) -> Result<(f64, f64), PresetError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.as_array().map(|a| a.as_slice()) {
+                Some([a, b]) => match (a.as_f64(), b.as_f64()) {
+                    (Some(a), Some(b)) if a.is_finite() && b.is_finite() => Ok((a, b)),
+                    _ => Err(self.bad(name, "a pair of finite numbers", v)),
+                },
+                _ => Err(self.bad(name, "a pair of finite numbers", v)),
+            },
+        }
+    }
+
+    /// PyTorch's execution flags: accepted, no effect on the update; maximize/fused refused.
+    fn torch_flags(&mut self) -> Result<(), PresetError> {
+        for flag in ["foreach", "differentiable", "capturable"] {
+            let _ = self.get(flag);
+        }
+        for flag in ["maximize", "fused"] {
+            if self.bool(flag, false)? {
+                return Err(PresetError::Unsupported {
+                    preset: self.preset.into(),
+                    optimizer: self.optimizer.into(),
+                    reason: format!("`{flag}=True` is not modelled by the oracle"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn unsupported(&self, reason: &str) -> PresetError {
+        PresetError::Unsupported {
+            preset: self.preset.into(),
+            optimizer: self.optimizer.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Every name in the map must have been asked for.
+    fn finish(self) -> Result<(), PresetError> {
+        for name in self.map.keys() {
+            if !self.known.contains(&name.as_str()) {
+                let mut known = self.known.clone();
+                known.sort_unstable();
+                known.dedup();
+                return Err(PresetError::UnknownHyperparameter {
+                    preset: self.preset.into(),
+                    optimizer: self.optimizer.into(),
+                    name: name.clone(),
+                    known: known.join(", "),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn coupled(lambda: f64) -> WeightDecay {
+    if lambda == 0.0 {
+        WeightDecay::None
+    } else {
+        WeightDecay::CoupledL2(lambda)
+    }
+}
+
+fn decoupled_times_lr(lambda: f64) -> WeightDecay {
+    if lambda == 0.0 {
+        WeightDecay::None
+    } else {
+        WeightDecay::DecoupledTimesLr(lambda)
+    }
+}
+
+/// Resolve a header's `(preset, optimizer, hyperparameters)` into a crate config.
+///
+/// # Errors
+/// [`PresetError`] naming the unknown preset, optimizer or hyperparameter, or the bad value.
+pub fn resolve(preset: &str, optimizer: &str, map: &Map<String, Value>) -> Result<Setting, PresetError> {
+    let mut hp = Hp {
+        map,
+        preset,
+        optimizer,
+        known: Vec::new(),
+    };
+    let setting = match preset {
+        "pytorch" => pytorch(optimizer, &mut hp)?,
+        "optax" => optax(optimizer, &mut hp)?,
+        "keras" => keras(optimizer, &mut hp)?,
+        _ => {
+            return Err(PresetError::UnknownPreset {
+                preset: preset.into(),
+            })
+        }
+    };
+    hp.finish()?;
+    // Validate now, so a bad value is reported as bad input before any replay.
+    setting.build()?;
+    Ok(setting)
+}
+
+fn unknown(preset: &str, optimizer: &str, known: &'static str) -> PresetError {
+    PresetError::UnknownOptimizer {
+        preset: preset.into(),
+        optimizer: optimizer.into(),
+        known,
+    }
+}
+
+fn pytorch(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
+    hp.torch_flags()?;
+    Ok(match optimizer {
+        "sgd" => Setting::Sgd(SgdConfig {
+            lr: hp.f64("lr", 1e-3)?,
+            momentum: hp.f64("momentum", 0.0)?,
+            dampening: hp.f64("dampening", 0.0)?,
+            nesterov: hp.bool("nesterov", false)?,
+            weight_decay: coupled(hp.f64("weight_decay", 0.0)?),
+        }),
+        "adam" | "adamw" => {
+            let (beta1, beta2) = hp.pair("betas", (0.9, 0.999))?;
+            let adam = AdamConfig {
+                lr: hp.f64("lr", 1e-3)?,
+                beta1,
+                beta2,
+                eps: hp.f64("eps", 1e-8)?,
+                amsgrad: hp.bool("amsgrad", false)?.then_some(AmsGradMax::RawV),
+                ..AdamConfig::pytorch()
+            };
+            if optimizer == "adam" {
+                Setting::Adam(AdamConfig {
+                    weight_decay: coupled(hp.f64("weight_decay", 0.0)?),
+                    ..adam
+                })
+            } else {
+                Setting::AdamW(AdamWConfig {
+                    adam,
+                    weight_decay: decoupled_times_lr(hp.f64("weight_decay", 1e-2)?),
+                })
+            }
+        }
+        "adagrad" => Setting::AdaGrad(AdaGradConfig {
+            lr: hp.f64("lr", 1e-2)?,
+            lr_decay: hp.f64("lr_decay", 0.0)?,
+            eps: hp.f64("eps", 1e-10)?,
+            initial_accumulator_value: hp.f64("initial_accumulator_value", 0.0)?,
+            weight_decay: coupled(hp.f64("weight_decay", 0.0)?),
+            ..AdaGradConfig::pytorch()
+        }),
+        "rmsprop" => Setting::RmsProp(RmsPropConfig {
+            lr: hp.f64("lr", 1e-2)?,
+            decay: hp.f64("alpha", 0.99)?,
+            eps: hp.f64("eps", 1e-8)?,
+            momentum: hp.f64("momentum", 0.0)?,
+            centering: if hp.bool("centered", false)? {
+                Centering::Centered
+            } else {
+                Centering::Uncentered
+            },
+            weight_decay: coupled(hp.f64("weight_decay", 0.0)?),
+            ..RmsPropConfig::pytorch()
+        }),
+        "adadelta" => Setting::AdaDelta(AdaDeltaConfig {
+            lr: hp.f64("lr", 1.0)?,
+            rho: hp.f64("rho", 0.9)?,
+            eps: hp.f64("eps", 1e-6)?,
+            weight_decay: coupled(hp.f64("weight_decay", 0.0)?),
+        }),
+        _ => {
+            return Err(unknown(
+                "pytorch",
+                optimizer,
+                "sgd, adam, adamw, adagrad, rmsprop, adadelta",
+            ))
+        }
+    })
+}
+
+fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
+    Ok(match optimizer {
+        "sgd" => Setting::Sgd(SgdConfig {
+            lr: hp.required_f64("learning_rate")?,
+            momentum: hp.f64("momentum", 0.0)?,
+            dampening: 0.0,
+            nesterov: hp.bool("nesterov", false)?,
+            weight_decay: WeightDecay::None,
+        }),
+        "adam" | "adamw" | "amsgrad" => {
+            let adam = AdamConfig {
+                lr: hp.required_f64("learning_rate")?,
+                beta1: hp.f64("b1", 0.9)?,
+                beta2: hp.f64("b2", 0.999)?,
+                eps: hp.f64("eps", 1e-8)?,
+                eps_root: hp.f64("eps_root", 0.0)?,
+                amsgrad: (optimizer == "amsgrad").then_some(AmsGradMax::BiasCorrectedV),
+                ..AdamConfig::optax()
+            };
+            if optimizer != "amsgrad" && hp.bool("nesterov", false)? {
+                return Err(hp.unsupported("nesterov=True (NAdam) is not modelled by the crate's Adam"));
+            }
+            if optimizer == "adamw" {
+                Setting::AdamW(AdamWConfig {
+                    adam,
+                    weight_decay: decoupled_times_lr(hp.f64("weight_decay", 1e-4)?),
+                })
+            } else {
+                Setting::Adam(adam)
+            }
+        }
+        "adagrad" => Setting::AdaGrad(AdaGradConfig {
+            initial_accumulator_value: hp.f64("initial_accumulator_value", 0.1)?,
+            eps: hp.f64("eps", 1e-7)?,
+            ..AdaGradConfig::optax(hp.required_f64("learning_rate")?)
+        }),
+        "rmsprop" => {
+            let lr = hp.required_f64("learning_rate")?;
+            if hp.bool("nesterov", false)? {
+                return Err(hp.unsupported("nesterov=True is not modelled by the crate's RMSProp"));
+            }
+            Setting::RmsProp(RmsPropConfig {
+                lr,
+                decay: hp.f64("decay", 0.9)?,
+                eps: hp.f64("eps", 1e-8)?,
+                initial_scale: hp.f64("initial_scale", 0.0)?,
+                eps_placement: if hp.bool("eps_in_sqrt", true)? {
+                    EpsPlacement::InsideSqrt
+                } else {
+                    EpsPlacement::OutsideSqrt
+                },
+                centering: if hp.bool("centered", false)? {
+                    Centering::Centered
+                } else {
+                    Centering::Uncentered
+                },
+                momentum: hp.f64("momentum", 0.0)?,
+                bias_correction: if hp.bool("bias_correction", false)? {
+                    BiasCorrection::On
+                } else {
+                    BiasCorrection::Off
+                },
+                ..RmsPropConfig::optax()
+            })
+        }
+        "adadelta" => Setting::AdaDelta(AdaDeltaConfig {
+            lr: hp.f64("learning_rate", 1.0)?,
+            rho: hp.f64("rho", 0.9)?,
+            eps: hp.f64("eps", 1e-6)?,
+            weight_decay: coupled(hp.f64("weight_decay", 0.0)?),
+        }),
+        _ => {
+            return Err(unknown(
+                "optax",
+                optimizer,
+                "sgd, adam, adamw, amsgrad, adagrad, rmsprop, adadelta",
+            ))
+        }
+    })
+}
+
+fn keras(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
+    Ok(match optimizer {
+        "sgd" => Setting::Sgd(SgdConfig {
+            // Keras: v = μv − γg, θ += v; with a constant γ this is PyTorch's form (b = −v/γ).
+            lr: hp.f64("learning_rate", 1e-2)?,
+            momentum: hp.f64("momentum", 0.0)?,
+            dampening: 0.0,
+            nesterov: hp.bool("nesterov", false)?,
+            weight_decay: decoupled_times_lr(hp.f64("weight_decay", 0.0)?),
+        }),
+        "adam" | "adamw" => {
+            let adam = AdamConfig {
+                lr: hp.f64("learning_rate", 1e-3)?,
+                beta1: hp.f64("beta_1", 0.9)?,
+                beta2: hp.f64("beta_2", 0.999)?,
+                eps: hp.f64("epsilon", 1e-7)?,
+                amsgrad: hp.bool("amsgrad", false)?.then_some(AmsGradMax::RawV),
+                ..AdamConfig::keras()
+            };
+            let default_decay = if optimizer == "adamw" { 4e-3 } else { 0.0 };
+            Setting::AdamW(AdamWConfig {
+                adam,
+                weight_decay: decoupled_times_lr(hp.f64("weight_decay", default_decay)?),
+            })
+        }
+        "adagrad" => Setting::AdaGrad(AdaGradConfig {
+            initial_accumulator_value: hp.f64("initial_accumulator_value", 0.1)?,
+            eps: hp.f64("epsilon", 1e-7)?,
+            weight_decay: decoupled_times_lr(hp.f64("weight_decay", 0.0)?),
+            ..AdaGradConfig::optax(hp.f64("learning_rate", 1e-3)?)
+        }),
+        "rmsprop" => Setting::RmsProp(RmsPropConfig {
+            lr: hp.f64("learning_rate", 1e-3)?,
+            decay: hp.f64("rho", 0.9)?,
+            eps: hp.f64("epsilon", 1e-7)?,
+            momentum: hp.f64("momentum", 0.0)?,
+            centering: if hp.bool("centered", false)? {
+                Centering::Centered
+            } else {
+                Centering::Uncentered
+            },
+            weight_decay: decoupled_times_lr(hp.f64("weight_decay", 0.0)?),
+            ..RmsPropConfig::keras()
+        }),
+        "adadelta" => Setting::AdaDelta(AdaDeltaConfig {
+            lr: hp.f64("learning_rate", 1e-3)?,
+            rho: hp.f64("rho", 0.95)?,
+            eps: hp.f64("epsilon", 1e-7)?,
+            weight_decay: decoupled_times_lr(hp.f64("weight_decay", 0.0)?),
+        }),
+        _ => {
+            return Err(unknown(
+                "keras",
+                optimizer,
+                "sgd, adam, adamw, adagrad, rmsprop, adadelta",
+            ))
+        }
+    })
+}
+
+/// A named convention variant of a setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    /// What it is, in the words of the framework that computes it.
+    pub label: String,
+    pub setting: Setting,
+}
+
+fn adam_variants(base: &AdamConfig, decay: WeightDecay, out: &mut Vec<Variant>) {
+    let lambda = decay.lambda();
+    // Decay placements (only when the declared setting has a decay).
+    let mut decays: Vec<(String, WeightDecay)> = vec![];
+    if lambda != 0.0 {
+        decays.push((
+            format!("Adam + L2, decay {lambda} added to the gradient (pytorch Adam)"),
+            WeightDecay::CoupledL2(lambda),
+        ));
+        decays.push((
+            format!("AdamW, decay {lambda} × lr (pytorch AdamW, optax adamw)"),
+            WeightDecay::DecoupledTimesLr(lambda),
+        ));
+        decays.push((
+            format!("AdamW, decay {lambda} × schedule only (Loshchilov & Hutter Alg. 2)"),
+            WeightDecay::DecoupledSchedule(lambda),
+        ));
+    } else {
+        decays.push(("no weight decay".into(), WeightDecay::None));
+    }
+    let amsgrads: Vec<(&str, Option<AmsGradMax>)> = match base.amsgrad {
+        None => vec![("", None)],
+        Some(_) => vec![
+            ("AMSGrad max of raw v (pytorch, keras)", Some(AmsGradMax::RawV)),
+            (
+                "AMSGrad max of bias-corrected v̂ (optax amsgrad)",
+                Some(AmsGradMax::BiasCorrectedV),
+            ),
+        ],
+    };
+    let forms = [
+        (
+            "ε outside the root after bias correction (Algorithm 1: pytorch, optax)",
+            AdamFormulation::Algorithm1,
+            false,
+        ),
+        (
+            "ε inside the root (optax eps_root)",
+            AdamFormulation::Algorithm1,
+            true,
+        ),
+        (
+            "Keras ε-hat (ε added to √v before bias correction)",
+            AdamFormulation::EpsHat,
+            false,
+        ),
+    ];
+    for (dl, d) in &decays {
+        for (al, a) in &amsgrads {
+            for (fl, f, inside) in &forms {
+                if *f == AdamFormulation::EpsHat && *a == Some(AmsGradMax::BiasCorrectedV) {
+                    continue;
+                }
+                let mut c = AdamConfig {
+                    amsgrad: *a,
+                    formulation: *f,
+                    weight_decay: WeightDecay::None,
+                    ..base.clone()
+                };
+                if *inside {
+                    // ε moved under the root; a negligible ε outside keeps the config valid.
+                    c.eps_root = base.eps + base.eps_root;
+                    c.eps = f64::MIN_POSITIVE;
+                }
+                let mut label = String::from(dl.as_str());
+                if !al.is_empty() {
+                    label.push_str("; ");
+                    label.push_str(al);
+                }
+                label.push_str("; ");
+                label.push_str(fl);
+                let setting = match d {
+                    WeightDecay::CoupledL2(_) | WeightDecay::None => Setting::Adam(AdamConfig {
+                        weight_decay: *d,
+                        ..c
+                    }),
+                    _ => Setting::AdamW(AdamWConfig {
+                        adam: c,
+                        weight_decay: *d,
+                    }),
+                };
+                out.push(Variant { label, setting });
+            }
+        }
+    }
+}
+
+/// The convention variants of `setting` the diagnosis tries, the declared one first.
+pub fn variants(declared_label: &str, setting: &Setting) -> Vec<Variant> {
+    let mut out = vec![Variant {
+        label: format!("as declared ({declared_label})"),
+        setting: setting.clone(),
+    }];
+    match setting {
+        Setting::Sgd(c) => {
+            let lambda = c.weight_decay.lambda();
+            let mut decays = vec![(String::new(), c.weight_decay)];
+            if lambda != 0.0 {
+                decays = vec![
+                    (
+                        format!(", decay {lambda} added to the gradient (pytorch)"),
+                        WeightDecay::CoupledL2(lambda),
+                    ),
+                    (
+                        format!(", decay {lambda} × lr before the step (keras)"),
+                        WeightDecay::DecoupledTimesLr(lambda),
+                    ),
+                ];
+            }
+            for (dl, d) in decays {
+                for nesterov in [false, true] {
+                    if nesterov && c.momentum == 0.0 {
+                        continue;
+                    }
+                    for dampening in [0.0, c.dampening] {
+                        if nesterov && dampening != 0.0 {
+                            continue;
+                        }
+                        let label = format!(
+                            "SGD momentum {}{}{}{}",
+                            c.momentum,
+                            if nesterov { ", Nesterov" } else { "" },
+                            if dampening != 0.0 {
+                                format!(", dampening {dampening}")
+                            } else {
+                                String::new()
+                            },
+                            dl
+                        );
+                        out.push(Variant {
+                            label,
+                            setting: Setting::Sgd(SgdConfig {
+                                nesterov,
+                                dampening,
+                                weight_decay: d,
+                                ..c.clone()
+                            }),
+                        });
+                    }
+                }
+            }
+        }
+        Setting::Adam(c) => adam_variants(c, c.weight_decay, &mut out),
+        Setting::AdamW(c) => adam_variants(&c.adam, c.weight_decay, &mut out),
+        Setting::AdaGrad(c) => {
+            let mut configs: Vec<(String, AdaGradConfig)> = vec![
+                (
+                    "pytorch Adagrad defaults (ε = 1e-10 outside the root, s₀ = 0)".into(),
+                    AdaGradConfig {
+                        lr: c.lr,
+                        lr_decay: c.lr_decay,
+                        weight_decay: c.weight_decay,
+                        ..AdaGradConfig::pytorch()
+                    },
+                ),
+                (
+                    "optax adagrad defaults (ε = 1e-7 inside the root, s₀ = 0.1)".into(),
+                    AdaGradConfig {
+                        lr_decay: c.lr_decay,
+                        weight_decay: c.weight_decay,
+                        ..AdaGradConfig::optax(c.lr)
+                    },
+                ),
+            ];
+            for placement in [EpsPlacement::OutsideSqrt, EpsPlacement::InsideSqrt] {
+                for s0 in [c.initial_accumulator_value, 0.0, 0.1] {
+                    let where_ = match placement {
+                        EpsPlacement::OutsideSqrt => "outside the root (pytorch)",
+                        EpsPlacement::InsideSqrt => "inside the root (optax, keras)",
+                    };
+                    configs.push((
+                        format!("ε = {:e} {where_}, s₀ = {s0}", c.eps),
+                        AdaGradConfig {
+                            eps_placement: placement,
+                            initial_accumulator_value: s0,
+                            ..c.clone()
+                        },
+                    ));
+                }
+            }
+            for (label, cfg) in configs {
+                if cfg.clone().build().is_ok() {
+                    out.push(Variant {
+                        label,
+                        setting: Setting::AdaGrad(cfg),
+                    });
+                }
+            }
+        }
+        Setting::RmsProp(c) => {
+            for placement in [EpsPlacement::OutsideSqrt, EpsPlacement::InsideSqrt] {
+                let momenta = if c.momentum > 0.0 {
+                    vec![
+                        MomentumPlacement::LrOutsideBuffer,
+                        MomentumPlacement::LrInsideBuffer,
+                    ]
+                } else {
+                    vec![c.momentum_placement]
+                };
+                for mp in momenta {
+                    let label = format!(
+                        "RMSprop ε {}{}",
+                        match placement {
+                            EpsPlacement::OutsideSqrt => "outside the root (pytorch)",
+                            EpsPlacement::InsideSqrt => "inside the root (optax eps_in_sqrt, keras)",
+                        },
+                        if c.momentum > 0.0 {
+                            match mp {
+                                MomentumPlacement::LrOutsideBuffer => {
+                                    ", lr outside the momentum buffer (pytorch)"
+                                }
+                                MomentumPlacement::LrInsideBuffer => {
+                                    ", lr inside the momentum buffer (optax, keras)"
+                                }
+                            }
+                        } else {
+                            ""
+                        }
+                    );
+                    out.push(Variant {
+                        label,
+                        setting: Setting::RmsProp(RmsPropConfig {
+                            eps_placement: placement,
+                            momentum_placement: mp,
+                            ..c.clone()
+                        }),
+                    });
+                }
+            }
+        }
+        Setting::AdaDelta(c) => {
+            out.push(Variant {
+                label: "AdaDelta without learning-rate scaling (paper, optax learning_rate=None)".into(),
+                setting: Setting::AdaDelta(AdaDeltaConfig { lr: 1.0, ..c.clone() }),
+            });
+            let lambda = c.weight_decay.lambda();
+            if lambda != 0.0 {
+                out.push(Variant {
+                    label: format!("AdaDelta, decay {lambda} × lr before the step (keras)"),
+                    setting: Setting::AdaDelta(AdaDeltaConfig {
+                        weight_decay: WeightDecay::DecoupledTimesLr(lambda),
+                        ..c.clone()
+                    }),
+                });
+            }
+        }
+    }
+    // Drop repeated settings after the declared entry (e.g. s₀ declared = 0.1 and 0.1 again).
+    let mut unique: Vec<Variant> = vec![out[0].clone()];
+    for v in out.into_iter().skip(1) {
+        if !unique[1..].iter().any(|u| u.setting == v.setting) {
+            unique.push(v);
+        }
+    }
+    unique
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(json: &str) -> Map<String, Value> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn pytorch_adagrad_defaults_and_names() {
+        let s = resolve("pytorch", "adagrad", &map(r#"{"lr": 0.1, "lr_decay": 0.01}"#)).unwrap();
+        match s {
+            Setting::AdaGrad(c) => {
+                assert_eq!(c.lr, 0.1);
+                assert_eq!(c.lr_decay, 0.01);
+                assert_eq!(c.eps, 1e-10);
+                assert_eq!(c.eps_placement, EpsPlacement::OutsideSqrt);
+                assert_eq!(c.initial_accumulator_value, 0.0);
+            }
+            other => panic!("wrong setting {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_rejected_with_the_name() {
+        let err = resolve("pytorch", "adam", &map(r#"{"lr": 0.1, "beta1": 0.8}"#)).unwrap_err();
+        assert!(
+            matches!(&err, PresetError::UnknownHyperparameter { name, .. } if name == "beta1"),
+            "{err}"
+        );
+        let err = resolve("optax", "lamb", &map("{}")).unwrap_err();
+        assert!(matches!(err, PresetError::UnknownOptimizer { .. }));
+        let err = resolve("jax", "adam", &map("{}")).unwrap_err();
+        assert!(matches!(err, PresetError::UnknownPreset { .. }));
+        let err = resolve("optax", "adam", &map("{}")).unwrap_err();
+        assert!(matches!(
+            err,
+            PresetError::Required {
+                name: "learning_rate",
+                ..
+            }
+        ));
+        let err = resolve("pytorch", "adam", &map(r#"{"lr": -1}"#)).unwrap_err();
+        assert!(matches!(err, PresetError::Hyper(_)), "{err}");
+        let err = resolve("pytorch", "adam", &map(r#"{"betas": [0.9]}"#)).unwrap_err();
+        assert!(matches!(err, PresetError::BadValue { .. }), "{err}");
+    }
+}

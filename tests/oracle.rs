@@ -1,0 +1,606 @@
+//! The oracle against real framework traces (tests/data/golden/, written by
+//! scripts/golden_traces.py with torch 2.15.0 and optax 0.2.8), its diagnosis of convention
+//! differences, and its handling of malformed traces.
+
+use optverify::optim::adamw::AdamWConfig;
+use optverify::optim::schedule::Schedule;
+use optverify::optim::Optimizer;
+use optverify::oracle::cli::{self, EXIT_AGREE, EXIT_BAD_INPUT, EXIT_DISAGREE};
+use optverify::oracle::format::{self, BlockSpec, Dtype, Header, TraceError, TraceReader, TraceWriter};
+use optverify::oracle::{compare, presets};
+use optverify::prec;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden")
+}
+
+fn golden_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(golden_dir())
+        .expect("tests/data/golden exists")
+        .map(|e| e.expect("readable dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn golden(name: &str) -> PathBuf {
+    golden_dir().join(name)
+}
+
+/// Per-trace tolerance. Each step of an element-wise optimizer rounds each coordinate with
+/// relative error ≤ STEP_REL = 32u (prec's module doc); the golden cases are non-expansive
+/// open-loop updates or contractive closed-loop ones (a quadratic with κ = 100 and step sizes
+/// below 2/L), so after t steps the trajectories differ by at most 32 u t relative, u the
+/// producer's unit roundoff: prec::trajectory_rel(t) for f64, and 32 · 2⁻²⁴ · t for f32
+/// (the crate computes in f64, so the f32 trace's own rounding dominates).
+fn tolerance(dtype: Dtype, steps: usize) -> f64 {
+    match dtype {
+        Dtype::F64 => prec::trajectory_rel(steps),
+        Dtype::F32 => 32.0 * f64::powi(2.0, -24) * steps.max(1) as f64,
+    }
+}
+
+fn count_steps(path: &Path) -> usize {
+    let mut r = format::open(path).expect("golden trace opens");
+    let mut n = 0;
+    while r.next_step().expect("golden trace parses").is_some() {
+        n += 1;
+    }
+    n
+}
+
+/// The header line of a trace replaced, the steps kept: a relabelled candidate.
+fn relabel(path: &Path, preset: &str, optimizer: &str, hyperparameters: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).expect("golden trace readable");
+    let (first, rest) = text.split_once('\n').expect("header line");
+    let mut header: serde_json::Value = serde_json::from_str(first).expect("header is JSON");
+    header["preset"] = preset.into();
+    header["optimizer"] = optimizer.into();
+    header["hyperparameters"] = serde_json::from_str(hyperparameters).expect("hp JSON");
+    let mut out = serde_json::to_vec(&header).expect("serialises");
+    out.push(b'\n');
+    out.extend_from_slice(rest.as_bytes());
+    out
+}
+
+fn check_bytes(bytes: &[u8]) -> cli::CommandOutput {
+    let mut r = TraceReader::new("relabelled", bytes).expect("header parses");
+    cli::check_reader(&mut r, None)
+}
+
+/// The lines of the diagnosis that start with "matches" / "does not match".
+fn matches_and_misses(text: &str) -> (Vec<String>, Vec<String>) {
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    let m = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("matches "))
+        .map(String::from)
+        .collect();
+    let d = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("does not match "))
+        .map(String::from)
+        .collect();
+    (m, d)
+}
+
+#[test]
+fn every_golden_trace_replays_within_its_rounding_bound() {
+    let files = golden_files();
+    assert!(
+        files.len() >= 200,
+        "expected the full golden set, found {}",
+        files.len()
+    );
+    // preset key (file name without the case) → (traces, bit-for-bit traces, worst rel)
+    let mut table: BTreeMap<String, (usize, usize, f64)> = BTreeMap::new();
+    let mut failures = vec![];
+    for f in &files {
+        let steps = count_steps(f);
+        let mut r = format::open(f).unwrap();
+        let dtype = r.header().dtype;
+        let tol = tolerance(dtype, steps);
+        let o = compare::replay(&mut r, Some(tol)).unwrap();
+        assert_eq!(o.steps as usize, steps);
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if !o.agrees() {
+            failures.push(format!(
+                "{name}: worst rel {:.3e} > {tol:.3e}",
+                o.worst_rel_value()
+            ));
+        }
+        let key = name
+            .rsplit_once('-')
+            .map(|(k, last)| {
+                if last == "f32.jsonl" {
+                    format!("{} f32", k.rsplit_once('-').unwrap().0)
+                } else {
+                    k.to_string()
+                }
+            })
+            .unwrap();
+        let e = table.entry(key).or_insert((0, 0, 0.0));
+        e.0 += 1;
+        e.1 += usize::from(o.bit_identical_steps == o.steps);
+        e.2 = e.2.max(o.worst_rel_value());
+    }
+    for (k, (n, bit, worst)) in &table {
+        println!("{k:32} {bit}/{n} bit for bit, worst relative {worst:.2e}");
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn optax_sgd_traces_match_bit_for_bit() {
+    // optax sgd is m = g + μm, θ + (−γ m) (or −γ(g + μm)): the same operations, in the same
+    // order, as the crate's Sgd with τ = 0, and no fused multiply-add on XLA's eager CPU path;
+    // so every step must agree to the last bit.
+    let files: Vec<PathBuf> = golden_files()
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("optax-sgd-"))
+        .collect();
+    assert_eq!(files.len(), 15);
+    for f in files {
+        let mut r = format::open(&f).unwrap();
+        let o = compare::replay(&mut r, Some(0.0)).unwrap();
+        assert_eq!(
+            o.bit_identical_steps,
+            o.steps,
+            "{}: {:?}",
+            f.display(),
+            o.first_difference
+        );
+        assert!(o.agrees());
+    }
+}
+
+#[test]
+fn torch_adagrad_checked_as_optax_is_diagnosed_as_pytorch() {
+    let bytes = relabel(
+        &golden("torch-adagrad-default-scaled.jsonl"),
+        "optax",
+        "adagrad",
+        r#"{"learning_rate": 0.1}"#,
+    );
+    let out = check_bytes(&bytes);
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    let (m, d) = matches_and_misses(&out.text);
+    assert!(
+        m.iter()
+            .any(|l| l.starts_with("pytorch Adagrad defaults (ε = 1e-10 outside the root, s₀ = 0)")),
+        "{}",
+        out.text
+    );
+    assert!(
+        d.iter().any(|l| l.starts_with("optax adagrad defaults")),
+        "{}",
+        out.text
+    );
+    assert!(
+        out.text.contains("DISAGREES with as declared (optax adagrad)"),
+        "{}",
+        out.text
+    );
+    // And the other way round.
+    let bytes = relabel(
+        &golden("optax-adagrad-default-randn.jsonl"),
+        "pytorch",
+        "adagrad",
+        r#"{"lr": 0.1}"#,
+    );
+    let out = check_bytes(&bytes);
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    let (m, d) = matches_and_misses(&out.text);
+    assert!(
+        m.iter().any(|l| l.starts_with("optax adagrad defaults")),
+        "{}",
+        out.text
+    );
+    assert!(
+        d.iter().any(|l| l.starts_with("pytorch Adagrad defaults")),
+        "{}",
+        out.text
+    );
+}
+
+#[test]
+fn adamw_decay_times_lr_is_told_apart_from_the_papers() {
+    // A PyTorch AdamW trace: decay × lr.
+    let out = cli::check(&golden("torch-adamw-decay-quad.jsonl"), None);
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    let (m, d) = matches_and_misses(&out.text);
+    assert!(
+        m.iter().any(|l| l.starts_with("AdamW, decay 0.1 × lr")),
+        "{}",
+        out.text
+    );
+    assert!(
+        d.iter()
+            .any(|l| l.starts_with("AdamW, decay 0.1 × schedule only")),
+        "{}",
+        out.text
+    );
+    assert!(d.iter().any(|l| l.starts_with("Adam + L2")), "{}", out.text);
+
+    // A trace of the paper's AdamW (decay × η_t only), labelled as PyTorch AdamW.
+    let g_source = golden("torch-adamw-decay-randn.jsonl");
+    let mut src = format::open(&g_source).unwrap();
+    let mut header = src.header().clone();
+    header.producer = "optverify (paper AdamW)".into();
+    header.hyperparameters = serde_json::from_str(r#"{"lr": 0.01, "weight_decay": 0.1}"#).unwrap();
+    let mut opt = AdamWConfig::paper(0.01, 0.1, Schedule::constant(1.0))
+        .build()
+        .unwrap();
+    let mut x = nalgebra::DVector::from_vec(header.params0.clone());
+    let mut w = TraceWriter::new(Vec::new(), &header).unwrap();
+    while let Some(rec) = src.next_step().unwrap() {
+        let g = nalgebra::DVector::from_vec(rec.grad);
+        opt.step(&mut x, &g).unwrap();
+        w.step(g.as_slice(), x.as_slice(), None).unwrap();
+    }
+    let bytes = w.finish().unwrap();
+    let out = check_bytes(&bytes);
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    let (m, d) = matches_and_misses(&out.text);
+    assert!(
+        m.iter()
+            .any(|l| l.starts_with("AdamW, decay 0.1 × schedule only")),
+        "{}",
+        out.text
+    );
+    assert!(
+        d.iter().any(|l| l.starts_with("AdamW, decay 0.1 × lr")),
+        "{}",
+        out.text
+    );
+}
+
+#[test]
+fn amsgrad_max_placement_is_diagnosed() {
+    // torch: max of raw v. Checked as optax amsgrad (max of v̂) it must disagree.
+    let bytes = relabel(
+        &golden("torch-adam-amsgrad-scaled.jsonl"),
+        "optax",
+        "amsgrad",
+        r#"{"learning_rate": 0.01}"#,
+    );
+    let out = check_bytes(&bytes);
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    let (m, d) = matches_and_misses(&out.text);
+    assert!(
+        m.iter()
+            .any(|l| l.contains("AMSGrad max of raw v (pytorch, keras); ε outside the root")),
+        "{}",
+        out.text
+    );
+    assert!(
+        d.iter()
+            .any(|l| l.contains("AMSGrad max of bias-corrected v̂ (optax amsgrad); ε outside")),
+        "{}",
+        out.text
+    );
+    // optax amsgrad checked as torch Adam(amsgrad=True).
+    let bytes = relabel(
+        &golden("optax-amsgrad-default-scaled.jsonl"),
+        "pytorch",
+        "adam",
+        r#"{"lr": 0.01, "amsgrad": true}"#,
+    );
+    let out = check_bytes(&bytes);
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    let (m, _) = matches_and_misses(&out.text);
+    assert!(
+        m.iter()
+            .any(|l| l.contains("AMSGrad max of bias-corrected v̂ (optax amsgrad)")),
+        "{}",
+        out.text
+    );
+}
+
+#[test]
+fn rmsprop_eps_placement_is_diagnosed() {
+    // optax rmsprop (ε inside the root) checked as torch RMSprop with the same numbers.
+    let bytes = relabel(
+        &golden("optax-rmsprop-default-scaled.jsonl"),
+        "pytorch",
+        "rmsprop",
+        r#"{"lr": 0.01, "alpha": 0.9, "eps": 1e-8}"#,
+    );
+    let out = check_bytes(&bytes);
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    let (m, d) = matches_and_misses(&out.text);
+    assert!(
+        m.iter().any(|l| l.starts_with("RMSprop ε inside the root")),
+        "{}",
+        out.text
+    );
+    assert!(
+        d.iter().any(|l| l.starts_with("RMSprop ε outside the root")),
+        "{}",
+        out.text
+    );
+    // And torch's own trace matches its declared preset and ε outside.
+    let out = cli::check(&golden("torch-rmsprop-default-scaled.jsonl"), None);
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    let (m, d) = matches_and_misses(&out.text);
+    assert!(
+        m.iter().any(|l| l.starts_with("RMSprop ε outside the root")),
+        "{}",
+        out.text
+    );
+    assert!(
+        d.iter().any(|l| l.starts_with("RMSprop ε inside the root")),
+        "{}",
+        out.text
+    );
+}
+
+#[test]
+fn rmsprop_momentum_placement_matters_only_through_rounding_with_constant_lr() {
+    // With a constant learning rate, b = μb + γd; θ −= b and b = μb + d; θ −= γb are the same
+    // iteration (b' = γb), so both placements must be accepted for an optax trace: the oracle
+    // cannot (and must not claim to) tell them apart here.
+    let out = cli::check(&golden("optax-rmsprop-momentum-quad.jsonl"), None);
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    let (m, _) = matches_and_misses(&out.text);
+    assert!(
+        m.iter().any(|l| l.contains("lr inside the momentum buffer")),
+        "{}",
+        out.text
+    );
+    assert!(
+        m.iter().any(|l| l.contains("lr outside the momentum buffer")),
+        "{}",
+        out.text
+    );
+}
+
+// ---------------------------------------------------------------- malformed traces
+
+fn header_line() -> String {
+    let h = Header {
+        format: format::FORMAT_NAME.into(),
+        version: 1,
+        optimizer: "sgd".into(),
+        preset: "pytorch".into(),
+        hyperparameters: serde_json::from_str(r#"{"lr": 0.1}"#).unwrap(),
+        layout: vec![BlockSpec {
+            name: "w".into(),
+            rows: 1,
+            cols: 2,
+        }],
+        dtype: Dtype::F64,
+        producer: "test".into(),
+        params0: vec![1.0, 2.0],
+    };
+    serde_json::to_string(&h).unwrap()
+}
+
+fn read_all(text: &str) -> Result<usize, TraceError> {
+    let mut r = TraceReader::new("bad.jsonl", text.as_bytes())?;
+    let mut n = 0;
+    while r.next_step()?.is_some() {
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[test]
+fn well_formed_two_step_trace_reads() {
+    let text = format!(
+        "{}\n{}\n{}\n",
+        header_line(),
+        r#"{"step": 1, "grad": [1, 2], "params": [0.9, 1.8]}"#,
+        r#"{"step": 2, "grad": [1, 2], "params": [0.8, 1.6], "loss": 3.5}"#
+    );
+    assert_eq!(read_all(&text).unwrap(), 2);
+}
+
+#[test]
+fn truncated_trace_is_reported_as_truncated() {
+    let text = format!(
+        "{}\n{}\n{}",
+        header_line(),
+        r#"{"step": 1, "grad": [1, 2], "params": [0.9, 1.8]}"#,
+        r#"{"step": 2, "grad": [1, 2], "par"#
+    );
+    let e = read_all(&text).unwrap_err();
+    assert!(matches!(e, TraceError::Truncated { line: 3, .. }), "{e}");
+    assert!(e.to_string().starts_with("bad.jsonl:3: truncated"), "{e}");
+}
+
+#[test]
+fn missing_field_names_the_field_and_line() {
+    let text = format!("{}\n{}\n", header_line(), r#"{"step": 1, "params": [0.9, 1.8]}"#);
+    let e = read_all(&text).unwrap_err();
+    assert!(
+        matches!(&e, TraceError::MissingField { line: 2, field, .. } if field == "grad"),
+        "{e}"
+    );
+    let no_params0 = header_line().replace(r#","params0":[1.0,2.0]"#, "");
+    assert_ne!(no_params0, header_line());
+    let e = read_all(&format!("{no_params0}\n")).unwrap_err();
+    assert!(
+        matches!(&e, TraceError::MissingField { line: 1, field, .. } if field == "params0"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_length_names_step_and_field() {
+    let text = format!(
+        "{}\n{}\n",
+        header_line(),
+        r#"{"step": 1, "grad": [1, 2], "params": [0.9]}"#
+    );
+    let e = read_all(&text).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            TraceError::Length {
+                line: 2,
+                step: 1,
+                field: "params",
+                expected: 2,
+                got: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let bad_layout = header_line().replace(r#""params0":[1.0,2.0]"#, r#""params0":[1.0]"#);
+    let e = read_all(&format!("{bad_layout}\n")).unwrap_err();
+    assert!(
+        matches!(&e, TraceError::BadHeader { field, .. } if field == "params0"),
+        "{e}"
+    );
+}
+
+#[test]
+fn nan_is_rejected_in_gradients_and_accepted_as_string_in_params() {
+    // Bare NaN (Python's json.dumps default) is not JSON.
+    let text = format!(
+        "{}\n{}\n",
+        header_line(),
+        r#"{"step": 1, "grad": [NaN, 2], "params": [0.9, 1.8]}"#
+    );
+    let e = read_all(&text).unwrap_err();
+    assert!(matches!(e, TraceError::Json { line: 2, .. }), "{e}");
+    assert!(e.to_string().contains("write the strings"), "{e}");
+    // A "NaN" string in the gradient is refused: a replay cannot feed it.
+    let text = format!(
+        "{}\n{}\n",
+        header_line(),
+        r#"{"step": 1, "grad": ["NaN", 2], "params": [0.9, 1.8]}"#
+    );
+    let e = read_all(&text).unwrap_err();
+    assert!(e.to_string().contains("must be finite"), "{e}");
+    // A diverged candidate: "NaN" in params is read, and check reports a disagreement.
+    let text = format!(
+        "{}\n{}\n",
+        header_line(),
+        r#"{"step": 1, "grad": [1, 2], "params": ["NaN", "Infinity"]}"#
+    );
+    assert_eq!(read_all(&text).unwrap(), 1);
+    let mut r = TraceReader::new("diverged", text.as_bytes()).unwrap();
+    let out = cli::replay_reader(&mut r, None);
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+}
+
+#[test]
+fn non_consecutive_steps_and_unknown_names_are_bad_input() {
+    let text = format!(
+        "{}\n{}\n{}\n",
+        header_line(),
+        r#"{"step": 1, "grad": [1, 2], "params": [0.9, 1.8]}"#,
+        r#"{"step": 3, "grad": [1, 2], "params": [0.8, 1.6]}"#
+    );
+    let e = read_all(&text).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            TraceError::NotConsecutive {
+                line: 3,
+                expected: 2,
+                got: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
+
+    let unknown = header_line().replace(r#""optimizer":"sgd""#, r#""optimizer":"lion""#);
+    let unknown_text = format!("{unknown}\n");
+    let mut r = TraceReader::new("u.jsonl", unknown_text.as_bytes()).unwrap();
+    let out = cli::check_reader(&mut r, None);
+    assert_eq!(out.status, EXIT_BAD_INPUT);
+    assert!(out.text.contains("unknown optimizer \"lion\""), "{}", out.text);
+
+    let e = read_all("").unwrap_err();
+    assert!(matches!(e, TraceError::Empty { .. }), "{e}");
+    let missing = cli::check(Path::new("/nonexistent/trace.jsonl"), None);
+    assert_eq!(missing.status, EXIT_BAD_INPUT);
+}
+
+#[test]
+fn trace_command_writes_a_reference_that_replays_bit_for_bit() {
+    let src = golden("torch-adam-amsgrad-matrix.jsonl");
+    let out_path = std::env::temp_dir().join(format!("optverify-oracle-test-{}.jsonl", std::process::id()));
+    let out = cli::trace(
+        "pytorch",
+        "adam",
+        r#"{"lr": 0.01, "amsgrad": true}"#,
+        cli::GradientSource::Trace(&src),
+        &out_path,
+    );
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    let mut r = format::open(&out_path).unwrap();
+    assert_eq!(r.header().layout.len(), 2);
+    let o = compare::replay(&mut r, Some(0.0)).unwrap();
+    assert_eq!(o.steps, 40);
+    assert_eq!(o.bit_identical_steps, 40);
+    // The crate's own reference agrees with torch within the rounding bound.
+    let mut torch = format::open(&src).unwrap();
+    let o = compare::replay(&mut torch, Some(tolerance(Dtype::F64, 40))).unwrap();
+    assert!(o.agrees());
+    std::fs::remove_file(&out_path).ok();
+}
+
+#[test]
+fn streaming_reader_handles_many_steps_from_a_generated_stream() {
+    // 20 000 steps are generated on the fly (never materialised): the reader's memory is one
+    // line, whatever the number of steps.
+    struct Gen {
+        step: u64,
+        total: u64,
+        buf: Vec<u8>,
+        pos: usize,
+    }
+    impl std::io::Read for Gen {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.pos == self.buf.len() {
+                if self.step == self.total {
+                    return Ok(0);
+                }
+                self.step += 1;
+                self.buf = format!(
+                    "{{\"step\": {}, \"grad\": [0, 0], \"params\": [1.0, 2.0]}}\n",
+                    self.step
+                )
+                .into_bytes();
+                self.pos = 0;
+            }
+            let n = out.len().min(self.buf.len() - self.pos);
+            out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+    let head = format!("{}\n", header_line()).into_bytes();
+    let gen = Gen {
+        step: 0,
+        total: 20_000,
+        buf: head,
+        pos: 0,
+    };
+    let mut r = TraceReader::new("gen", std::io::BufReader::new(gen)).unwrap();
+    let o = compare::replay(&mut r, None).unwrap();
+    assert_eq!(o.steps, 20_000);
+    assert_eq!(
+        o.bit_identical_steps, 20_000,
+        "zero gradients leave SGD's parameters unchanged"
+    );
+}
+
+#[test]
+fn presets_reject_what_they_cannot_model() {
+    let m: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"learning_rate": 0.1, "nesterov": true}"#).unwrap();
+    assert!(matches!(
+        presets::resolve("optax", "adam", &m),
+        Err(presets::PresetError::Unsupported { .. })
+    ));
+}
