@@ -14,6 +14,9 @@
 //! | [`adadelta`] | AdaDelta | Zeiler 2012, Algorithm 1 |
 //! | [`adam`] | Adam, AMSGrad, Keras ε-hat, Adam + L2 | Kingma & Ba 2015, Algorithm 1; Reddi et al. 2018 |
 //! | [`adamw`] | AdamW: Adam + decoupled weight decay | Loshchilov & Hutter 2019, Algorithm 2 |
+//! | [`lars`] | LARS: layer-wise trust ratio + momentum (paper and optax denominators) | You, Gitman, Ginsburg 2017, Algorithm 1 |
+//! | [`lamb`] | LAMB: Adam moments + layer-wise trust ratio | You et al. 2020, Algorithm 2 |
+//! | [`adafactor`] | Adafactor: factored second moments, update clipping, relative step | Shazeer & Stern 2018, Algorithms 4–5 |
 //! | [`schedule`] | schedule multipliers η_t: constant, step-drop, cosine, warm restarts | Loshchilov & Hutter 2017 (SGDR) |
 //!
 //! ## The interface
@@ -25,12 +28,15 @@
 //! [`Optimizer::gradient_point`]; the runner asks before each step.
 
 pub mod adadelta;
+pub mod adafactor;
 pub mod adagrad;
 pub mod adagrad_norm;
 pub mod adam;
 pub mod adamw;
 pub mod conventions;
 pub mod heavy_ball;
+pub mod lamb;
+pub mod lars;
 pub mod layout;
 pub mod nesterov;
 pub mod rmsprop;
@@ -99,6 +105,9 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         adadelta::catalogue_entry(),
         adam::catalogue_entry(),
         adamw::catalogue_entry(),
+        lars::catalogue_entry(),
+        lamb::catalogue_entry(),
+        adafactor::catalogue_entry(),
     ]
 }
 

@@ -1,0 +1,578 @@
+//! # Adafactor
+//!
+//! Shazeer & Stern (2018), Algorithm 4 (an $n\times m$ matrix block) and Algorithm 5 (a
+//! vector block), with update clipping (§6) and the relative step size (§8). At step $t$:
+//! $$\begin{aligned}
+//! \rho_t &\leftarrow \min(10^{-2}, 1/\sqrt t), \qquad
+//!   \alpha_t \leftarrow \max(\epsilon_2, \mathrm{RMS}(X_{t-1}))\\,\rho_t
+//!   && \text{(§8)}\\\\
+//! \hat\beta_{2t} &\leftarrow 1 - t^{-0.8} && \text{(§7)}\\\\
+//! R_t &\leftarrow \hat\beta_{2t} R_{t-1} + (1-\hat\beta_{2t})(G_t^2 + \epsilon_1 1_n 1_m^\top) 1_m\\\\
+//! C_t &\leftarrow \hat\beta_{2t} C_{t-1} + (1-\hat\beta_{2t}) 1_n^\top (G_t^2 + \epsilon_1 1_n 1_m^\top)\\\\
+//! \hat V_t &\leftarrow R_t C_t / (1_n^\top R_t)
+//!   && \text{(Alg. 5: } \hat V_t \leftarrow \hat\beta_{2t}\hat V_{t-1} + (1-\hat\beta_{2t})(G_t^2 + \epsilon_1))\\\\
+//! U_t &\leftarrow G_t/\sqrt{\hat V_t}, \qquad
+//!   \hat U_t \leftarrow U_t / \max(1, \mathrm{RMS}(U_t)/d) && \text{(§6)}\\\\
+//! X_t &\leftarrow X_{t-1} - \alpha_t \hat U_t
+//! \end{aligned}$$
+//! with $R_0 = 0$, $C_0 = 0$, $\hat V_0 = 0$, and RMS taken over the block. Each block of the
+//! [`Layout`] is one "parameter matrix" of the paper.
+//!
+//! **Memory** (the lecture: Adafactor "reduces the memory" of the second moment): an $n\times m$
+//! block keeps $n + m$ second-moment entries ($R_t$, $C_t$) instead of Adam's $nm$;
+//! [`Adafactor::state_len`] reports the count actually held, so a claim can measure it.
+//!
+//! | symbol | field | paper | optax `adafactor` | Keras `Adafactor` |
+//! |---|---|---|---|---|
+//! | ρ_t cap / constant step | `lr` | 10⁻² | `learning_rate` | `learning_rate` |
+//! | relative step ρ_t | `relative_step` | on | — (pass a schedule) | `relative_step` |
+//! | max(ε₂, RMS(X)) | `scale_by_parameter_rms` | on | `multiply_by_parameter_scale` | on |
+//! | ε₁, ε₂ | `eps1`, `eps2` | 1e-30, 1e-3 | `eps` (1e-30), 1e-3 | `epsilon_1`, `epsilon_2` |
+//! | 0.8 in 1 − t^{−0.8} | `decay_exponent` | 0.8 | `decay_rate` | −`beta_2_decay` |
+//! | d | `clip_threshold` | 1 | `clipping_threshold` (1) | `clip_threshold` (1) |
+//! | β₁ | `momentum` | none (§9 optional) | `momentum` (None) | — |
+//! | factoring | `factoring` | every matrix | both dims ≥ `min_dim_size_to_factor` (128) | every matrix |
+//! | β̂₂ₜ precision | `decay_precision` | exact | float32 | variable dtype |
+//!
+//! ## Conventions
+//! * **Which blocks are factored** ([`Factoring`]): the paper factors every matrix;
+//!   optax factors a 2-D block only when both dimensions are ≥ `min_dim_size_to_factor` = 128
+//!   (its second-largest dimension), so small matrices keep a full $\hat V$ there.
+//! * **β̂₂ₜ in float32** ([`DecayPrecision`]): optax evaluates `1 − t^(−0.8)` with `t` a
+//!   float32 array (conventions.md); [`DecayPrecision::F32`] reproduces that rounding.
+//! * optax keeps row/column *means* instead of sums and divides by the mean of the row means;
+//!   the ratio $R C/1^\top R$ is the same real number (means differ from sums by the factors
+//!   $1/m$, $1/n$, which cancel), with different rounding.
+//! * optax has no built-in ρ_t: its step is `learning_rate` (a schedule) times the parameter
+//!   scale; `relative_step = false` with `lr` reproduces that.
+//! * A block with `rows == 1` or `cols == 1` is a vector: Algorithm 5 (unfactored).
+//!
+//! ## References
+//! * N. Shazeer, M. Stern, *Adafactor: Adaptive Learning Rates with Sublinear Memory Cost*,
+//!   ICML 2018, Algorithms 4 and 5, §6 (update clipping), §7 (β̂₂ₜ), §8 (relative step) —
+//!   <https://arxiv.org/abs/1804.04235>
+//! * optax `_src/alias.py` (`adafactor`), `_src/factorized.py` (`scale_by_factored_rms`);
+//!   Keras `keras/src/optimizers/adafactor.py`.
+
+use super::layout::{Block, Layout};
+use super::{check_step_input, CatalogueEntry, Optimizer};
+use crate::error::{check, HyperError, StepError};
+use nalgebra::DVector;
+use serde::{Deserialize, Serialize};
+
+const NAME: &str = "adafactor";
+
+/// Which matrix blocks keep factored second moments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Factoring {
+    /// Every block with at least 2 rows and 2 columns (the paper).
+    Matrices,
+    /// Blocks whose smaller dimension is ≥ this size (optax `min_dim_size_to_factor`, 128).
+    MinDimSize(usize),
+    /// Never factor (Algorithm 5 on every block; Adam-sized memory).
+    Never,
+}
+
+/// Precision in which β̂₂ₜ = 1 − t^{−c} is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DecayPrecision {
+    /// f64 `powf`.
+    F64,
+    /// float32, as optax (`t` a float32 array), then widened to f64.
+    F32,
+}
+
+/// Hyperparameters of [`Adafactor`] (serde; validate with [`AdafactorConfig::build`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdafactorConfig {
+    /// Cap of ρ_t (relative step) or the constant step size; > 0.
+    pub lr: f64,
+    /// ρ_t = min(lr, 1/√t) (§8) instead of the constant lr.
+    pub relative_step: bool,
+    /// Multiply the step by max(ε₂, RMS(X_{t−1})) (§8).
+    pub scale_by_parameter_rms: bool,
+    /// ε₁ > 0 added to G².
+    pub eps1: f64,
+    /// ε₂ > 0, lower bound of the parameter scale.
+    pub eps2: f64,
+    /// c > 0 in β̂₂ₜ = 1 − t^{−c}.
+    pub decay_exponent: f64,
+    /// d > 0 of update clipping; `None` disables it.
+    pub clip_threshold: Option<f64>,
+    /// β₁ ∈ [0, 1) of an optional first moment of Û (§9); `None` in the paper's algorithms.
+    pub momentum: Option<f64>,
+    /// Which blocks are factored.
+    pub factoring: Factoring,
+    /// Precision of β̂₂ₜ.
+    pub decay_precision: DecayPrecision,
+    /// Blocks; `None` means one vector block ([`Layout::flat`]).
+    pub layout: Option<Layout>,
+}
+
+impl Default for AdafactorConfig {
+    fn default() -> Self {
+        Self::paper()
+    }
+}
+
+impl AdafactorConfig {
+    /// Algorithms 4/5 with §6 and §8: ρ_t = min(1e-2, 1/√t), ε₁ = 1e-30, ε₂ = 1e-3, c = 0.8,
+    /// d = 1, no momentum, every matrix factored.
+    pub fn paper() -> Self {
+        Self {
+            lr: 1e-2,
+            relative_step: true,
+            scale_by_parameter_rms: true,
+            eps1: 1e-30,
+            eps2: 1e-3,
+            decay_exponent: 0.8,
+            clip_threshold: Some(1.0),
+            momentum: None,
+            factoring: Factoring::Matrices,
+            decay_precision: DecayPrecision::F64,
+            layout: None,
+        }
+    }
+
+    /// `optax.adafactor` defaults: no relative step (constant `learning_rate`, 1e-2 here),
+    /// parameter scale on, eps 1e-30, decay_rate 0.8 in float32, clipping 1, no momentum,
+    /// factored when both dimensions are ≥ 128.
+    pub fn optax() -> Self {
+        Self {
+            relative_step: false,
+            factoring: Factoring::MinDimSize(128),
+            decay_precision: DecayPrecision::F32,
+            ..Self::paper()
+        }
+    }
+
+    /// Set the layout.
+    pub fn with_layout(mut self, layout: Layout) -> Self {
+        self.layout = Some(layout);
+        self
+    }
+
+    /// Check every field.
+    ///
+    /// # Errors
+    /// [`HyperError::OutOfRange`] naming the field and range.
+    pub fn validate(&self) -> Result<(), HyperError> {
+        check::positive(NAME, "lr", self.lr)?;
+        check::positive(NAME, "eps1", self.eps1)?;
+        check::positive(NAME, "eps2", self.eps2)?;
+        check::positive(NAME, "decay_exponent", self.decay_exponent)?;
+        if let Some(d) = self.clip_threshold {
+            check::positive(NAME, "clip_threshold", d)?;
+        }
+        if let Some(b1) = self.momentum {
+            check::unit_interval(NAME, "momentum", b1)?;
+        }
+        if let Factoring::MinDimSize(0) = self.factoring {
+            return Err(HyperError::Incompatible {
+                optimizer: NAME,
+                reason: "min_dim_size_to_factor must be >= 1 (use Factoring::Matrices)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Validate and build (state is created on the first step).
+    ///
+    /// # Errors
+    /// See [`AdafactorConfig::validate`].
+    pub fn build(self) -> Result<Adafactor, HyperError> {
+        self.validate()?;
+        Ok(Adafactor {
+            config: self,
+            state: None,
+        })
+    }
+
+    fn is_factored(&self, block: &Block) -> bool {
+        let small = block.rows.min(block.cols);
+        match self.factoring {
+            Factoring::Matrices => small >= 2,
+            Factoring::MinDimSize(k) => small >= 2 && small >= k,
+            Factoring::Never => false,
+        }
+    }
+}
+
+/// Second-moment statistics of one block.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SecondMoment {
+    /// R_t (length n) and C_t (length m) of Algorithm 4.
+    Factored { row: Vec<f64>, col: Vec<f64> },
+    /// V̂_t of Algorithm 5 (row-major, length n·m).
+    Full(Vec<f64>),
+}
+
+impl SecondMoment {
+    fn len(&self) -> usize {
+        match self {
+            SecondMoment::Factored { row, col } => row.len() + col.len(),
+            SecondMoment::Full(v) => v.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct State {
+    t: u64,
+    dim: usize,
+    moments: Vec<SecondMoment>,
+    first_moment: Option<DVector<f64>>,
+}
+
+/// Adafactor with validated hyperparameters and its state (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct Adafactor {
+    config: AdafactorConfig,
+    state: Option<State>,
+}
+
+impl Adafactor {
+    /// The hyperparameters.
+    pub fn config(&self) -> &AdafactorConfig {
+        &self.config
+    }
+
+    /// Number of second-moment entries held: Σ (n + m) over factored blocks plus Σ n·m over
+    /// the others; 0 before the first step. (The optional first moment is not counted.)
+    pub fn state_len(&self) -> usize {
+        self.state
+            .as_ref()
+            .map_or(0, |s| s.moments.iter().map(SecondMoment::len).sum())
+    }
+
+    /// The per-block statistics (R_t, C_t or V̂_t); `None` before the first step.
+    pub fn second_moments(&self) -> Option<&[SecondMoment]> {
+        self.state.as_ref().map(|s| s.moments.as_slice())
+    }
+
+    /// V̂_t of block `index` as a full row-major matrix (R_t C_t/1ᵀR_t when factored).
+    pub fn v_hat(&self, index: usize) -> Option<Vec<f64>> {
+        let state = self.state.as_ref()?;
+        let layout = self.layout_for(state.dim);
+        let block = layout.blocks().get(index)?;
+        Some(match &state.moments[index] {
+            SecondMoment::Full(v) => v.clone(),
+            SecondMoment::Factored { row, col } => {
+                let row_sum: f64 = row.iter().sum();
+                (0..block.rows)
+                    .flat_map(|i| col.iter().map(move |cj| row[i] * cj / row_sum))
+                    .collect()
+            }
+        })
+    }
+
+    fn layout_for(&self, dim: usize) -> Layout {
+        self.config.layout.clone().unwrap_or_else(|| Layout::flat(dim))
+    }
+
+    /// β̂₂ₜ = 1 − t^{−c} in the configured precision.
+    fn beta2_hat(&self, t: u64) -> f64 {
+        let c = self.config.decay_exponent;
+        match self.config.decay_precision {
+            DecayPrecision::F64 => 1.0 - (t as f64).powf(-c),
+            DecayPrecision::F32 => f64::from(1.0_f32 - (t as f32).powf(-(c as f32))),
+        }
+    }
+}
+
+fn rms(values: impl Iterator<Item = f64>, n: usize) -> f64 {
+    (values.map(|v| v * v).sum::<f64>() / n as f64).sqrt()
+}
+
+impl Optimizer for Adafactor {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn variant(&self) -> String {
+        let c = &self.config;
+        format!(
+            "relative step {}, parameter scale {}, clip {:?}, momentum {:?}, factoring {:?}, decay {:?}",
+            c.relative_step,
+            c.scale_by_parameter_rms,
+            c.clip_threshold,
+            c.momentum,
+            c.factoring,
+            c.decay_precision
+        )
+    }
+
+    fn step(&mut self, x: &mut DVector<f64>, g: &DVector<f64>) -> Result<(), StepError> {
+        check_step_input(x, g, self.state.as_ref().map(|s| s.dim))?;
+        let layout = self.layout_for(x.len());
+        layout.check_dim(x.len())?;
+        if self.state.is_none() {
+            let moments = layout
+                .blocks()
+                .iter()
+                .map(|b| {
+                    if self.config.is_factored(b) {
+                        SecondMoment::Factored {
+                            row: vec![0.0; b.rows],
+                            col: vec![0.0; b.cols],
+                        }
+                    } else {
+                        SecondMoment::Full(vec![0.0; b.len()])
+                    }
+                })
+                .collect();
+            self.state = Some(State {
+                t: 0,
+                dim: x.len(),
+                moments,
+                first_moment: self.config.momentum.map(|_| DVector::zeros(x.len())),
+            });
+        }
+        let t = self.state.as_ref().expect("created above").t + 1;
+        let beta2 = self.beta2_hat(t);
+        let c = &self.config;
+        // ρ_t (§8).
+        let rho = if c.relative_step {
+            c.lr.min(1.0 / (t as f64).sqrt())
+        } else {
+            c.lr
+        };
+        let state = self.state.as_mut().expect("created above");
+        state.t = t;
+        let mut update = vec![0.0; x.len()];
+        for (block, moment) in layout.blocks().iter().zip(state.moments.iter_mut()) {
+            let range = block.range();
+            let xb = &x.as_slice()[range.clone()];
+            let gb = &g.as_slice()[range.clone()];
+            // α_t = max(ε₂, RMS(X_{t−1})) ρ_t.
+            let alpha = if c.scale_by_parameter_rms {
+                c.eps2.max(rms(xb.iter().copied(), block.len())) * rho
+            } else {
+                rho
+            };
+            let sq = |k: usize| gb[k] * gb[k] + c.eps1;
+            let u = &mut update[range.clone()];
+            match moment {
+                SecondMoment::Factored { row, col } => {
+                    let (n, m) = (block.rows, block.cols);
+                    // R_t and C_t from row and column sums of G² + ε₁.
+                    for (i, ri) in row.iter_mut().enumerate() {
+                        let s: f64 = (0..m).map(|j| sq(i * m + j)).sum();
+                        *ri = beta2 * *ri + (1.0 - beta2) * s;
+                    }
+                    for (j, cj) in col.iter_mut().enumerate() {
+                        let s: f64 = (0..n).map(|i| sq(i * m + j)).sum();
+                        *cj = beta2 * *cj + (1.0 - beta2) * s;
+                    }
+                    // V̂ = R Cᵀ/1ᵀR; U = G/√V̂.
+                    let row_sum: f64 = row.iter().sum();
+                    for i in 0..n {
+                        for j in 0..m {
+                            let v_hat = row[i] * col[j] / row_sum;
+                            u[i * m + j] = gb[i * m + j] / v_hat.sqrt();
+                        }
+                    }
+                }
+                SecondMoment::Full(v) => {
+                    for (k, vk) in v.iter_mut().enumerate() {
+                        *vk = beta2 * *vk + (1.0 - beta2) * sq(k);
+                        u[k] = gb[k] / vk.sqrt();
+                    }
+                }
+            }
+            // Update clipping (§6): Û = U / max(1, RMS(U)/d).
+            let clip = c
+                .clip_threshold
+                .map_or(1.0, |d| (rms(u.iter().copied(), block.len()) / d).max(1.0));
+            for uk in u.iter_mut() {
+                *uk = alpha * (*uk / clip);
+            }
+        }
+        // Optional first moment of the scaled, clipped update (§9; optax `momentum`).
+        if let (Some(b1), Some(m)) = (c.momentum, state.first_moment.as_mut()) {
+            for (mk, uk) in m.iter_mut().zip(update.iter_mut()) {
+                *mk = b1 * *mk + (1.0 - b1) * *uk;
+                *uk = *mk;
+            }
+        }
+        // X_t = X_{t−1} − α_t Û_t.
+        for (xk, uk) in x.iter_mut().zip(update) {
+            *xk -= uk;
+        }
+        Ok(())
+    }
+
+    fn steps_taken(&self) -> u64 {
+        self.state.as_ref().map_or(0, |s| s.t)
+    }
+}
+
+/// Catalogue entry for `optverify list`.
+pub fn catalogue_entry() -> CatalogueEntry {
+    CatalogueEntry {
+        name: NAME,
+        description: "Adafactor: factored second moments, update clipping, relative step \
+                      (Shazeer & Stern 2018, Algorithms 4-5)",
+        variants: vec![
+            "paper: every matrix factored, rho_t = min(1e-2, 1/sqrt t), d = 1",
+            "optax: factored when both dims >= 128, beta2_hat in float32, constant lr",
+            "unfactored (Algorithm 5 everywhere)",
+            "optional momentum on the update",
+        ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prec::UNIT_ROUNDOFF;
+
+    #[test]
+    fn first_step_vector_by_hand() {
+        // t = 1: β̂ = 1 − 1 = 0 exactly, so V̂ = G² + ε₁ = G² (ε₁ = 1e-30 is far below half an
+        // ulp of g² ≥ 1), U = G/|G| = sign(G) exactly (sqrt of a square is exact), RMS(U) = 1
+        // → no clipping; ρ₁ = min(1e-2, 1) = 1e-2; RMS(X) = √((9 + 16)/2) = 5/√2.
+        let mut opt = AdafactorConfig::paper().build().unwrap();
+        let mut x = DVector::from_row_slice(&[3.0, -4.0]);
+        opt.step(&mut x, &DVector::from_row_slice(&[2.0, -1.0])).unwrap();
+        let alpha = 1e-2 * 5.0 / 2.0_f64.sqrt();
+        // α: sum, ÷2, sqrt, ×ρ: ≤ 4u; X − α·1: |Δ| ≪ |X| so ≤ 5u relative to the result.
+        for (got, want) in x.iter().zip([3.0 - alpha, -4.0 + alpha]) {
+            assert!(
+                (got - want).abs() <= 5.0 * UNIT_ROUNDOFF * want.abs(),
+                "{got} vs {want}"
+            );
+        }
+        assert_eq!(opt.state_len(), 2);
+    }
+
+    #[test]
+    fn first_step_matrix_clipping_by_hand() {
+        // 2×2 block G = [[1, 0], [0, 0]] (ε₁ only elsewhere): R = (1 + 2ε₁, 2ε₁) ≈ (1, 2e-30),
+        // C ≈ (1, 2e-30), ΣR ≈ 1: V̂₀₀ ≈ 1 → U₀₀ = 1, other U = 0. RMS(U) = 1/2 ≤ d = 1, no
+        // clipping. With d = 0.25: RMS(U)/d = 2 → Û₀₀ = 1/2. X = 0 → α = ε₂ρ = 1e-3·1e-2.
+        let layout = Layout::from_shapes([("w", 2, 2)]);
+        for (d, want) in [(1.0, 1e-5), (0.25, 0.5e-5)] {
+            let mut opt = AdafactorConfig {
+                clip_threshold: Some(d),
+                ..AdafactorConfig::paper()
+            }
+            .with_layout(layout.clone())
+            .build()
+            .unwrap();
+            let mut x = DVector::zeros(4);
+            opt.step(&mut x, &DVector::from_row_slice(&[1.0, 0.0, 0.0, 0.0]))
+                .unwrap();
+            // ε₁ terms perturb R, C, ΣR by ≤ 4e-30 relative; a handful of roundings: 8u.
+            assert!(
+                (x[0] + want).abs() <= 8.0 * UNIT_ROUNDOFF * want,
+                "d={d}: {}",
+                x[0]
+            );
+            assert_eq!(&x.as_slice()[1..], &[0.0, 0.0, 0.0]);
+            assert_eq!(opt.state_len(), 4);
+        }
+    }
+
+    #[test]
+    fn state_len_factored_vs_full_and_optax_threshold() {
+        let layout = Layout::from_shapes([("w", 30, 20), ("b", 30, 1), ("big", 128, 130)]);
+        let g = DVector::from_element(layout.dim(), 0.5);
+        let mut sizes = Vec::new();
+        for factoring in [Factoring::Matrices, Factoring::MinDimSize(128), Factoring::Never] {
+            let mut opt = AdafactorConfig {
+                factoring,
+                ..AdafactorConfig::paper()
+            }
+            .with_layout(layout.clone())
+            .build()
+            .unwrap();
+            assert_eq!(opt.state_len(), 0);
+            let mut x = DVector::from_element(layout.dim(), 1.0);
+            opt.step(&mut x, &g).unwrap();
+            sizes.push(opt.state_len());
+        }
+        // Paper: (30 + 20) + 30 + (128 + 130); optax: 30·20 + 30 + (128 + 130); never: n·m.
+        assert_eq!(sizes, vec![50 + 30 + 258, 600 + 30 + 258, 600 + 30 + 128 * 130]);
+    }
+
+    #[test]
+    fn beta2_hat_f32_differs_from_f64() {
+        let opt = AdafactorConfig::optax().build().unwrap();
+        let exact = AdafactorConfig::paper().build().unwrap();
+        assert_eq!(opt.beta2_hat(1), 0.0);
+        assert_eq!(exact.beta2_hat(1), 0.0);
+        // t = 10: 1 − 10^−0.8 = 0.841511…; float32 keeps ~7 digits.
+        let (a, b) = (opt.beta2_hat(10), exact.beta2_hat(10));
+        assert!(a != b && (a - b).abs() < 1e-7, "{a} {b}");
+    }
+
+    #[test]
+    fn validation_table_and_step_errors() {
+        let base = AdafactorConfig::paper;
+        let cases: Vec<(AdafactorConfig, &str)> = vec![
+            (AdafactorConfig { lr: 0.0, ..base() }, "lr"),
+            (AdafactorConfig { eps1: 0.0, ..base() }, "eps1"),
+            (AdafactorConfig { eps2: -1.0, ..base() }, "eps2"),
+            (
+                AdafactorConfig {
+                    decay_exponent: f64::NAN,
+                    ..base()
+                },
+                "decay_exponent",
+            ),
+            (
+                AdafactorConfig {
+                    clip_threshold: Some(0.0),
+                    ..base()
+                },
+                "clip_threshold",
+            ),
+            (
+                AdafactorConfig {
+                    momentum: Some(1.0),
+                    ..base()
+                },
+                "momentum",
+            ),
+        ];
+        for (config, field) in cases {
+            match config.clone().build() {
+                Err(HyperError::OutOfRange { field: f, range, .. }) => {
+                    assert_eq!(f, field, "{config:?}");
+                    assert!(!range.is_empty());
+                }
+                other => panic!("{config:?}: expected OutOfRange on {field}, got {other:?}"),
+            }
+        }
+        assert!(matches!(
+            AdafactorConfig {
+                factoring: Factoring::MinDimSize(0),
+                ..base()
+            }
+            .build(),
+            Err(HyperError::Incompatible { .. })
+        ));
+        let mut opt = base()
+            .with_layout(Layout::from_shapes([("w", 2, 2)]))
+            .build()
+            .unwrap();
+        let mut x = DVector::from_element(3, 1.0);
+        assert!(matches!(
+            opt.step(&mut x, &DVector::from_element(3, 1.0)),
+            Err(StepError::DimensionMismatch { what: "layout", .. })
+        ));
+        assert!(matches!(
+            opt.step(&mut x, &DVector::from_row_slice(&[1.0, f64::INFINITY, 0.0])),
+            Err(StepError::NonFinite { index: 1, .. })
+        ));
+        assert_eq!(opt.steps_taken(), 0);
+        let json = serde_json::to_string(&AdafactorConfig::optax()).unwrap();
+        assert_eq!(
+            serde_json::from_str::<AdafactorConfig>(&json).unwrap(),
+            AdafactorConfig::optax()
+        );
+    }
+}
