@@ -506,3 +506,69 @@ fn slide_initialisation_m0_theta_changes_the_first_steps() {
     let rounding = 2.0 * (2.0 * UNIT_ROUNDOFF * 4.0 / (1.0 - 0.9));
     assert!(gap <= 0.9_f64.powi(400) * 1.25 + rounding, "{gap:e}");
 }
+
+mod properties {
+    //! The bit-for-bit equivalences above, over generated structure: dimension, length, β₂,
+    //! learning rate and the seed of the gradient sequence (so shrinking simplifies them).
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn adam_beta1_zero_is_rmsprop(
+            seed in any::<u64>(),
+            dim in 1_usize..8,
+            steps in 1_usize..60,
+            beta2 in 0.0_f64..0.9999,
+            log_lr in -4.0_f64..0.0,
+            corrected in any::<bool>(),
+        ) {
+            let grads = seeded(seed, dim, steps);
+            let lr = 10f64.powf(log_lr);
+            let bc = if corrected { BiasCorrection::On } else { BiasCorrection::Off };
+            let mut adam = AdamConfig { lr, beta1: 0.0, beta2, bias_correction: bc, ..AdamConfig::paper() }
+                .build()
+                .unwrap();
+            let mut rms = RmsPropConfig {
+                lr,
+                decay: beta2,
+                eps: 1e-8,
+                bias_correction: bc,
+                ..RmsPropConfig::pytorch()
+            }
+            .build()
+            .unwrap();
+            let (a, b) = (trace(&mut adam, &grads), trace(&mut rms, &grads));
+            for (xa, xb) in a.iter().zip(&b) {
+                prop_assert!(xa.iter().zip(xb.iter()).all(|(p, q)| p.to_bits() == q.to_bits()));
+            }
+        }
+
+        #[test]
+        fn adamw_zero_decay_is_adam(
+            seed in any::<u64>(),
+            dim in 1_usize..8,
+            steps in 1_usize..60,
+            beta1 in 0.0_f64..0.999,
+            beta2 in 0.0_f64..0.9999,
+            keras in any::<bool>(),
+            paper_form in any::<bool>(),
+        ) {
+            let grads = seeded(seed, dim, steps);
+            let base = if keras { AdamConfig::keras() } else { AdamConfig::paper() };
+            let adam = AdamConfig { beta1, beta2, ..base };
+            let decay = if paper_form {
+                WeightDecay::DecoupledSchedule(0.0)
+            } else {
+                WeightDecay::DecoupledTimesLr(0.0)
+            };
+            let a = trace(&mut adam.clone().build().unwrap(), &grads);
+            let b = trace(&mut AdamWConfig { adam, weight_decay: decay }.build().unwrap(), &grads);
+            for (xa, xb) in a.iter().zip(&b) {
+                prop_assert!(xa.iter().zip(xb.iter()).all(|(p, q)| p.to_bits() == q.to_bits()));
+            }
+        }
+    }
+}

@@ -6,8 +6,8 @@
 //! $\hat f(x+h e_i) - \hat f(x - h e_i)$ by the step actually taken. If every computed value
 //! satisfies $|\hat f - f| \le E$ near $x$, $|\partial_i^3 f| \le M_i$ on $[x_i-h, x_i+h]$, and
 //! the analytic gradient's own rounding error is at most $G$, then
-//! $$|\hat g_i - \mathrm{FD}_i| \le \underbrace{E/h_i}_{\text{rounding of } f}
-//!   + \underbrace{h_i^2 M_i/6}_{\text{truncation}} + G + 4u|\mathrm{FD}_i|,$$
+//! $$|\hat g_i - \mathrm{FD}_i| \le \underbrace{E/h_i}_{\text{rounding of } f} +
+//!   \underbrace{h_i^2 M_i/6}_{\text{truncation}} + G + 4u|\mathrm{FD}_i|,$$
 //! the last term for the rounding of the difference and of the division. $E$ and $G$ are
 //! running-error bounds (Higham, *Accuracy and Stability*, §3.1: a length-$k$ sum or dot
 //! product errs by at most $\gamma_k$ times the sum of absolute values of its terms), written
@@ -461,6 +461,30 @@ proptest! {
         let g_err = gamma(1) * diag.iter().zip(xa.iter()).map(|(d, t)| d * t).fold(0.0, f64::max);
         check_gradient("shifted_quadratic", &ShiftedQuadratic::new(diag, offset).unwrap(), &x,
             &Bounds::smooth(gamma(n + 4) * f_abs, g_err, vec![0.0; n]))?;
+    }
+
+    #[test]
+    fn prop_tanh_neuron_gradients(m in 1usize..=8, d in 1usize..=4, scale in 0.1f64..3.0, seed in any::<u64>()) {
+        let p = TanhNeuron::random(m, d, seed).unwrap();
+        let w = gaussian_vector(d, seed ^ 6) * scale;
+        check_finite_sum("tanh_neuron", &p, &w, |rows| {
+            let x = p.inputs();
+            let wa = abs_plus_step(&w);
+            let rho: Vec<f64> = rows.iter().map(|&k| x.row(k).abs().transpose().dot(&wa)).collect();
+            let mm = rows.len() as f64;
+            let k = d + rows.len() + 8;
+            // z errs by γ_{d+1}ρ, tanh is 1-Lipschitz and |tanh − y| ≤ 2: ½(t − y)² errs by
+            // ≤ 2γρ + 2γ per example (tanh itself ≤ 1 ulp); s = (t−y)(1−t²) has |ds/dt| =
+            // |1 − 3t² + 2ty| ≤ 3, so it errs by ≤ 3γρ + 6γ.
+            let f_err = 1.01 * gamma(k) * rho.iter().map(|r| 2.0 * r + 2.0).sum::<f64>() / mm;
+            let xmax = rows.iter().map(|&kk| x.row(kk).amax()).fold(0.0, f64::max);
+            let g_err = 1.01 * gamma(k) * xmax * rho.iter().map(|r| 3.0 * r + 6.0).sum::<f64>() / mm;
+            // ∂³/∂w_j³ = m⁻¹Σ φ'''(z_k) x_kj³ with φ''' = g'(t)(1 − t²), |g'| ≤ 8 on (−1, 1).
+            let m3 = (0..d)
+                .map(|j| 8.0 * rows.iter().map(|&kk| x[(kk, j)].abs().powi(3)).fold(0.0, f64::max))
+                .collect();
+            Some(Bounds::smooth(f_err, g_err, m3))
+        })?;
     }
 
     #[test]

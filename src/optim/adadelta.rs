@@ -2,16 +2,16 @@
 //!
 //! Zeiler (2012), Algorithm 1 ("Computing ADADELTA update at time t"), element-wise:
 //! $$\begin{aligned}
-//! E[g^2]_t &= \rho\,E[g^2]_{t-1} + (1-\rho)\,g_t^2\\
-//! \Delta x_t &= -\frac{\mathrm{RMS}[\Delta x]_{t-1}}{\mathrm{RMS}[g]_t}\,g_t,
-//!   \qquad \mathrm{RMS}[y]_t = \sqrt{E[y^2]_t + \epsilon}\\
-//! E[\Delta x^2]_t &= \rho\,E[\Delta x^2]_{t-1} + (1-\rho)\,\Delta x_t^2\\
-//! x_{t+1} &= x_t + \eta\,\Delta x_t
+//! E\[g^2\]_t &= \rho\\,E\[g^2\]_{t-1} + (1-\rho)\\,g_t^2\\\\
+//! \Delta x_t &= -\frac{\mathrm{RMS}\[\Delta x\]_{t-1}}{\mathrm{RMS}\[g\]_t}\\,g_t,
+//!   \qquad \mathrm{RMS}\[y\]_t = \sqrt{E\[y^2\]_t + \epsilon}\\\\
+//! E\[\Delta x^2\]_t &= \rho\\,E\[\Delta x^2\]_{t-1} + (1-\rho)\\,\Delta x_t^2\\\\
+//! x_{t+1} &= x_t + \eta\\,\Delta x_t
 //! \end{aligned}$$
-//! with $E[g^2]_0 = E[\Delta x^2]_0 = 0$. The paper has no learning rate (η = 1); PyTorch and
+//! with $E\[g^2\]_0 = E\[\Delta x^2\]_0 = 0$. The paper has no learning rate (η = 1); PyTorch and
 //! Keras multiply the applied step by `lr` but accumulate the unscaled Δx.
 //!
-//! The first step is $|\Delta x_1| = \sqrt{\epsilon}\,|g_1|/\sqrt{(1-\rho)g_1^2 + \epsilon}$,
+//! The first step is $|\Delta x_1| = \sqrt{\epsilon}\\,|g_1|/\sqrt{(1-\rho)g_1^2 + \epsilon}$,
 //! which tends to $\sqrt{\epsilon/(1-\rho)}$ for $|g_1| \gg \sqrt{\epsilon}$: ε sets the
 //! initial step size (≈ 4.5e-3 for the paper's ρ = 0.95, ε = 1e-6).
 //!
@@ -153,12 +153,12 @@ impl AdaDelta {
         &self.config
     }
 
-    /// E[g²]_t; `None` before the first step.
+    /// `E[g²]_t`; `None` before the first step.
     pub fn sq_grad(&self) -> Option<&DVector<f64>> {
         self.state.as_ref().map(|s| &s.sq_grad)
     }
 
-    /// E[Δx²]_t; `None` before the first step.
+    /// `E[Δx²]_t`; `None` before the first step.
     pub fn sq_delta(&self) -> Option<&DVector<f64>> {
         self.state.as_ref().map(|s| &s.sq_delta)
     }

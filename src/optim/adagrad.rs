@@ -27,7 +27,7 @@
 //! * **ε placement** ([`EpsPlacement`]): Duchi et al.'s $(B + \epsilon I)^{-1}$, the lecture
 //!   and PyTorch add ε after the root (`OutsideSqrt`); optax (`scale_by_rss`) and Keras add it
 //!   inside (`InsideSqrt`). With the frameworks' defaults the two differ by ~5e-2 relative on
-//!   the first steps (conventions.md), mostly through s₀ = 0.1 vs 0.
+//!   the first steps (conventions.md; ε placement and s₀ together).
 //! * **Initial accumulator** s₀: PyTorch 0, optax and Keras 0.1. Duchi et al. start from 0.
 //! * **Learning-rate decay** δ is PyTorch's `lr_decay`; the others have none (δ = 0).
 //! * optax multiplies by `rsqrt(s + ε)` (and returns 0 where s = 0); Keras computes

@@ -2,20 +2,20 @@
 //!
 //! Kingma & Ba (2015), Algorithm 1, element-wise, for step $t$ (from 1):
 //! $$\begin{aligned}
-//! g_t &\leftarrow \nabla_\theta f_t(\theta_{t-1}) \;[+\,\lambda\theta_{t-1}]
-//!   && \text{(coupled L2: Loshchilov \& Hutter Alg. 2 line 6)}\\
-//! m_t &\leftarrow \beta_1 m_{t-1} + (1-\beta_1)\, g_t\\
-//! v_t &\leftarrow \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2\\
-//! \hat m_t &\leftarrow m_t / (1-\beta_1^t)\\
-//! \hat v_t &\leftarrow v_t / (1-\beta_2^t)\\
-//! \eta_t &\leftarrow \mathrm{SetScheduleMultiplier}(t) && \text{(Alg. 2 line 11; 1 without a schedule)}\\
-//! \theta_t &\leftarrow \theta_{t-1} - \eta_t\, \alpha\, \hat m_t / \bigl(\sqrt{\hat v_t + \bar\epsilon} + \epsilon\bigr)
-//!   && (\bar\epsilon = \texttt{eps\_root}, \text{ optax; 0 in the paper})
+//! g_t &\leftarrow \nabla_\theta f_t(\theta_{t-1}) \\;[+\\,\lambda\theta_{t-1}]
+//!   && \text{(coupled L2: Loshchilov \\& Hutter Alg. 2 line 6)}\\\\
+//! m_t &\leftarrow \beta_1 m_{t-1} + (1-\beta_1)\\, g_t\\\\
+//! v_t &\leftarrow \beta_2 v_{t-1} + (1-\beta_2)\\, g_t^2\\\\
+//! \hat m_t &\leftarrow m_t / (1-\beta_1^t)\\\\
+//! \hat v_t &\leftarrow v_t / (1-\beta_2^t)\\\\
+//! \eta_t &\leftarrow \mathrm{SetScheduleMultiplier}(t) && \text{(Alg. 2 line 11; 1 without a schedule)}\\\\
+//! \theta_t &\leftarrow \theta_{t-1} - \eta_t\\, \alpha\\, \hat m_t / \bigl(\sqrt{\hat v_t + \bar\epsilon} + \epsilon\bigr)
+//!   && (\bar\epsilon = \texttt{eps\\_root}, \text{ optax; 0 in the paper})
 //! \end{aligned}$$
 //! with $m_0 = v_0 = 0$. [`AdamFormulation::EpsHat`] replaces the last three lines by the
 //! reordering "just before §2.1" of the paper, which Keras/TensorFlow implement:
 //! $\alpha_t = \alpha\sqrt{1-\beta_2^t}/(1-\beta_1^t)$, $\theta_t \leftarrow \theta_{t-1} -
-//! \eta_t\,\alpha_t m_t/(\sqrt{v_t} + \hat\epsilon)$. AMSGrad (Reddi et al. 2018, Alg. 2) keeps a
+//! \eta_t\\,\alpha_t m_t/(\sqrt{v_t} + \hat\epsilon)$. AMSGrad (Reddi et al. 2018, Alg. 2) keeps a
 //! running maximum of the second moment ([`AmsGradMax`] says of which one).
 //!
 //! | symbol | field | PyTorch | optax | Keras |

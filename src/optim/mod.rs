@@ -87,6 +87,21 @@ pub fn check_step_input(
     crate::error::step_check::finite("gradient", g)
 }
 
+/// Every optimizer of the crate, in the lecture's order, for `optverify list`.
+pub fn catalogue() -> Vec<CatalogueEntry> {
+    vec![
+        sgd::catalogue_entry(),
+        heavy_ball::catalogue_entry(),
+        nesterov::catalogue_entry(),
+        adagrad::catalogue_entry(),
+        adagrad_norm::catalogue_entry(),
+        rmsprop::catalogue_entry(),
+        adadelta::catalogue_entry(),
+        adam::catalogue_entry(),
+        adamw::catalogue_entry(),
+    ]
+}
+
 /// One entry of the catalogue printed by `optverify list`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CatalogueEntry {

@@ -3,19 +3,19 @@
 //! Root-mean-square propagation (Hinton, lecture 6e, 2012): divide the gradient by the root of
 //! an exponential moving average of its square. The lecture's form (slide "AdaGrad
 //! improvements: RMSProp and AdaDelta") is
-//! $$B_k = \gamma B_{k-1} + (1-\gamma)\, g_k^2, \qquad
-//!   \theta_{k+1} = \theta_k - \eta\,(B_k + \epsilon I)^{-1/2} g_k, \qquad \gamma \in [0, 1],$$
+//! $$B_k = \gamma B_{k-1} + (1-\gamma)\\, g_k^2, \qquad
+//!   \theta_{k+1} = \theta_k - \eta\\,(B_k + \epsilon I)^{-1/2} g_k, \qquad \gamma \in [0, 1],$$
 //! with every operation element-wise. The variants the frameworks compute, in the order this
 //! file executes them for one step $t$ (from 1):
 //! $$\begin{aligned}
-//! g &\leftarrow g + \lambda\theta && \text{(coupled weight decay, optional)}\\
-//! v_t &\leftarrow \gamma v_{t-1} + (1-\gamma) g^2, \quad v_0 = s_0 && \text{(initial scale } s_0\text{)}\\
-//! \bar g_t &\leftarrow \gamma \bar g_{t-1} + (1-\gamma) g && \text{(centred only)}\\
-//! \hat v_t &= v_t/(1-\gamma^t),\ \hat{\bar g}_t = \bar g_t/(1-\gamma^t) && \text{(bias correction, optional)}\\
-//! \tilde v_t &= \hat v_t - \hat{\bar g}_t^{\,2} \text{ (centred) or } \hat v_t\\
-//! d_t &= g/(\sqrt{\tilde v_t} + \epsilon) \text{ or } g/\sqrt{\tilde v_t + \epsilon} && \text{(ε outside / inside)}\\
-//! b_t &= \mu b_{t-1} + d_t,\ \theta \leftarrow \theta - \eta b_t && \text{(PyTorch momentum)}\\
-//! b_t &= \mu b_{t-1} + \eta d_t,\ \theta \leftarrow \theta - b_t && \text{(optax/Keras momentum)}\\
+//! g &\leftarrow g + \lambda\theta && \text{(coupled weight decay, optional)}\\\\
+//! v_t &\leftarrow \gamma v_{t-1} + (1-\gamma) g^2, \quad v_0 = s_0 && \text{(initial scale } s_0\text{)}\\\\
+//! \bar g_t &\leftarrow \gamma \bar g_{t-1} + (1-\gamma) g && \text{(centred only)}\\\\
+//! \hat v_t &= v_t/(1-\gamma^t),\ \hat{\bar g}_t = \bar g_t/(1-\gamma^t) && \text{(bias correction, optional)}\\\\
+//! \tilde v_t &= \hat v_t - \hat{\bar g}_t^{\\,2} \text{ (centred) or } \hat v_t\\\\
+//! d_t &= g/(\sqrt{\tilde v_t} + \epsilon) \text{ or } g/\sqrt{\tilde v_t + \epsilon} && \text{(ε outside / inside)}\\\\
+//! b_t &= \mu b_{t-1} + d_t,\ \theta \leftarrow \theta - \eta b_t && \text{(PyTorch momentum)}\\\\
+//! b_t &= \mu b_{t-1} + \eta d_t,\ \theta \leftarrow \theta - b_t && \text{(optax/Keras momentum)}\\\\
 //! \theta &\leftarrow \theta - \eta d_t && \text{(no momentum)}
 //! \end{aligned}$$
 //! Decoupled weight decay (Keras `weight_decay`) is applied first: $\theta \leftarrow \theta -

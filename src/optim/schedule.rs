@@ -9,9 +9,9 @@
 //! * step-drop: $\eta_t = f^{k}$ where $k$ is the number of drop epochs already reached
 //!   (their Figure 1 drops at epochs 30, 60 and 80);
 //! * cosine annealing, SGDR eq. (5) without restarts:
-//!   $$\eta_t = \eta_{\min} + \tfrac12(\eta_{\max} - \eta_{\min})\bigl(1 + \cos(\pi\,T_{cur}/T_{\max})\bigr);$$
+//!   $$\eta_t = \eta_{\min} + \tfrac12(\eta_{\max} - \eta_{\min})\bigl(1 + \cos(\pi\\,T_{cur}/T_{\max})\bigr);$$
 //! * warm restarts, SGDR eq. (5): the same cosine inside period $i$ of length
-//!   $T_i = T_0 T_{mult}^{\,i}$, with $T_{cur}$ reset to 0 at each restart.
+//!   $T_i = T_0 T_{mult}^{\\,i}$, with $T_{cur}$ reset to 0 at each restart.
 //!
 //! | symbol | field |
 //! |---|---|
@@ -39,7 +39,8 @@
 //!   at integer step counts: restart k (k ≥ 1) happens after `T_0 (1 + T_mult + … +
 //!   T_mult^{k−1})` completed steps.
 //! * `StepDrop` is PyTorch `MultiStepLR(milestones, gamma)` with milestones in epochs, and
-//!   computes `factor^k` with `powf`, as Python's `gamma ** k` does.
+//!   computes `factor^k` with `powf`, as its closed form `gamma ** bisect_right(milestones,
+//!   epoch)` does (the recursive `get_lr` multiplies by gamma at each milestone instead).
 //!
 //! ## References
 //! * I. Loshchilov, F. Hutter, *Decoupled Weight Decay Regularization*, ICLR 2019,

@@ -81,7 +81,7 @@ pub struct SgdConfig {
 
 impl Default for SgdConfig {
     /// `torch.optim.SGD` defaults (PyTorch ≥ 2.2: lr 1e-3, momentum 0, dampening 0, no decay,
-    /// no Nesterov).
+    /// no Nesterov; earlier versions have no default lr and require one).
     fn default() -> Self {
         Self::gd(1e-3)
     }
@@ -211,7 +211,7 @@ impl Optimizer for Sgd {
         check_step_input(x, g, self.state.as_ref().map(|s| s.len))?;
         let c = &self.config;
         let n = x.len();
-        let state = self.state.get_or_insert_with(|| State {
+        let state = self.state.get_or_insert(State {
             t: 0,
             len: n,
             buffer: None,

@@ -9,7 +9,7 @@
 //! ## Backpropagation (by hand)
 //! Per example, $z = W_1x + b_1$, $a = \operatorname{ReLU}(z)$, $r = H(x) - y$:
 //! $$\nabla_{W_2} = r\,a^\top,\quad \nabla_{b_2} = r,\quad
-//!   \delta = (W_2^\top r)\odot \mathbb 1[z > 0],\quad \nabla_{W_1} = \delta\,x^\top,\quad
+//!   \delta = (W_2^\top r)\odot \mathbb 1_{z > 0},\quad \nabla_{W_1} = \delta\,x^\top,\quad
 //!   \nabla_{b_1} = \delta,$$
 //! averaged over the examples, plus $\lambda\theta$. $\operatorname{ReLU}'(0) := 0$, as in
 //! PyTorch; $f$ is differentiable wherever no pre-activation $z_{kj}$ is exactly 0.
@@ -167,6 +167,45 @@ impl Mlp {
     pub fn has_bias(&self) -> bool {
         self.bias
     }
+    /// The flat parameter vector of (W₁, b₁, W₂, b₂) (inverse of [`Mlp::unpack`]; the biases
+    /// are ignored when the network has none).
+    ///
+    /// # Errors
+    /// A block of the wrong shape.
+    pub fn pack(
+        &self,
+        w1: &DMatrix<f64>,
+        b1: &DVector<f64>,
+        w2: &DMatrix<f64>,
+        b2: &DVector<f64>,
+    ) -> Result<DVector<f64>, ProblemError> {
+        let (d, h, o) = (self.inputs(), self.hidden, self.outputs());
+        if w1.shape() != (h, d) || w2.shape() != (o, h) || b1.len() != h || b2.len() != o {
+            return Err(ProblemError::Invalid {
+                problem: "mlp",
+                reason: format!(
+                    "blocks W1 {:?}, b1 {}, W2 {:?}, b2 {} for a {d}-{h}-{o} network",
+                    w1.shape(),
+                    b1.len(),
+                    w2.shape(),
+                    b2.len()
+                ),
+            });
+        }
+        let off = self.offsets();
+        let mut theta = DVector::zeros(off.end);
+        // Row-major: W₁ row-major is W₁ᵀ column-major.
+        theta.as_mut_slice()[off.w1..off.w1 + h * d].copy_from_slice(w1.transpose().as_slice());
+        theta.as_mut_slice()[off.w2..off.w2 + o * h].copy_from_slice(w2.transpose().as_slice());
+        if let Some(b) = off.b1 {
+            theta.as_mut_slice()[b..b + h].copy_from_slice(b1.as_slice());
+        }
+        if let Some(b) = off.b2 {
+            theta.as_mut_slice()[b..b + o].copy_from_slice(b2.as_slice());
+        }
+        Ok(theta)
+    }
+
     /// (W₁ (h × d), b₁ (h; zeros without biases), W₂ (o × h), b₂ (o; zeros)) read from θ.
     pub fn unpack(&self, theta: &DVector<f64>) -> (DMatrix<f64>, DVector<f64>, DMatrix<f64>, DVector<f64>) {
         let (d, h, o) = (self.inputs(), self.hidden, self.outputs());
@@ -477,6 +516,28 @@ mod tests {
         assert_eq!(names, ["w1", "b1", "w2", "b2"]);
         let q = Mlp::random_teacher(5, 3, 4, 2, false, 1).unwrap();
         assert_eq!(q.dim(), 4 * 3 + 2 * 4);
+    }
+
+    #[test]
+    fn test_pack_inverts_unpack() {
+        for bias in [true, false] {
+            let p = Mlp::random_teacher(3, 4, 5, 2, bias, 11).unwrap();
+            let theta = p.init(2);
+            let (w1, b1, w2, b2) = p.unpack(&theta);
+            assert_eq!(w1.shape(), (5, 4));
+            // Row-major: W₁[1][2] is entry 1·4 + 2.
+            assert_eq!(w1[(1, 2)], theta[6]);
+            assert_eq!(p.pack(&w1, &b1, &w2, &b2).unwrap(), theta);
+        }
+        let p = Mlp::random_teacher(3, 4, 5, 2, true, 11).unwrap();
+        assert!(p
+            .pack(
+                &DMatrix::zeros(4, 5),
+                &DVector::zeros(5),
+                &DMatrix::zeros(2, 5),
+                &DVector::zeros(2)
+            )
+            .is_err());
     }
 
     #[test]

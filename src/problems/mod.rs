@@ -32,7 +32,7 @@ pub use logistic::{BinaryLogistic, BinaryTask, Multinomial};
 pub use mlp::{DropoutOracle, Mlp};
 pub use quadratic::{Quadratic, Spectrum};
 pub use rosenbrock::Rosenbrock;
-pub use smooth::{OneMinusCos, RationalBump, ShiftedQuadratic};
+pub use smooth::{OneMinusCos, RationalBump, ShiftedQuadratic, TanhNeuron};
 pub use stochastic::{AdditiveNoiseOracle, BatchSampler, LastBatch, MiniBatchOracle};
 
 use nalgebra::DVector;
@@ -188,6 +188,11 @@ pub fn catalogue() -> Vec<ProblemEntry> {
             constants: "L = 2a exact, inf f = 0 at 0",
         },
         ProblemEntry {
+            name: "tanh_neuron",
+            description: "m^-1 sum 1/2 (tanh(w.x_k) - y_k)^2, |y| <= 1: smooth non-convex finite sum",
+            constants: "L <= c* lambda_max(X^T X)/m, c* = 1.2325... (exact for m = d = 1)",
+        },
+        ProblemEntry {
             name: "shifted_quadratic",
             description: "1/2 sum_i a_i x_i^2 + c (inf f = c != 0)",
             constants: "mu = min a_i, L = max a_i, x* = 0, f* = c exact",
@@ -235,4 +240,44 @@ pub fn finite_difference_gradient<P: Objective + ?Sized>(f: &P, x: &DVector<f64>
         g[i] = (fp - fm) / ((xi + h) - (xi - h));
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_catalogue_names_unique_and_described() {
+        let entries = catalogue();
+        let mut names: Vec<&str> = entries.iter().map(|e| e.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), entries.len(), "duplicate names");
+        assert!(entries
+            .iter()
+            .all(|e| !e.description.is_empty() && !e.constants.is_empty()));
+        // The catalogue names are the `Objective::name`s of the problems they describe.
+        let q = Quadratic::random(2, 1.0, 2.0, Spectrum::Uniform, 0).unwrap();
+        let objectives: Vec<Box<dyn Objective>> = vec![
+            Box::new(q),
+            Box::new(LeastSquares::random(3, 2, 0.1, 0).unwrap()),
+            Box::new(BinaryLogistic::random(3, 2, true, 0.0, 0).unwrap()),
+            Box::new(Multinomial::random(3, 2, 3, true, 0.0, 0).unwrap()),
+            Box::new(Mlp::random_teacher(3, 2, 2, 1, true, 0).unwrap()),
+            Box::new(Rosenbrock::new(2).unwrap()),
+            Box::new(Lessard::new(1).unwrap()),
+            Box::new(OneMinusCos::new(1, 1.0).unwrap()),
+            Box::new(RationalBump::new(1, 1.0).unwrap()),
+            Box::new(TanhNeuron::random(3, 2, 0).unwrap()),
+            Box::new(ShiftedQuadratic::new(vec![1.0], 1.0).unwrap()),
+        ];
+        for o in &objectives {
+            assert!(
+                names.contains(&o.name().as_str()),
+                "{} not in the catalogue",
+                o.name()
+            );
+        }
+        assert_eq!(objectives.len(), entries.len());
+    }
 }

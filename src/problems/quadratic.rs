@@ -20,7 +20,7 @@
 //! * `TwoPoint`: $\lambda_i = \mu$ for $i \le \lfloor n/2 \rfloor$, $\lambda_i = L$ otherwise.
 //! * `Uniform`: $\lambda_1 = \mu$, $\lambda_n = L$, the others i.i.d. uniform on $[\mu, L]$.
 //! * `LogUniform`: $\lambda_1 = \mu$, $\lambda_n = L$, the others $\mu (L/\mu)^{U}$ with
-//!   $U \sim \mathcal U[0,1]$ (needs $\mu > 0$).
+//!   $U \sim \mathcal U(0,1)$ (needs $\mu > 0$).
 //!
 //! Eigenvalues are sorted ascending and column $i$ of $Q$ is the eigenvector of $\lambda_i$, so
 //! a check can start on the extreme eigenvectors ([`Quadratic::eigenvector`]).
@@ -96,6 +96,10 @@ pub fn spectrum_eigenvalues(
             range: "(0, inf) for a log-uniform spectrum",
         });
     }
+    if mu == l {
+        // Also avoids 0·(0/0) for a log-uniform spectrum with μ = L = 0.
+        return Ok(vec![mu; n]);
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut eigs: Vec<f64> = (0..n)
         .map(|i| match spectrum {
@@ -146,6 +150,20 @@ enum Form {
 }
 
 /// ½(θ−θ*)ᵀA(θ−θ*) with known eigen-decomposition (see the module doc).
+///
+/// # Examples
+/// ```
+/// use optverify::problems::{Objective, Quadratic, Spectrum};
+/// let q = Quadratic::random(5, 1.0, 100.0, Spectrum::LogUniform, 7).unwrap();
+/// let c = q.constants();
+/// assert_eq!((c.mu, c.l, c.f_star), (Some(1.0), Some(100.0), Some(0.0)));
+/// // Start on the eigenvector of L: the gradient points along it, scaled by L.
+/// let x = q.theta_star() + q.eigenvector(4);
+/// let g = q.gradient(&x);
+/// // Only A's rounding separates them: ≤ γ_{n+4}·L·(‖v‖₁ + ‖v‖₂) per entry, ‖v‖₁ ≤ √n.
+/// let tol = optverify::prec::gamma(9) * 100.0 * (5f64.sqrt() + 1.0) * 5f64.sqrt();
+/// assert!((g - q.eigenvector(4) * 100.0).norm() <= tol);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Quadratic {
     eigenvalues: DVector<f64>,
@@ -190,7 +208,7 @@ impl Quadratic {
         })
     }
 
-    /// A = Q diag(`eigs`) Qᵀ with Q Haar from `rotation_seed` (column i of Q belongs to eigs[i]).
+    /// A = Q diag(`eigs`) Qᵀ with Q Haar from `rotation_seed` (column i of Q belongs to `eigs[i]`).
     pub fn rotated(
         eigs: Vec<f64>,
         theta_star: DVector<f64>,
@@ -371,6 +389,10 @@ mod tests {
         assert!(spectrum_eigenvalues(0, 1.0, 1.0, Spectrum::Uniform, 0).is_err());
         assert!(spectrum_eigenvalues(1, 1.0, 2.0, Spectrum::Uniform, 0).is_err());
         assert!(spectrum_eigenvalues(1, 2.0, 2.0, Spectrum::Uniform, 0).is_ok());
+        assert_eq!(
+            spectrum_eigenvalues(3, 0.0, 0.0, Spectrum::LogUniform, 0).unwrap(),
+            vec![0.0; 3]
+        );
         assert!(Quadratic::diagonal(vec![1.0], DVector::zeros(2)).is_err());
         assert!(Quadratic::diagonal(vec![-1.0], DVector::zeros(1)).is_err());
     }

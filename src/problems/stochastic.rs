@@ -3,7 +3,7 @@
 //! ## Mini-batches ([`BatchSampler`], [`MiniBatchOracle`])
 //! An **epoch** is a uniformly random permutation $\pi$ of $\{0,\dots,m-1\}$ (seeded ChaCha8,
 //! Fisher–Yates) cut into consecutive batches of size $B$: $S_1 = \pi(0..B)$,
-//! $S_2 = \pi(B..2B)$, … so the batches of an epoch **partition** $[m]$. When $B\nmid m$ the
+//! $S_2 = \pi(B..2B)$, … so the batches of an epoch **partition** $\{0,\dots,m-1\}$. When $B\nmid m$ the
 //! last batch has $m \bmod B$ elements: [`LastBatch::Keep`] uses it (PyTorch
 //! `DataLoader(shuffle=True, drop_last=False)`), [`LastBatch::Drop`] skips it
 //! (`drop_last=True`; those examples are unseen in that epoch). The mini-batch gradient is
@@ -50,7 +50,19 @@ pub enum LastBatch {
     Drop,
 }
 
-/// Seeded epochs of random partitions of [m] into batches (see the module doc).
+/// Seeded epochs of random partitions of 0..m into batches (see the module doc).
+///
+/// # Examples
+/// ```
+/// use optverify::problems::{BatchSampler, LastBatch};
+/// let mut s = BatchSampler::new(10, 4, LastBatch::Keep, 0).unwrap();
+/// let epoch = s.next_epoch();
+/// let sizes: Vec<usize> = epoch.iter().map(|b| b.len()).collect();
+/// assert_eq!(sizes, [4, 4, 2]);
+/// let mut all = epoch.concat();
+/// all.sort();
+/// assert_eq!(all, (0..10).collect::<Vec<_>>());
+/// ```
 #[derive(Debug, Clone)]
 pub struct BatchSampler {
     num_examples: usize,

@@ -2,3 +2,15 @@
 //!
 //! Rates, bounds and spectral radii of iteration matrices, computed from formulas, never from
 //! runs: the `claims` compare runs against these.
+//!
+//! | file | what |
+//! |---|---|
+//! | [`rates`] | tuned parameters and the proved rates/bounds of GD, heavy-ball, NAG (with theorem numbers), lower bounds, the μ = 0 bounds |
+//! | [`iteration_matrix`] | the 2×2 iteration blocks per Hessian eigenvalue, their closed-form spectral radii (double roots handled), the Jordan mode k·r^k |
+//! | [`weight_decay`] | weight decay along the ReLU rescaling orbit (balancing minimiser), Adam's exact effective-step supremum C_t |
+//! | [`adagrad_norm`] | Ward, Wu & Bottou's iteration-complexity bounds with exact (rational) ceilings, the N-lemma and summation-lemma sides |
+
+pub mod adagrad_norm;
+pub mod iteration_matrix;
+pub mod rates;
+pub mod weight_decay;

@@ -1,0 +1,269 @@
+//! # AdaGrad-Norm: iteration counts and lemma quantities (Ward, Wu, Bottou 2018)
+//!
+//! Closed forms of arXiv:1806.01811 with η = 1 (the lecture's form), Δ = F(x₀) − F*:
+//!
+//! * Theorem 2.2 (batch), regime $b_0 \ge L$:
+//!   $$N = 1 + \left\lceil \frac{2\Delta(b_0 + 2\Delta)}{\varepsilon} \right\rceil,$$
+//!   regime $b_0 < L$:
+//!   $$N = 1 + \left\lceil \frac{L^2 - b_0^2 + 4\big(\Delta + (\tfrac34 + \log\tfrac{L}{b_0})L\big)^2}{\varepsilon}\right\rceil,$$
+//!   after which $\min_{j=0,\dots,N-1}\|\nabla F(x_j)\|^2 \le \varepsilon$.
+//! * Constant step $1/b$, $b \ge L$ (descent lemma): $N = \lceil 2b\Delta/\varepsilon \rceil$;
+//!   for $L/2 < b < L$ the descent lemma gives $N = \lceil b^2\Delta/(\varepsilon(b - L/2)) \rceil$.
+//! * The N-lemma: $N = \lceil (L^2 - b_0^2)/\varepsilon \rceil + 1$.
+//! * The summation lemmas: $\sum_\ell a_\ell/S_\ell$ and $\sum_\ell a_\ell/\sqrt{S_\ell}$,
+//!   $S_\ell = \sum_{i\le\ell} a_i$.
+//!
+//! ## Exact ceilings
+//! Every input is an f64, hence a dyadic rational: the rational parts are evaluated exactly
+//! with `num-rational` (`BigRational::from_float`), so no ceiling is off by one from rounding.
+//! The only irrational ingredient, $\log(L/b_0)$, is enclosed between the f64 logarithm minus
+//! and plus 4 ulps (`ln` is faithfully rounded, error < 1 ulp; 4 leaves a margin for the
+//! division $L/b_0$, ≤ ½ ulp of the argument, i.e. ≤ u relative before the log, which moves the
+//! log by ≤ u absolute ≤ 1 ulp when |log| ≥ ½, and we add an absolute 2u for |log| < ½),
+//! and both ceilings are returned: [`Ceil::lo`] ≤ exact ≤ [`Ceil::hi`].
+//!
+//! ## References
+//! * R. Ward, X. Wu, L. Bottou, *AdaGrad stepsizes: sharp convergence over nonconvex
+//!   landscapes*, JMLR 21 (2020), arXiv:1806.01811: Theorem 2.2 (batch), the constant-step
+//!   discussion after it, and the lemmas of its proof (§3).
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{Signed, ToPrimitive, Zero};
+
+/// An integer known to lie in `[lo, hi]` (equal when the computation is exact).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ceil {
+    pub lo: BigInt,
+    pub hi: BigInt,
+}
+
+impl Ceil {
+    fn exact(v: BigInt) -> Self {
+        Ceil { lo: v.clone(), hi: v }
+    }
+    /// Lower end as u64, saturating (negative values give 0).
+    pub fn lo_u64(&self) -> u64 {
+        sat_u64(&self.lo)
+    }
+    /// Upper end as u64, saturating.
+    pub fn hi_u64(&self) -> u64 {
+        sat_u64(&self.hi)
+    }
+    /// Whether the enclosure is a single integer.
+    pub fn is_exact(&self) -> bool {
+        self.lo == self.hi
+    }
+}
+
+fn sat_u64(v: &BigInt) -> u64 {
+    if v.is_negative() {
+        0
+    } else {
+        v.to_u64().unwrap_or(u64::MAX)
+    }
+}
+
+/// The exact rational value of a finite f64 (panics only on NaN/∞, which callers exclude).
+pub fn rat(x: f64) -> BigRational {
+    BigRational::from_float(x).expect("finite f64")
+}
+
+fn ceil(q: &BigRational) -> BigInt {
+    q.ceil().to_integer()
+}
+
+/// Theorem 2.2, regime $b_0 \ge L$ (η = 1): $1 + \lceil 2\Delta(b_0 + 2\Delta)/\varepsilon\rceil$.
+pub fn batch_iterations_large_b0(gap: f64, b0: f64, eps: f64) -> BigInt {
+    let g = rat(gap);
+    let two = BigRational::from_integer(2.into());
+    let q = &two * &g * (rat(b0) + &two * &g) / rat(eps);
+    ceil(&q) + 1
+}
+
+/// Theorem 2.2, regime $b_0 < L$ (η = 1):
+/// $1 + \lceil (L^2 - b_0^2 + 4(\Delta + (3/4 + \log(L/b_0))L)^2)/\varepsilon\rceil$,
+/// enclosed because of the logarithm (module doc).
+pub fn batch_iterations_small_b0(gap: f64, l: f64, b0: f64, eps: f64) -> Ceil {
+    let lg = (l / b0).ln();
+    let ulp = |x: f64| {
+        let a = x.abs();
+        f64::from_bits(a.to_bits() + 1) - a
+    };
+    let slack = 4.0 * ulp(lg) + 2.0 * crate::prec::UNIT_ROUNDOFF;
+    let at = |log_value: f64| -> BigInt {
+        let (lr, br) = (rat(l), rat(b0));
+        let three_quarters = BigRational::new(3.into(), 4.into());
+        let inner = rat(gap) + (three_quarters + rat(log_value)) * &lr;
+        let four = BigRational::from_integer(4.into());
+        let q = (&lr * &lr - &br * &br + four * &inner * &inner) / rat(eps);
+        ceil(&q) + 1
+    };
+    // The bound increases with the log as long as the inner term is non-negative.
+    let (a, b) = (at(lg - slack), at(lg + slack));
+    Ceil {
+        lo: a.clone().min(b.clone()),
+        hi: a.max(b),
+    }
+}
+
+/// Theorem 2.2 in either regime.
+pub fn batch_iterations(gap: f64, l: f64, b0: f64, eps: f64) -> Ceil {
+    if b0 >= l {
+        Ceil::exact(batch_iterations_large_b0(gap, b0, eps))
+    } else {
+        batch_iterations_small_b0(gap, l, b0, eps)
+    }
+}
+
+/// Constant step 1/b with b ≥ L: $\lceil 2b\Delta/\varepsilon\rceil$ iterations (min over
+/// $j = 0..N-1$).
+pub fn constant_step_iterations(gap: f64, b: f64, eps: f64) -> BigInt {
+    let two = BigRational::from_integer(2.into());
+    ceil(&(two * rat(b) * rat(gap) / rat(eps)))
+}
+
+/// Constant step 1/b with L/2 < b (descent lemma: $F_{j+1} \le F_j - \tfrac1b(1 - \tfrac{L}{2b})\|g_j\|^2$):
+/// $\lceil b^2\Delta/(\varepsilon(b - L/2))\rceil$; equals [`constant_step_iterations`] at b = L.
+/// `None` when b ≤ L/2 (no guarantee).
+pub fn constant_step_iterations_descent(gap: f64, l: f64, b: f64, eps: f64) -> Option<BigInt> {
+    let br = rat(b);
+    let half_l = rat(l) / BigRational::from_integer(2.into());
+    let margin = &br - half_l;
+    if !margin.is_positive() {
+        return None;
+    }
+    Some(ceil(&(&br * &br * rat(gap) / (rat(eps) * margin))))
+}
+
+/// The N-lemma's $N = \lceil (L^2 - b_0^2)/\varepsilon\rceil + 1$ (exact; may be ≤ 0 when
+/// $b_0 > L$).
+pub fn n_lemma_iterations(l: f64, b0: f64, eps: f64) -> BigInt {
+    let (lr, br) = (rat(l), rat(b0));
+    ceil(&((&lr * &lr - &br * &br) / rat(eps))) + 1
+}
+
+/// The smallest M such that "$a_k > \varepsilon$ for all $k < M$ ⇒ $b_M \ge L$" holds for every
+/// sequence: $\max(0, \lceil (L^2 - b_0^2)/\varepsilon\rceil)$ (exact), one less than the
+/// lemma's N. Reason: $b_M^2 = b_0^2 + \sum_{k<M} a_k > b_0^2 + M\varepsilon$, and the
+/// sequence $a_k = \varepsilon + \delta$, δ → 0, shows $M - 1$ is not enough.
+pub fn n_lemma_minimal_iterations(l: f64, b0: f64, eps: f64) -> BigInt {
+    let (lr, br) = (rat(l), rat(b0));
+    let v = ceil(&((&lr * &lr - &br * &br) / rat(eps)));
+    if v.is_negative() {
+        BigInt::zero()
+    } else {
+        v
+    }
+}
+
+/// $b_N^2 = b_0^2 + \sum_{k<N} a_k$ exactly (rational), for the N-lemma check.
+pub fn b_squared_exact(b0: f64, a: &[f64]) -> BigRational {
+    let br = rat(b0);
+    a.iter().fold(&br * &br, |s, &x| s + rat(x))
+}
+
+/// Left and right sides of the summation lemmas, in f64, with a relative error bound.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SumLemma {
+    /// $\sum_\ell a_\ell / S_\ell$.
+    pub log_lhs: f64,
+    /// $\log S_T + 1$ (as printed).
+    pub log_rhs_printed: f64,
+    /// $\log(S_T/a_1) + 1$ (scale-invariant form, holds for every a₁ > 0).
+    pub log_rhs_ratio: f64,
+    /// $\sum_\ell a_\ell/\sqrt{S_\ell}$.
+    pub sqrt_lhs: f64,
+    /// $2\sqrt{S_T}$.
+    pub sqrt_rhs: f64,
+    /// Relative error bound of each computed side: the partial sums of T non-negative terms
+    /// have relative error ≤ γ_T (Higham Lemma 3.1, all terms of one sign); one division or
+    /// square root adds u, the outer sum of non-negative terms γ_T again, the log adds 2u
+    /// absolute (handled by the caller's absolute slack). Total ≤ γ_{2T+3}.
+    pub rel_err: f64,
+}
+
+/// Evaluate both summation lemmas on `a` (non-negative, a₁ > 0, not empty).
+pub fn summation_lemmas(a: &[f64]) -> SumLemma {
+    let mut s = 0.0;
+    let (mut log_lhs, mut sqrt_lhs) = (0.0, 0.0);
+    for &x in a {
+        s += x;
+        log_lhs += x / s;
+        sqrt_lhs += x / s.sqrt();
+    }
+    SumLemma {
+        log_lhs,
+        log_rhs_printed: s.ln() + 1.0,
+        log_rhs_ratio: (s / a[0]).ln() + 1.0,
+        sqrt_lhs,
+        sqrt_rhs: 2.0 * s.sqrt(),
+        rel_err: crate::prec::gamma(2 * a.len() + 3),
+    }
+}
+
+/// `lhs ≤ rhs` beyond rounding: false only if `lhs·(1 − rel) > rhs + |rhs|·rel + abs`.
+pub fn le_within(lhs: f64, rhs: f64, rel: f64, abs: f64) -> bool {
+    lhs * (1.0 - rel) <= rhs + rhs.abs() * rel + abs
+}
+
+/// `lhs > rhs` certainly (beyond the same rounding allowance).
+pub fn gt_certain(lhs: f64, rhs: f64, rel: f64, abs: f64) -> bool {
+    !le_within(lhs, rhs, rel, abs)
+}
+
+/// As exact rationals, to f64 (nearest or one ulp off; only used for display).
+pub fn to_f64(q: &BigRational) -> f64 {
+    q.to_f64().unwrap_or(f64::NAN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_b0_ceiling_is_exact_where_f64_is_not() {
+        // 2·0.1·(1 + 0.2)/0.024: the f64 quotient rounds to 10.000000000000002 whose
+        // ceiling is 11; the exact value of the binary inputs decides instead.
+        let exact = batch_iterations_large_b0(0.1, 1.0, 0.024);
+        let float = 1.0 + (2.0 * 0.1 * (1.0 + 2.0 * 0.1) / 0.024_f64).ceil();
+        let q = rat(2.0) * rat(0.1) * (rat(1.0) + rat(2.0) * rat(0.1)) / rat(0.024);
+        assert_eq!(exact, q.ceil().to_integer() + 1);
+        assert!((to_f64(&BigRational::from_integer(exact.clone())) - float).abs() <= 1.0);
+    }
+
+    #[test]
+    fn small_b0_enclosure_is_tight_and_ordered() {
+        let c = batch_iterations_small_b0(0.5, 1.0, 0.1, 1e-3);
+        assert!(c.lo <= c.hi);
+        assert!(&c.hi - &c.lo <= BigInt::from(1));
+        // Hand value: 1 + ⌈1e3(1 − 0.01 + 4(0.5 + 0.75 + ln 10)²)⌉ ≈ 1 + ⌈1e3·51.44…⌉.
+        let approx = 1.0 + 1e3 * (1.0 - 0.01 + 4.0 * (0.5 + 0.75 + 10f64.ln()).powi(2));
+        assert!((c.lo_u64() as f64 - approx).abs() <= 2.0);
+    }
+
+    #[test]
+    fn n_lemma_counts() {
+        assert_eq!(n_lemma_iterations(2.0, 1.0, 1.0), BigInt::from(4));
+        assert_eq!(n_lemma_minimal_iterations(2.0, 1.0, 1.0), BigInt::from(3));
+        assert_eq!(n_lemma_minimal_iterations(1.0, 2.0, 1.0), BigInt::zero());
+    }
+
+    #[test]
+    fn constant_step_forms_agree_at_b_equal_l() {
+        assert_eq!(
+            constant_step_iterations(0.7, 3.0, 1e-3),
+            constant_step_iterations_descent(0.7, 3.0, 3.0, 1e-3).unwrap()
+        );
+        assert!(constant_step_iterations_descent(1.0, 2.0, 1.0, 1e-3).is_none());
+    }
+
+    #[test]
+    fn summation_lemma_single_term() {
+        let s = summation_lemmas(&[0.01]);
+        assert_eq!(s.log_lhs, 1.0);
+        assert!(s.log_rhs_printed < 1.0);
+        assert_eq!(s.log_rhs_ratio, 1.0);
+        assert!((s.sqrt_lhs - 0.1).abs() < 1e-15);
+    }
+}
