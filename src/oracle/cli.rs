@@ -25,9 +25,11 @@ pub struct CommandOutput {
 }
 
 fn bad(text: impl Into<String>) -> CommandOutput {
+    let mut text = text.into();
+    text.push('\n');
     CommandOutput {
         status: EXIT_BAD_INPUT,
-        text: text.into(),
+        text,
     }
 }
 
@@ -53,12 +55,15 @@ fn summary_line(h: &Header, o: &Outcome) -> String {
 
 fn header_line(file: &str, h: &Header) -> String {
     format!(
-        "trace {file}: {} {} ({}), {} parameters, {:?}, producer {:?}",
+        "trace {file}: {} {} ({}), {} parameters, {}, producer {:?}",
         h.preset,
         h.optimizer,
         serde_json::Value::Object(h.hyperparameters.clone()),
         h.dim(),
-        h.dtype,
+        match h.dtype {
+            Dtype::F64 => "f64",
+            Dtype::F32 => "f32",
+        },
         h.producer
     )
 }
