@@ -1,6 +1,16 @@
 //! # Oracle
 //!
 //! Reference trajectories and step-by-step comparison of other implementations' traces.
+//!
+//! | file | what |
+//! |---|---|
+//! | [`format`] | the `optverify-trace` JSON Lines format: streaming reader with located errors, writer |
+//! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
+//! | [`compare`] | replay a trace's gradients through a setting, compare parameters in ulps and relative terms |
+//! | [`cli`] | `trace`, `replay`, `check` as functions returning an exit status and text |
+//!
+//! Golden traces from torch and optax live in `tests/data/golden/` (written by
+//! `scripts/golden_traces.py`, versions pinned in `scripts/requirements-golden.txt`).
 
 pub mod cli;
 pub mod compare;
