@@ -80,6 +80,64 @@ differs from the card's expected one; the exit status is then 1.",
         #[arg(long, value_name = "DIR", default_value = "reports")]
         out: PathBuf,
     },
+    /// Run a framework preset on a supplied gradient sequence and write a reference trace
+    /// (JSON Lines, see README "Oracle").
+    #[command(
+        after_help = "Examples:\n  optverify trace --preset pytorch --optimizer adam --hyperparameters '{\"lr\": 0.01}' \\\n      --gradients grads.jsonl --params0 '[0.5, -1.0]' --out reference.jsonl\n  optverify trace --preset optax --optimizer adagrad --from-trace torch-run.jsonl --out optax-ref.jsonl"
+    )]
+    Trace {
+        /// Whose conventions: pytorch, optax or keras.
+        #[arg(long)]
+        preset: String,
+        /// The framework's optimizer name (sgd, adam, adamw, amsgrad, adagrad, rmsprop, adadelta).
+        #[arg(long)]
+        optimizer: String,
+        /// Hyperparameters as a JSON object under the framework's own names, e.g. '{"lr": 0.01}'.
+        #[arg(long, default_value = "{}")]
+        hyperparameters: String,
+        /// Reuse the gradients, params0 and layout of this optverify trace.
+        #[arg(long, conflicts_with = "gradients")]
+        from_trace: Option<PathBuf>,
+        /// JSON Lines file, one gradient array per line.
+        #[arg(long, required_unless_present = "from_trace")]
+        gradients: Option<PathBuf>,
+        /// Initial parameters as a JSON array (with --gradients; default zeros).
+        #[arg(long, requires = "gradients")]
+        params0: Option<String>,
+        /// Where to write the trace.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Replay a trace's own gradients through its declared preset and compare step by step.
+    #[command(
+        long_about = "Replay a candidate trace: feed each recorded gradient to the crate's optimizer \
+built from the trace header (preset + hyperparameters), so only the update rule is compared, and \
+report the first step and coordinate that differ, in ulps and relative terms.\n\n\
+Exit status: 0 agreement, 1 disagreement, 2 bad input (the message names the file, line, step and field).",
+        after_help = "Example:\n  optverify replay my-adam.jsonl --rel-tol 1e-10"
+    )]
+    Replay {
+        /// The candidate trace (optverify-trace JSON Lines).
+        trace: PathBuf,
+        /// Relative tolerance (default 1e-12 for f64 traces, 1e-4 for f32).
+        #[arg(long)]
+        rel_tol: Option<f64>,
+    },
+    /// Replay, then try the known convention variants and name the one the trace follows.
+    #[command(
+        long_about = "Like replay, then re-run the candidate's gradients through the known convention \
+variants (ε inside/outside the root, AMSGrad's max placement, AdamW decay × lr vs × schedule, \
+Keras ε-hat, Adagrad's initial accumulator, ...) and name the one the trace matches.\n\n\
+Exit status: 0 agreement with the declared preset, 1 disagreement, 2 bad input.",
+        after_help = "Example:\n  optverify check tests/data/golden/torch-adagrad-default-randn.jsonl"
+    )]
+    Check {
+        /// The candidate trace (optverify-trace JSON Lines).
+        trace: PathBuf,
+        /// Relative tolerance (default 1e-12 for f64 traces, 1e-4 for f32).
+        #[arg(long)]
+        rel_tol: Option<f64>,
+    },
     /// List the claims (id, kind, expected verdict, title), the optimizers and the problems.
     #[command(after_help = "Examples:\n  optverify list\n  optverify list --json")]
     List {
@@ -105,6 +163,45 @@ fn main() -> ExitCode {
             report::report(effort.mode(), effort.jobs, &dir, &mut out, &mut err)
         }
         Command::List { json } => report::list(json, &mut out, &mut err),
+        Command::Trace {
+            preset,
+            optimizer,
+            hyperparameters,
+            from_trace,
+            gradients,
+            params0,
+            out,
+        } => {
+            use optverify::oracle::cli::{trace, GradientSource, EXIT_BAD_INPUT};
+            let source = match (&from_trace, &gradients) {
+                (Some(t), _) => GradientSource::Trace(t),
+                (None, Some(g)) => GradientSource::Lines {
+                    path: g,
+                    params0: params0.as_deref(),
+                },
+                (None, None) => {
+                    eprintln!("error: give --gradients FILE or --from-trace FILE");
+                    return ExitCode::from(EXIT_BAD_INPUT);
+                }
+            };
+            return oracle_exit(trace(&preset, &optimizer, &hyperparameters, source, &out));
+        }
+        Command::Replay { trace, rel_tol } => {
+            return oracle_exit(optverify::oracle::cli::replay(&trace, rel_tol))
+        }
+        Command::Check { trace, rel_tol } => {
+            return oracle_exit(optverify::oracle::cli::check(&trace, rel_tol))
+        }
     };
     ExitCode::from(status.code())
+}
+
+/// Print an oracle command's output (stderr for bad input) and turn its status into the exit code.
+fn oracle_exit(out: optverify::oracle::cli::CommandOutput) -> ExitCode {
+    if out.status == optverify::oracle::cli::EXIT_BAD_INPUT {
+        eprint!("{}", out.text);
+    } else {
+        print!("{}", out.text);
+    }
+    ExitCode::from(out.status)
 }

@@ -656,7 +656,8 @@ fn constant_step(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     if let Some((r, hit, t)) = below_fail {
         ev.measurements.push(
             Measurement::new(format!("first hit vs ⌈2bΔ/ε⌉ − 1 at b = {r}L (outside the claim's b ≥ L)"), hit as f64, t.saturating_sub(1) as f64, Relation::AtMost)
-                .with_note("not a counterexample to the slide (which states T only for b ≥ L): T = 2bΔ/ε does not extend below L"),
+                .with_note("not a counterexample to the slide (which states T only for b ≥ L): T = 2bΔ/ε does not extend below L")
+                .as_context(),
         );
     }
     // (d) b ≥ L across instances: first j ≥ 0 with ‖∇F‖² ≤ ε within ⌈2bΔ/ε⌉ − 1.

@@ -94,6 +94,11 @@ pub struct Measurement {
     pub ok: bool,
     /// A short note: the instance, the tolerance argument.
     pub note: String,
+    /// True for a measurement that documents behaviour outside the claim's hypotheses (e.g. a
+    /// bound evaluated where the theorem does not promise it). It is reported, but it is not
+    /// evidence for or against the claim, so a `Holds` verdict does not require it to be ok.
+    #[serde(default)]
+    pub context: bool,
 }
 
 impl Measurement {
@@ -112,12 +117,19 @@ impl Measurement {
             relation,
             ok,
             note: String::new(),
+            context: false,
         }
     }
 
     /// Attach a note.
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.note = note.into();
+        self
+    }
+
+    /// Mark as context: outside the claim's hypotheses, reported but not part of the verdict.
+    pub fn as_context(mut self) -> Self {
+        self.context = true;
         self
     }
 }

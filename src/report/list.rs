@@ -41,8 +41,7 @@ pub fn listing() -> Result<Listing, CardError> {
         .collect();
     Ok(Listing {
         claims,
-        // One call each: `crate::optim::catalogue()` once the optimizer catalogue exists.
-        optimizers: Vec::new(),
+        optimizers: crate::optim::catalogue(),
         problems: crate::problems::catalogue(),
     })
 }

@@ -184,7 +184,13 @@ fn evidence_sections(s: &mut String, c: &ClaimRecord, e: &EvidenceRecord) {
                 num_exact(m.measured.0),
                 num_exact(m.predicted.0),
                 relation(&m.relation),
-                if m.ok { "✅" } else { "❌" },
+                if m.context {
+                    "context"
+                } else if m.ok {
+                    "✅"
+                } else {
+                    "❌"
+                },
                 cell(&m.note)
             );
         }

@@ -77,6 +77,9 @@ pub struct MeasurementRecord {
     pub relation: Relation,
     pub ok: bool,
     pub note: String,
+    /// Outside the claim's hypotheses: reported, not part of the verdict.
+    #[serde(default)]
+    pub context: bool,
 }
 
 /// Mirror of [`Series`].
@@ -131,6 +134,7 @@ impl From<&Measurement> for MeasurementRecord {
             relation: m.relation,
             ok: m.ok,
             note: m.note.clone(),
+            context: m.context,
         }
     }
 }
