@@ -2,7 +2,7 @@
 //!
 //! * White background and dark text, so a figure reads on GitHub in light mode.
 //! * `log_x`/`log_y` give logarithmic axes; a point that cannot be drawn (a NaN or infinite
-//!   coordinate, or one ≤ 0 on a log axis) is dropped, and a line is broken there rather
+//!   coordinate, or on a log axis one ≤ 0 or more than [`MAX_LOG_DECADES`] below the largest) is dropped, and a line is broken there rather
 //!   than joined across the gap (a lone point between gaps is drawn as a dot). [`drawable_points`] counts what is dropped so the page can
 //!   say so.
 //! * [`Style::Line`] is a solid line, [`Style::Predicted`] a dashed line, [`Style::Points`]
@@ -42,21 +42,48 @@ pub struct PlotError {
     pub message: String,
 }
 
-/// Whether `(x, y)` can be drawn on the figure's axes.
-pub fn drawable(fig: &FigureRecord, x: f64, y: f64) -> bool {
-    x.is_finite() && y.is_finite() && (!fig.log_x || x > 0.0) && (!fig.log_y || y > 0.0)
+/// Most decades a log axis spans. plotters 0.3.7 computes the number of decades of a log axis
+/// as `ln(end/start)`, which overflows to infinity past ~308 decades and then loops for ever;
+/// and a figure spanning more than 60 decades is unreadable anyway. Points more than this many
+/// decades below the axis's largest value are dropped (and counted as dropped on the page).
+pub const MAX_LOG_DECADES: f64 = 60.0;
+
+/// The smallest value drawn on each axis of `fig`: 0 on a linear axis (any finite value is
+/// drawn); on a log axis the larger of the smallest normal float (a subnormal's padded decade
+/// can underflow to 0) and `10^-MAX_LOG_DECADES` times the largest drawable value.
+fn log_floors(fig: &FigureRecord) -> (f64, f64) {
+    let floor = |log: bool, pick: fn(f64, f64) -> f64| {
+        if !log {
+            return f64::NEG_INFINITY;
+        }
+        let hi = fig
+            .series
+            .iter()
+            .flat_map(|s| s.x.iter().zip(&s.y))
+            .map(|(x, y)| pick(x.0, y.0))
+            .filter(|v| v.is_finite() && *v >= f64::MIN_POSITIVE)
+            .fold(f64::NEG_INFINITY, f64::max);
+        (hi * 10f64.powf(-MAX_LOG_DECADES)).max(f64::MIN_POSITIVE)
+    };
+    (floor(fig.log_x, |x, _| x), floor(fig.log_y, |_, y| y))
+}
+
+/// Whether `(x, y)` can be drawn on the figure's axes, given its [`log_floors`].
+fn drawable(floors: (f64, f64), x: f64, y: f64) -> bool {
+    x.is_finite() && y.is_finite() && x >= floors.0 && y >= floors.1
 }
 
 /// (drawn, dropped) point counts of a figure. Extra coordinates of a series whose `x` and `y`
 /// differ in length count as dropped.
 pub fn drawable_points(fig: &FigureRecord) -> (usize, usize) {
+    let floors = log_floors(fig);
     let mut drawn = 0;
     let mut dropped = 0;
     for s in &fig.series {
         let n = s.x.len().min(s.y.len());
         dropped += s.x.len().max(s.y.len()) - n;
         for (x, y) in s.x.iter().zip(&s.y) {
-            if drawable(fig, x.0, y.0) {
+            if drawable(floors, x.0, y.0) {
                 drawn += 1;
             } else {
                 dropped += 1;
@@ -68,10 +95,11 @@ pub fn drawable_points(fig: &FigureRecord) -> (usize, usize) {
 
 /// The maximal runs of consecutive drawable points of a series.
 fn segments(fig: &FigureRecord, s: &SeriesRecord) -> Vec<Vec<(f64, f64)>> {
+    let floors = log_floors(fig);
     let mut out = Vec::new();
     let mut current = Vec::new();
     for (x, y) in s.x.iter().zip(&s.y) {
-        if drawable(fig, x.0, y.0) {
+        if drawable(floors, x.0, y.0) {
             current.push((x.0, y.0));
         } else if !current.is_empty() {
             out.push(std::mem::take(&mut current));

@@ -402,3 +402,31 @@ fn duplicate_figure_ids_are_refused() {
         Err(super::write::WriteError::DuplicateFigure(p)) if p == "figures/synthetic-holds-awkward.svg"
     ));
 }
+
+/// A log axis spanning more than 308 decades (a diverged run recorded as 1e300 beside values
+/// of 1e-9) once sent plotters' tick loop into an endless loop. It must render, keeping the
+/// [`MAX_LOG_DECADES`](super::svg::MAX_LOG_DECADES) decades below the largest value and
+/// dropping (and counting) the rest.
+#[test]
+fn log_axis_spanning_hundreds_of_decades_renders_and_drops_what_it_cannot_show() {
+    use crate::claims::{Figure, Series, Style};
+    let fig = Figure {
+        id: "wide".into(),
+        title: "wide".into(),
+        x_label: "b0".into(),
+        y_label: "value".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![Series {
+            label: "s".into(),
+            style: Style::Points,
+            x: vec![1e-2, 1e-1, 1.0, 10.0],
+            y: vec![1e300, 1e-9, 5e-3, 1e250],
+        }],
+        caption: String::new(),
+    };
+    let rec = FigureRecord::from(&fig);
+    // 1e-9 and 5e-3 lie more than 60 decades below 1e300.
+    assert_eq!(drawable_points(&rec), (2, 2));
+    assert_well_formed_svg(&render(&rec).expect("renders"));
+}
