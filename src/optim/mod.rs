@@ -43,6 +43,8 @@ pub mod rmsprop;
 pub mod runner;
 pub mod schedule;
 pub mod sgd;
+#[cfg(test)]
+mod testing;
 
 pub use layout::{Block, Layout};
 

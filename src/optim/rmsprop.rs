@@ -393,6 +393,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optim::testing::assert_matches_reference;
     use crate::prec::{trajectory_rel, UNIT_ROUNDOFF};
 
     /// Gradients g_1, g_2, g_3 shared by the hand-computed references (exact binary values).
@@ -408,33 +409,6 @@ mod tests {
             out.push(x.clone());
         }
         out
-    }
-
-    /// `|got − reference| ≤ trajectory_rel(k) · scale` after k steps. Argument: step j
-    /// computes the increment Δ_j with ≤ 16 rounded operations per coordinate (relative error
-    /// ≤ prec::STEP_REL/2 of |Δ_j|) and rounds once more in θ_j = θ_{j−1} + Δ_j (≤ u|θ_j|);
-    /// the moments carry earlier roundings forward multiplied by decay factors < 1. Errors
-    /// therefore add at most linearly: ≤ k · STEP_REL · scale, scale = max_j |θ_j| + max_j |Δ_j|.
-    fn assert_matches_reference(got: &[DVector<f64>], reference: &[[f64; 2]]) {
-        for (k, r) in reference.iter().enumerate() {
-            let k1 = k + 1;
-            let theta_max = got[..=k1].iter().map(|x| x.amax()).fold(0.0, f64::max);
-            let delta_max = got[..=k1]
-                .windows(2)
-                .map(|w| (&w[1] - &w[0]).amax())
-                .fold(0.0, f64::max);
-            let scale = theta_max + delta_max;
-            for i in 0..2 {
-                let err = (got[k1][i] - r[i]).abs();
-                assert!(
-                    err <= trajectory_rel(k1) * scale,
-                    "step {k1} coord {i}: {} vs {} (err {err:e}, {:.1} u)",
-                    got[k1][i],
-                    r[i],
-                    err / (UNIT_ROUNDOFF * scale)
-                );
-            }
-        }
     }
 
     // References computed with 50-digit decimal arithmetic from the exact binary values of

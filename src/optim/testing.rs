@@ -1,0 +1,34 @@
+//! Test helpers shared by the optimizers' unit tests (compiled only under `cfg(test)`).
+
+use crate::prec::{trajectory_rel, UNIT_ROUNDOFF};
+use nalgebra::DVector;
+
+/// Assert `|got_k − reference_k| ≤ trajectory_rel(k) · scale` for every step k ≥ 1 of a
+/// two-coordinate run (`got[0]` is θ₀, `reference[k−1]` the exact θ_k).
+///
+/// Argument: step j computes the increment Δ_j with ≤ 16 rounded operations per coordinate
+/// (relative error ≤ prec::STEP_REL/2 of |Δ_j|) and rounds once more in θ_j = θ_{j−1} + Δ_j
+/// (≤ u|θ_j|); the moments carry earlier roundings forward multiplied by decay factors < 1.
+/// Errors therefore add at most linearly: ≤ k · STEP_REL · scale, with
+/// scale = max_j |θ_j| + max_j |Δ_j|.
+pub(crate) fn assert_matches_reference(got: &[DVector<f64>], reference: &[[f64; 2]]) {
+    for (k, r) in reference.iter().enumerate() {
+        let k1 = k + 1;
+        let theta_max = got[..=k1].iter().map(|x| x.amax()).fold(0.0, f64::max);
+        let delta_max = got[..=k1]
+            .windows(2)
+            .map(|w| (&w[1] - &w[0]).amax())
+            .fold(0.0, f64::max);
+        let scale = theta_max + delta_max;
+        for i in 0..2 {
+            let err = (got[k1][i] - r[i]).abs();
+            assert!(
+                err <= trajectory_rel(k1) * scale,
+                "step {k1} coord {i}: {} vs {} (err {err:e}, {:.1} u)",
+                got[k1][i],
+                r[i],
+                err / (UNIT_ROUNDOFF * scale)
+            );
+        }
+    }
+}
