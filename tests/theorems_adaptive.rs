@@ -1,9 +1,11 @@
 //! Claims 10–13 (AdaGrad, RMSProp, AdaDelta, Adam, AdamW): every card's quick mode gives its
 //! expected verdict, plus property tests of the closed forms the checkers rely on.
 
+mod common;
+
 use optverify::claims::card::all_cards;
 use optverify::claims::registry::run_card;
-use optverify::claims::{Mode, Verdict};
+use optverify::claims::Mode;
 
 const IDS: [&str; 9] = [
     "adagrad-definition",
@@ -17,29 +19,7 @@ const IDS: [&str; 9] = [
     "adamw-schedules",
 ];
 
-fn run(id: &str) {
-    let cards = all_cards().expect("cards parse");
-    let card = cards.iter().find(|c| c.id == id).expect("card exists");
-    let out = run_card(card, Mode::Quick).expect("checker runs");
-    for m in &out.evidence.measurements {
-        eprintln!(
-            "  {} measured {:e} predicted {:e} ok {} {}",
-            m.name, m.measured, m.predicted, m.ok, m.note
-        );
-    }
-    eprintln!(
-        "{id}: {} — {} ({:.2}s)",
-        out.evidence.verdict, out.evidence.headline, out.seconds
-    );
-    assert!(
-        out.as_expected,
-        "{id}: verdict {} but card expects {}",
-        out.evidence.verdict, card.expected
-    );
-    if out.evidence.verdict == Verdict::FailsAsPrinted {
-        assert!(out.evidence.counterexample.is_some() && out.evidence.corrected_statement.is_some());
-    }
-}
+use common::assert_quick_verdict as run;
 
 #[test]
 fn adagrad_definition() {

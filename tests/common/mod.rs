@@ -1,0 +1,34 @@
+//! Shared by the per-topic theorem test files: run one claim in quick mode and assert the
+//! card's expected verdict, with the evidence printed on failure (`cargo test -- --nocapture`
+//! prints it always). `tests/claims.rs` asserts the same for all claims at once; the
+//! per-claim tests say which claim regressed by their name.
+
+use optverify::claims::card::all_cards;
+use optverify::claims::registry::run_card;
+use optverify::claims::{Mode, Verdict};
+
+/// Run claim `id` in quick mode; panic unless it gets its card's expected verdict (and, when
+/// it fails as printed, carries a counterexample and a corrected statement).
+pub fn assert_quick_verdict(id: &str) {
+    let cards = all_cards().expect("cards parse");
+    let card = cards.iter().find(|c| c.id == id).expect("card exists");
+    let out = run_card(card, Mode::Quick).expect("checker runs");
+    for m in &out.evidence.measurements {
+        eprintln!(
+            "  {} measured {:e} predicted {:e} ok {} {}",
+            m.name, m.measured, m.predicted, m.ok, m.note
+        );
+    }
+    eprintln!(
+        "{id}: {} — {} ({:.2}s)",
+        out.evidence.verdict, out.evidence.headline, out.seconds
+    );
+    assert!(
+        out.as_expected,
+        "{id}: verdict {} but card expects {}",
+        out.evidence.verdict, card.expected
+    );
+    if out.evidence.verdict == Verdict::FailsAsPrinted {
+        assert!(out.evidence.counterexample.is_some() && out.evidence.corrected_statement.is_some());
+    }
+}
