@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`format`] | the `optverify-trace` JSON Lines format: streaming reader with located errors, writer |
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
+//! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
 //! | [`compare`] | replay a trace's gradients through a setting, compare parameters in ulps and relative terms |
 //! | [`cli`] | `trace`, `replay`, `check` as functions returning an exit status and text |
 //!
@@ -15,4 +16,5 @@
 pub mod cli;
 pub mod compare;
 pub mod format;
+pub mod kernels;
 pub mod presets;
