@@ -569,6 +569,17 @@ mod tests {
     /// relative to the coordinate's scale: `prec::trajectory_rel(t)`. Relative is measured as
     /// in compare.rs: |a − b| / max(|a|, |b|, largest |θ_k,i| so far).
     fn first_beyond_bound(setting: &Setting, seed: u64, dim: usize) -> Option<(usize, usize, f64, f64)> {
+        first_beyond_bound_against(setting, setting, seed, dim)
+    }
+
+    /// [`first_beyond_bound`] with the crate's optimizer built from `reference` (to show that
+    /// the comparison sees a convention difference).
+    fn first_beyond_bound_against(
+        setting: &Setting,
+        reference: &Setting,
+        seed: u64,
+        dim: usize,
+    ) -> Option<(usize, usize, f64, f64)> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut normal = || -> f64 { StandardNormal.sample(&mut rng) };
         let theta0: Vec<f64> = (0..dim)
@@ -578,7 +589,7 @@ mod tests {
             })
             .collect();
         let mut kernel = build::<f64>(setting).expect("a Keras setting has a kernel");
-        let mut opt = setting.build().expect("valid setting");
+        let mut opt = reference.build().expect("valid setting");
         let mut ours = theta0.clone();
         let mut crate_x = DVector::from_vec(theta0.clone());
         let mut scale: Vec<f64> = theta0.iter().map(|x| x.abs()).collect();
@@ -597,6 +608,29 @@ mod tests {
             }
         }
         None
+    }
+
+    #[test]
+    fn the_kernel_comparison_sees_a_convention_difference() {
+        // The same numbers in Algorithm 1 (ε outside the root after bias correction) instead of
+        // Keras's ε-hat: ε_eff = ε̂/√(1 − β₂ᵗ) ≈ 32 ε̂ at t = 1, a ~3 % change of the first
+        // step when ε̂ = 1e-3 and |g| ~ 1, far beyond trajectory_rel.
+        let keras = AdamConfig {
+            lr: 0.01,
+            eps: 1e-3,
+            ..AdamConfig::keras()
+        };
+        let algorithm1 = AdamConfig {
+            formulation: AdamFormulation::Algorithm1,
+            ..keras.clone()
+        };
+        let found = first_beyond_bound_against(&Setting::Adam(keras), &Setting::Adam(algorithm1), 7, 4);
+        assert!(matches!(found, Some((1, _, _, _))), "{found:?}");
+        // And a plain SGD learning rate off by one part in 10⁹.
+        let sgd = SgdConfig::gd(0.01);
+        let off = SgdConfig::gd(0.01 * (1.0 + 1e-9));
+        let found = first_beyond_bound_against(&Setting::Sgd(sgd), &Setting::Sgd(off), 7, 4);
+        assert!(found.is_some(), "{found:?}");
     }
 
     fn decay(lambda: f64) -> WeightDecay {
