@@ -264,21 +264,13 @@ def run_optax(name, hp, case, dtype=np.float64):
 
 
 def write(path, optimizer, preset, hp, theta0, layout, steps, producer, dtype):
-    header = {
-        "format": "optverify-trace",
-        "version": 1,
-        "optimizer": optimizer,
-        "preset": preset,
-        "hyperparameters": jsonable(hp),
-        "layout": [{"name": n, "rows": r, "cols": c} for n, r, c in layout],
-        "dtype": dtype,
-        "producer": producer,
-        "params0": floats(theta0),
-    }
-    with open(path, "w") as f:
-        f.write(json.dumps(header, allow_nan=False) + "\n")
+    # The format is written by the reusable helper (scripts/optverify_trace.py).
+    from optverify_trace import TraceWriter
+
+    with TraceWriter(path, optimizer, preset, jsonable(hp), producer, params0=floats(theta0),
+                     layout=layout, dtype=dtype) as w:
         for rec in steps:
-            f.write(json.dumps(rec, allow_nan=False) + "\n")
+            w.step(rec["grad"], rec["params"], rec.get("loss"))
 
 
 def main():
