@@ -140,6 +140,12 @@ OPTAX = [
     ("radam", "default", dict(learning_rate=0.01)),
     ("radam", "nesterov", dict(learning_rate=0.01, b1=0.85, b2=0.995, eps=1e-6, threshold=4.5,
                                nesterov=True)),
+    # Layer-wise: one trust ratio per leaf (the matrix case has two leaves, w and b).
+    ("lamb", "default", dict(learning_rate=0.01)),
+    ("lamb", "decay", dict(learning_rate=0.01, b1=0.85, b2=0.99, eps=1e-8, weight_decay=0.1)),
+    ("lars", "default", dict(learning_rate=0.5)),
+    ("lars", "nesterov", dict(learning_rate=0.5, weight_decay=0.01, trust_coefficient=0.02,
+                              eps=1e-8, momentum=0.8, nesterov=True)),
 ]
 
 TORCH_CLASSES = {
@@ -212,6 +218,8 @@ OPTAX_FACTORIES = {
     "adadelta": optax.adadelta,
     "nadam": optax.nadam,
     "radam": optax.radam,
+    "lamb": optax.lamb,
+    "lars": optax.lars,
 }
 
 

@@ -97,6 +97,24 @@ fn radam_rectification_sensitivity(path: &Path) -> f64 {
     total
 }
 
+/// Replay against the declared setting with the header's layout. `compare::replay` resolves
+/// the hyperparameters only (`compare::declared_setting`), which gives layer-wise optimizers
+/// one block; where the layout changes the setting (LAMB, LARS) the crate's f64 optimizer
+/// with the layout is replayed directly (no framework kernel exists for these, so this is
+/// the reference `replay` would pick too).
+fn replay_declared<R: std::io::BufRead>(r: &mut TraceReader<R>, tol: f64) -> compare::Outcome {
+    let h = r.header();
+    let with_layout = presets::resolve_header(h).unwrap();
+    let without = presets::resolve(&h.preset, &h.optimizer, &h.hyperparameters).unwrap();
+    if with_layout == without {
+        compare::replay(r, Some(tol)).unwrap()
+    } else {
+        compare::compare_settings(r, &[with_layout], tol)
+            .unwrap()
+            .remove(0)
+    }
+}
+
 fn count_steps(path: &Path) -> usize {
     let mut r = format::open(path).expect("golden trace opens");
     let mut n = 0;
@@ -145,7 +163,7 @@ fn matches_and_misses(text: &str) -> (Vec<String>, Vec<String>) {
 fn every_golden_trace_replays_within_its_rounding_bound() {
     let files = golden_files();
     assert!(
-        files.len() >= 336,
+        files.len() >= 364,
         "expected the full golden set, found {}",
         files.len()
     );
@@ -157,7 +175,7 @@ fn every_golden_trace_replays_within_its_rounding_bound() {
         let mut r = format::open(f).unwrap();
         let dtype = r.header().dtype;
         let tol = tolerance(dtype, steps) + radam_rectification_sensitivity(f);
-        let o = compare::replay(&mut r, Some(tol)).unwrap();
+        let o = replay_declared(&mut r, tol);
         assert_eq!(o.steps as usize, steps);
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         if !o.agrees() {
@@ -867,4 +885,83 @@ fn torch_plain_sgd_is_bit_exact_with_a_fused_multiply_add() {
         assert_eq!(fused_identical, steps, "{case}");
         println!("torch-sgd-plain-{case}: fma {fused_identical}/{steps} steps bit for bit, separate roundings {separate_identical}/{steps}");
     }
+}
+
+#[test]
+fn lamb_and_lars_take_one_trust_ratio_per_block() {
+    // The matrix case has two leaves (w: 3×4, b: 3). optax computes one trust ratio per leaf;
+    // the same setting with a single block over all 15 parameters is another update, far
+    // outside the rounding bound.
+    for name in [
+        "optax-lamb-default-matrix.jsonl",
+        "optax-lamb-decay-matrix.jsonl",
+        "optax-lars-default-matrix.jsonl",
+        "optax-lars-nesterov-matrix.jsonl",
+    ] {
+        let path = golden(name);
+        let tol = tolerance(Dtype::F64, count_steps(&path));
+        let mut r = format::open(&path).unwrap();
+        let h = r.header().clone();
+        assert_eq!(h.layout.len(), 2);
+        let per_block = presets::resolve_header(&h).unwrap();
+        let one_block = presets::resolve(&h.preset, &h.optimizer, &h.hyperparameters).unwrap();
+        let out = compare::compare_settings(&mut r, &[per_block, one_block], tol).unwrap();
+        assert!(out[0].agrees(), "{name}: per block {:?}", out[0].worst_rel);
+        assert!(
+            !out[1].agrees() && out[1].worst_rel_value() > 1e3 * tol,
+            "{name}: one block {:?}",
+            out[1].worst_rel
+        );
+    }
+}
+
+#[test]
+fn lamb_and_lars_presets_take_optax_names() {
+    let map =
+        |json: &str| -> serde_json::Map<String, serde_json::Value> { serde_json::from_str(json).unwrap() };
+    match presets::resolve("optax", "lamb", &map(r#"{"learning_rate": 0.01}"#)).unwrap() {
+        presets::Setting::Lamb(c) => {
+            assert_eq!(
+                (c.beta1, c.beta2, c.eps, c.eps_root, c.weight_decay),
+                (0.9, 0.999, 1e-6, 0.0, 0.0)
+            );
+            assert_eq!(c.phi, optverify::optim::lamb::Phi::Identity);
+        }
+        other => panic!("{other:?}"),
+    }
+    match presets::resolve("optax", "lars", &map(r#"{"learning_rate": 0.01}"#)).unwrap() {
+        presets::Setting::Lars(c) => {
+            assert_eq!(
+                (c.momentum, c.weight_decay, c.trust_coefficient),
+                (0.9, 0.0, 1e-3)
+            );
+            assert_eq!(
+                c.trust_ratio,
+                optverify::optim::lars::LarsTrustRatio::Optax { eps: 0.0 }
+            );
+            assert!(!c.nesterov);
+        }
+        other => panic!("{other:?}"),
+    }
+    for (optimizer, json) in [
+        ("lamb", r#"{"learning_rate": 0.01, "mask": {"w": true}}"#),
+        ("lars", r#"{"learning_rate": 0.01, "trust_ratio_mask": false}"#),
+        ("lars", r#"{"learning_rate": 0.01, "weight_decay_mask": false}"#),
+    ] {
+        assert!(
+            matches!(
+                presets::resolve("optax", optimizer, &map(json)),
+                Err(presets::PresetError::Unsupported { .. })
+            ),
+            "{optimizer} {json}"
+        );
+    }
+    assert!(matches!(
+        presets::resolve("optax", "lars", &map(r#"{"learning_rate": 0.01, "b1": 0.9}"#)),
+        Err(presets::PresetError::UnknownHyperparameter { .. })
+    ));
+    assert!(matches!(
+        presets::resolve("optax", "lamb", &map("{}")),
+        Err(presets::PresetError::Required { .. })
+    ));
 }

@@ -8,24 +8,31 @@
 //! | preset | optimizers | names |
 //! |---|---|---|
 //! | `pytorch` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta`, `nadam`, `radam` | `lr`, `momentum`, `dampening`, `nesterov`, `weight_decay`, `betas`, `eps`, `amsgrad`, `lr_decay`, `initial_accumulator_value`, `alpha`, `centered`, `rho`, `momentum_decay`, `decoupled_weight_decay` |
-//! | `optax` | `sgd`, `adam`, `adamw`, `amsgrad`, `nadam`, `radam`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `b1`, `b2`, `eps`, `eps_root`, `mu_dtype` (null only), `weight_decay`, `threshold`, `initial_accumulator_value`, `decay`, `initial_scale`, `eps_in_sqrt`, `centered`, `bias_correction`, `rho` |
+//! | `optax` | `sgd`, `adam`, `adamw`, `amsgrad`, `nadam`, `radam`, `lamb`, `lars`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `b1`, `b2`, `eps`, `eps_root`, `mu_dtype` (null only), `weight_decay`, `threshold`, `mask` (null only), `weight_decay_mask`, `trust_ratio_mask` (true only), `trust_coefficient`, `initial_accumulator_value`, `decay`, `initial_scale`, `eps_in_sqrt`, `centered`, `bias_correction`, `rho` |
 //! | `keras` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `beta_1`, `beta_2`, `epsilon`, `amsgrad`, `weight_decay`, `initial_accumulator_value`, `rho`, `centered` |
 //!
 //! PyTorch's execution flags `foreach`, `differentiable`, `capturable` are accepted and do not
 //! change the update; `maximize` and `fused` must be false. optax has no default learning
 //! rate: `learning_rate` is required (for `adadelta`, absent or `null` means no scaling, 1).
 //!
+//! Layer-wise settings (`lamb`, `lars`) need the trace's layout: [`resolve_header`] applies it
+//! ([`Setting::with_layout`]); [`resolve`] alone gives one block.
+//!
 //! [`variants`] lists the convention variants of a resolved setting that the diagnosis of
 //! [`super::check`] replays (ε inside/outside the root, AMSGrad's maximum, AdamW's decay,
 //! Keras' ε-hat, AdaGrad's initial accumulator, where the learning rate enters a momentum
 //! buffer, NAdam's momentum schedule, RAdam's ε order and threshold).
 
+use super::format::{BlockSpec, Header};
 use crate::error::HyperError;
 use crate::optim::adadelta::AdaDeltaConfig;
 use crate::optim::adagrad::AdaGradConfig;
 use crate::optim::adam::AdamConfig;
 use crate::optim::adamw::AdamWConfig;
 use crate::optim::conventions::{AdamFormulation, AmsGradMax, BiasCorrection, EpsPlacement, WeightDecay};
+use crate::optim::lamb::LambConfig;
+use crate::optim::lars::{LarsConfig, LarsTrustRatio};
+use crate::optim::layout::Layout;
 use crate::optim::nadam::{MomentumSchedule, NAdamConfig};
 use crate::optim::radam::{RAdamConfig, Threshold};
 use crate::optim::rmsprop::{Centering, MomentumPlacement, RmsPropConfig};
@@ -88,6 +95,8 @@ pub enum Setting {
     AdaDelta(AdaDeltaConfig),
     NAdam(NAdamConfig),
     RAdam(RAdamConfig),
+    Lamb(LambConfig),
+    Lars(LarsConfig),
 }
 
 impl Setting {
@@ -105,7 +114,21 @@ impl Setting {
             Setting::AdaDelta(c) => Box::new(c.build()?),
             Setting::NAdam(c) => Box::new(c.build()?),
             Setting::RAdam(c) => Box::new(c.build()?),
+            Setting::Lamb(c) => Box::new(c.build()?),
+            Setting::Lars(c) => Box::new(c.build()?),
         })
+    }
+
+    /// The setting with the trace's layout: layer-wise and factored optimizers (LAMB, LARS)
+    /// take one trust ratio per block, as optax takes one per leaf. Element-wise settings are
+    /// returned unchanged.
+    pub fn with_layout(self, blocks: &[BlockSpec]) -> Setting {
+        let layout = || Layout::from_shapes(blocks.iter().map(|b| (b.name.clone(), b.rows, b.cols)));
+        match self {
+            Setting::Lamb(c) => Setting::Lamb(c.with_layout(layout())),
+            Setting::Lars(c) => Setting::Lars(c.with_layout(layout())),
+            other => other,
+        }
     }
 }
 
@@ -273,6 +296,16 @@ pub fn resolve(preset: &str, optimizer: &str, map: &Map<String, Value>) -> Resul
     Ok(setting)
 }
 
+/// Resolve a trace header: [`resolve`] plus the header's layout ([`Setting::with_layout`]).
+/// Without the layout a layer-wise optimizer would take one trust ratio over all blocks
+/// together, which no framework does for a model with several leaves.
+///
+/// # Errors
+/// As [`resolve`].
+pub fn resolve_header(header: &Header) -> Result<Setting, PresetError> {
+    Ok(resolve(&header.preset, &header.optimizer, &header.hyperparameters)?.with_layout(&header.layout))
+}
+
 fn unknown(preset: &str, optimizer: &str, known: &'static str) -> PresetError {
     PresetError::UnknownOptimizer {
         preset: preset.into(),
@@ -422,6 +455,42 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
                 Setting::Adam(adam)
             }
         }
+        "lamb" => {
+            // scale_by_adam → add_decayed_weights(mask) → scale_by_trust_ratio → lr.
+            if hp.get("mask").is_some() {
+                return Err(hp.unsupported("mask (no decay on some leaves) is not modelled"));
+            }
+            Setting::Lamb(LambConfig {
+                lr: hp.required_f64("learning_rate")?,
+                beta1: hp.f64("b1", 0.9)?,
+                beta2: hp.f64("b2", 0.999)?,
+                eps: hp.f64("eps", 1e-6)?,
+                eps_root: hp.f64("eps_root", 0.0)?,
+                weight_decay: hp.f64("weight_decay", 0.0)?,
+                ..LambConfig::optax()
+            })
+        }
+        "lars" => {
+            // add_decayed_weights(mask) → masked(scale_by_trust_ratio) → lr → trace.
+            for mask in ["weight_decay_mask", "trust_ratio_mask"] {
+                if !hp.bool(mask, true)? {
+                    return Err(
+                        hp.unsupported(&format!("{mask}=False is not modelled (every block gets it)"))
+                    );
+                }
+            }
+            Setting::Lars(LarsConfig {
+                lr: hp.required_f64("learning_rate")?,
+                momentum: hp.f64("momentum", 0.9)?,
+                weight_decay: hp.f64("weight_decay", 0.0)?,
+                trust_coefficient: hp.f64("trust_coefficient", 1e-3)?,
+                trust_ratio: LarsTrustRatio::Optax {
+                    eps: hp.f64("eps", 0.0)?,
+                },
+                nesterov: hp.bool("nesterov", false)?,
+                layout: None,
+            })
+        }
         "radam" => Setting::RAdam(RAdamConfig {
             lr: hp.required_f64("learning_rate")?,
             beta1: hp.f64("b1", 0.9)?,
@@ -476,7 +545,7 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
             return Err(unknown(
                 "optax",
                 optimizer,
-                "sgd, adam, adamw, amsgrad, nadam, radam, adagrad, rmsprop, adadelta",
+                "sgd, adam, adamw, amsgrad, nadam, radam, lamb, lars, adagrad, rmsprop, adadelta",
             ))
         }
     })
@@ -865,6 +934,43 @@ pub fn variants(declared_label: &str, setting: &Setting) -> Vec<Variant> {
             }
         }
         Setting::NAdam(_) | Setting::RAdam(_) => {}
+        Setting::Lamb(c) => {
+            // With the ratio forced to 1, optax lamb is optax adamw (lamb.rs).
+            out.push(Variant {
+                label: "LAMB without the trust ratio (= optax adamw)".into(),
+                setting: Setting::Lamb(LambConfig {
+                    phi: crate::optim::lamb::Phi::One,
+                    ..c.clone()
+                }),
+            });
+            if c.layout.as_ref().is_some_and(|l| l.blocks().len() > 1) {
+                out.push(Variant {
+                    label: "LAMB with one trust ratio over all blocks together".into(),
+                    setting: Setting::Lamb(LambConfig {
+                        layout: None,
+                        ..c.clone()
+                    }),
+                });
+            }
+        }
+        Setting::Lars(c) => {
+            out.push(Variant {
+                label: "LARS, paper denominator ‖g‖ + β‖w‖ (You et al. Alg. 1)".into(),
+                setting: Setting::Lars(LarsConfig {
+                    trust_ratio: LarsTrustRatio::Paper,
+                    ..c.clone()
+                }),
+            });
+            if c.layout.as_ref().is_some_and(|l| l.blocks().len() > 1) {
+                out.push(Variant {
+                    label: "LARS with one trust ratio over all blocks together".into(),
+                    setting: Setting::Lars(LarsConfig {
+                        layout: None,
+                        ..c.clone()
+                    }),
+                });
+            }
+        }
         Setting::AdaDelta(c) => {
             out.push(Variant {
                 label: "AdaDelta without learning-rate scaling (paper, optax learning_rate=None)".into(),
@@ -927,7 +1033,7 @@ mod tests {
             matches!(&err, PresetError::UnknownHyperparameter { name, .. } if name == "beta1"),
             "{err}"
         );
-        let err = resolve("optax", "lamb", &map("{}")).unwrap_err();
+        let err = resolve("optax", "lion", &map("{}")).unwrap_err();
         assert!(matches!(err, PresetError::UnknownOptimizer { .. }));
         let err = resolve("jax", "adam", &map("{}")).unwrap_err();
         assert!(matches!(err, PresetError::UnknownPreset { .. }));
