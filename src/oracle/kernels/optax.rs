@@ -594,8 +594,16 @@ impl<T: Real> Kernel<T> for AdaDelta<T> {
 
 #[cfg(test)]
 mod tests {
+    use super::build;
     use crate::oracle::format::open;
     use crate::oracle::kernels::{replay_exact, ExactReplay};
+    use crate::oracle::presets::{resolve, Setting};
+    use crate::prec::trajectory_rel;
+    use nalgebra::DVector;
+    use proptest::prelude::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, StandardNormal};
     use std::collections::BTreeMap;
     use std::path::Path;
 
@@ -618,6 +626,7 @@ mod tests {
         out
     }
 
+    /// Every optax golden trace that has a kernel replays bit for bit, in its own dtype.
     #[test]
     fn optax_golden_traces_replay_bit_for_bit() {
         let results = replay_all_optax();
@@ -631,10 +640,234 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+        let f64_traces = results.keys().filter(|n| !n.ends_with("-f32.jsonl")).count();
         assert!(
-            results.len() >= 80,
-            "expected the 80 f64 optax traces, found {}",
-            results.len()
+            f64_traces >= 80,
+            "expected the 80 f64 optax traces, found {f64_traces}"
         );
+    }
+
+    /// The optax setting named `optimizer` with `hyperparameters` (optax's own names), resolved
+    /// by the presets exactly as a trace header is.
+    fn optax_setting(optimizer: &str, hyperparameters: serde_json::Value) -> Setting {
+        let map = hyperparameters.as_object().unwrap().clone();
+        resolve("optax", optimizer, &map).unwrap()
+    }
+
+    /// Run the f64 kernel and the crate's optimizer of `setting` side by side on an open-loop
+    /// gradient sequence (seeded; coordinate scales 10^±decades; a fifth of the entries exactly
+    /// 0, which exercises AdaGrad's `where(s > 0, …)` and zero moments), and check after every
+    /// step t, per coordinate i:
+    ///
+    /// |θ_kernel − θ_crate| ≤ trajectory_rel(t) · scale_i,  scale_i = max_k |θ_k,i| + Σ_k |Δθ_k,i|.
+    ///
+    /// Why this bound: both compute the same update from the same inputs in different
+    /// operation orders (optax's multiply-by-reciprocal bias correction, rsqrt as 1/√, the
+    /// EMA written (1−β)g + βm vs βm + (1−β)g, −lr·u then θ + u vs θ − lr·u, ...): at most a
+    /// dozen roundings per element per step, so each increment differs by less than
+    /// STEP_REL = 32u relative to the magnitudes it is made of. The moments are
+    /// exponential averages (contractive), so a rounding difference made at step k is carried
+    /// forward without growth and the differences add at most linearly over the steps:
+    /// after t steps the parameter difference is below 32u·t times the parameter magnitude
+    /// plus everything added to it — `trajectory_rel(t) · scale_i`. Open loop (gradients do
+    /// not depend on θ) so a difference in θ is not fed back through the gradient.
+    ///
+    /// One update is not well conditioned: centred RMSProp's `v̂ − m̂²` cancels (exactly to 0
+    /// at the first bias-corrected step, where v̂ = g², m̂ = g), and a rounding difference of
+    /// u·(v̂ + m̂²) in it moves the step by the factor `condition` returns per coordinate
+    /// (≥ 1, see [`centred_rmsprop_condition`]); the increment of that step enters `scale_i`
+    /// multiplied by it. For every other setting the factor is 1.
+    fn kernel_agrees_with_crate(
+        setting: &Setting,
+        seed: u64,
+        dim: usize,
+        steps: usize,
+        decades: f64,
+    ) -> Result<(), TestCaseError> {
+        kernel_agrees_with_crate_conditioned(setting, seed, dim, steps, decades, &mut |g| vec![1.0; g.len()])
+    }
+
+    fn kernel_agrees_with_crate_conditioned(
+        setting: &Setting,
+        seed: u64,
+        dim: usize,
+        steps: usize,
+        decades: f64,
+        condition: &mut dyn FnMut(&[f64]) -> Vec<f64>,
+    ) -> Result<(), TestCaseError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let theta0: Vec<f64> = (0..dim).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let scales: Vec<f64> = (0..dim)
+            .map(|_| 10f64.powf(rng.random_range(-decades..=decades)))
+            .collect();
+        let mut kernel = build::<f64>(setting).expect("an optax kernel for an optax setting");
+        let mut optimizer = setting.build().unwrap();
+        let (mut ours, mut theirs) = (theta0.clone(), DVector::from_vec(theta0.clone()));
+        let mut scale: Vec<f64> = theta0.iter().map(|x| x.abs()).collect();
+        for t in 1..=steps {
+            let g: Vec<f64> = scales
+                .iter()
+                .map(|s| {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    if rng.random::<f64>() < 0.2 {
+                        0.0
+                    } else {
+                        s * z
+                    }
+                })
+                .collect();
+            let before = theirs.clone();
+            if optimizer
+                .step(&mut theirs, &DVector::from_vec(g.clone()))
+                .is_err()
+            {
+                // The crate's centred RMSProp refuses a step whose centred second moment
+                // rounded below −ε (optax writes NaN); nothing to compare from here on.
+                return Ok(());
+            }
+            kernel.step(&mut ours, &g).unwrap();
+            let kappa = condition(&g);
+            for i in 0..dim {
+                let moved = (theirs[i] - before[i]).abs();
+                // A coordinate that did not move adds nothing, however ill-conditioned.
+                scale[i] = scale[i].max(theirs[i].abs()) + if moved == 0.0 { 0.0 } else { kappa[i] * moved };
+                let bound = trajectory_rel(t) * scale[i];
+                prop_assert!(
+                    (ours[i] - theirs[i]).abs() <= bound,
+                    "{}: step {t}, coordinate {i}: kernel {:e} vs crate {:e}, difference {:e} > bound {:e}",
+                    kernel.describe(),
+                    ours[i],
+                    theirs[i],
+                    (ours[i] - theirs[i]).abs(),
+                    bound
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The factor by which a relative rounding difference in centred RMSProp's second moments
+    /// can move the step, per coordinate, tracked alongside the optimizer in f64.
+    ///
+    /// optax's scaling is `rsqrt(n + ε)` (or `1/(√n + ε)`) with `n = v̂ − m̂²`. Rounding
+    /// differences in v̂ and m̂² are at most a few u relative to v̂ and m̂², so `n + ε` changes
+    /// by u·(v̂ + m̂²), i.e. relatively by u·(v̂ + m̂²)/(n + ε); the inverse root halves that.
+    /// Outside the root, `√n` changes by u·(v̂ + m̂²)/(2√n) and `√n + ε` relatively by that over
+    /// `√n + ε`. The factor returned is that relative sensitivity over u (at least 1), ∞ when
+    /// the denominator is not positive.
+    fn centred_rmsprop_condition(
+        decay: f64,
+        eps: f64,
+        initial_scale: f64,
+        eps_in_sqrt: bool,
+        bias_correction: bool,
+    ) -> impl FnMut(&[f64]) -> Vec<f64> {
+        let (mut mu, mut nu, mut t): (Vec<f64>, Vec<f64>, i32) = (Vec::new(), Vec::new(), 0);
+        move |g: &[f64]| {
+            if mu.is_empty() {
+                mu = vec![0.0; g.len()];
+                nu = vec![initial_scale; g.len()];
+            }
+            t += 1;
+            let correction = if bias_correction { 1.0 - decay.powi(t) } else { 1.0 };
+            (0..g.len())
+                .map(|i| {
+                    mu[i] = decay * mu[i] + (1.0 - decay) * g[i];
+                    nu[i] = decay * nu[i] + (1.0 - decay) * g[i] * g[i];
+                    let (m, v) = (mu[i] / correction, nu[i] / correction);
+                    let n = v - m * m;
+                    let sensitivity = if eps_in_sqrt {
+                        (v + m * m) / (n + eps)
+                    } else {
+                        (v + m * m) / (2.0 * n.sqrt() * (n.sqrt() + eps))
+                    };
+                    if sensitivity.is_finite() && sensitivity > 0.0 {
+                        sensitivity.max(1.0)
+                    } else {
+                        f64::INFINITY
+                    }
+                })
+                .collect()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn sgd_kernel_agrees_with_crate_sgd(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            log_lr in -3.0_f64..-1.0, momentum in prop_oneof![Just(0.0), 0.0_f64..0.99], nesterov in any::<bool>(),
+        ) {
+            let s = optax_setting("sgd", serde_json::json!({
+                "learning_rate": 10f64.powf(log_lr), "momentum": momentum, "nesterov": nesterov && momentum > 0.0,
+            }));
+            kernel_agrees_with_crate(&s, seed, dim, steps, decades)?;
+        }
+
+        #[test]
+        fn adam_kernels_agree_with_crate_adam(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            which in 0_usize..3, log_lr in -3.0_f64..-1.0, b1 in 0.5_f64..0.95, b2 in 0.9_f64..0.9999,
+            log_eps in -10.0_f64..-4.0, eps_root in prop_oneof![Just(0.0), 1e-12_f64..1e-6],
+            weight_decay in 0.0_f64..0.2,
+        ) {
+            let mut hp = serde_json::json!({
+                "learning_rate": 10f64.powf(log_lr), "b1": b1, "b2": b2, "eps": 10f64.powf(log_eps),
+                "eps_root": eps_root,
+            });
+            let name = ["adam", "adamw", "amsgrad"][which];
+            if name == "adamw" {
+                hp["weight_decay"] = serde_json::json!(weight_decay);
+            }
+            kernel_agrees_with_crate(&optax_setting(name, hp), seed, dim, steps, decades)?;
+        }
+
+        #[test]
+        fn adagrad_kernel_agrees_with_crate_adagrad(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            log_lr in -3.0_f64..0.0, initial in prop_oneof![Just(0.0), Just(0.1), 0.0_f64..1.0],
+            log_eps in -10.0_f64..-3.0,
+        ) {
+            let s = optax_setting("adagrad", serde_json::json!({
+                "learning_rate": 10f64.powf(log_lr), "initial_accumulator_value": initial,
+                "eps": 10f64.powf(log_eps),
+            }));
+            kernel_agrees_with_crate(&s, seed, dim, steps, decades)?;
+        }
+
+        #[test]
+        fn rmsprop_kernel_agrees_with_crate_rmsprop(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            log_lr in -3.0_f64..-1.0, decay in 0.5_f64..0.99, log_eps in -10.0_f64..-4.0,
+            initial_scale in prop_oneof![Just(0.0), Just(1.0)], eps_in_sqrt in any::<bool>(),
+            centered in any::<bool>(), momentum in prop_oneof![Just(0.0), 0.0_f64..0.95],
+            bias_correction in any::<bool>(),
+        ) {
+            let eps = 10f64.powf(log_eps);
+            let s = optax_setting("rmsprop", serde_json::json!({
+                "learning_rate": 10f64.powf(log_lr), "decay": decay, "eps": eps,
+                "initial_scale": initial_scale, "eps_in_sqrt": eps_in_sqrt, "centered": centered,
+                "momentum": momentum, "bias_correction": bias_correction,
+            }));
+            if centered {
+                let mut condition = centred_rmsprop_condition(decay, eps, initial_scale, eps_in_sqrt, bias_correction);
+                kernel_agrees_with_crate_conditioned(&s, seed, dim, steps, decades, &mut condition)?;
+            } else {
+                kernel_agrees_with_crate(&s, seed, dim, steps, decades)?;
+            }
+        }
+
+        #[test]
+        fn adadelta_kernel_agrees_with_crate_adadelta(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            lr in 0.1_f64..1.0, rho in 0.5_f64..0.99, log_eps in -8.0_f64..-3.0,
+            weight_decay in prop_oneof![Just(0.0), 0.0_f64..0.1],
+        ) {
+            let s = optax_setting("adadelta", serde_json::json!({
+                "learning_rate": lr, "rho": rho, "eps": 10f64.powf(log_eps), "weight_decay": weight_decay,
+            }));
+            kernel_agrees_with_crate(&s, seed, dim, steps, decades)?;
+        }
     }
 }
