@@ -768,7 +768,7 @@ fn constant_step(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         worst.0,
         below_fail.map_or(String::from(" nowhere on the grid"), |(r, h, t)| format!(" at b = {r}L ({h} > {})", t - 1))
     );
-    ev.reason = Some("T = 2bε⁻¹Δ (Δ = F(θ₀) − F*, min over j = 0..⌈T⌉−1) for b ≥ L; for L/2 < b < L GD still converges but needs N = ⌈b²Δ/(ε(b − L/2))⌉.".into());
+    ev.reason = Some("Ward et al. JMLR Lemma 2.1: T = 2bε⁻¹Δ (Δ = F(θ₀) − F*, min over j = 0..⌈T⌉−1) for b ≥ L, and for b ≤ L/2 GD can oscillate (b = L/2, measured) or diverge (b < L/2, measured). For L/2 < b < L (not in the paper) GD still converges but needs N = ⌈b²Δ/(ε(b − L/2))⌉.".into());
     Ok(ev)
 }
 
@@ -894,7 +894,7 @@ fn summation_lemmas(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         values: vec![("T".into(), 1.0), ("a1".into(), a1)],
         found_by: "scan a₁ = 2^−j, j = 0, 1, …: first failure at j = 1 (a₁ = 1 gives equality)".into(),
     });
-    ev.corrected_statement = Some("Σ_{ℓ≤T} a_ℓ/Σ_{i≤ℓ}a_i ≤ 1 + log(Σ_{i≤T}a_i / a₁) for every a₁ > 0, which implies the printed form under the paper's hypothesis a₁ ≥ 1 (Ward et al. Lemma 3.2); the square-root form Σ a_ℓ/√(Σ_{i≤ℓ}a_i) ≤ 2√(Σ a_i) holds as printed.".into());
+    ev.corrected_statement = Some("Σ_{ℓ≤T} a_ℓ/Σ_{i≤ℓ}a_i ≤ 1 + log(Σ_{i≤T}a_i / a₁) for every a₁ > 0, which implies the printed form under the paper's hypothesis a₁ ≥ 1 (Ward et al. JMLR Lemma 3.2); the square-root form Σ a_ℓ/√(Σ_{i≤ℓ}a_i) ≤ 2√(Σ a_i) (not in the JMLR version; a classical bound) holds as printed.".into());
     let corrected_ok = ratio_fail == 0 && hyp_fail == 0 && sqrt_fail == 0;
     ev.verdict = if printed_fail > 0 && corrected_ok {
         Verdict::FailsAsPrinted
@@ -1008,7 +1008,7 @@ fn n_lemma(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     ));
     ev.headline = format!("holds on {n_checked} exact cases (a_k just above ε); N − 1 = ⌈(L² − b₀²)/ε⌉ is already enough and is tight");
     ev.reason = Some(
-        "Proof: if a_k > ε for all k < N then b_N² > b₀² + Nε ≥ L². The restriction ε ≤ 1 is not needed."
+        "Ward et al. JMLR Lemma 4.1 with C = L. Proof: if a_k > ε for all k < N then b_N² > b₀² + Nε ≥ L². The restriction ε ≤ 1 is not needed."
             .into(),
     );
     Ok(ev)
