@@ -4,7 +4,7 @@
 
 mod common;
 
-use optverify::claims::registry::{run_card, select_cards};
+use optverify::claims::registry::select_cards;
 use optverify::claims::Mode;
 use optverify::theory::adagrad_norm as th;
 use proptest::prelude::*;
@@ -186,23 +186,12 @@ quickcheck::quickcheck! {
     }
 }
 
-/// Full mode of every card (minutes): `cargo test --release --test theorems_adagrad_norm -- --ignored --nocapture`.
+/// Full mode of every card (minutes), each asserting its card's expected verdict:
+/// `cargo test --release --test theorems_adagrad_norm -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn full_mode_all() {
     for id in IDS {
-        let cards = select_cards(&[id.to_string()]).unwrap();
-        let out = run_card(&cards[0], Mode::Full).unwrap();
-        let ev = &out.evidence;
-        eprintln!(
-            "FULL {id}: {} (expected {}) — {} ({:.1}s)",
-            ev.verdict, out.card.expected, ev.headline, out.seconds
-        );
-        for m in &ev.measurements {
-            eprintln!(
-                "   {} = {} vs {} [{}] {}",
-                m.name, m.measured, m.predicted, m.ok, m.note
-            );
-        }
+        common::assert_verdict(id, Mode::Full);
     }
 }
