@@ -1540,7 +1540,6 @@ impl DigitsFamily {
 /// One family of the growth check.
 struct GrowthFamily<'a> {
     name: &'static str,
-    b0: f64,
     steps: usize,
     seeds: u64,
     /// lim b_k²/k: E‖g − ∇F‖² at the limit point.
@@ -1767,7 +1766,6 @@ fn stochastic_growth(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let x0 = DVector::from_element(n, 1.0);
         let fam = GrowthFamily {
             name,
-            b0: 1.0,
             steps,
             seeds,
             limit: sigma * sigma,
@@ -1775,14 +1773,12 @@ fn stochastic_growth(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             c_g2_floor: None,
             run: Box::new(move |s| run_stochastic(&obj, &x0, 1.0, sigma, 1000 + s, steps, true)),
         };
-        let _ = fam.b0;
         outcomes.push(growth_family(&fam, alpha, &mut ev, &mut trajectories)?);
     }
     let digits = DigitsFamily::new(batch, lambda)?;
     let digits_name: &'static str = "Digits: logistic 3 vs 8, i.i.d. batches";
     let fam = GrowthFamily {
         name: digits_name,
-        b0: 1.0,
         steps: digits_steps,
         seeds: digits_seeds,
         limit: digits.v_star,

@@ -288,7 +288,7 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             &b0s,
             ada.iter().map(|a| a.mean).collect(),
         )],
-        caption: format!("AdaGrad-Norm is flat for b₀ ≤ L and converges for every b₀; SGD with step 1/b₀ diverges for b₀ < L/2 (+∞: no point drawn) and both stall for b₀ ≫ L. Bands: pointwise {level:.0}% t-intervals over {seeds} seeds. Points: the literal min-so-far min_ℓ of the seed-mean curve (SGD's is ‖∇F(θ₀)‖² where it diverges)."),
+        caption: format!("AdaGrad-Norm is flat for b₀ ≤ L and converges for every b₀; SGD with step 1/b₀ diverges for b₀ < L/2 (+∞: no point drawn); for b₀ ≫ L the two coincide, and stall once b₀ ≫ μN. Bands: pointwise {level:.0}% t-intervals over {seeds} seeds. Points: the literal min-so-far min_ℓ of the seed-mean curve (SGD's is ‖∇F(θ₀)‖² where it diverges)."),
     };
     fig.series
         .extend(t_band("AdaGrad-Norm", alpha, &b0s, &replicates(&ada)));
@@ -340,7 +340,7 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     }
     ev.reason = Some(if sgd_ok {
         format!(
-            "Robust means: never diverges, and for b₀ < L loses at most the bound's log factor. For b₀ > L AdaGrad-Norm is not robust in the same sense: its steps are ≤ 1/b₀, it behaves like SGD with 1/b₀ and stalls with it (context measurements). The small-b₀ test uses {} Student-t intervals over {seeds} seeds at level 1 − α/{} each (Bonferroni): family-wise false-alarm probability ≤ α/2 = {}. The divergence counts are exact facts of the seeded runs (no false alarm).",
+            "Robust means: never diverges, and for b₀ < L loses at most the bound's log factor. For b₀ > L AdaGrad-Norm is not robust in the same sense: its steps are ≤ 1/b₀, and once b₀² ≳ N c_g² (so that b_N ≤ √2·b₀ in mean square) it behaves like SGD with 1/b₀ — better while 1/b₀ is near the noise-optimal step, stalled once b₀ ≫ μN (context measurements). The small-b₀ test uses {} Student-t intervals over {seeds} seeds at level 1 − α/{} each (Bonferroni): family-wise false-alarm probability ≤ α/2 = {}. The divergence counts are exact facts of the seeded runs (no false alarm).",
             small.len() + 1,
             small.len() + 1,
             alpha / 2.0
@@ -351,13 +351,20 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             below_half.len() * seeds
         )
     });
+    let i_best = (0..b0s.len())
+        .min_by(|&a, &b| ada[a].mean.total_cmp(&ada[b].mean))
+        .unwrap_or(i_ref);
+    let i_max = b0s.len() - 1;
     ev.headline = format!(
-        "AdaGrad-Norm converges for every b₀ ∈ [{:e}, {:e}] (0 of {} runs diverge) and its final E‖∇F‖² varies by ×{ada_small:.2} over b₀ ≤ L (bound's log factor ×{:.2}); SGD with 1/b₀ diverges in all {} runs with b₀ < L/2; for b₀ ≫ L both stall (worst/best over the grid: AdaGrad-Norm {ada_all:.3e}, SGD {sgd_all:.3e})",
+        "AdaGrad-Norm converges for every b₀ ∈ [{:e}, {:e}] (0 of {} runs diverge) and its final E‖∇F‖² varies by ×{ada_small:.3} over b₀ ≤ L (bound's log factor ×{:.2}); SGD with 1/b₀ diverges in all {} runs with b₀ < L/2; for b₀ ≫ L AdaGrad-Norm follows SGD with 1/b₀ (both best near b₀ = {:e}, both stalled at b₀ = {:e}: Q = {:.3} from ‖∇F(θ₀)‖² = {g0_sq:.3})",
         b0s[0],
-        b0s[b0s.len() - 1],
+        b0s[i_max],
         b0s.len() * seeds,
         log_factor(b0s[0]) / log_factor(b_ref),
-        below_half.len() * seeds
+        below_half.len() * seeds,
+        b0s[i_best],
+        b0s[i_max],
+        ada[i_max].mean,
     );
     Ok(ev)
 }
