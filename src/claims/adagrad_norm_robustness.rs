@@ -354,15 +354,19 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let i_best = (0..b0s.len())
         .min_by(|&a, &b| ada[a].mean.total_cmp(&ada[b].mean))
         .unwrap_or(i_ref);
+    let i_best_sgd = (0..b0s.len())
+        .min_by(|&a, &b| sgd[a].mean.total_cmp(&sgd[b].mean))
+        .unwrap_or(i_ref);
     let i_max = b0s.len() - 1;
     ev.headline = format!(
-        "AdaGrad-Norm converges for every b₀ ∈ [{:e}, {:e}] (0 of {} runs diverge) and its final E‖∇F‖² varies by ×{ada_small:.3} over b₀ ≤ L (bound's log factor ×{:.2}); SGD with 1/b₀ diverges in all {} runs with b₀ < L/2; for b₀ ≫ L AdaGrad-Norm follows SGD with 1/b₀ (both best near b₀ = {:e}, both stalled at b₀ = {:e}: Q = {:.3} from ‖∇F(θ₀)‖² = {g0_sq:.3})",
+        "AdaGrad-Norm converges for every b₀ ∈ [{:e}, {:e}] (0 of {} runs diverge) and its final E‖∇F‖² varies by ×{ada_small:.3} over b₀ ≤ L (bound's log factor ×{:.2}); SGD with 1/b₀ diverges in all {} runs with b₀ < L/2; for b₀ ≫ L AdaGrad-Norm follows SGD with 1/b₀ (best b₀: {:e} for AdaGrad-Norm, {:e} for SGD; both stalled at b₀ = {:e}: Q = {:.3} from ‖∇F(θ₀)‖² = {g0_sq:.3})",
         b0s[0],
         b0s[i_max],
         b0s.len() * seeds,
         log_factor(b0s[0]) / log_factor(b_ref),
         below_half.len() * seeds,
         b0s[i_best],
+        b0s[i_best_sgd],
         b0s[i_max],
         ada[i_max].mean,
     );
