@@ -388,6 +388,16 @@ fn quick_stochastic_checks_include_digits_and_bands() {
         .collect();
     assert_eq!(sqrt_k.len(), 3);
     assert!(sqrt_k.iter().all(|f| has_band(f)));
+    let trajectories = growth.figures.iter().find(|f| f.id == "b-trajectories").unwrap();
+    // One band (two series) per family.
+    assert_eq!(
+        trajectories
+            .series
+            .iter()
+            .filter(|s| s.label.contains("t-band"))
+            .count(),
+        6
+    );
     let rate = quick_evidence("adagrad-norm-stochastic-rate");
     assert!(rate.measurements.iter().any(|m| m.name.starts_with("digits")));
     let ids: Vec<&str> = rate.figures.iter().map(|f| f.id.as_str()).collect();

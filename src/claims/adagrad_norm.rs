@@ -1694,6 +1694,9 @@ fn growth_family(
         kx.clone(),
         mean_of(&b_curves),
     ));
+    trajectories
+        .series
+        .extend(t_band(&format!("{name}: b_k"), alpha, &kx, &b_curves));
     let fit_x: Vec<f64> = fit_ks.iter().map(|&k| k as f64).collect();
     trajectories.series.push(pt(
         &format!("{name}: fitted {:.3}·k^{ms:.3} on [K/10, K]", mean_ic.exp()),
@@ -1751,7 +1754,7 @@ fn stochastic_growth(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         log_y: true,
         series: Vec::new(),
         caption:
-            "b_k grows like √k (fitted slopes ≈ ½, below ½ on a finite window by the transient b₀² + Σ‖∇F‖²)."
+            "b_k grows like √k (fitted slopes ≈ ½, below ½ on a finite window by the transient b₀² + Σ‖∇F‖²). Bands: pointwise 1 − α t-intervals over seeds."
                 .into(),
     };
     // Instance A: noise-dominated (c_g ≈ σ); B: gradient-dominated (σ ≪ c_g). 1 − cos has
