@@ -116,6 +116,10 @@ TORCH = [
     ("radam", "default", dict(lr=0.01)),
     ("radam", "decoupled", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1,
                                 decoupled_weight_decay=True)),
+    # Factored second moments on every matrix (the matrix case's 3x4 weight).
+    ("adafactor", "default", dict()),
+    ("adafactor", "decay", dict(lr=0.05, beta2_decay=-0.6, eps=(1e-20, 1e-2), d=2.0,
+                                weight_decay=0.1)),
 ]
 
 OPTAX = [
@@ -146,6 +150,10 @@ OPTAX = [
     ("lars", "default", dict(learning_rate=0.5)),
     ("lars", "nesterov", dict(learning_rate=0.5, weight_decay=0.01, trust_coefficient=0.02,
                               eps=1e-8, momentum=0.8, nesterov=True)),
+    # min_dim_size_to_factor below the default 128 so that the 3x4 weight is factored.
+    ("adafactor", "default", dict(learning_rate=0.01, min_dim_size_to_factor=2)),
+    ("adafactor", "decay", dict(learning_rate=0.05, min_dim_size_to_factor=3, decay_rate=0.6,
+                                clipping_threshold=2.0, weight_decay_rate=0.01, eps=1e-20)),
 ]
 
 TORCH_CLASSES = {
@@ -157,6 +165,7 @@ TORCH_CLASSES = {
     "adadelta": torch.optim.Adadelta,
     "nadam": torch.optim.NAdam,
     "radam": torch.optim.RAdam,
+    "adafactor": torch.optim.Adafactor,
 }
 
 
@@ -220,6 +229,7 @@ OPTAX_FACTORIES = {
     "radam": optax.radam,
     "lamb": optax.lamb,
     "lars": optax.lars,
+    "adafactor": optax.adafactor,
 }
 
 

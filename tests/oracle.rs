@@ -169,9 +169,9 @@ fn every_golden_trace_replays_within_its_rounding_bound() {
         .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("keras-"))
         .count();
     assert_eq!(keras, 119, "expected the 119 Keras traces");
-    // 364 torch and optax traces (scripts/golden_traces.py) + the Keras ones.
+    // 392 torch and optax traces (scripts/golden_traces.py) + the Keras ones.
     assert!(
-        files.len() >= 364 + 119,
+        files.len() >= 392 + 119,
         "expected the full golden set, found {}",
         files.len()
     );
@@ -1084,4 +1084,136 @@ fn lamb_and_lars_presets_take_optax_names() {
         presets::resolve("optax", "lamb", &map("{}")),
         Err(presets::PresetError::Required { .. })
     ));
+}
+
+#[test]
+fn adafactor_presets_map_both_frameworks() {
+    use optverify::optim::adafactor::{AdafactorDecay, DecayPrecision, Eps1Placement, Factoring};
+    let map =
+        |json: &str| -> serde_json::Map<String, serde_json::Value> { serde_json::from_str(json).unwrap() };
+    match presets::resolve("pytorch", "adafactor", &map("{}")).unwrap() {
+        presets::Setting::Adafactor(c) => {
+            assert_eq!(
+                (c.lr, c.eps1, c.eps2, c.decay_exponent),
+                (1e-2, f64::EPSILON, 1e-3, 0.8)
+            );
+            assert!(c.relative_step && c.scale_by_parameter_rms);
+            assert_eq!(c.clip_threshold, Some(1.0));
+            assert_eq!(c.factoring, Factoring::Matrices);
+            assert_eq!(c.eps1_placement, Eps1Placement::Clamp);
+            assert_eq!(c.weight_decay, AdafactorDecay::None);
+        }
+        other => panic!("{other:?}"),
+    }
+    match presets::resolve(
+        "pytorch",
+        "adafactor",
+        &map(r#"{"eps": [null, 0.01], "weight_decay": 0.1, "beta2_decay": -0.6}"#),
+    )
+    .unwrap()
+    {
+        presets::Setting::Adafactor(c) => {
+            assert_eq!((c.eps1, c.eps2, c.decay_exponent), (f64::EPSILON, 0.01, 0.6));
+            assert_eq!(c.weight_decay, AdafactorDecay::TimesLr(0.1));
+        }
+        other => panic!("{other:?}"),
+    }
+    // eps[0] = None is the machine epsilon of the parameters' dtype: f32 for an f32 trace.
+    let r = format::open(&golden("torch-adafactor-default-randn-f32.jsonl")).unwrap();
+    match presets::resolve_header(r.header()).unwrap() {
+        presets::Setting::Adafactor(c) => assert_eq!(c.eps1, f64::from(f32::EPSILON)),
+        other => panic!("{other:?}"),
+    }
+    match presets::resolve("optax", "adafactor", &map("{}")).unwrap() {
+        presets::Setting::Adafactor(c) => {
+            // learning_rate=None: no lr scaling.
+            assert_eq!((c.lr, c.eps1, c.eps2, c.decay_exponent), (1.0, 1e-30, 1e-3, 0.8));
+            assert!(!c.relative_step && c.scale_by_parameter_rms);
+            assert_eq!(c.factoring, Factoring::MinDimSize(128));
+            assert_eq!(c.decay_precision, DecayPrecision::F32);
+            assert_eq!(c.eps1_placement, Eps1Placement::AddedToSquare);
+        }
+        other => panic!("{other:?}"),
+    }
+    match presets::resolve(
+        "optax",
+        "adafactor",
+        &map(r#"{"learning_rate": 0.1, "clipping_threshold": null, "factored": false, "weight_decay_rate": 0.01}"#),
+    )
+    .unwrap()
+    {
+        presets::Setting::Adafactor(c) => {
+            assert_eq!(c.clip_threshold, None);
+            assert_eq!(c.factoring, Factoring::Never);
+            assert_eq!(c.weight_decay, AdafactorDecay::Unscaled(0.01));
+        }
+        other => panic!("{other:?}"),
+    }
+    for json in [
+        r#"{"learning_rate": 0.1, "momentum": 0.9}"#,
+        r#"{"learning_rate": 0.1, "decay_offset": 5}"#,
+    ] {
+        assert!(
+            matches!(
+                presets::resolve("optax", "adafactor", &map(json)),
+                Err(presets::PresetError::Unsupported { .. })
+            ),
+            "{json}"
+        );
+    }
+    for (preset, json) in [
+        ("pytorch", r#"{"eps": [1e-30]}"#),
+        ("optax", r#"{"min_dim_size_to_factor": 2.5}"#),
+    ] {
+        assert!(
+            matches!(
+                presets::resolve(preset, "adafactor", &map(json)),
+                Err(presets::PresetError::BadValue { .. })
+            ),
+            "{preset} {json}"
+        );
+    }
+    assert!(matches!(
+        presets::resolve("pytorch", "adafactor", &map(r#"{"beta2": 0.9}"#)),
+        Err(presets::PresetError::UnknownHyperparameter { .. })
+    ));
+}
+
+#[test]
+fn adafactor_factoring_and_decay_precision_are_diagnosed() {
+    // optax's matrix trace (3×4 weight factored because min_dim_size_to_factor = 2) against
+    // the crate with the layout: factored agrees, unfactored does not; β̂₂ₜ in float64
+    // instead of float32 moves the result beyond the rounding bound too (conventions.md:
+    // ~4e-9).
+    let path = golden("optax-adafactor-default-matrix.jsonl");
+    let tol = tolerance(Dtype::F64, count_steps(&path));
+    let mut r = format::open(&path).unwrap();
+    let declared = presets::resolve_header(r.header()).unwrap();
+    let label = "optax adafactor";
+    let variants = presets::variants(label, &declared);
+    let settings: Vec<presets::Setting> = variants.iter().map(|v| v.setting.clone()).collect();
+    let out = compare::compare_settings(&mut r, &settings, tol).unwrap();
+    let outcome = |prefix: &str| {
+        let i = variants
+            .iter()
+            .position(|v| v.label.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no variant {prefix}"));
+        &out[i]
+    };
+    assert!(
+        outcome("as declared").agrees(),
+        "{:?}",
+        outcome("as declared").worst_rel
+    );
+    assert!(outcome("Adafactor, β̂₂ₜ in float32 (optax)").agrees());
+    assert!(outcome("Adafactor, every matrix factored").agrees());
+    let unfactored = outcome("Adafactor, nothing factored");
+    assert!(!unfactored.agrees() && unfactored.worst_rel_value() > 1e3 * tol);
+    let f64_decay = outcome("Adafactor, β̂₂ₜ in float64 (pytorch)");
+    assert!(!f64_decay.agrees(), "{:?}", f64_decay.worst_rel);
+    println!(
+        "optax adafactor matrix: unfactored {:.1e}, β̂₂ₜ in f64 {:.1e}, bound {tol:.1e}",
+        unfactored.worst_rel_value(),
+        f64_decay.worst_rel_value()
+    );
 }

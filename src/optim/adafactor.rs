@@ -33,6 +33,8 @@
 //! | β₁ | `momentum` | none (§9 optional) | `momentum` (None) | — |
 //! | factoring | `factoring` | every matrix | both dims ≥ `min_dim_size_to_factor` (128) | every matrix |
 //! | β̂₂ₜ precision | `decay_precision` | exact | float32 | variable dtype |
+//! | ε₁ use | `eps1_placement` | added to G² | added to G² | — |
+//! | λ | `weight_decay` | — | `weight_decay_rate` (unscaled) | — |
 //!
 //! ## Conventions
 //! * **Which blocks are factored** ([`Factoring`]): the paper factors every matrix;
@@ -46,6 +48,15 @@
 //! * optax has no built-in ρ_t: its step is `learning_rate` (a schedule) times the parameter
 //!   scale; `relative_step = false` with `lr` reproduces that.
 //! * A block with `rows == 1` or `cols == 1` is a vector: Algorithm 5 (unfactored).
+//! * **ε₁** ([`Eps1Placement`]): the paper and optax add ε₁ (1e-30) to G²; PyTorch's
+//!   `Adafactor` adds nothing and clamps instead: the normaliser mean(R) at ε₁ and V̂ at ε₁²,
+//!   with ε₁ = the machine epsilon of the parameters' dtype by default (`eps=(None, 1e-3)`).
+//! * **PyTorch** (`torch.optim.Adafactor`) is the paper's relative step: ρ_t = min(lr, 1/√t)
+//!   with lr = 1e-2, 1 − β̂₂ₜ = t^{beta2_decay} (beta2_decay = −c), every matrix factored
+//!   (row/column *means* of G², the same V̂), update clipping with `d`.
+//! * **Weight decay** ([`AdafactorDecay`]): PyTorch multiplies θ by (1 − lr·λ) (lr the cap,
+//!   not ρ_t) after reading RMS(θ_{t−1}); optax's `weight_decay_rate` adds λθ_{t−1} to the
+//!   update after the learning rate and parameter scale, so it is not multiplied by either.
 //!
 //! ## References
 //! * N. Shazeer, M. Stern, *Adafactor: Adaptive Learning Rates with Sublinear Memory Cost*,
@@ -84,6 +95,43 @@ pub enum DecayPrecision {
     F32,
 }
 
+/// Where ε₁ enters the second moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Eps1Placement {
+    /// G² + ε₁ before the moments (Algorithms 4/5, optax `eps`).
+    #[default]
+    AddedToSquare,
+    /// No ε₁ in G²; the normaliser mean(R) is clamped below at ε₁ and V̂ at ε₁² (PyTorch
+    /// `Adafactor`, whose ε₁ defaults to the machine epsilon of the parameters' dtype).
+    Clamp,
+}
+
+/// Weight decay of Adafactor (the paper has none).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "lambda")]
+pub enum AdafactorDecay {
+    /// No decay.
+    #[default]
+    None,
+    /// θ ← (1 − lr·λ)θ after α_t is taken from θ_{t−1}, before the update; `lr` is the cap of
+    /// ρ_t, not ρ_t (PyTorch `weight_decay`).
+    TimesLr(f64),
+    /// θ ← θ − λθ_{t−1} with the update, multiplied by nothing (optax `weight_decay_rate`:
+    /// `add_decayed_weights` sits after the learning rate and the parameter scale).
+    Unscaled(f64),
+}
+
+impl AdafactorDecay {
+    /// The λ, 0 for `None`.
+    pub fn lambda_value(&self) -> f64 {
+        match *self {
+            AdafactorDecay::None => 0.0,
+            AdafactorDecay::TimesLr(l) | AdafactorDecay::Unscaled(l) => l,
+        }
+    }
+}
+
 /// Hyperparameters of [`Adafactor`] (serde; validate with [`AdafactorConfig::build`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdafactorConfig {
@@ -109,6 +157,12 @@ pub struct AdafactorConfig {
     pub decay_precision: DecayPrecision,
     /// Blocks; `None` means one vector block ([`Layout::flat`]).
     pub layout: Option<Layout>,
+    /// ε₁ added to G² (paper, optax) or used as a clamp (PyTorch).
+    #[serde(default)]
+    pub eps1_placement: Eps1Placement,
+    /// Weight decay (PyTorch × lr, optax unscaled); none in the paper.
+    #[serde(default)]
+    pub weight_decay: AdafactorDecay,
 }
 
 impl Default for AdafactorConfig {
@@ -133,6 +187,19 @@ impl AdafactorConfig {
             factoring: Factoring::Matrices,
             decay_precision: DecayPrecision::F64,
             layout: None,
+            eps1_placement: Eps1Placement::AddedToSquare,
+            weight_decay: AdafactorDecay::None,
+        }
+    }
+
+    /// `torch.optim.Adafactor` defaults: lr 1e-2 (the cap of ρ_t = min(lr, 1/√t)),
+    /// beta2_decay −0.8, eps (ε₁ = machine epsilon of f64, ε₂ = 1e-3) with ε₁ as a clamp,
+    /// d = 1, weight_decay 0 (× lr), every matrix factored.
+    pub fn pytorch() -> Self {
+        Self {
+            eps1: f64::EPSILON,
+            eps1_placement: Eps1Placement::Clamp,
+            ..Self::paper()
         }
     }
 
@@ -168,6 +235,12 @@ impl AdafactorConfig {
         }
         if let Some(b1) = self.momentum {
             check::unit_interval(NAME, "momentum", b1)?;
+        }
+        match self.weight_decay {
+            AdafactorDecay::None => {}
+            AdafactorDecay::TimesLr(l) | AdafactorDecay::Unscaled(l) => {
+                check::finite(NAME, "weight_decay", l)?
+            }
         }
         if let Factoring::MinDimSize(0) = self.factoring {
             return Err(HyperError::Incompatible {
@@ -273,11 +346,25 @@ impl Adafactor {
     }
 
     /// β̂₂ₜ = 1 − t^{−c} in the configured precision.
+    #[cfg(test)]
     fn beta2_hat(&self, t: u64) -> f64 {
+        self.decay_weights(t).0
+    }
+
+    /// (β̂₂ₜ, 1 − β̂₂ₜ) in the configured precision. F64 takes 1 − β̂₂ₜ = t^{−c} directly (as
+    /// PyTorch's `step ** beta2_decay`), which keeps its low bits; F32 rounds both as optax:
+    /// `1 − t^{−c}` and then `1.0 − decay_rate_t` in float32.
+    fn decay_weights(&self, t: u64) -> (f64, f64) {
         let c = self.config.decay_exponent;
         match self.config.decay_precision {
-            DecayPrecision::F64 => 1.0 - (t as f64).powf(-c),
-            DecayPrecision::F32 => f64::from(1.0_f32 - (t as f32).powf(-(c as f32))),
+            DecayPrecision::F64 => {
+                let w = (t as f64).powf(-c);
+                (1.0 - w, w)
+            }
+            DecayPrecision::F32 => {
+                let b = 1.0_f32 - (t as f32).powf(-(c as f32));
+                (f64::from(b), f64::from(1.0_f32 - b))
+            }
         }
     }
 }
@@ -331,8 +418,12 @@ impl Optimizer for Adafactor {
             });
         }
         let t = self.state.as_ref().expect("created above").t + 1;
-        let beta2 = self.beta2_hat(t);
+        let (beta2, one_minus_beta2) = self.decay_weights(t);
         let c = &self.config;
+        let (eps1_added, eps1_clamp) = match c.eps1_placement {
+            Eps1Placement::AddedToSquare => (c.eps1, 0.0),
+            Eps1Placement::Clamp => (0.0, c.eps1),
+        };
         // ρ_t (§8).
         let rho = if c.relative_step {
             c.lr.min(1.0 / (t as f64).sqrt())
@@ -352,7 +443,7 @@ impl Optimizer for Adafactor {
             } else {
                 rho
             };
-            let sq = |k: usize| gb[k] * gb[k] + c.eps1;
+            let sq = |k: usize| gb[k] * gb[k] + eps1_added;
             let u = &mut update[range.clone()];
             match moment {
                 SecondMoment::Factored { row, col } => {
@@ -360,25 +451,26 @@ impl Optimizer for Adafactor {
                     // R_t and C_t from row and column sums of G² + ε₁.
                     for (i, ri) in row.iter_mut().enumerate() {
                         let s: f64 = (0..m).map(|j| sq(i * m + j)).sum();
-                        *ri = beta2 * *ri + (1.0 - beta2) * s;
+                        *ri = beta2 * *ri + one_minus_beta2 * s;
                     }
                     for (j, cj) in col.iter_mut().enumerate() {
                         let s: f64 = (0..n).map(|i| sq(i * m + j)).sum();
-                        *cj = beta2 * *cj + (1.0 - beta2) * s;
+                        *cj = beta2 * *cj + one_minus_beta2 * s;
                     }
-                    // V̂ = R Cᵀ/1ᵀR; U = G/√V̂.
-                    let row_sum: f64 = row.iter().sum();
+                    // V̂ = R Cᵀ/1ᵀR; U = G/√V̂. PyTorch clamps mean(R/m) = 1ᵀR/(nm) at ε₁ and
+                    // V̂ at ε₁² (0 under AddedToSquare, a no-op).
+                    let row_sum: f64 = row.iter().sum::<f64>().max((n * m) as f64 * eps1_clamp);
                     for i in 0..n {
                         for j in 0..m {
-                            let v_hat = row[i] * col[j] / row_sum;
+                            let v_hat = (row[i] * col[j] / row_sum).max(eps1_clamp * eps1_clamp);
                             u[i * m + j] = gb[i * m + j] / v_hat.sqrt();
                         }
                     }
                 }
                 SecondMoment::Full(v) => {
                     for (k, vk) in v.iter_mut().enumerate() {
-                        *vk = beta2 * *vk + (1.0 - beta2) * sq(k);
-                        u[k] = gb[k] / vk.sqrt();
+                        *vk = beta2 * *vk + one_minus_beta2 * sq(k);
+                        u[k] = gb[k] / vk.max(eps1_clamp * eps1_clamp).sqrt();
                     }
                 }
             }
@@ -395,6 +487,20 @@ impl Optimizer for Adafactor {
             for (mk, uk) in m.iter_mut().zip(update.iter_mut()) {
                 *mk = b1 * *mk + (1.0 - b1) * *uk;
                 *uk = *mk;
+            }
+        }
+        match c.weight_decay {
+            AdafactorDecay::None => {}
+            // PyTorch: param.mul_(1 − lr·weight_decay), α_t having been read from θ_{t−1}.
+            AdafactorDecay::TimesLr(lambda) => {
+                let factor = 1.0 - c.lr * lambda;
+                x.iter_mut().for_each(|xk| *xk *= factor);
+            }
+            // optax: add_decayed_weights after ema: u + λθ_{t−1}.
+            AdafactorDecay::Unscaled(lambda) => {
+                for (uk, xk) in update.iter_mut().zip(x.iter()) {
+                    *uk += lambda * xk;
+                }
             }
         }
         // X_t = X_{t−1} − α_t Û_t.
@@ -507,6 +613,81 @@ mod tests {
         // t = 10: 1 − 10^−0.8 = 0.841511…; float32 keeps ~7 digits.
         let (a, b) = (opt.beta2_hat(10), exact.beta2_hat(10));
         assert!(a != b && (a - b).abs() < 1e-7, "{a} {b}");
+    }
+
+    #[test]
+    fn pytorch_weight_decay_clamp_and_optax_decay_first_step_by_hand() {
+        // t = 1: 1 − β̂ = 1, so V̂ = G² (+ε₁) and U = G/|G| = (1, −1); RMS(U) = 1, no clip;
+        // α = max(ε₂, RMS(θ₀)) ρ₁ = √12.5 · 0.01 for θ₀ = (3, 4). Each coordinate: ≤ 8
+        // roundings (RMS, α, U, the decay factor, the products and the subtraction), and
+        // |θ₁| ≥ |θ₀|/2, so 8u relative to the result.
+        let theta0 = [3.0_f64, 4.0];
+        let g = DVector::from_row_slice(&[1.0, -2.0]);
+        let alpha = (12.5_f64).sqrt() * 0.01;
+        let cases = [
+            (
+                AdafactorDecay::TimesLr(0.5),
+                [3.0 * (1.0 - 0.005) - alpha, 4.0 * (1.0 - 0.005) + alpha],
+            ),
+            (
+                AdafactorDecay::Unscaled(0.5),
+                [3.0 - alpha - 1.5, 4.0 + alpha - 2.0],
+            ),
+        ];
+        for (decay, want) in cases {
+            let mut opt = AdafactorConfig {
+                weight_decay: decay,
+                ..AdafactorConfig::pytorch()
+            }
+            .build()
+            .unwrap();
+            let mut x = DVector::from_row_slice(&theta0);
+            opt.step(&mut x, &g).unwrap();
+            for (got, w) in x.iter().zip(want) {
+                assert!(
+                    (got - w).abs() <= 8.0 * UNIT_ROUNDOFF * w.abs(),
+                    "{decay:?}: {got} vs {w}"
+                );
+            }
+        }
+        // Clamp: with ε₁ = 1, V̂ = G² = 0.25 is raised to ε₁² = 1, so U = G = 0.5 (exact, as
+        // every value is dyadic); added to G², V̂ = 1.25 instead. A zero gradient gives U = 0
+        // under both (no 0/0).
+        for (placement, want) in [
+            (Eps1Placement::Clamp, 0.5),
+            (Eps1Placement::AddedToSquare, 0.5 / 1.25_f64.sqrt()),
+        ] {
+            let mut opt = AdafactorConfig {
+                eps1: 1.0,
+                eps1_placement: placement,
+                relative_step: false,
+                scale_by_parameter_rms: false,
+                lr: 1.0,
+                clip_threshold: None,
+                ..AdafactorConfig::paper()
+            }
+            .build()
+            .unwrap();
+            let mut x = DVector::from_row_slice(&[0.0, 0.0]);
+            opt.step(&mut x, &DVector::from_row_slice(&[0.5, 0.0])).unwrap();
+            assert!(
+                (x[0] + want).abs() <= 4.0 * UNIT_ROUNDOFF * want,
+                "{placement:?}: {}",
+                x[0]
+            );
+            assert_eq!(x[1], 0.0, "{placement:?}");
+        }
+        assert!(matches!(
+            AdafactorConfig {
+                weight_decay: AdafactorDecay::Unscaled(f64::NAN),
+                ..AdafactorConfig::paper()
+            }
+            .build(),
+            Err(HyperError::OutOfRange {
+                field: "weight_decay",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -7,15 +7,15 @@
 //!
 //! | preset | optimizers | names |
 //! |---|---|---|
-//! | `pytorch` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta`, `nadam`, `radam` | `lr`, `momentum`, `dampening`, `nesterov`, `weight_decay`, `betas`, `eps`, `amsgrad`, `lr_decay`, `initial_accumulator_value`, `alpha`, `centered`, `rho`, `momentum_decay`, `decoupled_weight_decay` |
-//! | `optax` | `sgd`, `adam`, `adamw`, `amsgrad`, `nadam`, `radam`, `lamb`, `lars`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `b1`, `b2`, `eps`, `eps_root`, `mu_dtype` (null only), `weight_decay`, `threshold`, `mask` (null only), `weight_decay_mask`, `trust_ratio_mask` (true only), `trust_coefficient`, `initial_accumulator_value`, `decay`, `initial_scale`, `eps_in_sqrt`, `centered`, `bias_correction`, `rho` |
+//! | `pytorch` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta`, `nadam`, `radam`, `adafactor` | `beta2_decay`, `d`, `lr`, `momentum`, `dampening`, `nesterov`, `weight_decay`, `betas`, `eps`, `amsgrad`, `lr_decay`, `initial_accumulator_value`, `alpha`, `centered`, `rho`, `momentum_decay`, `decoupled_weight_decay` |
+//! | `optax` | `sgd`, `adam`, `adamw`, `amsgrad`, `nadam`, `radam`, `lamb`, `lars`, `adafactor`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `b1`, `b2`, `eps`, `eps_root`, `mu_dtype` (null only), `weight_decay`, `threshold`, `mask` (null only), `weight_decay_mask`, `trust_ratio_mask` (true only), `trust_coefficient`, `min_dim_size_to_factor`, `decay_rate`, `decay_offset` (0 only), `multiply_by_parameter_scale`, `clipping_threshold`, `momentum` (null only), `dtype_momentum`, `weight_decay_rate`, `factored`, `initial_accumulator_value`, `decay`, `initial_scale`, `eps_in_sqrt`, `centered`, `bias_correction`, `rho` |
 //! | `keras` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `beta_1`, `beta_2`, `epsilon`, `amsgrad`, `weight_decay`, `initial_accumulator_value`, `rho`, `centered`; base arguments `name`, `ema_momentum` (no effect), `clipnorm`, `clipvalue`, `global_clipnorm`, `loss_scale_factor`, `gradient_accumulation_steps`, `ema_overwrite_frequency` (must be null), `use_ema` (must be false) |
 //!
 //! PyTorch's execution flags `foreach`, `differentiable`, `capturable` are accepted and do not
 //! change the update; `maximize` and `fused` must be false. optax has no default learning
 //! rate: `learning_rate` is required (for `adadelta`, absent or `null` means no scaling, 1).
 //!
-//! Layer-wise settings (`lamb`, `lars`) need the trace's layout: [`resolve_header`] applies it
+//! Layer-wise and factored settings (`lamb`, `lars`, `adafactor`) need the trace's layout: [`resolve_header`] applies it
 //! ([`Setting::with_layout`]); [`resolve`] alone gives one block.
 //!
 //! [`variants`] lists the convention variants of a resolved setting that the diagnosis of
@@ -26,6 +26,7 @@
 use super::format::{BlockSpec, Header};
 use crate::error::HyperError;
 use crate::optim::adadelta::AdaDeltaConfig;
+use crate::optim::adafactor::{AdafactorConfig, AdafactorDecay, DecayPrecision, Eps1Placement, Factoring};
 use crate::optim::adagrad::AdaGradConfig;
 use crate::optim::adam::AdamConfig;
 use crate::optim::adamw::AdamWConfig;
@@ -97,6 +98,7 @@ pub enum Setting {
     RAdam(RAdamConfig),
     Lamb(LambConfig),
     Lars(LarsConfig),
+    Adafactor(AdafactorConfig),
 }
 
 impl Setting {
@@ -116,6 +118,7 @@ impl Setting {
             Setting::RAdam(c) => Box::new(c.build()?),
             Setting::Lamb(c) => Box::new(c.build()?),
             Setting::Lars(c) => Box::new(c.build()?),
+            Setting::Adafactor(c) => Box::new(c.build()?),
         })
     }
 
@@ -127,6 +130,7 @@ impl Setting {
         match self {
             Setting::Lamb(c) => Setting::Lamb(c.with_layout(layout())),
             Setting::Lars(c) => Setting::Lars(c.with_layout(layout())),
+            Setting::Adafactor(c) => Setting::Adafactor(c.with_layout(layout())),
             other => other,
         }
     }
@@ -302,8 +306,27 @@ pub fn resolve(preset: &str, optimizer: &str, map: &Map<String, Value>) -> Resul
 ///
 /// # Errors
 /// As [`resolve`].
+/// PyTorch's Adafactor takes ε₁ = `eps[0]` = None as the machine epsilon of the parameters'
+/// dtype, which only the header's dtype tells ([`resolve`] assumes f64).
 pub fn resolve_header(header: &Header) -> Result<Setting, PresetError> {
-    Ok(resolve(&header.preset, &header.optimizer, &header.hyperparameters)?.with_layout(&header.layout))
+    let setting =
+        resolve(&header.preset, &header.optimizer, &header.hyperparameters)?.with_layout(&header.layout);
+    Ok(match setting {
+        Setting::Adafactor(c)
+            if header.preset == "pytorch"
+                && header.dtype == super::format::Dtype::F32
+                && header
+                    .hyperparameters
+                    .get("eps")
+                    .is_none_or(|e| e.get(0).is_none_or(Value::is_null)) =>
+        {
+            Setting::Adafactor(AdafactorConfig {
+                eps1: f64::from(f32::EPSILON),
+                ..c
+            })
+        }
+        other => other,
+    })
 }
 
 fn unknown(preset: &str, optimizer: &str, known: &'static str) -> PresetError {
@@ -398,11 +421,39 @@ fn pytorch(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
                 ..RAdamConfig::pytorch()
             })
         }
+        "adafactor" => {
+            // eps = (ε₁ or None → machine epsilon, ε₂).
+            let (eps1, eps2) = match hp.get("eps") {
+                None => (None, 1e-3),
+                Some(v) => match v.as_array().map(|a| a.as_slice()) {
+                    Some([e1, e2]) if (e1.is_null() || e1.as_f64().is_some()) && e2.as_f64().is_some() => {
+                        (e1.as_f64(), e2.as_f64().unwrap_or_default())
+                    }
+                    _ => return Err(hp.bad("eps", "a pair [eps1 or null, eps2]", v)),
+                },
+            };
+            let lr = hp.f64("lr", 1e-2)?;
+            let lambda = hp.f64("weight_decay", 0.0)?;
+            Setting::Adafactor(AdafactorConfig {
+                lr,
+                eps1: eps1.unwrap_or(f64::EPSILON),
+                eps2,
+                // 1 − β̂₂ₜ = t^{beta2_decay}.
+                decay_exponent: -hp.f64("beta2_decay", -0.8)?,
+                clip_threshold: Some(hp.f64("d", 1.0)?),
+                weight_decay: if lambda == 0.0 {
+                    AdafactorDecay::None
+                } else {
+                    AdafactorDecay::TimesLr(lambda)
+                },
+                ..AdafactorConfig::pytorch()
+            })
+        }
         _ => {
             return Err(unknown(
                 "pytorch",
                 optimizer,
-                "sgd, adam, adamw, adagrad, rmsprop, adadelta, nadam, radam",
+                "sgd, adam, adamw, adagrad, rmsprop, adadelta, nadam, radam, adafactor",
             ))
         }
     })
@@ -491,6 +542,61 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
                 layout: None,
             })
         }
+        "adafactor" => {
+            // scale_by_factored_rms → clip_by_block_rms → lr → scale_by_param_block_rms →
+            // [ema] → [add_decayed_weights] → −1.
+            if hp.f64("decay_offset", 0.0)? != 0.0 {
+                return Err(hp.unsupported("decay_offset ≠ 0 is not modelled"));
+            }
+            if hp.get("momentum").is_some() {
+                return Err(hp.unsupported(
+                    "momentum (optax keeps it in dtype_momentum, float32 by default) is not modelled",
+                ));
+            }
+            let _ = hp.get("dtype_momentum");
+            if hp.get("weight_decay_mask").is_some() {
+                return Err(hp.unsupported("weight_decay_mask is not modelled"));
+            }
+            let min_dim = match hp.get("min_dim_size_to_factor") {
+                None => 128,
+                Some(v) => match v.as_u64() {
+                    Some(k) => usize::try_from(k).unwrap_or(usize::MAX),
+                    None => return Err(hp.bad("min_dim_size_to_factor", "a non-negative integer", v)),
+                },
+            };
+            let factoring = if hp.bool("factored", true)? {
+                Factoring::MinDimSize(min_dim.max(1))
+            } else {
+                Factoring::Never
+            };
+            let clip_threshold = match hp.get("clipping_threshold") {
+                None if hp.map.get("clipping_threshold").is_some() => None,
+                None => Some(1.0),
+                Some(v) => match v.as_f64() {
+                    Some(d) => Some(d),
+                    None => return Err(hp.bad("clipping_threshold", "a number or null", v)),
+                },
+            };
+            let lambda = hp.opt_f64("weight_decay_rate")?.unwrap_or(0.0);
+            Setting::Adafactor(AdafactorConfig {
+                // None: no scale_by_learning_rate, i.e. a step of 1 × the parameter scale.
+                lr: hp.opt_f64("learning_rate")?.unwrap_or(1.0),
+                relative_step: false,
+                scale_by_parameter_rms: hp.bool("multiply_by_parameter_scale", true)?,
+                eps1: hp.f64("eps", 1e-30)?,
+                decay_exponent: hp.f64("decay_rate", 0.8)?,
+                clip_threshold,
+                factoring,
+                decay_precision: DecayPrecision::F32,
+                eps1_placement: Eps1Placement::AddedToSquare,
+                weight_decay: if lambda == 0.0 {
+                    AdafactorDecay::None
+                } else {
+                    AdafactorDecay::Unscaled(lambda)
+                },
+                ..AdafactorConfig::optax()
+            })
+        }
         "radam" => Setting::RAdam(RAdamConfig {
             lr: hp.required_f64("learning_rate")?,
             beta1: hp.f64("b1", 0.9)?,
@@ -545,7 +651,7 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
             return Err(unknown(
                 "optax",
                 optimizer,
-                "sgd, adam, adamw, amsgrad, nadam, radam, lamb, lars, adagrad, rmsprop, adadelta",
+                "sgd, adam, adamw, amsgrad, nadam, radam, lamb, lars, adafactor, adagrad, rmsprop, adadelta",
             ))
         }
     })
@@ -988,6 +1094,59 @@ pub fn variants(declared_label: &str, setting: &Setting) -> Vec<Variant> {
             }
         }
         Setting::NAdam(_) | Setting::RAdam(_) => {}
+        Setting::Adafactor(c) => {
+            let mut push = |label: &str, cfg: AdafactorConfig| {
+                out.push(Variant {
+                    label: label.into(),
+                    setting: Setting::Adafactor(cfg),
+                })
+            };
+            push(
+                "Adafactor, β̂₂ₜ in float64 (pytorch)",
+                AdafactorConfig {
+                    decay_precision: DecayPrecision::F64,
+                    ..c.clone()
+                },
+            );
+            push(
+                "Adafactor, β̂₂ₜ in float32 (optax)",
+                AdafactorConfig {
+                    decay_precision: DecayPrecision::F32,
+                    ..c.clone()
+                },
+            );
+            push(
+                "Adafactor, every matrix factored (paper, pytorch)",
+                AdafactorConfig {
+                    factoring: Factoring::Matrices,
+                    ..c.clone()
+                },
+            );
+            push(
+                "Adafactor, nothing factored",
+                AdafactorConfig {
+                    factoring: Factoring::Never,
+                    ..c.clone()
+                },
+            );
+            let lambda = c.weight_decay.lambda_value();
+            if lambda != 0.0 {
+                push(
+                    &format!("Adafactor, decay {lambda} × lr (pytorch)"),
+                    AdafactorConfig {
+                        weight_decay: AdafactorDecay::TimesLr(lambda),
+                        ..c.clone()
+                    },
+                );
+                push(
+                    &format!("Adafactor, decay {lambda} unscaled (optax weight_decay_rate)"),
+                    AdafactorConfig {
+                        weight_decay: AdafactorDecay::Unscaled(lambda),
+                        ..c.clone()
+                    },
+                );
+            }
+        }
         Setting::Lamb(c) => {
             // With the ratio forced to 1, optax lamb is optax adamw (lamb.rs).
             out.push(Variant {

@@ -86,8 +86,7 @@ fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box<dyn
             };
             boxed(Some(AdaDelta::new(c.lr, c.rho, c.eps, weight_decay)))
         }
-        // nadam, radam, lamb, lars: no kernel transcribes them yet (the crate's f64 optimizers
-        // are the reference for their traces).
+        // No optax kernel (yet) for NAdam, RAdam, LAMB, LARS, Adafactor: crate f64 reference.
         _ => None,
     }
 }
