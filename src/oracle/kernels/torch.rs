@@ -837,4 +837,116 @@ mod tests {
             "expected 133 non-SGD torch traces, checked {checked}"
         );
     }
+
+    /// `steps` gradients of dimension `dim` from `seed`: entries uniform in (−1, 1) times a
+    /// per-coordinate scale 10^{−3..3}.
+    fn gradients(seed: u64, dim: usize, steps: usize) -> Vec<Vec<f64>> {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let scales: Vec<f64> = (0..dim)
+            .map(|_| 10f64.powf(rng.random_range(-3.0..3.0)))
+            .collect();
+        (0..steps)
+            .map(|_| scales.iter().map(|s| s * rng.random_range(-1.0..1.0)).collect())
+            .collect()
+    }
+
+    /// `kernel::<f64>` and the crate's optimizer of the same torch setting (resolved by
+    /// [`resolve`] from torch's hyperparameter names) fed the same gradients agree at every
+    /// step t to `prec::trajectory_rel(t) · scale_t`, scale_t = max‖θ‖∞ + max‖Δθ‖∞ so far
+    /// (the argument of `optim::testing::assert_matches_reference`: both evaluate the same
+    /// algorithm with ≤ 16 rounded operations per coordinate and step, in different orders,
+    /// and the moments carry earlier roundings forward with weights < 1, so the differences add
+    /// at most linearly). This ties each kernel to the paper's algorithm the crate implements.
+    fn agrees_with_the_crate(
+        optimizer: &str,
+        hp: serde_json::Value,
+        seed: u64,
+        dim: usize,
+        steps: usize,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        use nalgebra::DVector;
+        use proptest::prelude::*;
+        let setting = resolve("pytorch", optimizer, hp.as_object().unwrap()).unwrap();
+        let mut kernel = build::<f64>(&setting).expect("a torch kernel for a torch setting");
+        let mut reference = setting.build().unwrap();
+        let mut theta: Vec<f64> = (0..dim).map(|i| 1.0 - 0.75 * i as f64).collect();
+        let mut x = DVector::from_column_slice(&theta);
+        let (mut theta_max, mut delta_max) = (amax(&theta), 0.0f64);
+        for (k, g) in gradients(seed, dim, steps).into_iter().enumerate() {
+            let before = x.clone();
+            kernel.step(&mut theta, &g).unwrap();
+            reference.step(&mut x, &DVector::from_column_slice(&g)).unwrap();
+            theta_max = theta_max.max(x.amax());
+            delta_max = delta_max.max((&x - &before).amax());
+            let bound = crate::prec::trajectory_rel(k + 1) * (theta_max + delta_max);
+            for i in 0..dim {
+                prop_assert!(
+                    (theta[i] - x[i]).abs() <= bound,
+                    "{optimizer} {hp}: step {} coordinate {i}: kernel {} crate {} (bound {bound:e})",
+                    k + 1,
+                    theta[i],
+                    x[i]
+                );
+            }
+        }
+        Ok(())
+    }
+
+    mod agreement {
+        use super::agrees_with_the_crate;
+        use proptest::prelude::*;
+        use serde_json::json;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            #[test]
+            fn adam(seed: u64, dim in 1usize..7, steps in 1usize..60, lr in 1e-3f64..0.1,
+                    beta1 in 0.0f64..0.95, beta2 in 0.9f64..0.9999, eps_exp in -10i32..-5,
+                    amsgrad: bool, decay in prop::sample::select(vec![0.0, 0.1])) {
+                let hp = json!({"lr": lr, "betas": [beta1, beta2], "eps": 10f64.powi(eps_exp),
+                                "amsgrad": amsgrad, "weight_decay": decay});
+                agrees_with_the_crate("adam", hp, seed, dim, steps)?;
+            }
+
+            #[test]
+            fn adamw(seed: u64, dim in 1usize..7, steps in 1usize..60, lr in 1e-3f64..0.1,
+                     beta1 in 0.0f64..0.95, beta2 in 0.9f64..0.9999, amsgrad: bool,
+                     decay in prop::sample::select(vec![0.0, 0.01, 0.1])) {
+                let hp = json!({"lr": lr, "betas": [beta1, beta2], "amsgrad": amsgrad,
+                                "weight_decay": decay});
+                agrees_with_the_crate("adamw", hp, seed, dim, steps)?;
+            }
+
+            #[test]
+            fn adagrad(seed: u64, dim in 1usize..7, steps in 1usize..60, lr in 1e-3f64..0.5,
+                       lr_decay in prop::sample::select(vec![0.0, 0.01, 0.1]),
+                       init in prop::sample::select(vec![0.0, 0.1, 1.0]), eps_exp in -10i32..-5,
+                       decay in prop::sample::select(vec![0.0, 0.05])) {
+                let hp = json!({"lr": lr, "lr_decay": lr_decay, "initial_accumulator_value": init,
+                                "eps": 10f64.powi(eps_exp), "weight_decay": decay});
+                agrees_with_the_crate("adagrad", hp, seed, dim, steps)?;
+            }
+
+            #[test]
+            fn rmsprop(seed: u64, dim in 1usize..7, steps in 1usize..60, lr in 1e-3f64..0.05,
+                       alpha in 0.8f64..0.999, eps_exp in -8i32..-5, centered: bool,
+                       momentum in prop::sample::select(vec![0.0, 0.5, 0.9]),
+                       decay in prop::sample::select(vec![0.0, 0.01])) {
+                let hp = json!({"lr": lr, "alpha": alpha, "eps": 10f64.powi(eps_exp),
+                                "centered": centered, "momentum": momentum, "weight_decay": decay});
+                agrees_with_the_crate("rmsprop", hp, seed, dim, steps)?;
+            }
+
+            #[test]
+            fn adadelta(seed: u64, dim in 1usize..7, steps in 1usize..60, lr in 0.1f64..1.0,
+                        rho in 0.8f64..0.99, eps_exp in -7i32..-4,
+                        decay in prop::sample::select(vec![0.0, 0.1])) {
+                let hp = json!({"lr": lr, "rho": rho, "eps": 10f64.powi(eps_exp),
+                                "weight_decay": decay});
+                agrees_with_the_crate("adadelta", hp, seed, dim, steps)?;
+            }
+        }
+    }
 }
