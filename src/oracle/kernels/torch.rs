@@ -838,6 +838,36 @@ mod tests {
         );
     }
 
+    /// Settings only optax or Keras compute have no torch kernel (the oracle then falls back
+    /// to the crate's optimizer instead of replaying them in the wrong operation order).
+    #[test]
+    fn settings_torch_cannot_produce_have_no_kernel() {
+        let none = |preset: &str, optimizer: &str, hp: serde_json::Value| {
+            let setting = resolve(preset, optimizer, hp.as_object().unwrap()).unwrap();
+            assert!(
+                build::<f64>(&setting).is_none() && build::<f32>(&setting).is_none(),
+                "{preset} {optimizer} {hp} must have no torch kernel"
+            );
+        };
+        none("optax", "adagrad", serde_json::json!({"learning_rate": 0.1}));
+        none("optax", "amsgrad", serde_json::json!({"learning_rate": 0.1}));
+        none(
+            "optax",
+            "adam",
+            serde_json::json!({"learning_rate": 0.1, "eps_root": 1e-8}),
+        );
+        none("optax", "rmsprop", serde_json::json!({"learning_rate": 0.1}));
+        none("keras", "adam", serde_json::json!({}));
+        none("keras", "adadelta", serde_json::json!({"weight_decay": 0.1}));
+        let torch = resolve(
+            "pytorch",
+            "adamw",
+            serde_json::json!({"amsgrad": true}).as_object().unwrap(),
+        )
+        .unwrap();
+        assert!(build::<f32>(&torch).is_some());
+    }
+
     /// `steps` gradients of dimension `dim` from `seed`: entries uniform in (−1, 1) times a
     /// per-coordinate scale 10^{−3..3}.
     fn gradients(seed: u64, dim: usize, steps: usize) -> Vec<Vec<f64>> {
