@@ -80,10 +80,19 @@ differs from the card's expected one; the exit status is then 1.",
         #[arg(long, value_name = "DIR", default_value = "reports")]
         out: PathBuf,
     },
-    /// Run a framework preset on a supplied gradient sequence and write a reference trace
-    /// (JSON Lines, see README "Oracle").
+    /// Run a framework preset on a named problem or a supplied gradient sequence and write the
+    /// reference trajectory as a trace (JSON Lines, see README "Oracle").
     #[command(
-        after_help = "Examples:\n  optverify trace --preset pytorch --optimizer adam --hyperparameters '{\"lr\": 0.01}' \\\n      --gradients grads.jsonl --params0 '[0.5, -1.0]' --out reference.jsonl\n  optverify trace --preset optax --optimizer adagrad --from-trace torch-run.jsonl --out optax-ref.jsonl"
+        long_about = "Run the reference of a framework preset (its kernel in the chosen dtype where one \
+exists, else the crate's optimizer in f64) and write the trajectory as an optverify trace: gradients, \
+parameters after each step and, for a named problem, the loss. The gradients come from a named problem \
+of `optverify list` (closed loop: the gradient at the current parameters), from a JSON Lines file of \
+gradient arrays, or from another trace. The reference is the one replay and check use, so the written \
+trace replays bit for bit.\n\n\
+Exit status: 0 trace written, 2 bad input (unknown problem, preset, optimizer or hyperparameter; \
+no f32 kernel for --dtype f32; unreadable gradients).",
+        group(clap::ArgGroup::new("source").required(true).args(["problem", "from_trace", "gradients"])),
+        after_help = "Examples:\n  optverify trace --problem quadratic --dim 5 --steps 50 --preset pytorch --optimizer sgd \\\n      --hyperparameters '{\"lr\": 0.05, \"momentum\": 0.9}' --dtype f32 --out sgd-f32.jsonl\n  optverify trace --preset pytorch --optimizer adam --hyperparameters '{\"lr\": 0.01}' \\\n      --gradients grads.jsonl --params0 '[0.5, -1.0]' --out reference.jsonl\n  optverify trace --preset optax --optimizer adagrad --hyperparameters '{\"learning_rate\": 0.1}' \\\n      --from-trace torch-run.jsonl --out optax-ref.jsonl"
     )]
     Trace {
         /// Whose conventions: pytorch, optax or keras.
@@ -95,31 +104,49 @@ differs from the card's expected one; the exit status is then 1.",
         /// Hyperparameters as a JSON object under the framework's own names, e.g. '{"lr": 0.01}'.
         #[arg(long, default_value = "{}")]
         hyperparameters: String,
-        /// Reuse the gradients, params0 and layout of this optverify trace.
-        #[arg(long, conflicts_with = "gradients")]
+        /// Run on this problem of `optverify list` (quadratic, least_squares, logistic, mlp, ...).
+        #[arg(long, value_name = "NAME")]
+        problem: Option<String>,
+        /// The problem's dimension (input dimension for the data problems).
+        #[arg(long, requires = "problem", value_name = "N")]
+        dim: Option<usize>,
+        /// Seed of the problem's data and of the initial parameters.
+        #[arg(long, requires = "problem", default_value_t = 0)]
+        seed: u64,
+        /// Number of steps on the problem.
+        #[arg(long, requires = "problem", default_value_t = 100)]
+        steps: usize,
+        /// Reuse the gradients, params0, layout (and dtype) of this optverify trace.
+        #[arg(long)]
         from_trace: Option<PathBuf>,
         /// JSON Lines file, one gradient array per line.
-        #[arg(long, required_unless_present = "from_trace")]
+        #[arg(long)]
         gradients: Option<PathBuf>,
         /// Initial parameters as a JSON array (with --gradients; default zeros).
         #[arg(long, requires = "gradients")]
         params0: Option<String>,
+        /// Precision of the run: f64 or f32 (f32 needs a framework kernel). Default: the source
+        /// trace's dtype with --from-trace, else f64.
+        #[arg(long, value_name = "f64|f32")]
+        dtype: Option<optverify::oracle::format::Dtype>,
         /// Where to write the trace.
         #[arg(long)]
         out: PathBuf,
     },
     /// Replay a trace's own gradients through its declared preset and compare step by step.
     #[command(
-        long_about = "Replay a candidate trace: feed each recorded gradient to the crate's optimizer \
-built from the trace header (preset + hyperparameters), so only the update rule is compared, and \
-report the first step and coordinate that differ, in ulps and relative terms.\n\n\
+        long_about = "Replay a candidate trace: feed each recorded gradient to the reference built from \
+the trace header (preset + hyperparameters): the framework's kernel in the trace's dtype where one \
+exists, else the crate's optimizer in f64 (said in the output). Only the update rule is compared. \
+Prints the reference, the number of bit-identical steps, and the first step and coordinate that \
+differ, in ulps of the trace's dtype and in relative terms.\n\n\
 Exit status: 0 agreement, 1 disagreement, 2 bad input (the message names the file, line, step and field).",
         after_help = "Example:\n  optverify replay my-adam.jsonl --rel-tol 1e-10"
     )]
     Replay {
         /// The candidate trace (optverify-trace JSON Lines).
         trace: PathBuf,
-        /// Relative tolerance (default 1e-12 for f64 traces, 1e-4 for f32).
+        /// Relative tolerance (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
         #[arg(long)]
         rel_tol: Option<f64>,
     },
@@ -134,9 +161,25 @@ Exit status: 0 agreement with the declared preset, 1 disagreement, 2 bad input."
     Check {
         /// The candidate trace (optverify-trace JSON Lines).
         trace: PathBuf,
-        /// Relative tolerance (default 1e-12 for f64 traces, 1e-4 for f32).
+        /// Relative tolerance (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
         #[arg(long)]
         rel_tol: Option<f64>,
+    },
+    /// Replay every trace of a directory against its declared preset and print a Markdown
+    /// table per (preset, optimizer, dtype): traces, bit-identical traces, worst ulps, worst
+    /// relative error, reference used.
+    #[command(
+        long_about = "Replay every *.jsonl trace of DIR (default: the golden traces) against its declared \
+preset, with the default tolerance of its dtype, and print a Markdown table per (preset, optimizer, \
+dtype): number of traces, traces bit-identical to their reference, worst ulps, worst relative \
+difference, and the reference used (framework kernel and dtype, or the crate's f64 optimizer).\n\n\
+Exit status: 0 every trace within tolerance, 1 some trace beyond it (listed), 2 a trace cannot be read.",
+        after_help = "Example:\n  optverify conformance tests/data/golden"
+    )]
+    Conformance {
+        /// Directory of traces.
+        #[arg(default_value = "tests/data/golden")]
+        dir: PathBuf,
     },
     /// List the claims (id, kind, expected verdict, title), the optimizers and the problems.
     #[command(after_help = "Examples:\n  optverify list\n  optverify list --json")]
@@ -167,25 +210,37 @@ fn main() -> ExitCode {
             preset,
             optimizer,
             hyperparameters,
+            problem,
+            dim,
+            seed,
+            steps,
             from_trace,
             gradients,
             params0,
+            dtype,
             out,
         } => {
             use optverify::oracle::cli::{trace, GradientSource, EXIT_BAD_INPUT};
-            let source = match (&from_trace, &gradients) {
-                (Some(t), _) => GradientSource::Trace(t),
-                (None, Some(g)) => GradientSource::Lines {
+            let source = match (&problem, &from_trace, &gradients) {
+                (Some(name), _, _) => GradientSource::Problem {
+                    name,
+                    dim,
+                    seed,
+                    steps,
+                },
+                (None, Some(t), _) => GradientSource::Trace(t),
+                (None, None, Some(g)) => GradientSource::Lines {
                     path: g,
                     params0: params0.as_deref(),
                 },
-                (None, None) => {
-                    eprintln!("error: give --gradients FILE or --from-trace FILE");
+                (None, None, None) => {
+                    eprintln!("error: give --problem NAME, --gradients FILE or --from-trace FILE");
                     return ExitCode::from(EXIT_BAD_INPUT);
                 }
             };
-            return oracle_exit(trace(&preset, &optimizer, &hyperparameters, source, &out));
+            return oracle_exit(trace(&preset, &optimizer, &hyperparameters, source, dtype, &out));
         }
+        Command::Conformance { dir } => return oracle_exit(optverify::oracle::cli::conformance(&dir)),
         Command::Replay { trace, rel_tol } => {
             return oracle_exit(optverify::oracle::cli::replay(&trace, rel_tol))
         }

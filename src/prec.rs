@@ -21,6 +21,14 @@ pub const UNIT_ROUNDOFF: f64 = f64::EPSILON / 2.0;
 /// Relative error bound for one element-wise optimizer step (see the module doc).
 pub const STEP_REL: f64 = 32.0 * UNIT_ROUNDOFF;
 
+/// Unit roundoff of f32 (IEEE binary32, round to nearest): `2^-24 ≈ 5.96e-8`. An f32 run
+/// (a framework training in float32) rounds every operation with relative error at most this.
+pub const UNIT_ROUNDOFF_F32: f64 = f32::EPSILON as f64 / 2.0;
+
+/// [`STEP_REL`]'s argument in f32: one element-wise step of an f32 run has relative error at
+/// most `32 u_f32 ≈ 1.9e-6` per coordinate.
+pub const STEP_REL_F32: f64 = 32.0 * UNIT_ROUNDOFF_F32;
+
 /// `γ_n = n u / (1 - n u)`: the classical bound (Higham, *Accuracy and Stability*, Lemma 3.1)
 /// on the relative error of a length-`n` recursive sum or dot product, relative to the sum of
 /// absolute values. Returns `f64::INFINITY` when `n u ≥ 1`.
@@ -78,6 +86,15 @@ mod tests {
             2 * f64::MIN_POSITIVE.to_bits()
         );
         assert_eq!(ulps_between(f64::NAN, 1.0), u64::MAX);
+    }
+
+    #[test]
+    fn f32_unit_roundoff_is_half_an_ulp_of_one() {
+        assert_eq!(UNIT_ROUNDOFF_F32, 2f64.powi(-24));
+        // 1 + u_f32 rounds to 1 in f32 (ties to even), 1 + 2u_f32 does not.
+        assert_eq!((1.0 + UNIT_ROUNDOFF_F32) as f32, 1.0f32);
+        assert_ne!((1.0 + 2.0 * UNIT_ROUNDOFF_F32) as f32, 1.0f32);
+        assert_eq!(STEP_REL_F32 / STEP_REL, 2f64.powi(29));
     }
 
     #[test]

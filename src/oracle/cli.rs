@@ -1,13 +1,19 @@
-//! The oracle's commands as library functions (`optverify trace | replay | check`): plain
-//! arguments in, an exit code and the text to print out. Exit codes: 0 agreement (or trace
-//! written), 1 disagreement, 2 bad input.
+//! The oracle's commands as library functions (`optverify trace | replay | check |
+//! conformance`): plain arguments in, an exit code and the text to print out. Exit codes:
+//! 0 agreement (or trace written), 1 disagreement, 2 bad input.
+//!
+//! Every command names the reference it compared against ([`compare::Reference`]): a
+//! framework kernel in the trace's dtype, or the crate's optimizer in f64 when no kernel
+//! transcribes the declared setting (then said plainly, with the tolerance that applies).
 
-use super::compare::{self, describe_diff, Outcome, ReplayError};
+use super::compare::{self, describe_diff, Outcome, Reference, ReplayError, Replayer};
 use super::format::{self, BlockSpec, Dtype, Header, TraceReader, TraceWriter};
 use super::presets;
+use crate::problems::{self, Objective};
 use nalgebra::DVector;
+use std::collections::BTreeMap;
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Exit status: the trace agrees with the preset (or the trace was written).
 pub const EXIT_AGREE: u8 = 0;
@@ -33,43 +39,105 @@ fn bad(text: impl Into<String>) -> CommandOutput {
     }
 }
 
-fn summary_line(h: &Header, o: &Outcome) -> String {
-    let mut s = format!(
-        "{}/{} steps bit for bit; worst {} ulps, worst relative difference {:.3e} (tolerance {:.1e})",
-        o.bit_identical_steps,
-        o.steps,
-        o.worst_ulps_value(),
-        o.worst_rel_value(),
-        o.tolerance
-    );
-    if let Some((step, e)) = &o.step_error {
-        s.push_str(&format!("; the crate's optimizer refused step {step}: {e}"));
+fn ulps_text(u: u64) -> String {
+    if u == u64::MAX {
+        "∞".into()
+    } else {
+        u.to_string()
     }
-    if let Some(d) = &o.first_beyond {
-        s.push_str(&format!("\n  first beyond tolerance: {}", describe_diff(h, d)));
-    } else if let Some(d) = &o.first_difference {
-        s.push_str(&format!("\n  first difference: {}", describe_diff(h, d)));
+}
+
+/// The `reference:` line, and for an f32 trace replayed in f64 the sentence that says so.
+fn reference_line(h: &Header, o: &Outcome) -> String {
+    let mut s = format!("reference: {}", o.reference);
+    if o.reference.is_mixed(h.dtype) {
+        s.push_str(&format!(
+            "\n  no f32 kernel transcribes {} {}: this f32 trace is compared against the crate's f64 optimizer, \
+             so bit-identical means the f64 result rounds to the trace's f32 value, and the tolerance is the f32 \
+             one ({:.1e} = 200 steps × 32 u_f32, u_f32 = 2⁻²⁴)",
+            h.preset,
+            h.optimizer,
+            compare::DEFAULT_REL_F32
+        ));
+    } else if o.reference == Reference::CrateF64 {
+        s.push_str(&format!(
+            " (no kernel transcribes {} {}; the crate's optimizer follows the preset's conventions in the paper's operation order, so expect agreement to rounding, not to the bit)",
+            h.preset, h.optimizer
+        ));
     }
     s
 }
 
+fn summary_line(h: &Header, o: &Outcome) -> String {
+    let mut s = format!(
+        "{}/{} steps bit for bit; worst {} ulps ({}), worst relative difference {:.3e} (tolerance {:.1e})",
+        o.bit_identical_steps,
+        o.steps,
+        ulps_text(o.worst_ulps_value()),
+        o.dtype,
+        o.worst_rel_value(),
+        o.tolerance
+    );
+    if let Some((step, e)) = &o.step_error {
+        s.push_str(&format!("; the reference refused step {step}: {e}"));
+    }
+    match (&o.first_difference, &o.first_beyond) {
+        (Some(d), Some(b)) if d == b => {
+            s.push_str(&format!(
+                "\n  first difference (beyond tolerance): {}",
+                describe_diff(h, o, d)
+            ));
+        }
+        (d, b) => {
+            if let Some(d) = d {
+                s.push_str(&format!("\n  first difference:       {}", describe_diff(h, o, d)));
+            }
+            if let Some(b) = b {
+                s.push_str(&format!("\n  first beyond tolerance: {}", describe_diff(h, o, b)));
+            }
+        }
+    }
+    s
+}
+
+fn layout_text(h: &Header) -> String {
+    h.layout
+        .iter()
+        .map(|b| {
+            if b.cols == 1 {
+                format!("{} {}", b.name, b.rows)
+            } else {
+                format!("{} {}×{}", b.name, b.rows, b.cols)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn header_line(file: &str, h: &Header) -> String {
     format!(
-        "trace {file}: {} {} ({}), {} parameters, {}, producer {:?}",
+        "trace {file}: {} {} {}, {} parameters ({}), {}, producer {:?}",
         h.preset,
         h.optimizer,
         serde_json::Value::Object(h.hyperparameters.clone()),
         h.dim(),
-        match h.dtype {
-            Dtype::F64 => "f64",
-            Dtype::F32 => "f32",
-        },
+        layout_text(h),
+        h.dtype,
         h.producer
     )
 }
 
 fn open(path: &Path) -> Result<TraceReader<std::io::BufReader<std::fs::File>>, CommandOutput> {
     format::open(path).map_err(|e| bad(format!("error: {e}")))
+}
+
+fn check_tol(rel_tol: Option<f64>) -> Result<(), CommandOutput> {
+    match rel_tol {
+        Some(t) if !(t.is_finite() && t >= 0.0) => Err(bad(format!(
+            "error: --rel-tol = {t} is invalid; valid range: [0, inf), finite"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// `optverify replay TRACE [--rel-tol X]`: replay the trace's gradients through its declared
@@ -84,12 +152,8 @@ pub fn replay(path: &Path, rel_tol: Option<f64>) -> CommandOutput {
 
 /// [`replay`] on an open reader.
 pub fn replay_reader<R: BufRead>(reader: &mut TraceReader<R>, rel_tol: Option<f64>) -> CommandOutput {
-    if let Some(t) = rel_tol {
-        if !(t.is_finite() && t >= 0.0) {
-            return bad(format!(
-                "error: --rel-tol = {t} is invalid; valid range: [0, inf), finite"
-            ));
-        }
+    if let Err(e) = check_tol(rel_tol) {
+        return e;
     }
     let head = header_line(reader.file(), reader.header());
     let header = reader.header().clone();
@@ -98,7 +162,8 @@ pub fn replay_reader<R: BufRead>(reader: &mut TraceReader<R>, rel_tol: Option<f6
         Ok(o) => CommandOutput {
             status: if o.agrees() { EXIT_AGREE } else { EXIT_DISAGREE },
             text: format!(
-                "{head}\n{}: {}\n",
+                "{head}\n{}\n{}: {}\n",
+                reference_line(&header, &o),
                 if o.agrees() { "AGREES" } else { "DISAGREES" },
                 summary_line(&header, &o)
             ),
@@ -118,12 +183,8 @@ pub fn check(path: &Path, rel_tol: Option<f64>) -> CommandOutput {
 
 /// [`check`] on an open reader.
 pub fn check_reader<R: BufRead>(reader: &mut TraceReader<R>, rel_tol: Option<f64>) -> CommandOutput {
-    if let Some(t) = rel_tol {
-        if !(t.is_finite() && t >= 0.0) {
-            return bad(format!(
-                "error: --rel-tol = {t} is invalid; valid range: [0, inf), finite"
-            ));
-        }
+    if let Err(e) = check_tol(rel_tol) {
+        return e;
     }
     let head = header_line(reader.file(), reader.header());
     let header = reader.header().clone();
@@ -134,44 +195,53 @@ pub fn check_reader<R: BufRead>(reader: &mut TraceReader<R>, rel_tol: Option<f64
     let (declared, declared_outcome) = &results[0];
     let agrees = declared_outcome.agrees();
     let mut text = format!(
-        "{head}\n{} {}: {}\n",
+        "{head}\n{}\n{} {}: {}\n",
+        reference_line(&header, declared_outcome),
         if agrees { "AGREES with" } else { "DISAGREES with" },
         declared.label,
         summary_line(&header, declared_outcome)
     );
-    text.push_str(&diagnosis(&results));
+    text.push_str(&diagnosis(&header, &results));
     CommandOutput {
         status: if agrees { EXIT_AGREE } else { EXIT_DISAGREE },
         text,
     }
 }
 
-/// The diagnosis paragraph: which variants the trace matches, which it does not.
-pub fn diagnosis(results: &[(presets::Variant, Outcome)]) -> String {
-    // Skip the declared entry (index 0); it is repeated among the variants.
+/// The diagnosis paragraph: which convention variants (crate optimizers, f64) the trace
+/// matches within the tolerance, and which it does not, closest first.
+pub fn diagnosis(header: &Header, results: &[(presets::Variant, Outcome)]) -> String {
+    // Skip the declared entry (index 0); its setting is repeated among the variants.
     let mut matches: Vec<&(presets::Variant, Outcome)> =
         results[1..].iter().filter(|(_, o)| o.agrees()).collect();
     matches.sort_by(|a, b| a.1.worst_rel_value().total_cmp(&b.1.worst_rel_value()));
     let mut misses: Vec<&(presets::Variant, Outcome)> =
         results[1..].iter().filter(|(_, o)| !o.agrees()).collect();
     misses.sort_by(|a, b| a.1.worst_rel_value().total_cmp(&b.1.worst_rel_value()));
-    let mut s = String::from("diagnosis:\n");
+    let tol = results[0].1.tolerance;
+    let mut s = format!(
+        "diagnosis (convention variants, each replayed by the crate's optimizer in f64, tolerance {tol:.1e}):\n"
+    );
     if matches.is_empty() {
         s.push_str("  matches none of the known convention variants\n");
     }
     for (v, o) in &matches {
         s.push_str(&format!(
-            "  matches {} [{}/{} steps bit for bit, worst relative {:.1e}]\n",
+            "  matches {} [worst relative {:.1e}]\n",
             v.label,
-            o.bit_identical_steps,
-            o.steps,
             o.worst_rel_value()
         ));
     }
     for (v, o) in &misses {
         let at = o
             .first_beyond
-            .map(|d| format!("first at step {}, coordinate {}", d.step, d.coord))
+            .map(|d| {
+                format!(
+                    "first at step {}, coordinate {}",
+                    d.step,
+                    compare::coordinate_name(header, d.coord)
+                )
+            })
             .or_else(|| {
                 o.step_error
                     .as_ref()
@@ -187,6 +257,153 @@ pub fn diagnosis(results: &[(presets::Variant, Outcome)]) -> String {
     s
 }
 
+// ---------------------------------------------------------------- conformance
+
+#[derive(Default)]
+struct Row {
+    traces: usize,
+    bit_identical: usize,
+    beyond: usize,
+    worst_ulps: u64,
+    worst_rel: f64,
+    references: BTreeMap<String, usize>,
+}
+
+/// `optverify conformance [DIR]`: replay every `*.jsonl` trace of `DIR` against its declared
+/// preset (default tolerance of its dtype) and print a Markdown table per (preset, optimizer,
+/// dtype). Exit 1 if any trace is beyond tolerance, 2 if a trace cannot be read.
+pub fn conformance(dir: &Path) -> CommandOutput {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => return bad(format!("error: {}: cannot read directory: {e}", dir.display())),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return bad(format!("error: {}: no *.jsonl traces", dir.display()));
+    }
+    let mut rows: BTreeMap<(String, String, &'static str), Row> = BTreeMap::new();
+    let mut beyond = vec![];
+    let mut errors = vec![];
+    for f in &files {
+        let mut reader = match format::open(f) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(e.to_string());
+                continue;
+            }
+        };
+        let header = reader.header().clone();
+        let o = match compare::replay(&mut reader, None) {
+            Ok(o) => o,
+            Err(e) => {
+                errors.push(e.to_string());
+                continue;
+            }
+        };
+        let row = rows
+            .entry((
+                header.preset.clone(),
+                header.optimizer.clone(),
+                header.dtype.name(),
+            ))
+            .or_default();
+        row.traces += 1;
+        row.bit_identical += usize::from(o.bit_identical());
+        row.worst_ulps = row.worst_ulps.max(o.worst_ulps_value());
+        row.worst_rel = row.worst_rel.max(o.worst_rel_value());
+        *row.references.entry(o.reference.to_string()).or_default() += 1;
+        if !o.agrees() {
+            row.beyond += 1;
+            let name = f
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let what = o
+                .first_beyond
+                .map(|d| describe_diff(&header, &o, &d))
+                .or_else(|| {
+                    o.step_error
+                        .as_ref()
+                        .map(|(t, e)| format!("refused step {t}: {e}"))
+                })
+                .unwrap_or_default();
+            beyond.push(format!("{name}: {what}"));
+        }
+    }
+    if !errors.is_empty() {
+        return bad(format!(
+            "error: {} of {} traces in {} cannot be replayed:\n  {}",
+            errors.len(),
+            files.len(),
+            dir.display(),
+            errors.join("\n  ")
+        ));
+    }
+    let mut text = format!(
+        "| preset | optimizer | dtype | traces | bit-identical | worst ulps | worst relative | reference |\n\
+         |---|---|---|---:|---:|---:|---:|---|\n"
+    );
+    let (mut total, mut total_bit) = (0, 0);
+    for ((preset, optimizer, dtype), r) in &rows {
+        total += r.traces;
+        total_bit += r.bit_identical;
+        let refs: Vec<String> = r
+            .references
+            .iter()
+            .map(|(name, n)| {
+                if *n == r.traces {
+                    name.clone()
+                } else {
+                    format!("{name} ({n})")
+                }
+            })
+            .collect();
+        let rel = if r.worst_rel == 0.0 {
+            "0".to_string()
+        } else {
+            format!("{:.1e}", r.worst_rel)
+        };
+        text.push_str(&format!(
+            "| {preset} | {optimizer} | {dtype} | {} | {} | {} | {rel} | {}{} |\n",
+            r.traces,
+            r.bit_identical,
+            ulps_text(r.worst_ulps),
+            refs.join("; "),
+            if r.beyond > 0 {
+                format!(" — **{} beyond tolerance**", r.beyond)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    text.push_str(&format!(
+        "\n{total_bit} of {total} traces bit-identical to their reference; {} beyond the default tolerance ({:.0e} for f64, {:.1e} for f32).\n",
+        if beyond.is_empty() {
+            "none".to_string()
+        } else {
+            beyond.len().to_string()
+        },
+        compare::DEFAULT_REL_F64,
+        compare::DEFAULT_REL_F32,
+    ));
+    for b in &beyond {
+        text.push_str(&format!("  beyond tolerance: {b}\n"));
+    }
+    CommandOutput {
+        status: if beyond.is_empty() {
+            EXIT_AGREE
+        } else {
+            EXIT_DISAGREE
+        },
+        text,
+    }
+}
+
+// ---------------------------------------------------------------- trace
+
 /// Where `trace` takes its gradients from.
 #[derive(Debug, Clone, Copy)]
 pub enum GradientSource<'a> {
@@ -197,16 +414,144 @@ pub enum GradientSource<'a> {
         path: &'a Path,
         params0: Option<&'a str>,
     },
+    /// A named problem of [`problems::catalogue`], run closed loop: the gradient at the
+    /// current parameters, `steps` times.
+    Problem {
+        name: &'a str,
+        dim: Option<usize>,
+        seed: u64,
+        steps: usize,
+    },
 }
 
-/// `optverify trace --preset P --optimizer O --hyperparameters JSON (--from-trace T |
-/// --gradients G [--params0 JSON]) --out FILE`: run the crate's optimizer on a supplied
-/// gradient sequence and write a reference trace.
+/// Default `--dim` of `trace --problem`.
+pub const DEFAULT_PROBLEM_DIM: usize = 10;
+
+/// A named problem: objective, layout and starting point. `dim` is the problem's dimension
+/// parameter (the input dimension for the data problems, whose parameter count follows from
+/// it); `seed` draws the data and θ₀.
+///
+/// # Errors
+/// A message naming the unknown problem and listing the known ones, or the problem's own
+/// [`problems::ProblemError`].
+pub fn named_problem(
+    name: &str,
+    dim: Option<usize>,
+    seed: u64,
+) -> Result<(Box<dyn Objective>, Vec<BlockSpec>, Vec<f64>), String> {
+    use problems::*;
+    let d = dim.unwrap_or(DEFAULT_PROBLEM_DIM);
+    let e = |e: ProblemError| e.to_string();
+    let flat = |n: usize| {
+        vec![BlockSpec {
+            name: "params".into(),
+            rows: n,
+            cols: 1,
+        }]
+    };
+    let blocks = |l: crate::optim::Layout| {
+        l.blocks()
+            .iter()
+            .map(|b| BlockSpec {
+                name: b.name.clone(),
+                rows: b.rows,
+                cols: b.cols,
+            })
+            .collect::<Vec<_>>()
+    };
+    // θ₀ from a seed distinct from the data's, so --seed moves both but they never coincide.
+    let start = |n: usize| {
+        quadratic::gaussian_vector(n, seed.wrapping_add(1))
+            .as_slice()
+            .to_vec()
+    };
+    let (obj, layout, x0): (Box<dyn Objective>, Vec<BlockSpec>, Vec<f64>) = match name {
+        "quadratic" => (
+            Box::new(Quadratic::random(d, 0.1, 10.0, Spectrum::LogUniform, seed).map_err(e)?),
+            flat(d),
+            start(d),
+        ),
+        "least_squares" => (
+            Box::new(LeastSquares::random(4 * d, d, 0.1, seed).map_err(e)?),
+            flat(d),
+            start(d),
+        ),
+        "logistic" => {
+            let p = BinaryLogistic::random(8 * d, d, true, 1e-3, seed).map_err(e)?;
+            let l = blocks(p.layout());
+            (Box::new(p), l, start(d + 1))
+        }
+        "multinomial" => {
+            let p = Multinomial::random(8 * d, d, 3, true, 1e-3, seed).map_err(e)?;
+            let l = blocks(p.layout());
+            (Box::new(p), l, start(3 * d + 3))
+        }
+        "mlp" => {
+            let p = Mlp::random_teacher(32, d, 8, 2, true, seed).map_err(e)?;
+            let l = blocks(p.layout());
+            let x0 = p.init(seed.wrapping_add(1)).as_slice().to_vec();
+            (Box::new(p), l, x0)
+        }
+        "rosenbrock" => (Box::new(Rosenbrock::new(d).map_err(e)?), flat(d), start(d)),
+        "lessard" => (Box::new(Lessard::new(d).map_err(e)?), flat(d), start(d)),
+        "one_minus_cos" => (Box::new(OneMinusCos::new(d, 1.0).map_err(e)?), flat(d), start(d)),
+        "rational_bump" => (Box::new(RationalBump::new(d, 1.0).map_err(e)?), flat(d), start(d)),
+        "tanh_neuron" => (
+            Box::new(TanhNeuron::random(4 * d, d, seed).map_err(e)?),
+            flat(d),
+            start(d),
+        ),
+        "shifted_quadratic" => {
+            // Curvatures log-spaced in [0.1, 10] (κ = 100), offset 1.
+            let diag = (0..d)
+                .map(|i| 10f64.powf(-1.0 + 2.0 * i as f64 / (d.max(2) - 1) as f64))
+                .collect();
+            (
+                Box::new(ShiftedQuadratic::new(diag, 1.0).map_err(e)?),
+                flat(d),
+                start(d),
+            )
+        }
+        _ => {
+            let known: Vec<&str> = catalogue().iter().map(|p| p.name).collect();
+            return Err(format!(
+                "unknown problem {name:?}; known problems: {}",
+                known.join(", ")
+            ));
+        }
+    };
+    if obj.dim() != x0.len() || layout.iter().map(|b| b.rows * b.cols).sum::<usize>() != x0.len() {
+        return Err(format!(
+            "problem {name}: dimension {} does not match its layout ({} parameters)",
+            obj.dim(),
+            x0.len()
+        ));
+    }
+    Ok((obj, layout, x0))
+}
+
+/// Round to the dtype (identity for f64).
+fn to_dtype(dtype: Dtype, x: f64) -> f64 {
+    match dtype {
+        Dtype::F64 => x,
+        Dtype::F32 => f64::from(x as f32),
+    }
+}
+
+/// `optverify trace --preset P --optimizer O --hyperparameters JSON (--problem NAME [--dim N]
+/// [--seed S] [--steps T] | --from-trace T | --gradients G [--params0 JSON]) [--dtype D]
+/// --out FILE`: run the reference of the preset (its framework kernel in the dtype if one
+/// exists, else the crate's optimizer in f64) and write the trajectory as a trace. The
+/// reference is the one `replay` and `check` use, so the written trace replays bit for bit.
+///
+/// `dtype` defaults to the source trace's dtype for `--from-trace`, f64 otherwise. In f32,
+/// θ₀ and every gradient are rounded to f32 (and recorded so), and a kernel is required.
 pub fn trace(
     preset: &str,
     optimizer: &str,
     hyperparameters: &str,
     source: GradientSource,
+    dtype: Option<Dtype>,
     out: &Path,
 ) -> CommandOutput {
     let hp: serde_json::Map<String, serde_json::Value> = match serde_json::from_str(hyperparameters) {
@@ -217,13 +562,12 @@ pub fn trace(
         Ok(s) => s,
         Err(e) => return bad(format!("error: {e}")),
     };
-    let mut opt = match setting.build() {
-        Ok(o) => o,
-        Err(e) => return bad(format!("error: {e}")),
-    };
-    // Gradients as an iterator of Result<Vec<f64>, String>, with params0 and layout.
-    type Grads = Box<dyn Iterator<Item = Result<Vec<f64>, String>>>;
-    let (params0, layout, grads): (Vec<f64>, Vec<BlockSpec>, Grads) = match source {
+    /// Where gradients come from: a sequence, or an objective queried at the current θ.
+    enum Feed {
+        Open(Box<dyn Iterator<Item = Result<Vec<f64>, String>>>),
+        Closed { obj: Box<dyn Objective>, steps: usize },
+    }
+    let (params0, layout, feed, source_dtype) = match source {
         GradientSource::Trace(p) => match format::open(p) {
             Err(e) => return bad(format!("error: {e}")),
             Ok(r) => {
@@ -231,7 +575,8 @@ pub fn trace(
                 (
                     h.params0,
                     h.layout,
-                    Box::new(r.map(|s| s.map(|s| s.grad).map_err(|e| e.to_string()))),
+                    Feed::Open(Box::new(r.map(|s| s.map(|s| s.grad).map_err(|e| e.to_string())))),
+                    Some(h.dtype),
                 )
             }
         },
@@ -274,10 +619,35 @@ pub fn trace(
             (
                 p0,
                 layout,
-                Box::new(std::iter::once(Ok(first)).chain(lines.map(parse))),
+                Feed::Open(Box::new(std::iter::once(Ok(first)).chain(lines.map(parse)))),
+                None,
             )
         }
+        GradientSource::Problem {
+            name,
+            dim,
+            seed,
+            steps,
+        } => match named_problem(name, dim, seed) {
+            Err(e) => return bad(format!("error: {e}")),
+            Ok((obj, layout, x0)) => (x0, layout, Feed::Closed { obj, steps }, None),
+        },
     };
+    let dtype = dtype.or(source_dtype).unwrap_or(Dtype::F64);
+    if let Some(i) = params0.iter().position(|x| !x.is_finite()) {
+        return bad(format!("error: params0[{i}] = {} is not finite", params0[i]));
+    }
+    let params0: Vec<f64> = params0.iter().map(|&x| to_dtype(dtype, x)).collect();
+    let mut reference = match Replayer::declared(preset, &setting, dtype, &params0) {
+        Ok(r) => r,
+        Err(e) => return bad(format!("error: {e}")),
+    };
+    if reference.reference().is_mixed(dtype) {
+        return bad(format!(
+            "error: no f32 kernel transcribes {preset} {optimizer}, so there is no f32 reference to write; \
+             use --dtype f64 (the crate's optimizer), or a preset and optimizer with an f32 kernel"
+        ));
+    }
     let header = Header {
         format: format::FORMAT_NAME.into(),
         version: format::FORMAT_VERSION,
@@ -285,8 +655,8 @@ pub fn trace(
         preset: preset.into(),
         hyperparameters: hp,
         layout,
-        dtype: Dtype::F64,
-        producer: format!("optverify {}", crate::VERSION),
+        dtype,
+        producer: format!("optverify {} ({})", crate::VERSION, reference.reference()),
         params0: params0.clone(),
     };
     let file = match std::fs::File::create(out) {
@@ -297,18 +667,48 @@ pub fn trace(
         Ok(w) => w,
         Err(e) => return bad(format!("error: {}: {e}", out.display())),
     };
-    let mut x = DVector::from_vec(params0);
+    let mut feed = feed;
     let mut steps = 0u64;
-    for g in grads {
-        let g = match g {
-            Ok(g) => g,
-            Err(e) => return bad(format!("error: {e}")),
+    loop {
+        let (g, loss) = match &mut feed {
+            Feed::Open(it) => match it.next() {
+                None => break,
+                Some(Err(e)) => return bad(format!("error: {e}")),
+                Some(Ok(g)) => (g, None),
+            },
+            Feed::Closed { obj, steps: total } => {
+                if steps as usize >= *total {
+                    break;
+                }
+                let x = DVector::from_vec(reference.params());
+                (
+                    obj.gradient(&x).as_slice().to_vec(),
+                    Some(to_dtype(dtype, obj.value(&x))),
+                )
+            }
         };
-        let gv = DVector::from_vec(g);
-        if let Err(e) = opt.step(&mut x, &gv) {
+        let g: Vec<f64> = g.iter().map(|&x| to_dtype(dtype, x)).collect();
+        if g.len() != params0.len() {
+            return bad(format!(
+                "error: step {}: gradient has length {}, expected {} (the length of params0)",
+                steps + 1,
+                g.len(),
+                params0.len()
+            ));
+        }
+        if let Some(i) = g.iter().position(|x| !x.is_finite()) {
+            let _ = w.finish();
+            return bad(format!(
+                "error: step {}: gradient[{i}] = {} is not finite (the run diverged); {} wrote the {steps} steps before it",
+                steps + 1,
+                g[i],
+                out.display()
+            ));
+        }
+        if let Err(e) = reference.step(&g) {
             return bad(format!("error: step {}: {e}", steps + 1));
         }
-        if let Err(e) = w.step(gv.as_slice(), x.as_slice(), None) {
+        if let Err(e) = w.step(&g, &reference.params(), loss) {
             return bad(format!("error: {}: {e}", out.display()));
         }
         steps += 1;
@@ -319,9 +719,9 @@ pub fn trace(
     CommandOutput {
         status: EXIT_AGREE,
         text: format!(
-            "wrote {} ({steps} steps of {preset} {optimizer}, {})\n",
+            "wrote {} ({steps} steps of {preset} {optimizer}, {dtype}; reference: {})\n",
             out.display(),
-            opt.variant()
+            reference.reference()
         ),
     }
 }

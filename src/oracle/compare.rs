@@ -1,46 +1,72 @@
 //! # Replay and comparison
 //!
 //! A candidate trace records, at every step, the gradient it used and the parameters it
-//! reached. [`replay`] feeds those gradients, in order, into the crate's optimizer built from
-//! the header (starting at `params0`) and compares the parameters after every step, so only
-//! the update rule is compared, never the gradient computation. [`compare_variants`] does the
-//! same for several settings in one pass over the file (the trace is read once, streaming).
+//! reached. [`replay`] feeds those gradients, in order, into a *reference* built from the
+//! header (starting at `params0`) and compares the parameters after every step, so only the
+//! update rule is compared, never the gradient computation. [`compare_variants`] does the same
+//! for several settings in one pass over the file (the trace is read once, streaming).
+//!
+//! ## The reference
+//! [`Replayer`] is the reference for one setting:
+//! * the **framework kernel** of the declared `(preset, setting)` in the trace's dtype
+//!   ([`super::kernels::build`]), when one exists: an f32 run is then reproduced in f32
+//!   arithmetic, in the framework's operation order, and agreement is expected to the last bit;
+//! * otherwise the **crate's optimizer in f64** (the `paper` preset, a setting no kernel
+//!   transcribes, and the convention variants of the diagnosis). For an f32 trace the comparison
+//!   is then f64 against f32, and only the f32 tolerance below makes sense.
+//!
+//! [`Outcome::reference`] says which one was used; the command line prints it.
 //!
 //! ## Error measure
 //! For coordinate i at step t, with ours `a`, theirs `b`:
-//! * ulps: [`crate::prec::ulps_between`] (0 = bit for bit);
+//! * ulps **of the trace's dtype**: [`crate::prec::ulps_between`] for f64,
+//!   [`Real::ulps_between`] for f32 (the f64 crate reference is rounded to f32 first, so
+//!   "0 ulps" means the f64 result rounds to the trace's value);
 //! * relative: `|a − b| / max(|a|, |b|, s_i)`, where `s_i` is the largest `|θ_{k,i}|` of our
 //!   trajectory so far (k ≤ t, including θ₀). Dividing by `max(|a|,|b|)` alone would turn a
 //!   coordinate that passes near 0 into a huge "relative error" although both trajectories
 //!   agree to rounding of the values that produced it.
 //!
-//! A NaN or infinite value on either side counts as infinitely far (unless both are the same
-//! non-finite value).
+//! A step is bit-identical when every coordinate is 0 ulps apart. A NaN or infinite value on
+//! either side counts as infinitely far (unless both are the same non-finite value).
 //!
 //! ## Default tolerance
-//! * f64 traces: relative [`DEFAULT_REL_F64`] = 1e-12. Argument: an element-wise step has
-//!   relative rounding error ≤ [`crate::prec::STEP_REL`] = 32u ≈ 3.6e-15 per step
-//!   (prec's module doc); over ≤ 200 steps of a non-expansive update that is
-//!   `trajectory_rel(200)` ≈ 7.1e-13 < 1e-12. The smallest convention difference this oracle
-//!   diagnoses is far larger (conventions.md measures AMSGrad's max placement at ~6e-2,
-//!   Adagrad's ε placement at ~5e-2, RAdam's ε order at ~2e-7), so 1e-12 separates rounding
-//!   from conventions by five orders of magnitude.
-//! * f32 traces: relative [`DEFAULT_REL_F32`] = 1e-4: the same argument with the f32 unit
-//!   roundoff 2⁻²⁴ ≈ 6e-8: 32 · 6e-8 · 50 steps ≈ 1e-4 (the crate computes in f64, so the
-//!   comparison measures the producer's f32 rounding).
+//! The argument is the same for both dtypes, with u the unit roundoff of the dtype: one
+//! element-wise step (≤ 16 operations per coordinate for Adam with bias correction) has
+//! relative error ≤ 16u on each side, so two implementations that order the operations
+//! differently drift apart by at most 32u per step ([`crate::prec::STEP_REL`],
+//! [`crate::prec::STEP_REL_F32`]), and by 32u·t after t steps of a non-expansive update. The
+//! defaults cover t = [`DEFAULT_HORIZON`] = 200 steps:
+//! * f64: [`DEFAULT_REL_F64`] = 1e-12 ≥ `trajectory_rel(200)` ≈ 7.1e-13 (u = 2⁻⁵³). The
+//!   smallest convention difference the diagnosis names is far larger (conventions.md measures
+//!   AMSGrad's max placement at ~6e-2, Adagrad's ε placement at ~5e-2, RAdam's ε order at
+//!   ~2e-7), so 1e-12 separates rounding from conventions by five orders of magnitude.
+//! * f32: [`DEFAULT_REL_F32`] = 200 · 32 · 2⁻²⁴ ≈ 3.8e-4 (u = 2⁻²⁴). It still separates
+//!   rounding from the AMSGrad and Adagrad conventions (two orders of magnitude), but not from
+//!   differences below ~1e-4 (RAdam's ε order, ε = 1e-8 inside or outside the root when v is
+//!   large): in f32 such conventions are invisible, and the diagnosis will list several matches.
+//!   When the reference is the crate's f64 optimizer (no f32 kernel), the f64 side contributes
+//!   ~16·2⁻⁵³ per step and the trace's own f32 rounding ≤ 16·2⁻²⁴ per step plus one rounding of
+//!   each hyperparameter to f32 (as a framework casts a Python scalar): still below 32u_f32
+//!   per step, so the same default applies.
 
 use super::format::{Dtype, Header, StepRecord, TraceError, TraceReader};
+use super::kernels::{self, Kernel, Real};
 use super::presets::{PresetError, Setting, Variant};
-use crate::error::StepError;
+use crate::error::{HyperError, StepError};
 use crate::optim::Optimizer;
 use nalgebra::DVector;
+use std::fmt;
 use std::io::BufRead;
 use thiserror::Error;
 
-/// Default relative tolerance for f64 traces (see the module doc for the argument).
+/// Number of steps the default tolerances cover (see the module doc).
+pub const DEFAULT_HORIZON: usize = 200;
+/// Default relative tolerance for f64 traces: 1e-12 ≥ `trajectory_rel(200)` ≈ 7.1e-13
+/// (module doc).
 pub const DEFAULT_REL_F64: f64 = 1e-12;
-/// Default relative tolerance for f32 traces (see the module doc for the argument).
-pub const DEFAULT_REL_F32: f64 = 1e-4;
+/// Default relative tolerance for f32 traces: 200 · 32 · 2⁻²⁴ ≈ 3.8e-4 (module doc).
+pub const DEFAULT_REL_F32: f64 = DEFAULT_HORIZON as f64 * crate::prec::STEP_REL_F32;
 
 /// The default tolerance for a trace of this dtype.
 pub fn default_tolerance(dtype: Dtype) -> f64 {
@@ -50,7 +76,8 @@ pub fn default_tolerance(dtype: Dtype) -> f64 {
     }
 }
 
-/// Bad input: the trace cannot be read or its header cannot be mapped.
+/// Bad input: the trace cannot be read, its header cannot be mapped, or it holds values its
+/// dtype cannot.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ReplayError {
@@ -62,6 +89,197 @@ pub enum ReplayError {
         #[source]
         source: PresetError,
     },
+    /// An `"f32"` trace with a value that is not an f32 widened to f64.
+    #[error("{file}: {message}")]
+    Dtype { file: String, message: String },
+}
+
+/// What a trace is compared against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    /// A framework kernel ([`super::kernels`]) run in `dtype`, the trace's dtype.
+    Kernel { description: String, dtype: Dtype },
+    /// The crate's optimizer, in f64.
+    CrateF64,
+}
+
+impl Reference {
+    /// True when the reference computes in f64 while the trace is f32.
+    pub fn is_mixed(&self, trace: Dtype) -> bool {
+        matches!(self, Reference::CrateF64) && trace == Dtype::F32
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reference::Kernel { description, dtype } => write!(f, "{description} kernel, {dtype}"),
+            Reference::CrateF64 => f.write_str("crate optimizer, f64"),
+        }
+    }
+}
+
+enum Engine {
+    Crate {
+        opt: Box<dyn Optimizer>,
+        x: DVector<f64>,
+        g: DVector<f64>,
+    },
+    F64 {
+        kernel: Box<dyn Kernel<f64>>,
+        theta: Vec<f64>,
+    },
+    F32 {
+        kernel: Box<dyn Kernel<f32>>,
+        theta: Vec<f32>,
+        g: Vec<f32>,
+    },
+}
+
+/// The reference computation for one setting, stepped with a trace's gradients.
+pub struct Replayer {
+    engine: Engine,
+    reference: Reference,
+}
+
+impl fmt::Debug for Replayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Replayer")
+            .field("reference", &self.reference)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a [`Replayer`] cannot be built.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    #[error(transparent)]
+    Hyper(#[from] HyperError),
+    /// `params0` holds a value the kernel's dtype cannot hold.
+    #[error("{0}")]
+    Params0(StepError),
+}
+
+impl Replayer {
+    /// The kernel of `(preset, setting)` in `dtype` if one exists, else the crate's optimizer
+    /// in f64. `params0` must be exact in `dtype` when a kernel is used.
+    ///
+    /// # Errors
+    /// [`BuildError`] for an invalid setting or a `params0` the dtype cannot hold.
+    pub fn declared(
+        preset: &str,
+        setting: &Setting,
+        dtype: Dtype,
+        params0: &[f64],
+    ) -> Result<Self, BuildError> {
+        match dtype {
+            Dtype::F64 => {
+                if let Some(kernel) = kernels::build::<f64>(preset, setting) {
+                    let reference = Reference::Kernel {
+                        description: kernel.describe(),
+                        dtype,
+                    };
+                    return Ok(Replayer {
+                        engine: Engine::F64 {
+                            kernel,
+                            theta: params0.to_vec(),
+                        },
+                        reference,
+                    });
+                }
+            }
+            Dtype::F32 => {
+                if let Some(kernel) = kernels::build::<f32>(preset, setting) {
+                    let mut theta = Vec::new();
+                    kernels::exact_from_f64("params0", params0, &mut theta).map_err(BuildError::Params0)?;
+                    let reference = Reference::Kernel {
+                        description: kernel.describe(),
+                        dtype,
+                    };
+                    return Ok(Replayer {
+                        engine: Engine::F32 {
+                            kernel,
+                            theta,
+                            g: Vec::new(),
+                        },
+                        reference,
+                    });
+                }
+            }
+        }
+        Self::crate_f64(setting, params0)
+    }
+
+    /// The crate's optimizer for `setting`, in f64.
+    ///
+    /// # Errors
+    /// The setting's [`HyperError`].
+    pub fn crate_f64(setting: &Setting, params0: &[f64]) -> Result<Self, BuildError> {
+        Ok(Replayer {
+            engine: Engine::Crate {
+                opt: setting.build()?,
+                x: DVector::from_column_slice(params0),
+                g: DVector::zeros(params0.len()),
+            },
+            reference: Reference::CrateF64,
+        })
+    }
+
+    /// Which computation this is.
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
+    /// One step from gradient `g` (for an f32 kernel, `g` must hold f32 values).
+    ///
+    /// # Errors
+    /// The optimizer's or kernel's [`StepError`]; [`StepError::Invalid`] for a gradient entry
+    /// an f32 kernel cannot hold exactly.
+    pub fn step(&mut self, grad: &[f64]) -> Result<(), StepError> {
+        match &mut self.engine {
+            Engine::Crate { opt, x, g } => {
+                if g.len() != grad.len() {
+                    *g = DVector::zeros(grad.len());
+                }
+                g.copy_from_slice(grad);
+                opt.step(x, g)
+            }
+            Engine::F64 { kernel, theta } => kernel.step(theta, grad),
+            Engine::F32 { kernel, theta, g } => {
+                kernels::exact_from_f64("grad", grad, g)?;
+                kernel.step(theta, g)
+            }
+        }
+    }
+
+    /// Number of parameters.
+    pub fn len(&self) -> usize {
+        match &self.engine {
+            Engine::Crate { x, .. } => x.len(),
+            Engine::F64 { theta, .. } => theta.len(),
+            Engine::F32 { theta, .. } => theta.len(),
+        }
+    }
+
+    /// True when there are no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Parameter `i`, widened to f64 (exact).
+    pub fn param(&self, i: usize) -> f64 {
+        match &self.engine {
+            Engine::Crate { x, .. } => x[i],
+            Engine::F64 { theta, .. } => theta[i],
+            Engine::F32 { theta, .. } => theta[i].to_f64(),
+        }
+    }
+
+    /// All parameters, widened to f64.
+    pub fn params(&self) -> Vec<f64> {
+        (0..self.len()).map(|i| self.param(i)).collect()
+    }
 }
 
 /// One coordinate at one step where ours and theirs differ.
@@ -71,6 +289,7 @@ pub struct Diff {
     pub coord: usize,
     pub ours: f64,
     pub theirs: f64,
+    /// Distance in ulps of the trace's dtype (`u64::MAX` for NaN).
     pub ulps: u64,
     pub rel: f64,
 }
@@ -78,9 +297,14 @@ pub struct Diff {
 /// What a replay found for one setting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// What the trace was compared against.
+    pub reference: Reference,
+    /// The trace's dtype (the unit of the ulps).
+    pub dtype: Dtype,
     /// Steps compared.
     pub steps: u64,
-    /// Steps whose parameters agree bit for bit in every coordinate.
+    /// Steps whose parameters agree bit for bit (0 ulps of the trace's dtype) in every
+    /// coordinate.
     pub bit_identical_steps: u64,
     /// First coordinate that is not bit-identical.
     pub first_difference: Option<Diff>,
@@ -90,7 +314,7 @@ pub struct Outcome {
     pub worst_ulps: Option<Diff>,
     /// Largest relative difference, and where.
     pub worst_rel: Option<Diff>,
-    /// The crate's optimizer refused a step (e.g. a centred RMSprop denominator ≤ 0).
+    /// The reference refused a step (e.g. a centred RMSprop denominator ≤ 0).
     pub step_error: Option<(u64, StepError)>,
     /// Tolerance used.
     pub tolerance: f64,
@@ -100,6 +324,11 @@ impl Outcome {
     /// Agreement: every step compared within tolerance and no step refused.
     pub fn agrees(&self) -> bool {
         self.first_beyond.is_none() && self.step_error.is_none()
+    }
+
+    /// Every step compared bit for bit (and at least one step).
+    pub fn bit_identical(&self) -> bool {
+        self.steps > 0 && self.bit_identical_steps == self.steps && self.step_error.is_none()
     }
 
     /// The worst relative difference (0 if bit for bit).
@@ -113,22 +342,28 @@ impl Outcome {
     }
 }
 
-/// One setting being replayed.
+/// Distance in ulps of `dtype` (an f64 `a` is rounded to f32 first for an f32 trace).
+fn ulps_in(dtype: Dtype, a: f64, b: f64) -> u64 {
+    match dtype {
+        Dtype::F64 => crate::prec::ulps_between(a, b),
+        Dtype::F32 => f32::ulps_between(a as f32, b as f32),
+    }
+}
+
+/// One reference being compared.
 struct Tracker {
-    opt: Box<dyn Optimizer>,
-    x: DVector<f64>,
+    replayer: Replayer,
     scale: Vec<f64>,
     out: Outcome,
     stopped: bool,
 }
 
 impl Tracker {
-    fn new(opt: Box<dyn Optimizer>, x0: &[f64], tolerance: f64) -> Self {
+    fn new(replayer: Replayer, x0: &[f64], dtype: Dtype, tolerance: f64) -> Self {
         Tracker {
-            opt,
-            x: DVector::from_column_slice(x0),
-            scale: x0.iter().map(|v| v.abs()).collect(),
             out: Outcome {
+                reference: replayer.reference().clone(),
+                dtype,
                 steps: 0,
                 bit_identical_steps: 0,
                 first_difference: None,
@@ -138,6 +373,8 @@ impl Tracker {
                 step_error: None,
                 tolerance,
             },
+            replayer,
+            scale: x0.iter().map(|v| v.abs()).collect(),
             stopped: false,
         }
     }
@@ -146,29 +383,32 @@ impl Tracker {
         if self.stopped {
             return;
         }
-        let g = DVector::from_column_slice(&rec.grad);
-        if let Err(e) = self.opt.step(&mut self.x, &g) {
+        if let Err(e) = self.replayer.step(&rec.grad) {
             self.out.step_error = Some((rec.step, e));
             self.stopped = true;
             return;
         }
         self.out.steps += 1;
         let mut identical = true;
-        for (i, (&a, &b)) in self.x.iter().zip(rec.params.iter()).enumerate() {
+        for (i, &b) in rec.params.iter().enumerate() {
+            let a = self.replayer.param(i);
             if a.is_finite() {
                 self.scale[i] = self.scale[i].max(a.abs());
             }
-            let same = a.to_bits() == b.to_bits() || a == b;
-            if same {
+            if a.to_bits() == b.to_bits() {
                 continue;
             }
-            identical = false;
-            let ulps = crate::prec::ulps_between(a, b);
-            let rel = if a.is_finite() && b.is_finite() {
+            let ulps = ulps_in(self.out.dtype, a, b);
+            let rel = if a == b {
+                0.0 // ±0
+            } else if a.is_finite() && b.is_finite() {
                 (a - b).abs() / a.abs().max(b.abs()).max(self.scale[i])
             } else {
                 f64::INFINITY
             };
+            if ulps == 0 && rel == 0.0 {
+                continue;
+            }
             let d = Diff {
                 step: rec.step,
                 coord: i,
@@ -177,14 +417,17 @@ impl Tracker {
                 ulps,
                 rel,
             };
-            if self.out.first_difference.is_none() {
-                self.out.first_difference = Some(d);
+            if ulps != 0 {
+                identical = false;
+                if self.out.first_difference.is_none() {
+                    self.out.first_difference = Some(d);
+                }
+                if self.out.worst_ulps.is_none_or(|w| ulps > w.ulps) {
+                    self.out.worst_ulps = Some(d);
+                }
             }
             if !(rel <= self.out.tolerance) && self.out.first_beyond.is_none() {
                 self.out.first_beyond = Some(d);
-            }
-            if self.out.worst_ulps.is_none_or(|w| ulps > w.ulps) {
-                self.out.worst_ulps = Some(d);
             }
             if self.out.worst_rel.is_none_or(|w| rel > w.rel) {
                 self.out.worst_rel = Some(d);
@@ -196,30 +439,100 @@ impl Tracker {
     }
 }
 
-/// Replay every setting in `settings` against the trace in one streaming pass.
+/// Which reference to build for a setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub setting: Setting,
+    /// Use the framework kernel of the trace's preset in the trace's dtype when one exists.
+    pub prefer_kernel: bool,
+}
+
+/// Check that every value of an f32 trace is an f32 widened to f64.
+fn check_dtype(
+    file: &str,
+    dtype: Dtype,
+    what: &str,
+    step: Option<u64>,
+    values: &[f64],
+) -> Result<(), ReplayError> {
+    if dtype == Dtype::F64 {
+        return Ok(());
+    }
+    if let Some(i) = values
+        .iter()
+        .position(|&v| !v.is_nan() && f64::from(v as f32).to_bits() != v.to_bits())
+    {
+        let at = step.map_or(String::new(), |s| format!("step {s}: "));
+        return Err(ReplayError::Dtype {
+            file: file.into(),
+            message: format!(
+                "{at}{what}[{i}] = {:e} is not an f32 value (an \"f32\" trace stores f32 values widened to f64, e.g. float(x) of a float32 tensor's entries)",
+                values[i]
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Replay every candidate against the trace in one streaming pass.
 ///
 /// # Errors
-/// [`ReplayError::Trace`] for a malformed trace (the first error met).
-pub fn compare_settings<R: BufRead>(
+/// [`ReplayError`] for a malformed trace (the first error met), an invalid setting or a value
+/// an f32 trace cannot hold.
+pub fn compare_candidates<R: BufRead>(
     reader: &mut TraceReader<R>,
-    settings: &[Setting],
+    candidates: &[Candidate],
     tolerance: f64,
 ) -> Result<Vec<Outcome>, ReplayError> {
-    let x0 = reader.header().params0.clone();
-    let mut trackers: Vec<Tracker> = Vec::with_capacity(settings.len());
-    for s in settings {
-        let opt = s.build().map_err(|e| ReplayError::Preset {
-            file: reader.file().to_string(),
-            source: PresetError::Hyper(e),
+    let header = reader.header().clone();
+    let file = reader.file().to_string();
+    check_dtype(&file, header.dtype, "params0", None, &header.params0)?;
+    let mut trackers: Vec<Tracker> = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let replayer = if c.prefer_kernel {
+            Replayer::declared(&header.preset, &c.setting, header.dtype, &header.params0)
+        } else {
+            Replayer::crate_f64(&c.setting, &header.params0)
+        }
+        .map_err(|e| match e {
+            BuildError::Hyper(h) => ReplayError::Preset {
+                file: file.clone(),
+                source: PresetError::Hyper(h),
+            },
+            BuildError::Params0(s) => ReplayError::Dtype {
+                file: file.clone(),
+                message: s.to_string(),
+            },
         })?;
-        trackers.push(Tracker::new(opt, &x0, tolerance));
+        trackers.push(Tracker::new(replayer, &header.params0, header.dtype, tolerance));
     }
     while let Some(rec) = reader.next_step()? {
+        check_dtype(&file, header.dtype, "grad", Some(rec.step), &rec.grad)?;
+        check_dtype(&file, header.dtype, "params", Some(rec.step), &rec.params)?;
         for t in trackers.iter_mut() {
             t.feed(&rec);
         }
     }
     Ok(trackers.into_iter().map(|t| t.out).collect())
+}
+
+/// Replay every setting through the crate's f64 optimizer, in one streaming pass.
+///
+/// # Errors
+/// As [`compare_candidates`].
+pub fn compare_settings<R: BufRead>(
+    reader: &mut TraceReader<R>,
+    settings: &[Setting],
+    tolerance: f64,
+) -> Result<Vec<Outcome>, ReplayError> {
+    let candidates: Vec<Candidate> = settings
+        .iter()
+        .map(|s| Candidate {
+            setting: s.clone(),
+            prefer_kernel: false,
+        })
+        .collect();
+    compare_candidates(reader, &candidates, tolerance)
 }
 
 /// The declared setting of a header.
@@ -235,7 +548,8 @@ pub fn declared_setting(file: &str, header: &Header) -> Result<Setting, ReplayEr
     })
 }
 
-/// Replay a trace against its declared preset.
+/// Replay a trace against its declared preset: its kernel in the trace's dtype if one exists,
+/// else the crate's f64 optimizer.
 ///
 /// # Errors
 /// [`ReplayError`] for a malformed trace or an unmappable header.
@@ -245,11 +559,19 @@ pub fn replay<R: BufRead>(
 ) -> Result<Outcome, ReplayError> {
     let setting = declared_setting(reader.file(), reader.header())?;
     let tol = tolerance.unwrap_or_else(|| default_tolerance(reader.header().dtype));
-    let mut out = compare_settings(reader, &[setting], tol)?;
+    let mut out = compare_candidates(
+        reader,
+        &[Candidate {
+            setting,
+            prefer_kernel: true,
+        }],
+        tol,
+    )?;
     Ok(out.remove(0))
 }
 
-/// Replay the declared preset and every convention variant of it ([`super::presets::variants`]).
+/// Replay the declared preset (as [`replay`]) and every convention variant of it
+/// ([`super::presets::variants`], through the crate's f64 optimizers).
 ///
 /// # Errors
 /// [`ReplayError`] for a malformed trace or an unmappable header.
@@ -262,8 +584,15 @@ pub fn compare_variants<R: BufRead>(
     let label = format!("{} {}", h.preset, h.optimizer);
     let variants = super::presets::variants(&label, &setting);
     let tol = tolerance.unwrap_or_else(|| default_tolerance(h.dtype));
-    let settings: Vec<Setting> = variants.iter().map(|v| v.setting.clone()).collect();
-    let outcomes = compare_settings(reader, &settings, tol)?;
+    let candidates: Vec<Candidate> = variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Candidate {
+            setting: v.setting.clone(),
+            prefer_kernel: i == 0,
+        })
+        .collect();
+    let outcomes = compare_candidates(reader, &candidates, tol)?;
     Ok(variants.into_iter().zip(outcomes).collect())
 }
 
@@ -285,20 +614,59 @@ pub fn coordinate_name(header: &Header, i: usize) -> String {
     format!("[{i}]")
 }
 
-/// One line describing a difference.
-pub fn describe_diff(header: &Header, d: &Diff) -> String {
+/// A value as its dtype prints it (shortest round trip of that type).
+fn show(x: f64, dtype: Dtype) -> String {
+    match dtype {
+        Dtype::F64 => format!("{x:e}"),
+        Dtype::F32 => format!("{:e}", x as f32),
+    }
+}
+
+/// One line describing a difference of `outcome`.
+pub fn describe_diff(header: &Header, outcome: &Outcome, d: &Diff) -> String {
+    let ours_dtype = match &outcome.reference {
+        Reference::Kernel { dtype, .. } => *dtype,
+        Reference::CrateF64 => Dtype::F64,
+    };
     format!(
-        "step {}, coordinate {} ({}): ours {:e}, trace {:e}, {} ulps, relative {:.3e}",
+        "step {}, coordinate {} ({}): ours {}, trace {}, {} ulps ({}), relative {:.3e}",
         d.step,
-        d.coord,
         coordinate_name(header, d.coord),
-        d.ours,
-        d.theirs,
+        d.coord,
+        show(d.ours, ours_dtype),
+        show(d.theirs, header.dtype),
         if d.ulps == u64::MAX {
             "∞".to_string()
         } else {
             d.ulps.to_string()
         },
+        outcome.dtype,
         d.rel
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_tolerances_follow_from_the_unit_roundoffs() {
+        // f64: the 200-step drift bound fits under the default, within a factor 2.
+        let drift64 = crate::prec::trajectory_rel(DEFAULT_HORIZON);
+        assert!(drift64 <= DEFAULT_REL_F64 && DEFAULT_REL_F64 < 2.0 * drift64);
+        // f32: exactly the same argument with u = 2^-24.
+        assert_eq!(DEFAULT_REL_F32, 200.0 * 32.0 * 2f64.powi(-24));
+        // Both separate rounding from the coarsest conventions the diagnosis names (~5e-2).
+        assert!(DEFAULT_REL_F32 * 100.0 < 5e-2);
+    }
+
+    #[test]
+    fn f32_ulps_round_an_f64_reference_first() {
+        let b = f64::from(0.1f32);
+        // An f64 value within half an f32 ulp of b rounds to b: 0 f32 ulps.
+        assert_eq!(ulps_in(Dtype::F32, 0.1, b), 0);
+        assert_eq!(ulps_in(Dtype::F64, 0.1, b), crate::prec::ulps_between(0.1, b));
+        let next = f64::from(f32::from_bits(0.1f32.to_bits() + 1));
+        assert_eq!(ulps_in(Dtype::F32, next, b), 1);
+    }
 }

@@ -55,6 +55,33 @@ pub enum Dtype {
     F32,
 }
 
+impl Dtype {
+    /// `"f64"` or `"f32"`, as written in a header.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::F64 => "f64",
+            Dtype::F32 => "f32",
+        }
+    }
+}
+
+impl fmt::Display for Dtype {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Dtype {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "f64" | "float64" => Ok(Dtype::F64),
+            "f32" | "float32" => Ok(Dtype::F32),
+            _ => Err(format!("unknown dtype {s:?}; known: f64, f32")),
+        }
+    }
+}
+
 /// One block of the layout as written in the header (offsets are implied by the order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
