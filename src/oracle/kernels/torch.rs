@@ -41,7 +41,7 @@
 //! [`build`] returns) the traces agree to the bound argued in the tests (a few ulps of the
 //! coordinate scale per step).
 //!
-//! Reference: PyTorch 2.15 `torch/optim/{sgd,adam,adamw,adagrad,rmsprop,adadelta}.py`
+//! Reference: PyTorch 2.15 `torch/optim/{sgd,adam,adamw,adagrad,rmsprop,adadelta,nadam,radam}.py`
 //! (`_single_tensor_*`); ATen `native/cpu/{BinaryOpsKernel,PointwiseOpsKernel,LerpKernel}.cpp`
 //! and `native/cpu/vml.h` for the element-wise kernels.
 
@@ -51,6 +51,8 @@ use crate::optim::adadelta::AdaDeltaConfig;
 use crate::optim::adagrad::AdaGradConfig;
 use crate::optim::adam::{AdamConfig, FirstMomentInit};
 use crate::optim::conventions::{AdamFormulation, AmsGradMax, BiasCorrection, EpsPlacement, WeightDecay};
+use crate::optim::nadam::{MomentumSchedule, NAdamConfig};
+use crate::optim::radam::{RAdamConfig, Threshold};
 use crate::optim::rmsprop::{Centering, MomentumPlacement, RmsPropConfig};
 use crate::optim::sgd::SgdConfig;
 use crate::oracle::presets::Setting;
@@ -78,6 +80,10 @@ pub fn build_with_sqrt<T: Real>(setting: &Setting, sqrt: SqrtFn<T>) -> Option<Bo
         Setting::AdaGrad(c) => boxed(Adagrad::new(c, sqrt)),
         Setting::RmsProp(c) => boxed(RmsProp::new(c, sqrt)),
         Setting::AdaDelta(c) => boxed(Adadelta::new(c, sqrt)),
+        Setting::NAdam(c) => boxed(NAdam::new(c, sqrt)),
+        Setting::RAdam(c) => boxed(RAdam::new(c, sqrt)),
+        // torch.optim has neither LAMB nor LARS.
+        Setting::Lamb(_) | Setting::Lars(_) => None,
     }
 }
 
@@ -567,6 +573,235 @@ impl<T: Real> Kernel<T> for Adadelta<T> {
     }
 }
 
+/// `torch.optim.NAdam`, `_single_tensor_nadam`, the non-capturable branch:
+///
+/// | torch 2.15 line | here, in dtype T |
+/// |---|---|
+/// | `step_t += 1; step = _get_value(step_t)` | `step: f64` |
+/// | `bias_correction2 = 1 - beta2**step` | f64, C `pow` |
+/// | `param.mul_(1 - lr * weight_decay)` (decoupled) | factor in f64, rounded to T; 1 rounding |
+/// | `grad = grad.add(param, alpha=weight_decay)` (coupled) | `fma(λ, θ, g)`; 1 rounding |
+/// | `mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))`, `mu_next` likewise with `step + 1` | f64 |
+/// | `mu_product *= mu` | `state['mu_product']` is a 0-dim tensor of `_get_scalar_dtype()`: float64 in every golden run (default dtype float64), so f64 |
+/// | `exp_avg.lerp_(grad, 1 - beta1)` | `fma(1−β₁, g − m, m)`; 2 roundings |
+/// | `exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)` | `fma((1−β₂)·g, g, v·β₂)`; 3 roundings |
+/// | `denom = exp_avg_sq.div(bias_correction2).sqrt()` | ÷ then sqrt (MKL in torch) |
+/// | `mu_product_next = _get_value(mu_product) * mu_next` | f64 |
+/// | `denom.add_(eps)` | 1 rounding |
+/// | `param.addcdiv_(grad, denom, value=(-lr * (1.0 - mu) / (1.0 - mu_product)))` | value in f64, then `θ + (value·g)/denom`; 3 roundings |
+/// | `param.addcdiv_(exp_avg, denom, value=(-lr * mu_next) / (1.0 - mu_product_next))` | likewise with m; 3 roundings |
+pub struct NAdam<T: Real> {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    momentum_decay: f64,
+    eps: T,
+    weight_decay: T,
+    decoupled_factor: Option<T>,
+    one_minus_beta1: T,
+    beta2_t: T,
+    one_minus_beta2: T,
+    sqrt: SqrtFn<T>,
+    step: f64,
+    mu_product: f64,
+    exp_avg: Vec<T>,
+    exp_avg_sq: Vec<T>,
+}
+
+impl<T: Real> NAdam<T> {
+    /// `None` for optax's constant μ or an ε inside the root.
+    fn new(c: &NAdamConfig, sqrt: SqrtFn<T>) -> Option<Self> {
+        let MomentumSchedule::Dozat { momentum_decay } = c.momentum_schedule else {
+            return None;
+        };
+        if c.eps_root != 0.0 {
+            return None;
+        }
+        let (weight_decay, decoupled_factor) = match c.weight_decay {
+            WeightDecay::None => (0.0, None),
+            WeightDecay::CoupledL2(l) => (l, None),
+            WeightDecay::DecoupledTimesLr(l) => (0.0, Some(T::from_f64(1.0 - c.lr * l))),
+            WeightDecay::DecoupledSchedule(_) => return None,
+        };
+        Some(NAdam {
+            lr: c.lr,
+            beta1: c.beta1,
+            beta2: c.beta2,
+            momentum_decay,
+            eps: T::from_f64(c.eps),
+            weight_decay: T::from_f64(weight_decay),
+            decoupled_factor,
+            one_minus_beta1: T::from_f64(1.0 - c.beta1),
+            beta2_t: T::from_f64(c.beta2),
+            one_minus_beta2: T::from_f64(1.0 - c.beta2),
+            sqrt,
+            step: 0.0,
+            mu_product: 1.0,
+            exp_avg: Vec::new(),
+            exp_avg_sq: Vec::new(),
+        })
+    }
+}
+
+impl<T: Real> Kernel<T> for NAdam<T> {
+    fn describe(&self) -> String {
+        "torch _single_tensor_nadam (lerp, addcmul as FMA; μ-product in float64)".into()
+    }
+
+    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+        check_input(theta, g, (self.step > 0.0).then_some(self.exp_avg.len()))?;
+        if self.step == 0.0 {
+            self.exp_avg = vec![T::zero(); theta.len()];
+            self.exp_avg_sq = vec![T::zero(); theta.len()];
+        }
+        self.step += 1.0;
+        let step = self.step;
+        let bias_correction2 = T::from_f64(1.0 - self.beta2.powf(step));
+        let mu = self.beta1 * (1.0 - 0.5 * 0.96f64.powf(step * self.momentum_decay));
+        let mu_next = self.beta1 * (1.0 - 0.5 * 0.96f64.powf((step + 1.0) * self.momentum_decay));
+        self.mu_product *= mu;
+        let mu_product_next = self.mu_product * mu_next;
+        let grad_value = T::from_f64(-self.lr * (1.0 - mu) / (1.0 - self.mu_product));
+        let exp_avg_value = T::from_f64((-self.lr * mu_next) / (1.0 - mu_product_next));
+        for i in 0..theta.len() {
+            let mut grad = g[i];
+            if let Some(factor) = self.decoupled_factor {
+                theta[i] = theta[i] * factor;
+            } else if self.weight_decay != T::zero() {
+                grad = aten::add_alpha(grad, self.weight_decay, theta[i]);
+            }
+            self.exp_avg[i] = aten::lerp(self.exp_avg[i], grad, self.one_minus_beta1);
+            self.exp_avg_sq[i] = aten::addcmul(
+                self.exp_avg_sq[i] * self.beta2_t,
+                self.one_minus_beta2,
+                grad,
+                grad,
+            );
+            let denom = (self.sqrt)(self.exp_avg_sq[i] / bias_correction2) + self.eps;
+            theta[i] = aten::addcdiv(theta[i], grad_value, grad, denom);
+            theta[i] = aten::addcdiv(theta[i], exp_avg_value, self.exp_avg[i], denom);
+        }
+        Ok(())
+    }
+}
+
+/// `torch.optim.RAdam`, `_single_tensor_radam`, the non-capturable branch:
+///
+/// | torch 2.15 line | here, in dtype T |
+/// |---|---|
+/// | `param.mul_(1 - lr * weight_decay)` / `grad = grad.add(param, alpha=weight_decay)` | as NAdam |
+/// | `exp_avg.lerp_(grad, 1 - beta1)` | `fma(1−β₁, g − m, m)`; 2 roundings |
+/// | `exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)` | `fma((1−β₂)·g, g, v·β₂)`; 3 roundings |
+/// | `bias_correction1 = 1 - beta1**step`, `bias_correction2 = 1 - beta2**step` | f64, C `pow` |
+/// | `bias_corrected_exp_avg = exp_avg / bias_correction1` | 1 rounding |
+/// | `rho_inf = 2 / (1 - beta2) - 1`, `rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2` | f64, left to right |
+/// | `rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5` | f64 |
+/// | `exp_avg_sq_sqrt = exp_avg_sq.sqrt().add_(eps)` | sqrt (MKL in torch), + ε |
+/// | `(bias_correction2**0.5) / exp_avg_sq_sqrt` | a float ÷ a tensor is `Tensor.__rtruediv__` = `self.reciprocal() * other`: 1/x, then × √bc₂; 2 roundings |
+/// | `param.add_(bias_corrected_exp_avg * lr * adaptive * rect, alpha=-1.0)` (ρ_t > 5) | left to right, 3 roundings, then `fma(−1, x, θ)` = θ − x |
+/// | `param.add_(bias_corrected_exp_avg * lr, alpha=-1.0)` (else) | 1 rounding, then θ − x |
+pub struct RAdam<T: Real> {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: T,
+    weight_decay: T,
+    decoupled_factor: Option<T>,
+    one_minus_beta1: T,
+    beta2_t: T,
+    one_minus_beta2: T,
+    sqrt: SqrtFn<T>,
+    step: f64,
+    exp_avg: Vec<T>,
+    exp_avg_sq: Vec<T>,
+}
+
+impl<T: Real> RAdam<T> {
+    /// `None` for optax's forms (ε after the bias correction, ε inside the root, ρ_t ≥ τ,
+    /// Nesterov) and any threshold but torch's ρ_t > 5.
+    fn new(c: &RAdamConfig, sqrt: SqrtFn<T>) -> Option<Self> {
+        if c.formulation != AdamFormulation::EpsHat
+            || c.eps_root != 0.0
+            || c.nesterov
+            || c.threshold != Threshold::Above(5.0)
+        {
+            return None;
+        }
+        let (weight_decay, decoupled_factor) = match c.weight_decay {
+            WeightDecay::None => (0.0, None),
+            WeightDecay::CoupledL2(l) => (l, None),
+            WeightDecay::DecoupledTimesLr(l) => (0.0, Some(T::from_f64(1.0 - c.lr * l))),
+            WeightDecay::DecoupledSchedule(_) => return None,
+        };
+        Some(RAdam {
+            lr: c.lr,
+            beta1: c.beta1,
+            beta2: c.beta2,
+            eps: T::from_f64(c.eps),
+            weight_decay: T::from_f64(weight_decay),
+            decoupled_factor,
+            one_minus_beta1: T::from_f64(1.0 - c.beta1),
+            beta2_t: T::from_f64(c.beta2),
+            one_minus_beta2: T::from_f64(1.0 - c.beta2),
+            sqrt,
+            step: 0.0,
+            exp_avg: Vec::new(),
+            exp_avg_sq: Vec::new(),
+        })
+    }
+}
+
+impl<T: Real> Kernel<T> for RAdam<T> {
+    fn describe(&self) -> String {
+        "torch _single_tensor_radam (lerp, addcmul as FMA; float ÷ tensor as reciprocal × float)".into()
+    }
+
+    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+        check_input(theta, g, (self.step > 0.0).then_some(self.exp_avg.len()))?;
+        if self.step == 0.0 {
+            self.exp_avg = vec![T::zero(); theta.len()];
+            self.exp_avg_sq = vec![T::zero(); theta.len()];
+        }
+        self.step += 1.0;
+        let step = self.step;
+        let bias_correction1 = T::from_f64(1.0 - self.beta1.powf(step));
+        let bias_correction2 = 1.0 - self.beta2.powf(step);
+        let rho_inf = 2.0 / (1.0 - self.beta2) - 1.0;
+        let rho_t = rho_inf - 2.0 * step * self.beta2.powf(step) / bias_correction2;
+        let rectified = rho_t > 5.0;
+        let rect = T::from_f64(
+            ((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)).powf(0.5),
+        );
+        let bias_correction2_sqrt = T::from_f64(bias_correction2.powf(0.5));
+        let lr = T::from_f64(self.lr);
+        for i in 0..theta.len() {
+            let mut grad = g[i];
+            if let Some(factor) = self.decoupled_factor {
+                theta[i] = theta[i] * factor;
+            } else if self.weight_decay != T::zero() {
+                grad = aten::add_alpha(grad, self.weight_decay, theta[i]);
+            }
+            self.exp_avg[i] = aten::lerp(self.exp_avg[i], grad, self.one_minus_beta1);
+            self.exp_avg_sq[i] = aten::addcmul(
+                self.exp_avg_sq[i] * self.beta2_t,
+                self.one_minus_beta2,
+                grad,
+                grad,
+            );
+            let bias_corrected_exp_avg = self.exp_avg[i] / bias_correction1;
+            let update = if rectified {
+                let exp_avg_sq_sqrt = (self.sqrt)(self.exp_avg_sq[i]) + self.eps;
+                let adaptive_lr = T::one() / exp_avg_sq_sqrt * bias_correction2_sqrt;
+                bias_corrected_exp_avg * lr * adaptive_lr * rect
+            } else {
+                bias_corrected_exp_avg * lr
+            };
+            theta[i] = aten::add_alpha(theta[i], -T::one(), update);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -688,10 +923,10 @@ mod tests {
             }
             replayed += 1;
         }
-        // 24 torch settings × (5 f64 + 2 f32 cases).
+        // 28 torch settings × (5 f64 + 2 f32 cases).
         assert!(
-            replayed >= 168,
-            "expected the 168 torch traces of the six optimizers, replayed {replayed}"
+            replayed >= 196,
+            "expected the 196 torch traces of the eight optimizers, replayed {replayed}"
         );
     }
 
@@ -784,8 +1019,38 @@ mod tests {
             }
             Setting::RmsProp(_) => 4.0,
             Setting::AdaDelta(_) => 5.0 + 2.75 * (t as f64 + 1.0),
-            Setting::Sgd(_) => 0.0,
+            // RAdam: √, +ε, 1/x, ×√bc₂, ×(m̂·lr), ×rect flip ≤ ε each (m̂·lr itself is
+            // identical), θ − x and the decoupled θ·(1 − lr·λ) one each: C = 8.
+            Setting::RAdam(_) => 8.0,
+            Setting::Sgd(_) | Setting::NAdam(_) | Setting::Lamb(_) | Setting::Lars(_) => 0.0,
         }
+    }
+
+    /// NAdam's bound at step t, absolute: Σ_{s≤t} 3ε·A_s + 3tε·scale_t. Its two `addcdiv`s
+    /// share the denominator d = √(v̂)+ε: each quotient differs by ≤ 3ε of itself (√, +ε, ÷),
+    /// and the two θ updates and the decoupled decay flip ≤ ε|θ| each. The quotients are not
+    /// bounded by |Δθ| (they may cancel), so they are bounded a priori: with
+    /// c₁ = lr(1−μ_s)/(1−Πμ), c₂ = lr·μ_{s+1}/(1−Πμ·μ_{s+1}), Cauchy–Schwarz on the moment sums
+    /// gives |g|/√v̂ ≤ √(bc₂/(1−β₂)) and |m|/√v̂ ≤ (1−β₁)√(bc₂/((1−β₂)(1−β₁²/β₂))), so
+    /// A_s = c₁·√(bc₂/(1−β₂)) + c₂·(1−β₁)·√(bc₂/((1−β₂)(1−β₁²/β₂))) (needs β₁² < β₂).
+    fn nadam_bound(c: &crate::optim::nadam::NAdamConfig, t: usize, eps: f64, scale: f64) -> f64 {
+        let MomentumSchedule::Dozat { momentum_decay } = c.momentum_schedule else {
+            unreachable!("torch NAdam has the Dozat schedule")
+        };
+        let (b1, b2) = (c.beta1, c.beta2);
+        assert!(b1 * b1 < b2, "the a-priori bound needs β₁² < β₂");
+        let mu = |s: f64| b1 * (1.0 - 0.5 * 0.96f64.powf(s * momentum_decay));
+        let (mut product, mut sum) = (1.0, 0.0);
+        for s in 1..=t {
+            let s = s as f64;
+            product *= mu(s);
+            let c1 = c.lr * (1.0 - mu(s)) / (1.0 - product);
+            let c2 = c.lr * mu(s + 1.0) / (1.0 - product * mu(s + 1.0));
+            let bc2 = 1.0 - b2.powf(s);
+            sum += c1 * (bc2 / (1.0 - b2)).sqrt()
+                + c2 * (1.0 - b1) * (bc2 / ((1.0 - b2) * (1.0 - b1 * b1 / b2))).sqrt();
+        }
+        3.0 * eps * sum + 3.0 * t as f64 * eps * scale
     }
 
     /// The kernels [`build`] returns (IEEE `sqrt`) against every golden torch trace other than
@@ -813,7 +1078,10 @@ mod tests {
             let mut used = 0.0f64;
             for (k, scale) in scales(&r).into_iter().enumerate() {
                 let t = k + 1;
-                let bound = t as f64 * ieee_sqrt_bound(&setting, t) * eps * scale;
+                let bound = match &setting {
+                    Setting::NAdam(c) => nadam_bound(c, t, eps, scale),
+                    _ => t as f64 * ieee_sqrt_bound(&setting, t) * eps * scale,
+                };
                 for (i, (a, b)) in r.theirs[k].iter().zip(&r.ours[k]).enumerate() {
                     let err = (a - b).abs();
                     used = used.max(err / (t as f64 * eps * scale));
@@ -834,8 +1102,8 @@ mod tests {
             checked += 1;
         }
         assert!(
-            checked >= 133,
-            "expected 133 non-SGD torch traces, checked {checked}"
+            checked >= 161,
+            "expected 161 non-SGD torch traces, checked {checked}"
         );
     }
 
@@ -968,6 +1236,25 @@ mod tests {
                 let hp = json!({"lr": lr, "alpha": alpha, "eps": 10f64.powi(eps_exp),
                                 "centered": centered, "momentum": momentum, "weight_decay": decay});
                 agrees_with_the_crate("rmsprop", hp, seed, dim, steps)?;
+            }
+
+            #[test]
+            fn nadam(seed: u64, dim in 1usize..7, steps in 1usize..60, lr in 1e-3f64..0.05,
+                     beta1 in 0.0f64..0.95, beta2 in 0.9f64..0.9999,
+                     momentum_decay in prop::sample::select(vec![0.0, 4e-3, 0.01]),
+                     decay in prop::sample::select(vec![0.0, 0.1]), decoupled: bool) {
+                let hp = json!({"lr": lr, "betas": [beta1, beta2], "momentum_decay": momentum_decay,
+                                "weight_decay": decay, "decoupled_weight_decay": decoupled});
+                agrees_with_the_crate("nadam", hp, seed, dim, steps)?;
+            }
+
+            #[test]
+            fn radam(seed: u64, dim in 1usize..7, steps in 1usize..60, lr in 1e-3f64..0.05,
+                     beta1 in 0.0f64..0.95, beta2 in 0.9f64..0.999, eps_exp in -8i32..-5,
+                     decay in prop::sample::select(vec![0.0, 0.1]), decoupled: bool) {
+                let hp = json!({"lr": lr, "betas": [beta1, beta2], "eps": 10f64.powi(eps_exp),
+                                "weight_decay": decay, "decoupled_weight_decay": decoupled});
+                agrees_with_the_crate("radam", hp, seed, dim, steps)?;
             }
 
             #[test]
