@@ -257,6 +257,7 @@ pub struct Adam<T: Real> {
     eps_root: T,
     weight_decay: Option<T>,
     amsgrad: bool,
+    nesterov: bool,
     minus_lr: T,
     leaves: usize,
     count: u32,
@@ -290,6 +291,7 @@ impl<T: Real> Adam<T> {
             eps_root: T::from_f64(c.eps_root),
             weight_decay: (decoupled_weight_decay != 0.0).then(|| T::from_f64(decoupled_weight_decay)),
             amsgrad,
+            nesterov: false,
             minus_lr: T::from_f64(-c.lr),
             leaves,
             count: 0,
@@ -300,34 +302,67 @@ impl<T: Real> Adam<T> {
     }
 }
 
-impl<T: Real> Kernel<T> for Adam<T> {
-    fn describe(&self) -> String {
-        format!(
-            "optax {} (moments (1−β)·g + β·m in three roundings; bias correction as m·(1/(1−βᵗ)); \
-             m̂/(√(v̂+ε_root)+ε); −lr·u; p + u)",
-            match (self.amsgrad, self.weight_decay.is_some()) {
-                (true, _) => "amsgrad",
-                (false, true) => "adamw",
-                (false, false) => "adam",
-            }
-        )
-    }
-
-    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+impl<T: Real> Adam<T> {
+    /// Input checks, state on first use, `count_inc = safe_increment(count)` (saturating at
+    /// `i32::MAX`), and the moments `mu`, `nu` of this step.
+    fn advance(&mut self, theta: &[T], g: &[T]) -> Result<(), StepError> {
         check_input(theta, g, (!self.mu.is_empty()).then_some(self.mu.len()))?;
         if self.mu.is_empty() {
             self.mu = vec![T::zero(); theta.len()];
             self.nu = vec![T::zero(); theta.len()];
             self.nu_max = vec![T::zero(); theta.len()];
         }
-        // safe_increment: saturates at i32::MAX.
         self.count = (self.count + 1).min(i32::MAX as u32);
-        let bc1 = BiasCorrectionOp::<T>::new(self.b1, self.count, self.leaves);
-        let bc2 = BiasCorrectionOp::<T>::new(self.b2, self.count, self.leaves);
         for i in 0..theta.len() {
             self.mu[i] = moment(self.one_minus_b1, self.b1_t, g[i], self.mu[i]);
             self.nu[i] = moment(self.one_minus_b2, self.b2_t, g[i] * g[i], self.nu[i]);
-            let mu_hat = bc1.apply(self.mu[i]);
+        }
+        Ok(())
+    }
+
+    /// The bias corrections of this step: b1 at t, b1 at t + 1 (Nesterov), b2 at t.
+    fn corrections(&self) -> (BiasCorrectionOp<T>, BiasCorrectionOp<T>, BiasCorrectionOp<T>) {
+        let next = (self.count + 1).min(i32::MAX as u32);
+        (
+            BiasCorrectionOp::new(self.b1, self.count, self.leaves),
+            BiasCorrectionOp::new(self.b1, next, self.leaves),
+            BiasCorrectionOp::new(self.b2, self.count, self.leaves),
+        )
+    }
+
+    /// `mu_hat`: `bias_correction(mu, b1, t)`, or with `nesterov=True`
+    /// `b1 * bias_correction(mu, b1, t + 1) + (1 - b1) * bias_correction(g, b1, t)`
+    /// (each multiply rounded, then the add).
+    #[inline]
+    fn mu_hat(&self, i: usize, g: T, bc1: BiasCorrectionOp<T>, bc1_next: BiasCorrectionOp<T>) -> T {
+        if self.nesterov {
+            self.b1_t * bc1_next.apply(self.mu[i]) + self.one_minus_b1 * bc1.apply(g)
+        } else {
+            bc1.apply(self.mu[i])
+        }
+    }
+}
+
+impl<T: Real> Kernel<T> for Adam<T> {
+    fn describe(&self) -> String {
+        format!(
+            "optax {} (moments (1−β)·g + β·m in three roundings; jitted bias correction; \
+             m̂/(√(v̂+ε_root)+ε); −lr·u; p + u)",
+            match (self.amsgrad, self.nesterov, self.weight_decay.is_some()) {
+                (true, _, _) => "amsgrad",
+                (false, true, true) => "nadamw",
+                (false, true, false) => "nadam",
+                (false, false, true) => "adamw",
+                (false, false, false) => "adam",
+            }
+        )
+    }
+
+    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+        self.advance(theta, g)?;
+        let (bc1, bc1_next, bc2) = self.corrections();
+        for i in 0..theta.len() {
+            let mu_hat = self.mu_hat(i, g[i], bc1, bc1_next);
             let mut nu_hat = bc2.apply(self.nu[i]);
             if self.amsgrad {
                 self.nu_max[i] = self.nu_max[i].max(nu_hat);
