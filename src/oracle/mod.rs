@@ -8,13 +8,17 @@
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
 //! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
 //! | [`compare`] | replay a trace's gradients through a setting, compare parameters in ulps and relative terms |
+//! | [`synthetic`] | a trace generated as it is read (memory test, benchmark) |
 //! | [`cli`] | `trace`, `replay`, `check` as functions returning an exit status and text |
 //!
 //! Golden traces from torch and optax live in `tests/data/golden/` (written by
-//! `scripts/golden_traces.py`, versions pinned in `scripts/requirements-golden.txt`).
+//! `scripts/golden_traces.py`), and from Keras 3 on the jax backend (`keras-*.jsonl`, written
+//! by `scripts/golden_keras.py` from the same cases); versions pinned in
+//! `scripts/requirements-golden.txt`.
 
 pub mod cli;
 pub mod compare;
 pub mod format;
 pub mod kernels;
 pub mod presets;
+pub mod synthetic;
