@@ -36,6 +36,8 @@ use crate::error::StepError;
 use crate::optim::adam::{AdamConfig, FirstMomentInit};
 use crate::optim::conventions::{AdamFormulation, AmsGradMax, BiasCorrection, EpsPlacement, WeightDecay};
 use crate::optim::layout::Layout;
+use crate::optim::nadam::{MomentumSchedule, NAdamConfig};
+use crate::optim::radam::{RAdamConfig, Threshold};
 use crate::optim::rmsprop::{Centering, MomentumPlacement, RmsPropConfig};
 use crate::oracle::format::Dtype;
 use crate::oracle::presets::Setting;
@@ -86,7 +88,10 @@ fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box<dyn
             };
             boxed(Some(AdaDelta::new(c.lr, c.rho, c.eps, weight_decay)))
         }
-        // No optax kernel (yet) for NAdam, RAdam, LAMB, LARS, Adafactor: crate f64 reference.
+        Setting::NAdam(c) => boxed(nadam(c, leaves)),
+        Setting::RAdam(c) => boxed(RAdam::new(c, leaves)),
+        // lamb, lars, adafactor (and settings added later): their per-leaf norms (XLA's reduction order)
+        // are not transcribed; the crate's f64 optimizers are the reference for their traces.
         _ => None,
     }
 }
@@ -164,6 +169,32 @@ impl<T: Real> BiasCorrectionOp<T> {
             BiasCorrectionOp::Divide(bc) => moment / bc,
         }
     }
+}
+
+/// `x ** n` for a Python float `x` and a *concrete* int32 array `n` evaluated eagerly:
+/// `jnp.power` sees the concrete integer exponent and emits `lax.integer_pow(x, n)`, which
+/// JAX lowers by binary powering (`acc = acc * x` on each set bit, `x = x * x` between bits;
+/// the optimized HLO for n = 6 is `x² · (x²)²`), so the result is not libm's `pow`
+/// (they differ at t = 6, 8, 9 for 0.999). Inside a jitted function (the bias correction)
+/// the exponent is traced and XLA's `power` (libm) is used instead.
+fn integer_pow(x: f64, n: u32) -> f64 {
+    if n == 0 {
+        return 1.0;
+    }
+    let (mut base, mut n, mut acc) = (x, n, None::<f64>);
+    while n > 0 {
+        if n & 1 == 1 {
+            acc = Some(match acc {
+                None => base,
+                Some(a) => a * base,
+            });
+        }
+        n >>= 1;
+        if n > 0 {
+            base *= base;
+        }
+    }
+    acc.unwrap_or(1.0)
 }
 
 /// `optax.tree.update_moment(g, t, decay, 1)` / `update_moment_per_elem_norm(…, 2)` for one
@@ -259,6 +290,7 @@ pub struct Adam<T: Real> {
     eps_root: T,
     weight_decay: Option<T>,
     amsgrad: bool,
+    nesterov: bool,
     minus_lr: T,
     leaves: usize,
     count: u32,
@@ -292,6 +324,7 @@ impl<T: Real> Adam<T> {
             eps_root: T::from_f64(c.eps_root),
             weight_decay: (decoupled_weight_decay != 0.0).then(|| T::from_f64(decoupled_weight_decay)),
             amsgrad,
+            nesterov: false,
             minus_lr: T::from_f64(-c.lr),
             leaves,
             count: 0,
@@ -302,34 +335,67 @@ impl<T: Real> Adam<T> {
     }
 }
 
-impl<T: Real> Kernel<T> for Adam<T> {
-    fn describe(&self) -> String {
-        format!(
-            "optax {} (moments (1−β)·g + β·m in three roundings; bias correction as m·(1/(1−βᵗ)); \
-             m̂/(√(v̂+ε_root)+ε); −lr·u; p + u)",
-            match (self.amsgrad, self.weight_decay.is_some()) {
-                (true, _) => "amsgrad",
-                (false, true) => "adamw",
-                (false, false) => "adam",
-            }
-        )
-    }
-
-    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+impl<T: Real> Adam<T> {
+    /// Input checks, state on first use, `count_inc = safe_increment(count)` (saturating at
+    /// `i32::MAX`), and the moments `mu`, `nu` of this step.
+    fn advance(&mut self, theta: &[T], g: &[T]) -> Result<(), StepError> {
         check_input(theta, g, (!self.mu.is_empty()).then_some(self.mu.len()))?;
         if self.mu.is_empty() {
             self.mu = vec![T::zero(); theta.len()];
             self.nu = vec![T::zero(); theta.len()];
             self.nu_max = vec![T::zero(); theta.len()];
         }
-        // safe_increment: saturates at i32::MAX.
         self.count = (self.count + 1).min(i32::MAX as u32);
-        let bc1 = BiasCorrectionOp::<T>::new(self.b1, self.count, self.leaves);
-        let bc2 = BiasCorrectionOp::<T>::new(self.b2, self.count, self.leaves);
         for i in 0..theta.len() {
             self.mu[i] = moment(self.one_minus_b1, self.b1_t, g[i], self.mu[i]);
             self.nu[i] = moment(self.one_minus_b2, self.b2_t, g[i] * g[i], self.nu[i]);
-            let mu_hat = bc1.apply(self.mu[i]);
+        }
+        Ok(())
+    }
+
+    /// The bias corrections of this step: b1 at t, b1 at t + 1 (Nesterov), b2 at t.
+    fn corrections(&self) -> (BiasCorrectionOp<T>, BiasCorrectionOp<T>, BiasCorrectionOp<T>) {
+        let next = (self.count + 1).min(i32::MAX as u32);
+        (
+            BiasCorrectionOp::new(self.b1, self.count, self.leaves),
+            BiasCorrectionOp::new(self.b1, next, self.leaves),
+            BiasCorrectionOp::new(self.b2, self.count, self.leaves),
+        )
+    }
+
+    /// `mu_hat`: `bias_correction(mu, b1, t)`, or with `nesterov=True`
+    /// `b1 * bias_correction(mu, b1, t + 1) + (1 - b1) * bias_correction(g, b1, t)`
+    /// (each multiply rounded, then the add).
+    #[inline]
+    fn mu_hat(&self, i: usize, g: T, bc1: BiasCorrectionOp<T>, bc1_next: BiasCorrectionOp<T>) -> T {
+        if self.nesterov {
+            self.b1_t * bc1_next.apply(self.mu[i]) + self.one_minus_b1 * bc1.apply(g)
+        } else {
+            bc1.apply(self.mu[i])
+        }
+    }
+}
+
+impl<T: Real> Kernel<T> for Adam<T> {
+    fn describe(&self) -> String {
+        format!(
+            "optax {} (moments (1−β)·g + β·m in three roundings; jitted bias correction; \
+             m̂/(√(v̂+ε_root)+ε); −lr·u; p + u)",
+            match (self.amsgrad, self.nesterov, self.weight_decay.is_some()) {
+                (true, _, _) => "amsgrad",
+                (false, true, true) => "nadamw",
+                (false, true, false) => "nadam",
+                (false, false, true) => "adamw",
+                (false, false, false) => "adam",
+            }
+        )
+    }
+
+    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+        self.advance(theta, g)?;
+        let (bc1, bc1_next, bc2) = self.corrections();
+        for i in 0..theta.len() {
+            let mu_hat = self.mu_hat(i, g[i], bc1, bc1_next);
             let mut nu_hat = bc2.apply(self.nu[i]);
             if self.amsgrad {
                 self.nu_max[i] = self.nu_max[i].max(nu_hat);
@@ -340,6 +406,114 @@ impl<T: Real> Kernel<T> for Adam<T> {
                 u = u + s * theta[i];
             }
             theta[i] = theta[i] + self.minus_lr * u;
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------------------- nadam
+
+/// `optax.nadam` / `optax.nadamw` = `adam` / `adamw` with `nesterov=True`: the [`Adam`]
+/// kernel with `mu_hat = b1 * bias_correction(mu, b1, t + 1) + (1 - b1) *
+/// bias_correction(g, b1, t)` (two jitted corrections, two multiplies, one add). `None` for
+/// PyTorch's momentum-decay schedule or a coupled decay.
+fn nadam<T: Real>(c: &NAdamConfig, leaves: usize) -> Option<Adam<T>> {
+    if c.momentum_schedule != MomentumSchedule::Constant {
+        return None;
+    }
+    let decoupled = match c.weight_decay {
+        WeightDecay::None => 0.0,
+        WeightDecay::DecoupledTimesLr(lambda) => lambda,
+        _ => return None,
+    };
+    let adam = AdamConfig {
+        lr: c.lr,
+        beta1: c.beta1,
+        beta2: c.beta2,
+        eps: c.eps,
+        eps_root: c.eps_root,
+        ..AdamConfig::optax()
+    };
+    let mut k = Adam::new(&adam, decoupled, leaves)?;
+    k.nesterov = true;
+    Some(k)
+}
+
+// ------------------------------------------------------------------------------- radam
+
+/// `optax.radam(learning_rate, b1, b2, eps, eps_root, threshold, nesterov)` =
+/// `chain(scale_by_radam, scale_by_learning_rate)`, then `apply_updates`:
+///
+/// | optax line | rounding |
+/// |---|---|
+/// | `mu`, `nu` as in [`Adam`] | three / four |
+/// | `b2t = b2**count_inc` (eager, concrete int32 exponent: `lax.integer_pow`) | [`integer_pow`]: binary powering, one rounding per multiply (not libm `pow`) |
+/// | `ro = ro_inf - 2 * count_inc * b2t / (1 - b2t)`, `ro_inf = 2/(1 - b2) - 1` in Python | `2·t` exact (int32); then multiply, subtract, divide, subtract in f64 |
+/// | `r = sqrt((ro - 4) * (ro - 2) * ro_inf / ((ro_inf - 4) * (ro_inf - 2) * ro))` | f64, left to right; `(ro_inf − 4)(ro_inf − 2)` is a Python float |
+/// | `mu_hat`, `nu_hat` ([`BiasCorrectionOp`]; nesterov as in [`Adam`]) | |
+/// | `r.astype(m.dtype) * m / (jnp.sqrt(v + eps_root) + eps)` | `r` rounded to the dtype; multiply, add, sqrt, add, divide |
+/// | `jnp.where(ro >= threshold, update, mu_hat)` | exact |
+/// | `-lr * u`, `p + u` | one each |
+pub struct RAdam<T: Real> {
+    moments: Adam<T>,
+    threshold: f64,
+}
+
+impl<T: Real> RAdam<T> {
+    /// `None` unless `c` is optax's RAdam (ε after the bias correction, `ro ≥ threshold`, no
+    /// weight decay).
+    fn new(c: &RAdamConfig, leaves: usize) -> Option<Self> {
+        let threshold = match c.threshold {
+            Threshold::AtLeast(x) => x,
+            Threshold::Above(_) => return None,
+        };
+        if c.formulation != AdamFormulation::Algorithm1 || c.weight_decay != WeightDecay::None {
+            return None;
+        }
+        let adam = AdamConfig {
+            lr: c.lr,
+            beta1: c.beta1,
+            beta2: c.beta2,
+            eps: c.eps,
+            eps_root: c.eps_root,
+            ..AdamConfig::optax()
+        };
+        let mut moments = Adam::new(&adam, 0.0, leaves)?;
+        moments.nesterov = c.nesterov;
+        Some(RAdam { moments, threshold })
+    }
+}
+
+impl<T: Real> Kernel<T> for RAdam<T> {
+    fn describe(&self) -> String {
+        format!(
+            "optax radam{} (ro and r in f64 eager scalar ops; r·m̂/(√(v̂+ε_root)+ε) where ro ≥ {}, else m̂)",
+            if self.moments.nesterov { " (nesterov)" } else { "" },
+            self.threshold
+        )
+    }
+
+    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+        let a = &mut self.moments;
+        a.advance(theta, g)?;
+        let b2 = a.b2;
+        let t = a.count;
+        let b2t = integer_pow(b2, t);
+        let ro_inf = 2.0 / (1.0 - b2) - 1.0;
+        let ro = ro_inf - f64::from(2 * t) * b2t / (1.0 - b2t);
+        let r = ((ro - 4.0) * (ro - 2.0) * ro_inf / (((ro_inf - 4.0) * (ro_inf - 2.0)) * ro)).sqrt();
+        let r_t = T::from_f64(r);
+        let rectified = ro >= self.threshold;
+        let (bc1, bc1_next, bc2) = a.corrections();
+        for i in 0..theta.len() {
+            let mu_hat = a.mu_hat(i, g[i], bc1, bc1_next);
+            let nu_hat = bc2.apply(a.nu[i]);
+            let u = if rectified {
+                r_t * mu_hat / ((nu_hat + a.eps_root).sqrt() + a.eps)
+            } else {
+                mu_hat
+            };
+            theta[i] = theta[i] + a.minus_lr * u;
         }
         Ok(())
     }
@@ -793,6 +967,30 @@ mod tests {
         }
     }
 
+    /// RAdam's rectification `r = √((ρ−4)(ρ−2)ρ_∞ / ((ρ_∞−4)(ρ_∞−2)ρ))` with
+    /// `ρ = ρ_∞ − a`, `a = 2tβ₂ᵗ/(1−β₂ᵗ)`, is ill-conditioned near ρ = 4 (where it starts, for
+    /// a threshold near 4). optax raises β₂ to the t by binary powering, the crate by `powf`:
+    /// a few ulps of β₂ᵗ become a relative difference of about t·u/(1−β₂ᵗ) in `1 − β₂ᵗ`, so
+    /// `a` moves by a·(t+2)u/(1−β₂ᵗ) and `ρ` by that plus u·ρ_∞; `r` then moves relatively by
+    /// half that over ρ − 4. The factor returned (in units of u, at least 1; the same for every
+    /// coordinate) is that sensitivity; before rectification (ρ ≤ 4) it is 1.
+    fn radam_condition(b2: f64) -> impl FnMut(&[f64]) -> Vec<f64> {
+        let mut t = 0_i32;
+        move |g: &[f64]| {
+            t += 1;
+            let b2t = b2.powi(t);
+            let rho_inf = 2.0 / (1.0 - b2) - 1.0;
+            let a = 2.0 * f64::from(t) * b2t / (1.0 - b2t);
+            let rho = rho_inf - a;
+            let k = if rho > 4.0 {
+                (0.5 * (a * f64::from(t + 2) / (1.0 - b2t) + rho_inf) / (rho - 4.0)).max(1.0)
+            } else {
+                1.0
+            };
+            vec![k; g.len()]
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -823,6 +1021,36 @@ mod tests {
                 hp["weight_decay"] = serde_json::json!(weight_decay);
             }
             kernel_agrees_with_crate(&optax_setting(name, hp), seed, dim, steps, decades)?;
+        }
+
+        #[test]
+        fn nadam_kernel_agrees_with_crate_nadam(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            log_lr in -3.0_f64..-1.0, b1 in 0.5_f64..0.95, b2 in 0.9_f64..0.9999,
+            log_eps in -10.0_f64..-4.0, eps_root in prop_oneof![Just(0.0), 1e-12_f64..1e-6],
+            weight_decay in prop_oneof![Just(0.0), 0.0_f64..0.2],
+        ) {
+            // optax.nadamw = adamw(nesterov=True); weight_decay 0 is optax.nadam.
+            let s = optax_setting("adamw", serde_json::json!({
+                "learning_rate": 10f64.powf(log_lr), "b1": b1, "b2": b2, "eps": 10f64.powf(log_eps),
+                "eps_root": eps_root, "weight_decay": weight_decay, "nesterov": true,
+            }));
+            kernel_agrees_with_crate(&s, seed, dim, steps, decades)?;
+        }
+
+        #[test]
+        fn radam_kernel_agrees_with_crate_radam(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            log_lr in -3.0_f64..-1.0, b1 in 0.5_f64..0.95, b2 in 0.9_f64..0.9999,
+            log_eps in -10.0_f64..-4.0, eps_root in prop_oneof![Just(0.0), 1e-12_f64..1e-6],
+            threshold in 4.01_f64..6.0, nesterov in any::<bool>(),
+        ) {
+            let s = optax_setting("radam", serde_json::json!({
+                "learning_rate": 10f64.powf(log_lr), "b1": b1, "b2": b2, "eps": 10f64.powf(log_eps),
+                "eps_root": eps_root, "threshold": threshold, "nesterov": nesterov,
+            }));
+            let mut condition = radam_condition(b2);
+            kernel_agrees_with_crate_conditioned(&s, seed, dim, steps, decades, &mut condition)?;
         }
 
         #[test]
