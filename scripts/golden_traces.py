@@ -18,7 +18,7 @@ Cases (each with a fixed seed):
   matrix  open loop, a 3x4 weight (row-major) and a bias of 3
   quad    closed loop, gradient of 1/2 θᵀAθ − bᵀθ at the current θ, A SPD with κ = 100
 float64 throughout (torch.set_default_dtype, jax_enable_x64), plus a float32 set for torch
-(`-f32` suffix). torch runs single-threaded with foreach=False (the per-tensor kernels the
+and optax (`-f32` suffix; optax keeps x64 enabled and is given float32 arrays). torch runs single-threaded with foreach=False (the per-tensor kernels the
 CPU path uses by default); optax runs eagerly (no jax.jit), because XLA's fusion under jit
 moves results by up to ~1e-13.
 """
@@ -201,34 +201,45 @@ OPTAX_FACTORIES = {
 }
 
 
-def run_optax(name, hp, case):
+def run_optax(name, hp, case, dtype=np.float64):
+    """dtype float32: x64 stays enabled, params and gradients are float32 arrays (the
+    quadratic's gradient is computed in float32 from float32 A, b, θ, as torch does), and every
+    update and every new parameter must come out float32 (checked: a silent promotion to
+    float64 would make the trace a float64 trace with float32 inputs)."""
     layout = layout_for(case)
-    theta0 = initial_params(case)
+    theta0 = initial_params(case).astype(dtype)
     params, off = [], 0
     for _, r, c in layout:
         shape = (r, c) if c > 1 else (r,)
-        params.append(jnp.asarray(theta0[off:off + r * c].reshape(shape), dtype=jnp.float64))
+        params.append(jnp.asarray(theta0[off:off + r * c].reshape(shape), dtype=dtype))
         off += r * c
     opt = OPTAX_FACTORIES[name](**hp)
     state = opt.init(params)
-    gs = None if case == "quad" else open_loop_gradients(case)
+    gs = None if case == "quad" else open_loop_gradients(case).astype(dtype)
     a, b = quadratic()
+    a, b = a.astype(dtype), b.astype(dtype)
     steps = []
     n_steps = CLOSED_STEPS if case == "quad" else OPEN_STEPS
     for t in range(n_steps):
         theta = np.concatenate([np.asarray(p).reshape(-1) for p in params])
+        assert theta.dtype == dtype, (name, case, theta.dtype)
         loss = None
         if gs is None:
             g = a @ theta - b
             loss = float(0.5 * theta @ (a @ theta) - b @ theta)
         else:
             g = gs[t]
+        assert g.dtype == dtype, (name, case, g.dtype)
         grads, off = [], 0
         for p in params:
-            grads.append(jnp.asarray(g[off:off + p.size].reshape(p.shape), dtype=jnp.float64))
+            grads.append(jnp.asarray(g[off:off + p.size].reshape(p.shape), dtype=dtype))
             off += p.size
         updates, state = opt.update(grads, state, params)
+        for u in updates:
+            assert u.dtype == dtype, f"{name} {case}: update is {u.dtype}, not {np.dtype(dtype)}"
         params = optax.apply_updates(params, updates)
+        for p in params:
+            assert p.dtype == dtype, f"{name} {case}: params are {p.dtype}, not {np.dtype(dtype)}"
         after = np.concatenate([np.asarray(p).reshape(-1) for p in params])
         rec = {"step": t + 1, "grad": floats(g), "params": floats(after)}
         if loss is not None:
@@ -270,6 +281,12 @@ def main():
             theta0, layout, steps, producer = run_optax(name, hp, case)
             write(f"{out}/optax-{name}-{setting}-{case}.jsonl", name, "optax", hp, theta0,
                   layout, steps, producer, "f64")
+            count += 1
+        # float32 set, as for torch: one open-loop and the closed-loop case per setting.
+        for case in ["randn", "quad"]:
+            theta0, layout, steps, producer = run_optax(name, hp, case, np.float32)
+            write(f"{out}/optax-{name}-{setting}-{case}-f32.jsonl", name, "optax", hp,
+                  theta0, layout, steps, producer, "f32")
             count += 1
     print(f"wrote {count} traces to {out}")
 

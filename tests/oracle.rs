@@ -92,7 +92,7 @@ fn matches_and_misses(text: &str) -> (Vec<String>, Vec<String>) {
 fn every_golden_trace_replays_within_its_rounding_bound() {
     let files = golden_files();
     assert!(
-        files.len() >= 200,
+        files.len() >= 280,
         "expected the full golden set, found {}",
         files.len()
     );
@@ -141,7 +141,11 @@ fn optax_sgd_traces_match_bit_for_bit() {
     // so every step must agree to the last bit.
     let files: Vec<PathBuf> = golden_files()
         .into_iter()
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("optax-sgd-"))
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            // f64 only: the crate computes in f64, so an f32 trace cannot be bit for bit.
+            name.starts_with("optax-sgd-") && !name.ends_with("-f32.jsonl")
+        })
         .collect();
     assert_eq!(files.len(), 15);
     for f in files {

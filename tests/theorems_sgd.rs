@@ -3,8 +3,6 @@
 
 mod common;
 
-use optverify::claims::card::all_cards;
-use optverify::claims::registry::run_card;
 use optverify::claims::Mode;
 
 const IDS: [&str; 6] = [
@@ -159,27 +157,7 @@ proptest! {
 #[test]
 #[ignore]
 fn full_mode_gives_expected_verdicts() {
-    let ids: Vec<&str> = IDS.to_vec();
-    for card in all_cards()
-        .unwrap()
-        .iter()
-        .filter(|c| ids.contains(&c.id.as_str()))
-    {
-        let out = run_card(card, Mode::Full).expect("checker runs");
-        eprintln!(
-            "{}: {} — {} ({:.2}s, {} instances)",
-            card.id, out.evidence.verdict, out.evidence.headline, out.seconds, out.evidence.instances
-        );
-        for m in out.evidence.measurements.iter().filter(|m| !m.ok) {
-            eprintln!(
-                "    [not ok] {} measured {:e} predicted {:e}",
-                m.name, m.measured, m.predicted
-            );
-        }
-        assert!(
-            out.as_expected,
-            "{}: {} vs expected {}",
-            card.id, out.evidence.verdict, card.expected
-        );
+    for id in IDS {
+        common::assert_verdict(id, Mode::Full);
     }
 }

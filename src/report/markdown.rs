@@ -243,6 +243,21 @@ fn evidence_sections(s: &mut String, c: &ClaimRecord, e: &EvidenceRecord) {
                     if dropped == 1 { "" } else { "s" }
                 );
             }
+            let thinned: Vec<(usize, usize)> = fig
+                .series
+                .iter()
+                .filter_map(|t| t.thinned_from.map(|n| (t.x.len(), n)))
+                .collect();
+            if !thinned.is_empty() {
+                let (kept, total) = thinned.iter().fold((0, 0), |(a, b), (k, n)| (a + k, b + n));
+                let _ = write!(
+                    caption,
+                    "{}({} long line{} drawn from {kept} of {total} points, their min–max envelope; the measurements use every point.)",
+                    if caption.is_empty() { "" } else { " " },
+                    thinned.len(),
+                    if thinned.len() == 1 { "" } else { "s" }
+                );
+            }
             if !caption.is_empty() {
                 let _ = writeln!(
                     s,

@@ -9,6 +9,7 @@
 //! | [`record`] | the JSON records (`results.json`, `verify --json`) |
 //! | [`markdown`] | the index `README.md` and one page per claim |
 //! | [`svg`] | the figures (plotters, SVG backend) |
+//! | [`thin`] | long lines reduced to their min–max envelope for figures and JSON |
 //! | [`write`] | writing the report directory |
 //! | [`list`] | the catalogue printed by `list` |
 //! | [`format`] | numbers, verdict markers, Markdown escaping |
@@ -26,6 +27,7 @@ pub mod markdown;
 pub mod progress;
 pub mod record;
 pub mod svg;
+pub mod thin;
 pub mod write;
 
 pub use commands::{list, report, verify, RunOptions, Status};

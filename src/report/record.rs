@@ -89,6 +89,9 @@ pub struct SeriesRecord {
     pub style: Style,
     pub x: Vec<JsonF64>,
     pub y: Vec<JsonF64>,
+    /// The series' length before [`super::thin`] reduced it to its envelope (absent if not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinned_from: Option<usize>,
 }
 
 /// Mirror of [`Figure`].
@@ -146,13 +149,15 @@ impl From<&Series> for SeriesRecord {
             style: s.style,
             x: floats(&s.x),
             y: floats(&s.y),
+            thinned_from: None,
         }
     }
 }
 
 impl From<&Figure> for FigureRecord {
+    /// The figure with its long lines thinned ([`super::thin`]).
     fn from(f: &Figure) -> Self {
-        FigureRecord {
+        let mut record = FigureRecord {
             id: f.id.clone(),
             title: f.title.clone(),
             x_label: f.x_label.clone(),
@@ -161,7 +166,9 @@ impl From<&Figure> for FigureRecord {
             log_y: f.log_y,
             series: f.series.iter().map(SeriesRecord::from).collect(),
             caption: f.caption.clone(),
-        }
+        };
+        super::thin::thin_figure(&mut record);
+        record
     }
 }
 

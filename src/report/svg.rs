@@ -51,7 +51,7 @@ pub const MAX_LOG_DECADES: f64 = 60.0;
 /// The smallest value drawn on each axis of `fig`: 0 on a linear axis (any finite value is
 /// drawn); on a log axis the larger of the smallest normal float (a subnormal's padded decade
 /// can underflow to 0) and `10^-MAX_LOG_DECADES` times the largest drawable value.
-fn log_floors(fig: &FigureRecord) -> (f64, f64) {
+pub(super) fn log_floors(fig: &FigureRecord) -> (f64, f64) {
     let floor = |log: bool, pick: fn(f64, f64) -> f64| {
         if !log {
             return f64::NEG_INFINITY;
@@ -69,7 +69,7 @@ fn log_floors(fig: &FigureRecord) -> (f64, f64) {
 }
 
 /// Whether `(x, y)` can be drawn on the figure's axes, given its [`log_floors`].
-fn drawable(floors: (f64, f64), x: f64, y: f64) -> bool {
+pub(super) fn drawable(floors: (f64, f64), x: f64, y: f64) -> bool {
     x.is_finite() && y.is_finite() && x >= floors.0 && y >= floors.1
 }
 

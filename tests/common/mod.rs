@@ -10,19 +10,30 @@ use optverify::claims::{Mode, Verdict};
 /// Run claim `id` in quick mode; panic unless it gets its card's expected verdict (and, when
 /// it fails as printed, carries a counterexample and a corrected statement).
 pub fn assert_quick_verdict(id: &str) {
+    assert_verdict(id, Mode::Quick);
+}
+
+/// As [`assert_quick_verdict`], in `mode` (full mode: the committed report's parameters).
+#[allow(dead_code)] // not every test file runs a full mode
+pub fn assert_verdict(id: &str, mode: Mode) {
     let cards = all_cards().expect("cards parse");
     let card = cards.iter().find(|c| c.id == id).expect("card exists");
-    let out = run_card(card, Mode::Quick).expect("checker runs");
-    for m in &out.evidence.measurements {
+    let out = run_card(card, mode).expect("checker runs");
+    let ev = &out.evidence;
+    eprintln!("[{id}] {} ({:.2}s): {}", ev.verdict, out.seconds, ev.headline);
+    for m in &ev.measurements {
         eprintln!(
-            "  {} measured {:e} predicted {:e} ok {} {}",
-            m.name, m.measured, m.predicted, m.ok, m.note
+            "  {} {:<90} measured {:.6e} predicted {:.6e}  {}",
+            if m.ok { "ok  " } else { "FAIL" },
+            m.name,
+            m.measured,
+            m.predicted,
+            m.note
         );
     }
-    eprintln!(
-        "{id}: {} — {} ({:.2}s)",
-        out.evidence.verdict, out.evidence.headline, out.seconds
-    );
+    if let Some(r) = &ev.reason {
+        eprintln!("  reason: {r}");
+    }
     assert!(
         out.as_expected,
         "{id}: verdict {} but card expects {}",
