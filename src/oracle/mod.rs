@@ -8,6 +8,7 @@
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
 //! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
 //! | [`compare`] | replay a trace's gradients through a setting, compare parameters in ulps and relative terms |
+//! | [`synthetic`] | a trace generated as it is read (memory test, benchmark) |
 //! | [`cli`] | `trace`, `replay`, `check` as functions returning an exit status and text |
 //!
 //! Golden traces from torch and optax live in `tests/data/golden/` (written by
@@ -18,3 +19,4 @@ pub mod compare;
 pub mod format;
 pub mod kernels;
 pub mod presets;
+pub mod synthetic;

@@ -1,0 +1,98 @@
+//! # Synthetic traces, generated as they are read
+//!
+//! [`SyntheticTrace`] is a `std::io::Read` that writes an `optverify-trace` line by line: the
+//! header, then one step at a time of a `torch.optim.Adam`-preset run (the crate's Adam with
+//! torch's defaults and lr = 0.01) on a deterministic gradient stream. Nothing is
+//! materialised, so a trace of any length costs O(n) memory to produce. The memory test
+//! (`tests/oracle_memory.rs`) and the throughput benchmark (`benches/oracle.rs`) read it;
+//! because the parameters are the preset's own trajectory, `check` agrees with it and runs
+//! its agreement path over every step.
+
+use crate::optim::adam::{Adam, AdamConfig};
+use crate::optim::Optimizer;
+use nalgebra::DVector;
+use std::io::Read;
+
+/// The learning rate written in the header and used to generate the parameters.
+pub const LR: f64 = 0.01;
+
+/// A generated `pytorch` Adam trace of `steps` steps on `n` parameters.
+pub struct SyntheticTrace {
+    n: usize,
+    steps: u64,
+    step: u64,
+    opt: Adam,
+    x: DVector<f64>,
+    line: Vec<u8>,
+    pos: usize,
+}
+
+impl SyntheticTrace {
+    /// The trace's header is ready to read; steps are generated on demand.
+    pub fn adam_pytorch(n: usize, steps: u64) -> Self {
+        let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 500.0 - 1.0).collect();
+        let header = serde_json::json!({
+            "format": "optverify-trace", "version": 1, "optimizer": "adam", "preset": "pytorch",
+            "hyperparameters": {"lr": LR}, "layout": [{"name": "w", "rows": n, "cols": 1}],
+            "dtype": "f64", "producer": "optverify synthetic", "params0": x,
+        });
+        SyntheticTrace {
+            n,
+            steps,
+            step: 0,
+            opt: AdamConfig {
+                lr: LR,
+                ..AdamConfig::pytorch()
+            }
+            .build()
+            .expect("torch's defaults with lr = 0.01 are valid"),
+            x: DVector::from_vec(x),
+            line: format!("{header}\n").into_bytes(),
+            pos: 0,
+        }
+    }
+
+    fn next_line(&mut self) {
+        self.step += 1;
+        // Gradient of ½‖x‖² plus a deterministic perturbation: nonzero, of varied magnitudes.
+        let step = self.step;
+        let x = &self.x;
+        let g = DVector::from_fn(self.n, |i, _| x[i] + ((i as u64 * 31 + step) % 17) as f64 * 1e-3);
+        self.opt
+            .step(&mut self.x, &g)
+            .expect("finite gradients of matching length");
+        let rec = serde_json::json!({"step": self.step, "grad": g.as_slice(), "params": self.x.as_slice()});
+        self.line = format!("{rec}\n").into_bytes();
+        self.pos = 0;
+    }
+}
+
+impl Read for SyntheticTrace {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.line.len() {
+            if self.step == self.steps {
+                return Ok(0);
+            }
+            self.next_line();
+        }
+        let k = out.len().min(self.line.len() - self.pos);
+        out[..k].copy_from_slice(&self.line[self.pos..self.pos + k]);
+        self.pos += k;
+        Ok(k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle::format::TraceReader;
+    use std::io::BufReader;
+
+    #[test]
+    fn synthetic_trace_replays_bit_for_bit_through_its_preset() {
+        let mut r =
+            TraceReader::new("synthetic", BufReader::new(SyntheticTrace::adam_pytorch(7, 25))).unwrap();
+        let o = crate::oracle::compare::replay(&mut r, Some(0.0)).unwrap();
+        assert_eq!((o.steps, o.bit_identical_steps), (25, 25));
+    }
+}
