@@ -1,5 +1,6 @@
 //! The oracle against real framework traces (tests/data/golden/, written by
-//! scripts/golden_traces.py with torch 2.15.0 and optax 0.2.8), its diagnosis of convention
+//! scripts/golden_traces.py with torch 2.15.0 and optax 0.2.8, and scripts/golden_keras.py
+//! with keras 3.15.1 on jax 0.10.2), its diagnosis of convention
 //! differences, and its handling of malformed traces.
 
 use optverify::optim::adamw::AdamWConfig;
@@ -91,8 +92,15 @@ fn matches_and_misses(text: &str) -> (Vec<String>, Vec<String>) {
 #[test]
 fn every_golden_trace_replays_within_its_rounding_bound() {
     let files = golden_files();
+    // scripts/golden_keras.py: 17 settings × (5 f64 cases + 2 f32 cases).
+    let keras = files
+        .iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("keras-"))
+        .count();
+    assert_eq!(keras, 119, "expected the 119 Keras traces");
+    // 280 torch and optax traces (scripts/golden_traces.py) + the Keras ones.
     assert!(
-        files.len() >= 280,
+        files.len() >= 280 + 119,
         "expected the full golden set, found {}",
         files.len()
     );
@@ -130,6 +138,50 @@ fn every_golden_trace_replays_within_its_rounding_bound() {
     }
     for (k, (n, bit, worst)) in &table {
         println!("{k:32} {bit}/{n} bit for bit, worst relative {worst:.2e}");
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The keras preset proven against Keras itself: every Keras trace, replayed through the
+/// crate's f64 optimizer of its declared setting (not the Keras kernel, which `replay` prefers),
+/// stays within the trace's rounding bound ([`tolerance`]). The crate's optimizers compute the
+/// papers' operation order, so this checks the preset's mapping (defaults, names, ε-hat,
+/// decoupled decay × lr before the update), not Keras's rounding.
+#[test]
+fn keras_traces_replay_through_the_crate_f64_optimizers() {
+    let files: Vec<PathBuf> = golden_files()
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("keras-"))
+        .collect();
+    assert_eq!(files.len(), 119);
+    let mut failures = vec![];
+    let mut worst: BTreeMap<(String, bool), f64> = BTreeMap::new();
+    for f in &files {
+        let steps = count_steps(f);
+        let mut r = format::open(f).unwrap();
+        let dtype = r.header().dtype;
+        let tol = tolerance(dtype, steps);
+        let setting = compare::declared_setting("golden", r.header()).unwrap();
+        let o = compare::compare_settings(&mut r, &[setting], tol)
+            .unwrap()
+            .remove(0);
+        assert_eq!(o.steps as usize, steps);
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if !o.agrees() {
+            failures.push(format!(
+                "{name}: worst rel {:.3e} > {tol:.3e}",
+                o.worst_rel_value()
+            ));
+        }
+        let optimizer = name.split('-').nth(1).unwrap().to_string();
+        let w = worst.entry((optimizer, dtype == Dtype::F32)).or_insert(0.0);
+        *w = w.max(o.worst_rel_value());
+    }
+    for ((optimizer, f32), w) in &worst {
+        println!(
+            "keras {optimizer:9} {}: worst relative {w:.2e} (crate f64 optimizer)",
+            if *f32 { "f32" } else { "f64" }
+        );
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
@@ -300,6 +352,74 @@ fn amsgrad_max_placement_is_diagnosed() {
     assert!(
         m.iter()
             .any(|l| l.contains("AMSGrad max of bias-corrected v̂ (optax amsgrad)")),
+        "{}",
+        out.text
+    );
+}
+
+#[test]
+fn keras_adam_checked_as_pytorch_is_diagnosed_as_eps_hat() {
+    // Keras Adam (defaults: lr 1e-3, ε̂ = 1e-7) labelled as torch Adam with the same numbers.
+    // Algorithm 1 with ε = 1e-7 differs from the ε-hat form by the effective ε = ε̂/√(1−β₂ᵗ)
+    // (≈ 3e-6 at t = 1); on the `scaled` case, whose first coordinate has gradients ~1e-8,
+    // that is an O(1) change of the step, far beyond rounding.
+    let bytes = relabel(
+        &golden("keras-adam-default-scaled.jsonl"),
+        "pytorch",
+        "adam",
+        r#"{"lr": 0.001, "eps": 1e-7}"#,
+    );
+    let out = check_bytes(&bytes);
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    assert!(
+        out.text.contains("DISAGREES with as declared (pytorch adam)"),
+        "{}",
+        out.text
+    );
+    let (m, d) = matches_and_misses(&out.text);
+    assert!(
+        m.iter()
+            .any(|l| l.starts_with("no weight decay; Keras ε-hat (ε added to √v before bias correction)")),
+        "{}",
+        out.text
+    );
+    assert!(
+        !m.iter()
+            .any(|l| l.contains("ε outside the root after bias correction")),
+        "{}",
+        out.text
+    );
+    assert!(
+        d.iter()
+            .any(|l| l.contains("ε outside the root after bias correction")),
+        "{}",
+        out.text
+    );
+    // Keras AdamW (λ = 0.1) labelled as torch AdamW: decay × lr and ε-hat, both named.
+    let bytes = relabel(
+        &golden("keras-adamw-decay-scaled.jsonl"),
+        "pytorch",
+        "adamw",
+        r#"{"lr": 0.01, "betas": [0.85, 0.995], "eps": 1e-7, "weight_decay": 0.1}"#,
+    );
+    let out = check_bytes(&bytes);
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    let (m, _) = matches_and_misses(&out.text);
+    assert!(
+        m.iter()
+            .any(|l| l.starts_with("AdamW, decay 0.1 × lr") && l.contains("Keras ε-hat")),
+        "{}",
+        out.text
+    );
+    assert!(m.iter().all(|l| l.contains("Keras ε-hat")), "{}", out.text);
+    // And the Keras trace checked as what it is agrees, and names the ε-hat form.
+    let out = cli::check(&golden("keras-adam-default-scaled.jsonl"), None);
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    let (m, d) = matches_and_misses(&out.text);
+    assert!(m.iter().any(|l| l.contains("Keras ε-hat")), "{}", out.text);
+    assert!(
+        d.iter()
+            .any(|l| l.contains("ε outside the root after bias correction")),
         "{}",
         out.text
     );

@@ -12,7 +12,9 @@
 //! | [`cli`] | `trace`, `replay`, `check`, `conformance` as functions returning an exit status and text |
 //!
 //! Golden traces from torch and optax live in `tests/data/golden/` (written by
-//! `scripts/golden_traces.py`, versions pinned in `scripts/requirements-golden.txt`).
+//! `scripts/golden_traces.py`), and from Keras 3 on the jax backend (`keras-*.jsonl`, written
+//! by `scripts/golden_keras.py` from the same cases); versions pinned in
+//! `scripts/requirements-golden.txt`.
 
 pub mod cli;
 pub mod compare;

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | `pytorch` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `lr`, `momentum`, `dampening`, `nesterov`, `weight_decay`, `betas`, `eps`, `amsgrad`, `lr_decay`, `initial_accumulator_value`, `alpha`, `centered`, `rho` |
 //! | `optax` | `sgd`, `adam`, `adamw`, `amsgrad`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `b1`, `b2`, `eps`, `eps_root`, `weight_decay`, `initial_accumulator_value`, `decay`, `initial_scale`, `eps_in_sqrt`, `centered`, `bias_correction`, `rho` |
-//! | `keras` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `beta_1`, `beta_2`, `epsilon`, `amsgrad`, `weight_decay`, `initial_accumulator_value`, `rho`, `centered` |
+//! | `keras` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `beta_1`, `beta_2`, `epsilon`, `amsgrad`, `weight_decay`, `initial_accumulator_value`, `rho`, `centered`; base arguments `name`, `ema_momentum` (no effect), `clipnorm`, `clipvalue`, `global_clipnorm`, `loss_scale_factor`, `gradient_accumulation_steps`, `ema_overwrite_frequency` (must be null), `use_ema` (must be false) |
 //!
 //! PyTorch's execution flags `foreach`, `differentiable`, `capturable` are accepted and do not
 //! change the update; `maximize` and `fused` must be false. optax has no default learning
@@ -415,16 +415,62 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
     })
 }
 
+/// Keras's base-optimizer keyword arguments (`keras.optimizers.Optimizer`): `name` does not
+/// change the update; clipping, loss scaling, gradient accumulation and EMA do, in ways the
+/// oracle does not model, so they must be absent or `null` (`use_ema` false). `ema_momentum`
+/// only matters with `use_ema=True`.
+fn keras_base_arguments(hp: &mut Hp) -> Result<(), PresetError> {
+    let _ = hp.get("name");
+    let _ = hp.get("ema_momentum");
+    for arg in [
+        "clipnorm",
+        "clipvalue",
+        "global_clipnorm",
+        "loss_scale_factor",
+        "gradient_accumulation_steps",
+        "ema_overwrite_frequency",
+    ] {
+        if let Some(v) = hp.get(arg) {
+            return Err(hp.unsupported(&format!("`{arg}={v}` is not modelled by the oracle")));
+        }
+    }
+    if hp.bool("use_ema", false)? {
+        return Err(hp.unsupported("`use_ema=True` is not modelled by the oracle"));
+    }
+    Ok(())
+}
+
+/// Keras's `weight_decay` (every optimizer, `base_optimizer._apply_weight_decay`): before the
+/// update, `θ ← θ − θ·λ·lr`, i.e. decoupled and multiplied by the learning rate, for SGD,
+/// Adagrad, RMSprop and Adadelta as much as for AdamW. `None` (absent) means no decay; `AdamW`
+/// refuses `None` ("Argument `weight_decay` must be a float"), so for it `null` is bad input.
+fn keras_weight_decay(hp: &mut Hp, default: Option<f64>) -> Result<WeightDecay, PresetError> {
+    if default.is_some() {
+        if let Some(v @ Value::Null) = hp.map.get("weight_decay") {
+            return Err(hp.bad("weight_decay", "a float (keras AdamW refuses None)", v));
+        }
+    }
+    Ok(decoupled_times_lr(
+        hp.f64("weight_decay", default.unwrap_or(0.0))?,
+    ))
+}
+
 fn keras(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
+    keras_base_arguments(hp)?;
     Ok(match optimizer {
-        "sgd" => Setting::Sgd(SgdConfig {
+        "sgd" => {
             // Keras: v = μv − γg, θ += v; with a constant γ this is PyTorch's form (b = −v/γ).
-            lr: hp.f64("learning_rate", 1e-2)?,
-            momentum: hp.f64("momentum", 0.0)?,
-            dampening: 0.0,
-            nesterov: hp.bool("nesterov", false)?,
-            weight_decay: decoupled_times_lr(hp.f64("weight_decay", 0.0)?),
-        }),
+            let momentum = hp.f64("momentum", 0.0)?;
+            Setting::Sgd(SgdConfig {
+                lr: hp.f64("learning_rate", 1e-2)?,
+                momentum,
+                dampening: 0.0,
+                // With momentum 0 Keras creates no momentum slot and `nesterov` does nothing
+                // (sgd.py: `if m is not None`), where the crate (like PyTorch) refuses it.
+                nesterov: hp.bool("nesterov", false)? && momentum != 0.0,
+                weight_decay: keras_weight_decay(hp, None)?,
+            })
+        }
         "adam" | "adamw" => {
             let adam = AdamConfig {
                 lr: hp.f64("learning_rate", 1e-3)?,
@@ -434,17 +480,20 @@ fn keras(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
                 amsgrad: hp.bool("amsgrad", false)?.then_some(AmsGradMax::RawV),
                 ..AdamConfig::keras()
             };
-            let default_decay = if optimizer == "adamw" { 4e-3 } else { 0.0 };
+            // Keras Adam's `weight_decay` is the same decoupled decay as AdamW's (only the
+            // default differs: None for Adam, 0.004 for AdamW), hence AdamW for both.
+            let default_decay = (optimizer == "adamw").then_some(4e-3);
             Setting::AdamW(AdamWConfig {
                 adam,
-                weight_decay: decoupled_times_lr(hp.f64("weight_decay", default_decay)?),
+                weight_decay: keras_weight_decay(hp, default_decay)?,
             })
         }
         "adagrad" => Setting::AdaGrad(AdaGradConfig {
+            lr: hp.f64("learning_rate", 1e-3)?,
             initial_accumulator_value: hp.f64("initial_accumulator_value", 0.1)?,
             eps: hp.f64("epsilon", 1e-7)?,
-            weight_decay: decoupled_times_lr(hp.f64("weight_decay", 0.0)?),
-            ..AdaGradConfig::optax(hp.f64("learning_rate", 1e-3)?)
+            weight_decay: keras_weight_decay(hp, None)?,
+            ..AdaGradConfig::keras()
         }),
         "rmsprop" => Setting::RmsProp(RmsPropConfig {
             lr: hp.f64("learning_rate", 1e-3)?,
@@ -456,14 +505,14 @@ fn keras(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
             } else {
                 Centering::Uncentered
             },
-            weight_decay: decoupled_times_lr(hp.f64("weight_decay", 0.0)?),
+            weight_decay: keras_weight_decay(hp, None)?,
             ..RmsPropConfig::keras()
         }),
         "adadelta" => Setting::AdaDelta(AdaDeltaConfig {
             lr: hp.f64("learning_rate", 1e-3)?,
             rho: hp.f64("rho", 0.95)?,
             eps: hp.f64("epsilon", 1e-7)?,
-            weight_decay: decoupled_times_lr(hp.f64("weight_decay", 0.0)?),
+            weight_decay: keras_weight_decay(hp, None)?,
         }),
         _ => {
             return Err(unknown(
@@ -546,6 +595,11 @@ fn adam_variants(base: &AdamConfig, decay: WeightDecay, out: &mut Vec<Variant>) 
                     // ε moved under the root; a negligible ε outside keeps the config valid.
                     c.eps_root = base.eps + base.eps_root;
                     c.eps = f64::MIN_POSITIVE;
+                }
+                if *f == AdamFormulation::EpsHat {
+                    // Keras's form has no ε under the root (an optax eps_root would make the
+                    // variant invalid and the whole diagnosis bad input): ε̂ = the declared ε.
+                    c.eps_root = 0.0;
                 }
                 let mut label = String::from(dl.as_str());
                 if !al.is_empty() {
@@ -730,10 +784,12 @@ pub fn variants(declared_label: &str, setting: &Setting) -> Vec<Variant> {
             }
         }
     }
-    // Drop repeated settings after the declared entry (e.g. s₀ declared = 0.1 and 0.1 again).
+    // Drop repeated settings after the declared entry (e.g. s₀ declared = 0.1 and 0.1 again),
+    // and variants the declared values make invalid (one invalid variant would turn the whole
+    // diagnosis into bad input).
     let mut unique: Vec<Variant> = vec![out[0].clone()];
     for v in out.into_iter().skip(1) {
-        if !unique[1..].iter().any(|u| u.setting == v.setting) {
+        if v.setting.build().is_ok() && !unique[1..].iter().any(|u| u.setting == v.setting) {
             unique.push(v);
         }
     }
@@ -761,6 +817,67 @@ mod tests {
             }
             other => panic!("wrong setting {other:?}"),
         }
+    }
+
+    #[test]
+    fn keras_defaults_decay_and_base_arguments() {
+        // Every Keras default (Keras 3.15.1 constructors), with an empty header.
+        match resolve("keras", "adamw", &map("{}")).unwrap() {
+            Setting::AdamW(c) => {
+                assert_eq!(
+                    (c.adam.lr, c.adam.beta1, c.adam.beta2, c.adam.eps),
+                    (1e-3, 0.9, 0.999, 1e-7)
+                );
+                assert_eq!(c.adam.formulation, AdamFormulation::EpsHat);
+                assert_eq!(c.weight_decay, WeightDecay::DecoupledTimesLr(4e-3));
+            }
+            other => panic!("wrong setting {other:?}"),
+        }
+        match resolve("keras", "adam", &map(r#"{"weight_decay": 0.1, "name": "opt"}"#)).unwrap() {
+            Setting::AdamW(c) => assert_eq!(c.weight_decay, WeightDecay::DecoupledTimesLr(0.1)),
+            other => panic!("wrong setting {other:?}"),
+        }
+        match resolve("keras", "sgd", &map(r#"{"nesterov": true, "weight_decay": 0.1}"#)).unwrap() {
+            Setting::Sgd(c) => {
+                assert_eq!((c.lr, c.momentum), (1e-2, 0.0));
+                // Keras ignores nesterov without momentum; the crate would refuse it.
+                assert!(!c.nesterov);
+                assert_eq!(c.weight_decay, WeightDecay::DecoupledTimesLr(0.1));
+            }
+            other => panic!("wrong setting {other:?}"),
+        }
+        match resolve("keras", "adadelta", &map("{}")).unwrap() {
+            Setting::AdaDelta(c) => assert_eq!((c.lr, c.rho, c.eps), (1e-3, 0.95, 1e-7)),
+            other => panic!("wrong setting {other:?}"),
+        }
+        let err = resolve("keras", "adamw", &map(r#"{"weight_decay": null}"#)).unwrap_err();
+        assert!(
+            matches!(&err, PresetError::BadValue { name, .. } if name == "weight_decay"),
+            "{err}"
+        );
+        let err = resolve("keras", "adam", &map(r#"{"clipnorm": 1.0}"#)).unwrap_err();
+        assert!(matches!(err, PresetError::Unsupported { .. }), "{err}");
+        let err = resolve("keras", "rmsprop", &map(r#"{"use_ema": true}"#)).unwrap_err();
+        assert!(matches!(err, PresetError::Unsupported { .. }), "{err}");
+        assert!(resolve(
+            "keras",
+            "rmsprop",
+            &map(r#"{"clipnorm": null, "use_ema": false}"#)
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn every_adam_variant_of_an_eps_root_setting_is_valid() {
+        let s = resolve(
+            "optax",
+            "adam",
+            &map(r#"{"learning_rate": 0.01, "eps_root": 1e-10}"#),
+        )
+        .unwrap();
+        let vs = variants("optax adam", &s);
+        assert!(vs.iter().all(|v| v.setting.build().is_ok()));
+        assert!(vs.iter().any(|v| v.label.contains("Keras ε-hat")), "{vs:#?}");
     }
 
     #[test]
