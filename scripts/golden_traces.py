@@ -111,6 +111,11 @@ TORCH = [
     ("adadelta", "default", dict()),
     ("adadelta", "rho", dict(lr=0.5, rho=0.95, eps=1e-5)),
     ("adadelta", "decay", dict(lr=1.0, weight_decay=0.1)),
+    ("nadam", "default", dict(lr=0.01)),
+    ("nadam", "decay", dict(lr=0.01, betas=(0.85, 0.995), momentum_decay=0.01, weight_decay=0.1)),
+    ("radam", "default", dict(lr=0.01)),
+    ("radam", "decoupled", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1,
+                                decoupled_weight_decay=True)),
 ]
 
 OPTAX = [
@@ -130,6 +135,17 @@ OPTAX = [
     ("rmsprop", "momentum", dict(learning_rate=0.005, momentum=0.9)),
     ("adadelta", "default", dict(learning_rate=1.0)),
     ("adadelta", "rho", dict(learning_rate=0.5, rho=0.95, eps=1e-5)),
+    ("nadam", "default", dict(learning_rate=0.01)),
+    ("nadam", "epsroot", dict(learning_rate=0.01, b1=0.8, b2=0.99, eps=1e-6, eps_root=1e-10)),
+    ("radam", "default", dict(learning_rate=0.01)),
+    ("radam", "nesterov", dict(learning_rate=0.01, b1=0.85, b2=0.995, eps=1e-6, threshold=4.5,
+                               nesterov=True)),
+    # Layer-wise: one trust ratio per leaf (the matrix case has two leaves, w and b).
+    ("lamb", "default", dict(learning_rate=0.01)),
+    ("lamb", "decay", dict(learning_rate=0.01, b1=0.85, b2=0.99, eps=1e-8, weight_decay=0.1)),
+    ("lars", "default", dict(learning_rate=0.5)),
+    ("lars", "nesterov", dict(learning_rate=0.5, weight_decay=0.01, trust_coefficient=0.02,
+                              eps=1e-8, momentum=0.8, nesterov=True)),
 ]
 
 TORCH_CLASSES = {
@@ -139,6 +155,8 @@ TORCH_CLASSES = {
     "adagrad": torch.optim.Adagrad,
     "rmsprop": torch.optim.RMSprop,
     "adadelta": torch.optim.Adadelta,
+    "nadam": torch.optim.NAdam,
+    "radam": torch.optim.RAdam,
 }
 
 
@@ -198,6 +216,10 @@ OPTAX_FACTORIES = {
     "adagrad": optax.adagrad,
     "rmsprop": optax.rmsprop,
     "adadelta": optax.adadelta,
+    "nadam": optax.nadam,
+    "radam": optax.radam,
+    "lamb": optax.lamb,
+    "lars": optax.lars,
 }
 
 

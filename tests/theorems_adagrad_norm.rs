@@ -2,8 +2,10 @@
 //! proptest properties for the lemmas (corrected forms hold, printed forms' counterexamples
 //! reproduce), quickcheck for cheap identities.
 
-use optverify::claims::registry::{run_card, select_cards};
-use optverify::claims::{Mode, Verdict};
+mod common;
+
+use optverify::claims::registry::select_cards;
+use optverify::claims::Mode;
 use optverify::theory::adagrad_norm as th;
 use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
@@ -21,26 +23,7 @@ const IDS: [&str; 9] = [
     "adagrad-norm-stochastic-rate",
 ];
 
-fn check(id: &str) {
-    let cards = select_cards(&[id.to_string()]).unwrap();
-    let out = run_card(&cards[0], Mode::Quick).unwrap();
-    let ev = &out.evidence;
-    eprintln!("{id}: {} — {} ({:.2}s)", ev.verdict, ev.headline, out.seconds);
-    for m in &ev.measurements {
-        eprintln!(
-            "   {} = {} vs {} [{}] {}",
-            m.name, m.measured, m.predicted, m.ok, m.note
-        );
-    }
-    assert_eq!(
-        ev.verdict, out.card.expected,
-        "{id}: verdict {} but the card expects {}",
-        ev.verdict, out.card.expected
-    );
-    if ev.verdict == Verdict::FailsAsPrinted {
-        assert!(ev.counterexample.is_some() && ev.corrected_statement.is_some());
-    }
-}
+use common::assert_quick_verdict as check;
 
 #[test]
 fn every_adagrad_norm_card_has_a_checker() {
@@ -190,25 +173,25 @@ quickcheck::quickcheck! {
         let n2 = th::batch_iterations(gap, 1.0, b0, eps / 2.0);
         n2.lo >= n1.lo && n1.lo <= n1.hi
     }
+
+    /// The lecture's count is never below Theorem 2.2's (JMLR): for b₀ < L its numerator is
+    /// larger by L²/4, for b₀ ≥ L the two coincide.
+    fn qc_lecture_count_at_least_theorem_count(g: u16, b: u16, e: u16) -> bool {
+        let gap = 1e-2 + g as f64 / 100.0;
+        let b0 = 1e-3 + b as f64 / 20_000.0;
+        let eps = 1e-3 + e as f64 / 1e4;
+        let paper = th::batch_iterations(gap, 1.0, b0, eps);
+        let lecture = th::batch_iterations_lecture(gap, 1.0, b0, eps);
+        lecture.lo >= paper.lo && lecture.hi >= paper.hi && (b0 < 1.0 || lecture == paper)
+    }
 }
 
-/// Full mode of every card (minutes): `cargo test --release --test theorems_adagrad_norm -- --ignored --nocapture`.
+/// Full mode of every card (minutes), each asserting its card's expected verdict:
+/// `cargo test --release --test theorems_adagrad_norm -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn full_mode_all() {
     for id in IDS {
-        let cards = select_cards(&[id.to_string()]).unwrap();
-        let out = run_card(&cards[0], Mode::Full).unwrap();
-        let ev = &out.evidence;
-        eprintln!(
-            "FULL {id}: {} (expected {}) — {} ({:.1}s)",
-            ev.verdict, out.card.expected, ev.headline, out.seconds
-        );
-        for m in &ev.measurements {
-            eprintln!(
-                "   {} = {} vs {} [{}] {}",
-                m.name, m.measured, m.predicted, m.ok, m.note
-            );
-        }
+        common::assert_verdict(id, Mode::Full);
     }
 }

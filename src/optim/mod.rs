@@ -14,6 +14,8 @@
 //! | [`adadelta`] | AdaDelta | Zeiler 2012, Algorithm 1 |
 //! | [`adam`] | Adam, AMSGrad, Keras ε-hat, Adam + L2 | Kingma & Ba 2015, Algorithm 1; Reddi et al. 2018 |
 //! | [`adamw`] | AdamW: Adam + decoupled weight decay | Loshchilov & Hutter 2019, Algorithm 2 |
+//! | [`nadam`] | NAdam: Adam + Nesterov momentum (PyTorch's μ_t schedule or optax's constant μ) | Dozat 2016, Algorithm 2 |
+//! | [`radam`] | RAdam: Adam + variance rectification (ε before/after bias correction, threshold) | Liu et al. 2020, Algorithm 2 |
 //! | [`lars`] | LARS: layer-wise trust ratio + momentum (paper and optax denominators) | You, Gitman, Ginsburg 2017, Algorithm 1 |
 //! | [`lamb`] | LAMB: Adam moments + layer-wise trust ratio | You et al. 2020, Algorithm 2 |
 //! | [`adafactor`] | Adafactor: factored second moments, update clipping, relative step | Shazeer & Stern 2018, Algorithms 4–5 |
@@ -38,7 +40,9 @@ pub mod heavy_ball;
 pub mod lamb;
 pub mod lars;
 pub mod layout;
+pub mod nadam;
 pub mod nesterov;
+pub mod radam;
 pub mod rmsprop;
 pub mod runner;
 pub mod schedule;
@@ -107,6 +111,8 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         adadelta::catalogue_entry(),
         adam::catalogue_entry(),
         adamw::catalogue_entry(),
+        nadam::catalogue_entry(),
+        radam::catalogue_entry(),
         lars::catalogue_entry(),
         lamb::catalogue_entry(),
         adafactor::catalogue_entry(),

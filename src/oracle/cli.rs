@@ -632,6 +632,8 @@ pub fn trace(
             Ok((obj, layout, x0)) => (x0, layout, Feed::Closed { obj, steps }, None),
         },
     };
+    // Layer-wise optimizers (LAMB, LARS) take one trust ratio per block of the layout.
+    let setting = setting.with_layout(&layout);
     let dtype = dtype.or(source_dtype).unwrap_or(Dtype::F64);
     if let Some(i) = params0.iter().position(|x| !x.is_finite()) {
         return bad(format!("error: params0[{i}] = {} is not finite", params0[i]));

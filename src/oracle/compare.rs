@@ -535,16 +535,14 @@ pub fn compare_settings<R: BufRead>(
     compare_candidates(reader, &candidates, tolerance)
 }
 
-/// The declared setting of a header.
+/// The declared setting of a header (with its layout, for the layer-wise optimizers).
 ///
 /// # Errors
 /// [`ReplayError::Preset`] if the header cannot be mapped.
 pub fn declared_setting(file: &str, header: &Header) -> Result<Setting, ReplayError> {
-    super::presets::resolve(&header.preset, &header.optimizer, &header.hyperparameters).map_err(|source| {
-        ReplayError::Preset {
-            file: file.to_string(),
-            source: Box::new(source),
-        }
+    super::presets::resolve_header(header).map_err(|source| ReplayError::Preset {
+        file: file.to_string(),
+        source: Box::new(source),
     })
 }
 

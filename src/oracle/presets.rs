@@ -7,25 +7,34 @@
 //!
 //! | preset | optimizers | names |
 //! |---|---|---|
-//! | `pytorch` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `lr`, `momentum`, `dampening`, `nesterov`, `weight_decay`, `betas`, `eps`, `amsgrad`, `lr_decay`, `initial_accumulator_value`, `alpha`, `centered`, `rho` |
-//! | `optax` | `sgd`, `adam`, `adamw`, `amsgrad`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `b1`, `b2`, `eps`, `eps_root`, `weight_decay`, `initial_accumulator_value`, `decay`, `initial_scale`, `eps_in_sqrt`, `centered`, `bias_correction`, `rho` |
+//! | `pytorch` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta`, `nadam`, `radam` | `lr`, `momentum`, `dampening`, `nesterov`, `weight_decay`, `betas`, `eps`, `amsgrad`, `lr_decay`, `initial_accumulator_value`, `alpha`, `centered`, `rho`, `momentum_decay`, `decoupled_weight_decay` |
+//! | `optax` | `sgd`, `adam`, `adamw`, `amsgrad`, `nadam`, `radam`, `lamb`, `lars`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `b1`, `b2`, `eps`, `eps_root`, `mu_dtype` (null only), `weight_decay`, `threshold`, `mask` (null only), `weight_decay_mask`, `trust_ratio_mask` (true only), `trust_coefficient`, `initial_accumulator_value`, `decay`, `initial_scale`, `eps_in_sqrt`, `centered`, `bias_correction`, `rho` |
 //! | `keras` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `beta_1`, `beta_2`, `epsilon`, `amsgrad`, `weight_decay`, `initial_accumulator_value`, `rho`, `centered`; base arguments `name`, `ema_momentum` (no effect), `clipnorm`, `clipvalue`, `global_clipnorm`, `loss_scale_factor`, `gradient_accumulation_steps`, `ema_overwrite_frequency` (must be null), `use_ema` (must be false) |
 //!
 //! PyTorch's execution flags `foreach`, `differentiable`, `capturable` are accepted and do not
 //! change the update; `maximize` and `fused` must be false. optax has no default learning
 //! rate: `learning_rate` is required (for `adadelta`, absent or `null` means no scaling, 1).
 //!
+//! Layer-wise settings (`lamb`, `lars`) need the trace's layout: [`resolve_header`] applies it
+//! ([`Setting::with_layout`]); [`resolve`] alone gives one block.
+//!
 //! [`variants`] lists the convention variants of a resolved setting that the diagnosis of
 //! [`super::check`] replays (ε inside/outside the root, AMSGrad's maximum, AdamW's decay,
 //! Keras' ε-hat, AdaGrad's initial accumulator, where the learning rate enters a momentum
-//! buffer).
+//! buffer, NAdam's momentum schedule, RAdam's ε order and threshold).
 
+use super::format::{BlockSpec, Header};
 use crate::error::HyperError;
 use crate::optim::adadelta::AdaDeltaConfig;
 use crate::optim::adagrad::AdaGradConfig;
 use crate::optim::adam::AdamConfig;
 use crate::optim::adamw::AdamWConfig;
 use crate::optim::conventions::{AdamFormulation, AmsGradMax, BiasCorrection, EpsPlacement, WeightDecay};
+use crate::optim::lamb::LambConfig;
+use crate::optim::lars::{LarsConfig, LarsTrustRatio};
+use crate::optim::layout::Layout;
+use crate::optim::nadam::{MomentumSchedule, NAdamConfig};
+use crate::optim::radam::{RAdamConfig, Threshold};
 use crate::optim::rmsprop::{Centering, MomentumPlacement, RmsPropConfig};
 use crate::optim::sgd::SgdConfig;
 use crate::optim::Optimizer;
@@ -84,6 +93,10 @@ pub enum Setting {
     AdaGrad(AdaGradConfig),
     RmsProp(RmsPropConfig),
     AdaDelta(AdaDeltaConfig),
+    NAdam(NAdamConfig),
+    RAdam(RAdamConfig),
+    Lamb(LambConfig),
+    Lars(LarsConfig),
 }
 
 impl Setting {
@@ -99,7 +112,23 @@ impl Setting {
             Setting::AdaGrad(c) => Box::new(c.build()?),
             Setting::RmsProp(c) => Box::new(c.build()?),
             Setting::AdaDelta(c) => Box::new(c.build()?),
+            Setting::NAdam(c) => Box::new(c.build()?),
+            Setting::RAdam(c) => Box::new(c.build()?),
+            Setting::Lamb(c) => Box::new(c.build()?),
+            Setting::Lars(c) => Box::new(c.build()?),
         })
+    }
+
+    /// The setting with the trace's layout: layer-wise and factored optimizers (LAMB, LARS)
+    /// take one trust ratio per block, as optax takes one per leaf. Element-wise settings are
+    /// returned unchanged.
+    pub fn with_layout(self, blocks: &[BlockSpec]) -> Setting {
+        let layout = || Layout::from_shapes(blocks.iter().map(|b| (b.name.clone(), b.rows, b.cols)));
+        match self {
+            Setting::Lamb(c) => Setting::Lamb(c.with_layout(layout())),
+            Setting::Lars(c) => Setting::Lars(c.with_layout(layout())),
+            other => other,
+        }
     }
 }
 
@@ -230,6 +259,16 @@ fn decoupled_times_lr(lambda: f64) -> WeightDecay {
     }
 }
 
+/// PyTorch NAdam/RAdam: `weight_decay` (0) coupled, or × lr with `decoupled_weight_decay`.
+fn torch_decay(hp: &mut Hp) -> Result<WeightDecay, PresetError> {
+    let lambda = hp.f64("weight_decay", 0.0)?;
+    Ok(if hp.bool("decoupled_weight_decay", false)? {
+        decoupled_times_lr(lambda)
+    } else {
+        coupled(lambda)
+    })
+}
+
 /// Resolve a header's `(preset, optimizer, hyperparameters)` into a crate config.
 ///
 /// # Errors
@@ -255,6 +294,16 @@ pub fn resolve(preset: &str, optimizer: &str, map: &Map<String, Value>) -> Resul
     // Validate now, so a bad value is reported as bad input before any replay.
     setting.build()?;
     Ok(setting)
+}
+
+/// Resolve a trace header: [`resolve`] plus the header's layout ([`Setting::with_layout`]).
+/// Without the layout a layer-wise optimizer would take one trust ratio over all blocks
+/// together, which no framework does for a model with several leaves.
+///
+/// # Errors
+/// As [`resolve`].
+pub fn resolve_header(header: &Header) -> Result<Setting, PresetError> {
+    Ok(resolve(&header.preset, &header.optimizer, &header.hyperparameters)?.with_layout(&header.layout))
 }
 
 fn unknown(preset: &str, optimizer: &str, known: &'static str) -> PresetError {
@@ -324,11 +373,36 @@ fn pytorch(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
             eps: hp.f64("eps", 1e-6)?,
             weight_decay: coupled(hp.f64("weight_decay", 0.0)?),
         }),
+        "nadam" => {
+            let (beta1, beta2) = hp.pair("betas", (0.9, 0.999))?;
+            Setting::NAdam(NAdamConfig {
+                lr: hp.f64("lr", 2e-3)?,
+                beta1,
+                beta2,
+                eps: hp.f64("eps", 1e-8)?,
+                eps_root: 0.0,
+                momentum_schedule: MomentumSchedule::Dozat {
+                    momentum_decay: hp.f64("momentum_decay", 4e-3)?,
+                },
+                weight_decay: torch_decay(hp)?,
+            })
+        }
+        "radam" => {
+            let (beta1, beta2) = hp.pair("betas", (0.9, 0.999))?;
+            Setting::RAdam(RAdamConfig {
+                lr: hp.f64("lr", 1e-3)?,
+                beta1,
+                beta2,
+                eps: hp.f64("eps", 1e-8)?,
+                weight_decay: torch_decay(hp)?,
+                ..RAdamConfig::pytorch()
+            })
+        }
         _ => {
             return Err(unknown(
                 "pytorch",
                 optimizer,
-                "sgd, adam, adamw, adagrad, rmsprop, adadelta",
+                "sgd, adam, adamw, adagrad, rmsprop, adadelta, nadam, radam",
             ))
         }
     })
@@ -343,7 +417,7 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
             nesterov: hp.bool("nesterov", false)?,
             weight_decay: WeightDecay::None,
         }),
-        "adam" | "adamw" | "amsgrad" => {
+        "adam" | "adamw" | "amsgrad" | "nadam" => {
             let adam = AdamConfig {
                 lr: hp.required_f64("learning_rate")?,
                 beta1: hp.f64("b1", 0.9)?,
@@ -353,18 +427,80 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
                 amsgrad: (optimizer == "amsgrad").then_some(AmsGradMax::BiasCorrectedV),
                 ..AdamConfig::optax()
             };
-            if optimizer != "amsgrad" && hp.bool("nesterov", false)? {
-                return Err(hp.unsupported("nesterov=True (NAdam) is not modelled by the crate's Adam"));
+            // optax.nadam = partial(adam, nesterov=True); nadamw likewise for adamw.
+            let nesterov = optimizer != "amsgrad" && hp.bool("nesterov", optimizer == "nadam")?;
+            if hp.get("mu_dtype").is_some() {
+                return Err(hp.unsupported("mu_dtype (a lower-precision first moment) is not modelled"));
             }
-            if optimizer == "adamw" {
-                Setting::AdamW(AdamWConfig {
-                    adam,
-                    weight_decay: decoupled_times_lr(hp.f64("weight_decay", 1e-4)?),
+            let weight_decay = if optimizer == "adamw" {
+                decoupled_times_lr(hp.f64("weight_decay", 1e-4)?)
+            } else {
+                WeightDecay::None
+            };
+            if nesterov {
+                // scale_by_adam(nesterov=True) → [add_decayed_weights] → lr:
+                // θ − α(m̄/d + λθ) = (1 − αλ)θ − α m̄/d, NAdam with a constant μ_t = β₁.
+                Setting::NAdam(NAdamConfig {
+                    lr: adam.lr,
+                    beta1: adam.beta1,
+                    beta2: adam.beta2,
+                    eps: adam.eps,
+                    eps_root: adam.eps_root,
+                    momentum_schedule: MomentumSchedule::Constant,
+                    weight_decay,
                 })
+            } else if optimizer == "adamw" {
+                Setting::AdamW(AdamWConfig { adam, weight_decay })
             } else {
                 Setting::Adam(adam)
             }
         }
+        "lamb" => {
+            // scale_by_adam → add_decayed_weights(mask) → scale_by_trust_ratio → lr.
+            if hp.get("mask").is_some() {
+                return Err(hp.unsupported("mask (no decay on some leaves) is not modelled"));
+            }
+            Setting::Lamb(LambConfig {
+                lr: hp.required_f64("learning_rate")?,
+                beta1: hp.f64("b1", 0.9)?,
+                beta2: hp.f64("b2", 0.999)?,
+                eps: hp.f64("eps", 1e-6)?,
+                eps_root: hp.f64("eps_root", 0.0)?,
+                weight_decay: hp.f64("weight_decay", 0.0)?,
+                ..LambConfig::optax()
+            })
+        }
+        "lars" => {
+            // add_decayed_weights(mask) → masked(scale_by_trust_ratio) → lr → trace.
+            for mask in ["weight_decay_mask", "trust_ratio_mask"] {
+                if !hp.bool(mask, true)? {
+                    return Err(
+                        hp.unsupported(&format!("{mask}=False is not modelled (every block gets it)"))
+                    );
+                }
+            }
+            Setting::Lars(LarsConfig {
+                lr: hp.required_f64("learning_rate")?,
+                momentum: hp.f64("momentum", 0.9)?,
+                weight_decay: hp.f64("weight_decay", 0.0)?,
+                trust_coefficient: hp.f64("trust_coefficient", 1e-3)?,
+                trust_ratio: LarsTrustRatio::Optax {
+                    eps: hp.f64("eps", 0.0)?,
+                },
+                nesterov: hp.bool("nesterov", false)?,
+                layout: None,
+            })
+        }
+        "radam" => Setting::RAdam(RAdamConfig {
+            lr: hp.required_f64("learning_rate")?,
+            beta1: hp.f64("b1", 0.9)?,
+            beta2: hp.f64("b2", 0.999)?,
+            eps: hp.f64("eps", 1e-8)?,
+            eps_root: hp.f64("eps_root", 0.0)?,
+            threshold: Threshold::AtLeast(hp.f64("threshold", 5.0)?),
+            nesterov: hp.bool("nesterov", false)?,
+            ..RAdamConfig::optax()
+        }),
         "adagrad" => Setting::AdaGrad(AdaGradConfig {
             initial_accumulator_value: hp.f64("initial_accumulator_value", 0.1)?,
             eps: hp.f64("eps", 1e-7)?,
@@ -409,7 +545,7 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
             return Err(unknown(
                 "optax",
                 optimizer,
-                "sgd, adam, adamw, amsgrad, adagrad, rmsprop, adadelta",
+                "sgd, adam, adamw, amsgrad, nadam, radam, lamb, lars, adagrad, rmsprop, adadelta",
             ))
         }
     })
@@ -624,6 +760,90 @@ fn adam_variants(base: &AdamConfig, decay: WeightDecay, out: &mut Vec<Variant>) 
     }
 }
 
+/// Weight-decay placements of PyTorch's NAdam/RAdam (only when the declared λ ≠ 0).
+fn torch_decays(decay: WeightDecay) -> Vec<(String, WeightDecay)> {
+    let lambda = decay.lambda();
+    if lambda == 0.0 {
+        return vec![(String::new(), decay)];
+    }
+    vec![
+        (
+            format!(", decay {lambda} added to the gradient (pytorch weight_decay)"),
+            WeightDecay::CoupledL2(lambda),
+        ),
+        (
+            format!(", decay {lambda} × lr before the step (pytorch decoupled_weight_decay, optax nadamw)"),
+            WeightDecay::DecoupledTimesLr(lambda),
+        ),
+    ]
+}
+
+fn nadam_variants(c: &NAdamConfig, out: &mut Vec<Variant>) {
+    let psi = match c.momentum_schedule {
+        MomentumSchedule::Dozat { momentum_decay } => momentum_decay,
+        MomentumSchedule::Constant => 4e-3,
+    };
+    let schedules = [
+        (
+            format!("NAdam μ_t = β₁(1 − ½·0.96^(tψ)), ψ = {psi} (pytorch NAdam)"),
+            MomentumSchedule::Dozat { momentum_decay: psi },
+        ),
+        (
+            "NAdam μ_t = β₁ constant (optax nadam, adam(nesterov=True))".to_string(),
+            MomentumSchedule::Constant,
+        ),
+    ];
+    for (sl, schedule) in &schedules {
+        for (dl, decay) in torch_decays(c.weight_decay) {
+            out.push(Variant {
+                label: format!("{sl}{dl}"),
+                setting: Setting::NAdam(NAdamConfig {
+                    momentum_schedule: *schedule,
+                    weight_decay: decay,
+                    ..c.clone()
+                }),
+            });
+        }
+    }
+}
+
+fn radam_variants(c: &RAdamConfig, out: &mut Vec<Variant>) {
+    let forms = [
+        (
+            "RAdam ε added to √v before bias correction (pytorch RAdam)",
+            AdamFormulation::EpsHat,
+        ),
+        (
+            "RAdam ε after bias correction (optax radam)",
+            AdamFormulation::Algorithm1,
+        ),
+    ];
+    let thresholds = [
+        ("ρ_t > 5 (pytorch)", Threshold::Above(5.0)),
+        ("ρ_t ≥ 5 (optax threshold=5.0)", Threshold::AtLeast(5.0)),
+        ("ρ_t > 4 (Liu et al. Algorithm 2)", Threshold::Above(4.0)),
+    ];
+    for (fl, form) in forms {
+        for (tl, threshold) in thresholds {
+            for (dl, decay) in torch_decays(c.weight_decay) {
+                let cfg = RAdamConfig {
+                    formulation: form,
+                    threshold,
+                    weight_decay: decay,
+                    ..c.clone()
+                };
+                // ε̄ has no place in PyTorch's order: such a combination is not a variant.
+                if cfg.validate().is_ok() {
+                    out.push(Variant {
+                        label: format!("{fl}, {tl}{dl}"),
+                        setting: Setting::RAdam(cfg),
+                    });
+                }
+            }
+        }
+    }
+}
+
 /// The convention variants of `setting` the diagnosis tries, the declared one first.
 pub fn variants(declared_label: &str, setting: &Setting) -> Vec<Variant> {
     let mut out = vec![Variant {
@@ -767,6 +987,44 @@ pub fn variants(declared_label: &str, setting: &Setting) -> Vec<Variant> {
                 }
             }
         }
+        Setting::NAdam(_) | Setting::RAdam(_) => {}
+        Setting::Lamb(c) => {
+            // With the ratio forced to 1, optax lamb is optax adamw (lamb.rs).
+            out.push(Variant {
+                label: "LAMB without the trust ratio (= optax adamw)".into(),
+                setting: Setting::Lamb(LambConfig {
+                    phi: crate::optim::lamb::Phi::One,
+                    ..c.clone()
+                }),
+            });
+            if c.layout.as_ref().is_some_and(|l| l.blocks().len() > 1) {
+                out.push(Variant {
+                    label: "LAMB with one trust ratio over all blocks together".into(),
+                    setting: Setting::Lamb(LambConfig {
+                        layout: None,
+                        ..c.clone()
+                    }),
+                });
+            }
+        }
+        Setting::Lars(c) => {
+            out.push(Variant {
+                label: "LARS, paper denominator ‖g‖ + β‖w‖ (You et al. Alg. 1)".into(),
+                setting: Setting::Lars(LarsConfig {
+                    trust_ratio: LarsTrustRatio::Paper,
+                    ..c.clone()
+                }),
+            });
+            if c.layout.as_ref().is_some_and(|l| l.blocks().len() > 1) {
+                out.push(Variant {
+                    label: "LARS with one trust ratio over all blocks together".into(),
+                    setting: Setting::Lars(LarsConfig {
+                        layout: None,
+                        ..c.clone()
+                    }),
+                });
+            }
+        }
         Setting::AdaDelta(c) => {
             out.push(Variant {
                 label: "AdaDelta without learning-rate scaling (paper, optax learning_rate=None)".into(),
@@ -783,6 +1041,11 @@ pub fn variants(declared_label: &str, setting: &Setting) -> Vec<Variant> {
                 });
             }
         }
+    }
+    match setting {
+        Setting::NAdam(c) => nadam_variants(c, &mut out),
+        Setting::RAdam(c) => radam_variants(c, &mut out),
+        _ => {}
     }
     // Drop repeated settings after the declared entry (e.g. s₀ declared = 0.1 and 0.1 again),
     // and variants the declared values make invalid (one invalid variant would turn the whole
@@ -887,7 +1150,7 @@ mod tests {
             matches!(&err, PresetError::UnknownHyperparameter { name, .. } if name == "beta1"),
             "{err}"
         );
-        let err = resolve("optax", "lamb", &map("{}")).unwrap_err();
+        let err = resolve("optax", "lion", &map("{}")).unwrap_err();
         assert!(matches!(err, PresetError::UnknownOptimizer { .. }));
         let err = resolve("jax", "adam", &map("{}")).unwrap_err();
         assert!(matches!(err, PresetError::UnknownPreset { .. }));

@@ -1,16 +1,25 @@
-//! # AdaGrad-Norm: iteration counts and lemma quantities (Ward, Wu, Bottou 2018)
+//! # AdaGrad-Norm: iteration counts and lemma quantities (Ward, Wu, Bottou)
 //!
-//! Closed forms of arXiv:1806.01811 with η = 1 (the lecture's form), Δ = F(x₀) − F*:
+//! Closed forms of Ward, Wu & Bottou, JMLR 21 (2020) (arXiv:1806.01811), with η = 1 (the
+//! lecture's form) and Δ = F(x₀) − F*. Numbers refer to the JMLR version, read from its PDF.
 //!
-//! * Theorem 2.2 (batch), regime $b_0 \ge L$:
-//!   $$N = 1 + \left\lceil \frac{2\Delta(b_0 + 2\Delta)}{\varepsilon} \right\rceil,$$
-//!   regime $b_0 < L$:
-//!   $$N = 1 + \left\lceil \frac{L^2 - b_0^2 + 4\big(\Delta + (\tfrac34 + \log\tfrac{L}{b_0})L\big)^2}{\varepsilon}\right\rceil,$$
-//!   after which $\min_{j=0,\dots,N-1}\|\nabla F(x_j)\|^2 \le \varepsilon$.
-//! * Constant step $1/b$, $b \ge L$ (descent lemma): $N = \lceil 2b\Delta/\varepsilon \rceil$;
-//!   for $L/2 < b < L$ the descent lemma gives $N = \lceil b^2\Delta/(\varepsilon(b - L/2)) \rceil$.
-//! * The N-lemma: $N = \lceil (L^2 - b_0^2)/\varepsilon \rceil + 1$.
-//! * The summation lemmas: $\sum_\ell a_\ell/S_\ell$ and $\sum_\ell a_\ell/\sqrt{S_\ell}$,
+//! * Theorem 2.2 (deterministic AdaGrad-Norm), regime $b_0 \ge \eta L$:
+//!   $$N = 1 + \left\lceil \frac{4\Delta^2 + 2b_0\Delta}{\varepsilon} \right\rceil
+//!       = 1 + \left\lceil \frac{2\Delta(b_0 + 2\Delta)}{\varepsilon} \right\rceil,$$
+//!   regime $b_0 < \eta L$, with $C_{b_0} = 1 + 2\log(L/b_0)$:
+//!   $$N = 1 + \left\lceil \frac{2L\Delta + (2\Delta + LC_{b_0})^2 + L^2(1 + C_{b_0}) - b_0^2}{\varepsilon}\right\rceil,$$
+//!   after which $\min_{j \in [N]}\|\nabla F(x_j)\|^2 \le \varepsilon$, $[N] = \{0, \dots, N\}$.
+//! * The lecture's regime-$b_0 < L$ count (an earlier arXiv version's, which we could not
+//!   read; see the card):
+//!   $$T = 1 + \left\lceil \frac{L^2 - b_0^2 + 4\big(\Delta + (\tfrac34 + \log\tfrac{L}{b_0})L\big)^2}{\varepsilon}\right\rceil.$$
+//!   Its numerator is the JMLR numerator plus exactly $L^2/4$
+//!   ($4(\Delta + (\tfrac34 + \ell)L)^2 = (2\Delta + CL)^2 + 2L\Delta + CL^2 + L^2/4$, $C = 1 + 2\ell$),
+//!   so $T \ge N$: the JMLR count is the stricter one.
+//! * Lemma 2.1, constant step $1/b$, $b \ge L$: $N = 2b\Delta/\varepsilon$ (we use its ceiling);
+//!   for $L/2 < b < L$ the descent lemma gives $N = \lceil b^2\Delta/(\varepsilon(b - L/2)) \rceil$
+//!   (not in the paper).
+//! * Lemma 4.1 (the N-lemma): $N = \lceil (C^2 - b_0^2)/\varepsilon \rceil + 1$, used with $C = L$.
+//! * Lemma 3.2 and the square-root form: $\sum_\ell a_\ell/S_\ell$ and $\sum_\ell a_\ell/\sqrt{S_\ell}$,
 //!   $S_\ell = \sum_{i\le\ell} a_i$.
 //!
 //! ## Exact ceilings
@@ -24,8 +33,9 @@
 //!
 //! ## References
 //! * R. Ward, X. Wu, L. Bottou, *AdaGrad stepsizes: sharp convergence over nonconvex
-//!   landscapes*, JMLR 21 (2020), arXiv:1806.01811: Theorem 2.2 (batch), the constant-step
-//!   discussion after it, and the lemmas of its proof (§3).
+//!   landscapes*, JMLR 21(219) (2020) 1–30, <http://jmlr.org/papers/v21/18-352.html>
+//!   (arXiv:1806.01811): Theorem 2.2 (p. 8), Lemma 2.1 (p. 9), Lemma 3.2 (p. 9),
+//!   Lemmas 4.1–4.2 (p. 15).
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -73,7 +83,8 @@ fn ceil(q: &BigRational) -> BigInt {
     q.ceil().to_integer()
 }
 
-/// Theorem 2.2, regime $b_0 \ge L$ (η = 1): $1 + \lceil 2\Delta(b_0 + 2\Delta)/\varepsilon\rceil$.
+/// Theorem 2.2 (JMLR), regime $b_0 \ge L$ (η = 1): $1 + \lceil (4\Delta^2 + 2b_0\Delta)/\varepsilon\rceil$,
+/// the same as the lecture's $1 + \lceil 2\Delta(b_0 + 2\Delta)/\varepsilon\rceil$.
 pub fn batch_iterations_large_b0(gap: f64, b0: f64, eps: f64) -> BigInt {
     let g = rat(gap);
     let two = BigRational::from_integer(2.into());
@@ -81,25 +92,20 @@ pub fn batch_iterations_large_b0(gap: f64, b0: f64, eps: f64) -> BigInt {
     ceil(&q) + 1
 }
 
-/// Theorem 2.2, regime $b_0 < L$ (η = 1):
-/// $1 + \lceil (L^2 - b_0^2 + 4(\Delta + (3/4 + \log(L/b_0))L)^2)/\varepsilon\rceil$,
-/// enclosed because of the logarithm (module doc).
-pub fn batch_iterations_small_b0(gap: f64, l: f64, b0: f64, eps: f64) -> Ceil {
+/// The f64 logarithm of L/b₀ and its enclosure half-width (module doc).
+fn log_enclosure(l: f64, b0: f64) -> (f64, f64) {
     let lg = (l / b0).ln();
     let ulp = |x: f64| {
         let a = x.abs();
         f64::from_bits(a.to_bits() + 1) - a
     };
-    let slack = 4.0 * ulp(lg) + 2.0 * crate::prec::UNIT_ROUNDOFF;
-    let at = |log_value: f64| -> BigInt {
-        let (lr, br) = (rat(l), rat(b0));
-        let three_quarters = BigRational::new(3.into(), 4.into());
-        let inner = rat(gap) + (three_quarters + rat(log_value)) * &lr;
-        let four = BigRational::from_integer(4.into());
-        let q = (&lr * &lr - &br * &br + four * &inner * &inner) / rat(eps);
-        ceil(&q) + 1
-    };
-    // The bound increases with the log as long as the inner term is non-negative.
+    (lg, 4.0 * ulp(lg) + 2.0 * crate::prec::UNIT_ROUNDOFF)
+}
+
+/// Evaluate an iteration count that increases with log(L/b₀) at both ends of the log's
+/// enclosure.
+fn enclose(l: f64, b0: f64, at: impl Fn(f64) -> BigInt) -> Ceil {
+    let (lg, slack) = log_enclosure(l, b0);
     let (a, b) = (at(lg - slack), at(lg + slack));
     Ceil {
         lo: a.clone().min(b.clone()),
@@ -107,7 +113,38 @@ pub fn batch_iterations_small_b0(gap: f64, l: f64, b0: f64, eps: f64) -> Ceil {
     }
 }
 
-/// Theorem 2.2 in either regime.
+/// Theorem 2.2 (JMLR), regime $b_0 < L$ (η = 1), $C = 1 + 2\log(L/b_0)$:
+/// $1 + \lceil (2L\Delta + (2\Delta + LC)^2 + L^2(1 + C) - b_0^2)/\varepsilon\rceil$,
+/// enclosed because of the logarithm (module doc). Increasing in the log (C > 1 for b₀ < L).
+pub fn batch_iterations_small_b0(gap: f64, l: f64, b0: f64, eps: f64) -> Ceil {
+    enclose(l, b0, |log_value| {
+        let (lr, br, g) = (rat(l), rat(b0), rat(gap));
+        let (one, two) = (
+            BigRational::from_integer(1.into()),
+            BigRational::from_integer(2.into()),
+        );
+        let c = &one + &two * rat(log_value);
+        let square = &two * &g + &lr * &c;
+        let q = (&two * &lr * &g + &square * &square + &lr * &lr * (&one + &c) - &br * &br) / rat(eps);
+        ceil(&q) + 1
+    })
+}
+
+/// The lecture's regime-$b_0 < L$ count (η = 1):
+/// $1 + \lceil (L^2 - b_0^2 + 4(\Delta + (3/4 + \log(L/b_0))L)^2)/\varepsilon\rceil$,
+/// enclosed because of the logarithm. Its numerator exceeds Theorem 2.2's by exactly L²/4.
+pub fn batch_iterations_small_b0_lecture(gap: f64, l: f64, b0: f64, eps: f64) -> Ceil {
+    enclose(l, b0, |log_value| {
+        let (lr, br) = (rat(l), rat(b0));
+        let three_quarters = BigRational::new(3.into(), 4.into());
+        let inner = rat(gap) + (three_quarters + rat(log_value)) * &lr;
+        let four = BigRational::from_integer(4.into());
+        let q = (&lr * &lr - &br * &br + four * &inner * &inner) / rat(eps);
+        ceil(&q) + 1
+    })
+}
+
+/// Theorem 2.2 (JMLR) in either regime.
 pub fn batch_iterations(gap: f64, l: f64, b0: f64, eps: f64) -> Ceil {
     if b0 >= l {
         Ceil::exact(batch_iterations_large_b0(gap, b0, eps))
@@ -116,8 +153,18 @@ pub fn batch_iterations(gap: f64, l: f64, b0: f64, eps: f64) -> Ceil {
     }
 }
 
-/// Constant step 1/b with b ≥ L: $\lceil 2b\Delta/\varepsilon\rceil$ iterations (min over
-/// $j = 0..N-1$).
+/// The lecture's count in either regime (the b₀ ≥ L regime is the same as Theorem 2.2's).
+pub fn batch_iterations_lecture(gap: f64, l: f64, b0: f64, eps: f64) -> Ceil {
+    if b0 >= l {
+        Ceil::exact(batch_iterations_large_b0(gap, b0, eps))
+    } else {
+        batch_iterations_small_b0_lecture(gap, l, b0, eps)
+    }
+}
+
+/// Lemma 2.1 (JMLR), constant step 1/b with b ≥ L: "min over $j \in [N-1]$ after at most
+/// $N = 2b\Delta/\varepsilon$ steps"; as an integer count, $\lceil 2b\Delta/\varepsilon\rceil$
+/// iterates $x_0..x_{N-1}$ (the descent lemma gives $\sum_{j<K}\|g_j\|^2 \le 2b\Delta$).
 pub fn constant_step_iterations(gap: f64, b: f64, eps: f64) -> BigInt {
     let two = BigRational::from_integer(2.into());
     ceil(&(two * rat(b) * rat(gap) / rat(eps)))
@@ -136,8 +183,8 @@ pub fn constant_step_iterations_descent(gap: f64, l: f64, b: f64, eps: f64) -> O
     Some(ceil(&(&br * &br * rat(gap) / (rat(eps) * margin))))
 }
 
-/// The N-lemma's $N = \lceil (L^2 - b_0^2)/\varepsilon\rceil + 1$ (exact; may be ≤ 0 when
-/// $b_0 > L$).
+/// Lemma 4.1 (JMLR, the N-lemma) with C = L: $N = \lceil (L^2 - b_0^2)/\varepsilon\rceil + 1$
+/// (exact; may be ≤ 0 when $b_0 > L$).
 pub fn n_lemma_iterations(l: f64, b0: f64, eps: f64) -> BigInt {
     let (lr, br) = (rat(l), rat(b0));
     ceil(&((&lr * &lr - &br * &br) / rat(eps))) + 1
@@ -240,12 +287,43 @@ mod tests {
 
     #[test]
     fn small_b0_enclosure_is_tight_and_ordered() {
-        let c = batch_iterations_small_b0(0.5, 1.0, 0.1, 1e-3);
+        let c = batch_iterations_small_b0_lecture(0.5, 1.0, 0.1, 1e-3);
         assert!(c.lo <= c.hi);
         assert!(&c.hi - &c.lo <= BigInt::from(1));
-        // Hand value: 1 + ⌈1e3(1 − 0.01 + 4(0.5 + 0.75 + ln 10)²)⌉ ≈ 1 + ⌈1e3·51.44…⌉.
+        // Hand value: 1 + ⌈1e3(1 − 0.01 + 4(0.5 + 0.75 + ln 10)²)⌉ ≈ 1 + ⌈1e3·51.47…⌉.
         let approx = 1.0 + 1e3 * (1.0 - 0.01 + 4.0 * (0.5 + 0.75 + 10f64.ln()).powi(2));
         assert!((c.lo_u64() as f64 - approx).abs() <= 2.0);
+    }
+
+    #[test]
+    fn jmlr_small_b0_hand_value() {
+        // Theorem 2.2(2), η = 1, L = 1, b₀ = 0.1, Δ = 0.5, ε = 1e-3, C = 1 + 2 ln 10:
+        // 1 + ⌈1e3(2·0.5 + (1 + C)² + (1 + C) − 0.01)⌉ ≈ 1 + ⌈1e3·51.22…⌉.
+        let c = batch_iterations_small_b0(0.5, 1.0, 0.1, 1e-3);
+        assert!(c.lo <= c.hi && &c.hi - &c.lo <= BigInt::from(1));
+        let cc = 1.0 + 2.0 * 10f64.ln();
+        let approx = 1.0 + 1e3 * (1.0 + (1.0 + cc).powi(2) + (1.0 + cc) - 0.01);
+        assert!((c.lo_u64() as f64 - approx).abs() <= 2.0, "{c:?} vs {approx}");
+    }
+
+    #[test]
+    fn lecture_count_exceeds_jmlr_by_l_squared_over_four_eps() {
+        // Both counts are evaluated at the same two log values, so when L²/(4ε) is an integer
+        // m the ceilings differ by exactly m (⌈x + m⌉ = ⌈x⌉ + m).
+        for (gap, l, b0, k) in [(0.5, 1.0, 0.1, 10), (3.0, 2.0, 1e-3, 4), (1e-3, 0.5, 0.49, 12)] {
+            let eps = 2f64.powi(-k);
+            let m = BigInt::from((l * l / (4.0 * eps)) as u64);
+            assert_eq!(
+                rat(l) * rat(l) / (rat(4.0) * rat(eps)),
+                BigRational::from_integer(m.clone())
+            );
+            let (paper, lecture) = (
+                batch_iterations_small_b0(gap, l, b0, eps),
+                batch_iterations_small_b0_lecture(gap, l, b0, eps),
+            );
+            assert_eq!(&lecture.lo - &paper.lo, m);
+            assert_eq!(&lecture.hi - &paper.hi, m);
+        }
     }
 
     #[test]

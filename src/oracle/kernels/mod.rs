@@ -117,6 +117,19 @@ pub fn build<T: Real>(preset: &str, setting: &Setting) -> Option<Box<dyn Kernel<
     }
 }
 
+/// As [`build`], for parameters made of the blocks of `layout` (optax's rounding depends on
+/// the number of pytree leaves; the other frameworks' kernels are element-wise).
+pub fn build_for_layout<T: Real>(
+    preset: &str,
+    setting: &Setting,
+    layout: &crate::optim::Layout,
+) -> Option<Box<dyn Kernel<T>>> {
+    match preset {
+        "optax" => optax::build_for_layout(setting, layout),
+        _ => build(preset, setting),
+    }
+}
+
 /// The preconditions every kernel checks first: equal lengths (and the state's, once it
 /// exists) and a finite gradient.
 ///
@@ -213,7 +226,8 @@ fn replay_exact_in<T: Real, R: BufRead>(
     preset: &str,
     setting: &Setting,
 ) -> Result<Option<ExactReplay>, String> {
-    let Some(mut kernel) = build::<T>(preset, setting) else {
+    let layout = reader.header().layout();
+    let Some(mut kernel) = build_for_layout::<T>(preset, setting, &layout) else {
         return Ok(None);
     };
     let file = reader.file().to_string();

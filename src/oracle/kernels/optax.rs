@@ -1,14 +1,876 @@
-//! # optax kernels: optax on XLA:CPU, eager
+//! # optax kernels: optax 0.2.8 on XLA:CPU (jax 0.10.2), eager
 //!
 //! Transcriptions of optax's gradient transformations (`optax/_src/transform.py`,
-//! `alias.py`) in the dtype of the parameters, in the order of the chain
-//! (`scale_by_… → add_decayed_weights → scale_by_learning_rate`), with XLA's rewrites
-//! (e.g. `x / √(v + ε)` → `x · rsqrt(v + ε)`) where they decide the last bit.
+//! `optax/_src/alias.py`, `optax/transforms/*.py`, `optax/tree_utils/_tree_math.py`) in the
+//! dtype of the parameters, in the order of the chain (`scale_by_… → add_decayed_weights →
+//! scale_by_learning_rate → trace`), one rounding per operation XLA executes.
+//!
+//! What decides the last bit (read from the optimized HLO, `XLA_FLAGS=--xla_dump_to=…
+//! --xla_dump_hlo_as_text`, and the LLVM IR / object code XLA:CPU emits next to it):
+//! * **Eager = one XLA computation per `jnp` operation.** `(1 - decay) * g + decay * t` is
+//!   three computations (multiply, multiply, add): three roundings, never an FMA across them.
+//!   Python-float scalars (`1 - decay`, `-learning_rate`) are computed in f64 by Python and
+//!   passed to the computation as f64; in an f32 computation they are `convert`ed to f32
+//!   first ([`Real::from_f64`]), so `1 - 0.9` enters as `f32(0.09999999999999998)`.
+//! * **Jitted helpers are compiled as one unit.** `optax.tree.bias_correction` is
+//!   `jax.jit(inline=True)`; called eagerly it is one computation in which XLA rewrites
+//!   `t / (1 - decay**count)` into `t * (1 / (1 - decay**count))` — but only when the pytree
+//!   has one leaf or the moment is f32; for several f64 leaves it keeps the division
+//!   ([`BiasCorrectionOp`]). `decay**count` is XLA's `power` on f64, which on CPU calls the
+//!   same libm `pow` as [`f64::powf`].
+//! * **`jax.lax.rsqrt`.** XLA:CPU without AVX-512 emits f64 `rsqrt(x)` as `1 / sqrt(x)` (two
+//!   roundings). f32 `rsqrt(x)` on an AVX machine is the hardware estimate `rsqrtss`
+//!   (`rsqrtps`) refined by one Newton–Raphson step which LLVM contracts into two FMAs:
+//!   `r = x·y; h = fma(r, y, −1); y = fma(−y/2, h, y)`, the raw estimate kept for
+//!   `x < FLT_MIN` and `x = +∞` ([`rsqrt`]). The estimate's table is the CPU's own (AMD and
+//!   Intel differ), so an f32 trace that uses `rsqrt` replays bit for bit only on a CPU of the
+//!   family that wrote it.
+//! * `jnp.sqrt`, `+`, `−`, `·`, `/`, `maximum` are IEEE operations (one rounding each).
+//!
+//! Each kernel's doc comment lists the optax lines it transcribes and the rounding of each.
+//! The tests replay every optax golden trace with a kernel (asserting bit identity per
+//! trace) and compare each kernel in f64 with the crate's optimizer of the same setting.
 
-use super::{Kernel, Real};
+use super::{check_input, Kernel, Real};
+use crate::error::StepError;
+use crate::optim::adam::{AdamConfig, FirstMomentInit};
+use crate::optim::conventions::{AdamFormulation, AmsGradMax, BiasCorrection, EpsPlacement, WeightDecay};
+use crate::optim::layout::Layout;
+use crate::optim::rmsprop::{Centering, MomentumPlacement, RmsPropConfig};
+use crate::oracle::format::Dtype;
 use crate::oracle::presets::Setting;
 
-/// The kernel for `setting` as optax computes it, or `None` if none transcribes it yet.
-pub fn build<T: Real>(_setting: &Setting) -> Option<Box<dyn Kernel<T>>> {
-    None
+/// The kernel for `setting` as optax computes it on parameters that are one array (a pytree
+/// with one leaf), or `None` if optax has no such setting (e.g. coupled weight decay in Adam,
+/// a learning-rate schedule, dampening).
+pub fn build<T: Real>(setting: &Setting) -> Option<Box<dyn Kernel<T>>> {
+    build_for_leaves(setting, 1)
+}
+
+/// As [`build`], for parameters that are the blocks of `layout`, one pytree leaf per block
+/// (the number of leaves changes how XLA compiles the jitted bias correction, and the
+/// layer-wise optimizers work per leaf).
+pub fn build_for_layout<T: Real>(setting: &Setting, layout: &Layout) -> Option<Box<dyn Kernel<T>>> {
+    build_for_leaves(setting, layout.blocks().len())
+}
+
+fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box<dyn Kernel<T>>> {
+    fn boxed<T: Real, K: Kernel<T> + 'static>(k: Option<K>) -> Option<Box<dyn Kernel<T>>> {
+        k.map(|k| Box::new(k) as Box<dyn Kernel<T>>)
+    }
+    match setting {
+        Setting::Sgd(c) => boxed(
+            (c.dampening == 0.0 && c.weight_decay == WeightDecay::None)
+                .then(|| Sgd::new(c.lr, c.momentum, c.nesterov)),
+        ),
+        Setting::Adam(c) => boxed(Adam::new(c, 0.0, leaves)),
+        Setting::AdamW(c) => match c.weight_decay {
+            WeightDecay::None => boxed(Adam::new(&c.adam, 0.0, leaves)),
+            WeightDecay::DecoupledTimesLr(lambda) if c.adam.weight_decay == WeightDecay::None => {
+                boxed(Adam::new(&c.adam, lambda, leaves))
+            }
+            _ => None,
+        },
+        Setting::AdaGrad(c) => boxed(
+            (c.lr_decay == 0.0
+                && c.eps_placement == EpsPlacement::InsideSqrt
+                && c.weight_decay == WeightDecay::None)
+                .then(|| AdaGrad::new(c.lr, c.initial_accumulator_value, c.eps)),
+        ),
+        Setting::RmsProp(c) => boxed(RmsProp::new(c, leaves)),
+        Setting::AdaDelta(c) => {
+            let weight_decay = match c.weight_decay {
+                WeightDecay::None => 0.0,
+                WeightDecay::CoupledL2(lambda) => lambda,
+                _ => return None,
+            };
+            boxed(Some(AdaDelta::new(c.lr, c.rho, c.eps, weight_decay)))
+        }
+        // nadam, radam, lamb, lars: no kernel transcribes them yet (the crate's f64 optimizers
+        // are the reference for their traces).
+        _ => None,
+    }
+}
+
+// ------------------------------------------------------------------------------- helpers
+
+/// `jax.lax.rsqrt(x)` as XLA:CPU computes it (see the module doc).
+///
+/// f64: `1 / sqrt(x)`, two roundings (XLA's fallback without AVX-512; the f64 estimate
+/// `vrsqrt14pd` needs AVX-512F, and these traces were written on a CPU without it — on an
+/// AVX-512 host XLA would refine `vrsqrt14pd` instead and this transcription would no longer
+/// be XLA's). f32 on an x86-64 CPU with AVX: the hardware estimate plus one Newton step with
+/// FMAs; elsewhere XLA falls back to `1 / sqrt(x)` and so does this function.
+pub fn rsqrt<T: Real>(x: T) -> T {
+    if T::DTYPE == Dtype::F32 {
+        // Exact round trip: T is f32 here.
+        let y = rsqrt_f32(x.to_f64() as f32);
+        return T::from_f64(f64::from(y));
+    }
+    T::one() / x.sqrt()
+}
+
+/// XLA:CPU's f32 `rsqrt` (`xla/codegen/math/rsqrt.cc` in jaxlib 0.10.2: one Newton–Raphson
+/// step, `PMAdd` contracted to FMA by the backend, as the emitted `vfmadd213ss` shows).
+fn rsqrt_f32(x: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx") {
+            use std::arch::x86_64::{_mm_cvtss_f32, _mm_rsqrt_ss, _mm_set_ss};
+            // SAFETY: SSE is part of the x86-64 baseline (every x86-64 CPU has it), and
+            // these intrinsics only read their by-value operands.
+            let estimate = unsafe { _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(x))) };
+            // `llvm.is.fpclass(x, 764)`: ±0, subnormals, negatives, +∞ keep the estimate.
+            let keep_estimate = !x.is_nan() && (x < f32::MIN_POSITIVE || x == f32::INFINITY);
+            if keep_estimate {
+                return estimate;
+            }
+            let r2 = x * estimate;
+            let half_r = estimate * -0.5;
+            let h = r2.mul_add(estimate, -1.0);
+            return half_r.mul_add(h, estimate);
+        }
+    }
+    1.0 / x.sqrt()
+}
+
+/// `optax.tree.bias_correction(moment, decay, count)`, `jax.jit(inline=True)`, called eagerly
+/// on the whole pytree: `1 - decay**count` in f64 (the Python-float `decay` and the int32
+/// `count` promote to f64; `power` is libm's `pow`), then, as XLA compiles it:
+/// * one leaf, or an f32 moment: `moment * (1 / bc)` — the algebraic simplifier turns the
+///   division by a broadcast scalar into a multiply by its reciprocal (for f32 the reciprocal
+///   of the f32-converted `bc`, in f32);
+/// * several f64 leaves: `moment / bc` — `1 - decay**count` is duplicated into each leaf's
+///   fusion and the division kept (seen in the optimized HLO of the 2- and 3-leaf calls).
+#[derive(Debug, Clone, Copy)]
+enum BiasCorrectionOp<T> {
+    MultiplyByReciprocal(T),
+    Divide(T),
+}
+
+impl<T: Real> BiasCorrectionOp<T> {
+    fn new(decay: f64, count: u32, leaves: usize) -> Self {
+        let bc = T::from_f64(1.0 - decay.powf(f64::from(count)));
+        if leaves > 1 && T::DTYPE == Dtype::F64 {
+            BiasCorrectionOp::Divide(bc)
+        } else {
+            BiasCorrectionOp::MultiplyByReciprocal(T::one() / bc)
+        }
+    }
+
+    #[inline]
+    fn apply(self, moment: T) -> T {
+        match self {
+            BiasCorrectionOp::MultiplyByReciprocal(r) => moment * r,
+            BiasCorrectionOp::Divide(bc) => moment / bc,
+        }
+    }
+}
+
+/// `optax.tree.update_moment(g, t, decay, 1)` / `update_moment_per_elem_norm(…, 2)` for one
+/// element, with the squared (or plain) gradient precomputed:
+/// `(1 - decay) * g_pow + decay * t` — two multiplies and an add, each rounded.
+#[inline]
+fn moment<T: Real>(one_minus_decay: T, decay: T, g_pow: T, t: T) -> T {
+    one_minus_decay * g_pow + decay * t
+}
+
+// ------------------------------------------------------------------------------- sgd
+
+/// `optax.sgd(learning_rate, momentum, nesterov)` = `chain(trace(momentum, nesterov),
+/// scale_by_learning_rate(learning_rate))`, then `optax.apply_updates`:
+///
+/// | optax line | rounding |
+/// |---|---|
+/// | `new_trace = g + decay * t` (`trace`, `_accumulation.py`) | `decay·t` rounded, then the sum |
+/// | `updates = g + decay * new_trace` if nesterov else `new_trace` | as above |
+/// | `step_size * g` with `step_size = -1 * learning_rate` (`scale`) | one multiply |
+/// | `p + u` (`apply_updates`) | one add |
+///
+/// `momentum = None` (the crate's momentum 0) skips `trace`; an explicit 0 computes
+/// `g + 0·t = g`, the same values.
+pub struct Sgd<T: Real> {
+    minus_lr: T,
+    momentum: Option<T>,
+    nesterov: bool,
+    trace: Vec<T>,
+}
+
+impl<T: Real> Sgd<T> {
+    fn new(lr: f64, momentum: f64, nesterov: bool) -> Self {
+        Sgd {
+            minus_lr: T::from_f64(-lr),
+            momentum: (momentum != 0.0).then(|| T::from_f64(momentum)),
+            nesterov,
+            trace: Vec::new(),
+        }
+    }
+}
+
+impl<T: Real> Kernel<T> for Sgd<T> {
+    fn describe(&self) -> String {
+        "optax sgd (trace: g + μ·t, two roundings; scale by −lr; p + u)".into()
+    }
+
+    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+        check_input(theta, g, (!self.trace.is_empty()).then_some(self.trace.len()))?;
+        if self.trace.is_empty() {
+            self.trace = vec![T::zero(); theta.len()];
+        }
+        for i in 0..theta.len() {
+            let mut u = g[i];
+            if let Some(mu) = self.momentum {
+                self.trace[i] = g[i] + mu * self.trace[i];
+                u = if self.nesterov {
+                    g[i] + mu * self.trace[i]
+                } else {
+                    self.trace[i]
+                };
+            }
+            theta[i] = theta[i] + self.minus_lr * u;
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------------------- adam
+
+/// `optax.adam`, `optax.adamw`, `optax.amsgrad`: `chain(scale_by_adam | scale_by_amsgrad,
+/// [add_decayed_weights(λ)], scale_by_learning_rate(lr))`, then `apply_updates`:
+///
+/// | optax line | rounding |
+/// |---|---|
+/// | `mu = (1 - b1) * (g**1) + b1 * mu` (`update_moment`; `g**1` is a copy) | three: two multiplies, the add |
+/// | `nu = (1 - b2) * (g**2) + b2 * nu` (`g**2` is `g*g`) | four |
+/// | `count_inc = safe_increment(count)` | exact (int32) |
+/// | `mu_hat = bias_correction(mu, b1, count_inc)` (jitted, see [`BiasCorrectionOp`]) | one leaf or f32: `mu * (1/(1 - b1**t))`, reciprocal once per step; several f64 leaves: `mu / (1 - b1**t)` |
+/// | `nu_hat = bias_correction(nu, b2, count_inc)` | as above |
+/// | amsgrad: `nu_max = maximum(nu_max, nu_hat)` | exact |
+/// | `m / (sqrt(v + eps_root) + eps)` | four: add (exact when eps_root = 0), sqrt, add, divide |
+/// | adamw: `g + s * p` (`add_decayed_weights`) | two |
+/// | `-lr * u`, `p + u` | one each |
+pub struct Adam<T: Real> {
+    b1: f64,
+    b2: f64,
+    b1_t: T,
+    b2_t: T,
+    one_minus_b1: T,
+    one_minus_b2: T,
+    eps: T,
+    eps_root: T,
+    weight_decay: Option<T>,
+    amsgrad: bool,
+    minus_lr: T,
+    leaves: usize,
+    count: u32,
+    mu: Vec<T>,
+    nu: Vec<T>,
+    nu_max: Vec<T>,
+}
+
+impl<T: Real> Adam<T> {
+    /// `None` unless `c` is one of optax's Adam forms (Algorithm 1 with bias correction, no
+    /// coupled decay, no schedule, m₀ = 0, AMSGrad only over the bias-corrected v̂).
+    fn new(c: &AdamConfig, decoupled_weight_decay: f64, leaves: usize) -> Option<Self> {
+        let amsgrad = match c.amsgrad {
+            None => false,
+            Some(AmsGradMax::BiasCorrectedV) => true,
+            Some(_) => return None,
+        };
+        let optax_form = c.formulation == AdamFormulation::Algorithm1
+            && c.bias_correction == BiasCorrection::On
+            && c.weight_decay == WeightDecay::None
+            && c.schedule.is_none()
+            && c.first_moment_init == FirstMomentInit::Zero;
+        optax_form.then(|| Adam {
+            b1: c.beta1,
+            b2: c.beta2,
+            b1_t: T::from_f64(c.beta1),
+            b2_t: T::from_f64(c.beta2),
+            one_minus_b1: T::from_f64(1.0 - c.beta1),
+            one_minus_b2: T::from_f64(1.0 - c.beta2),
+            eps: T::from_f64(c.eps),
+            eps_root: T::from_f64(c.eps_root),
+            weight_decay: (decoupled_weight_decay != 0.0).then(|| T::from_f64(decoupled_weight_decay)),
+            amsgrad,
+            minus_lr: T::from_f64(-c.lr),
+            leaves,
+            count: 0,
+            mu: Vec::new(),
+            nu: Vec::new(),
+            nu_max: Vec::new(),
+        })
+    }
+}
+
+impl<T: Real> Kernel<T> for Adam<T> {
+    fn describe(&self) -> String {
+        format!(
+            "optax {} (moments (1−β)·g + β·m in three roundings; bias correction as m·(1/(1−βᵗ)); \
+             m̂/(√(v̂+ε_root)+ε); −lr·u; p + u)",
+            match (self.amsgrad, self.weight_decay.is_some()) {
+                (true, _) => "amsgrad",
+                (false, true) => "adamw",
+                (false, false) => "adam",
+            }
+        )
+    }
+
+    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+        check_input(theta, g, (!self.mu.is_empty()).then_some(self.mu.len()))?;
+        if self.mu.is_empty() {
+            self.mu = vec![T::zero(); theta.len()];
+            self.nu = vec![T::zero(); theta.len()];
+            self.nu_max = vec![T::zero(); theta.len()];
+        }
+        // safe_increment: saturates at i32::MAX.
+        self.count = (self.count + 1).min(i32::MAX as u32);
+        let bc1 = BiasCorrectionOp::<T>::new(self.b1, self.count, self.leaves);
+        let bc2 = BiasCorrectionOp::<T>::new(self.b2, self.count, self.leaves);
+        for i in 0..theta.len() {
+            self.mu[i] = moment(self.one_minus_b1, self.b1_t, g[i], self.mu[i]);
+            self.nu[i] = moment(self.one_minus_b2, self.b2_t, g[i] * g[i], self.nu[i]);
+            let mu_hat = bc1.apply(self.mu[i]);
+            let mut nu_hat = bc2.apply(self.nu[i]);
+            if self.amsgrad {
+                self.nu_max[i] = self.nu_max[i].max(nu_hat);
+                nu_hat = self.nu_max[i];
+            }
+            let mut u = mu_hat / ((nu_hat + self.eps_root).sqrt() + self.eps);
+            if let Some(s) = self.weight_decay {
+                u = u + s * theta[i];
+            }
+            theta[i] = theta[i] + self.minus_lr * u;
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------------------- adagrad
+
+/// `optax.adagrad(learning_rate, initial_accumulator_value, eps)` = `chain(scale_by_rss,
+/// scale_by_learning_rate)`, then `apply_updates`:
+///
+/// | optax line | rounding |
+/// |---|---|
+/// | `sum_of_squares = abs_sq(g) + t` (`abs_sq` is `(conj(g) * g).real` = `g*g`) | two |
+/// | `jnp.where(t > 0, jax.lax.rsqrt(t + eps), 0.0)` | add, then [`rsqrt`] (f64: two roundings) |
+/// | `optax.tree.mul(inv_sqrt, updates)` | one |
+/// | `-lr * u`, `p + u` | one each |
+pub struct AdaGrad<T: Real> {
+    minus_lr: T,
+    initial: T,
+    eps: T,
+    sum_of_squares: Vec<T>,
+}
+
+impl<T: Real> AdaGrad<T> {
+    fn new(lr: f64, initial_accumulator_value: f64, eps: f64) -> Self {
+        AdaGrad {
+            minus_lr: T::from_f64(-lr),
+            initial: T::from_f64(initial_accumulator_value),
+            eps: T::from_f64(eps),
+            sum_of_squares: Vec::new(),
+        }
+    }
+}
+
+impl<T: Real> Kernel<T> for AdaGrad<T> {
+    fn describe(&self) -> String {
+        "optax adagrad (s = g·g + s; where(s > 0, rsqrt(s + ε), 0)·g; −lr·u; p + u)".into()
+    }
+
+    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+        let state_len = (!self.sum_of_squares.is_empty()).then_some(self.sum_of_squares.len());
+        check_input(theta, g, state_len)?;
+        if self.sum_of_squares.is_empty() {
+            self.sum_of_squares = vec![self.initial; theta.len()];
+        }
+        for i in 0..theta.len() {
+            let s = g[i] * g[i] + self.sum_of_squares[i];
+            self.sum_of_squares[i] = s;
+            let inv_sqrt = if s > T::zero() {
+                rsqrt(s + self.eps)
+            } else {
+                T::zero()
+            };
+            theta[i] = theta[i] + self.minus_lr * (inv_sqrt * g[i]);
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------------------- rmsprop
+
+/// `optax.rmsprop(learning_rate, decay, eps, initial_scale, eps_in_sqrt, centered, momentum,
+/// bias_correction)` = `chain(scale_by_rms | scale_by_stddev, scale_by_learning_rate,
+/// [trace(momentum)])`, then `apply_updates`:
+///
+/// | optax line | rounding |
+/// |---|---|
+/// | centred: `mu = (1 - decay) * (g**1) + decay * mu` | three |
+/// | `nu = (1 - decay) * (g**2) + decay * nu`, `nu₀ = initial_scale` | four |
+/// | bias_correction: `nu_hat = bias_correction(nu, decay, t)` (and `mu_hat`) | [`BiasCorrectionOp`] |
+/// | `jax.lax.rsqrt(n + eps)` (eps_in_sqrt) / `1 / (jnp.sqrt(n) + eps)` | add + [`rsqrt`] / sqrt, add, divide |
+/// | centred: `rsqrt(n - abs_sq(m) + eps)` / `1 / (sqrt(n - abs_sq(m)) + eps)` | multiply, subtract, then as above |
+/// | `s * g` | one |
+/// | `-lr * u` | one |
+/// | momentum: `new_trace = g + decay * t` (lr inside the buffer) | two |
+/// | `p + u` | one |
+///
+/// A centred second moment that rounds below −ε gives NaN here, as in optax (the crate's
+/// optimizer refuses the step instead).
+pub struct RmsProp<T: Real> {
+    decay: f64,
+    decay_t: T,
+    one_minus_decay: T,
+    eps: T,
+    eps_in_sqrt: bool,
+    centered: bool,
+    bias_correction: bool,
+    momentum: Option<T>,
+    initial_scale: T,
+    minus_lr: T,
+    leaves: usize,
+    count: u32,
+    mu: Vec<T>,
+    nu: Vec<T>,
+    trace: Vec<T>,
+}
+
+impl<T: Real> RmsProp<T> {
+    /// `None` for forms optax's rmsprop does not have (coupled or decoupled decay, lr outside
+    /// the momentum buffer).
+    fn new(c: &RmsPropConfig, leaves: usize) -> Option<Self> {
+        if c.weight_decay != WeightDecay::None
+            || (c.momentum != 0.0 && c.momentum_placement != MomentumPlacement::LrInsideBuffer)
+        {
+            return None;
+        }
+        Some(RmsProp {
+            decay: c.decay,
+            decay_t: T::from_f64(c.decay),
+            one_minus_decay: T::from_f64(1.0 - c.decay),
+            eps: T::from_f64(c.eps),
+            eps_in_sqrt: c.eps_placement == EpsPlacement::InsideSqrt,
+            centered: c.centering == Centering::Centered,
+            bias_correction: c.bias_correction == BiasCorrection::On,
+            momentum: (c.momentum != 0.0).then(|| T::from_f64(c.momentum)),
+            initial_scale: T::from_f64(c.initial_scale),
+            minus_lr: T::from_f64(-c.lr),
+            leaves,
+            count: 0,
+            mu: Vec::new(),
+            nu: Vec::new(),
+            trace: Vec::new(),
+        })
+    }
+}
+
+impl<T: Real> Kernel<T> for RmsProp<T> {
+    fn describe(&self) -> String {
+        format!(
+            "optax rmsprop ({}{}{}{})",
+            if self.centered { "centred, " } else { "" },
+            if self.eps_in_sqrt {
+                "rsqrt(v + ε)·g"
+            } else {
+                "(1/(√v + ε))·g"
+            },
+            if self.bias_correction {
+                ", bias-corrected"
+            } else {
+                ""
+            },
+            if self.momentum.is_some() {
+                ", trace after −lr"
+            } else {
+                ""
+            }
+        )
+    }
+
+    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+        check_input(theta, g, (!self.nu.is_empty()).then_some(self.nu.len()))?;
+        if self.nu.is_empty() {
+            self.mu = vec![T::zero(); theta.len()];
+            self.nu = vec![self.initial_scale; theta.len()];
+            self.trace = vec![T::zero(); theta.len()];
+        }
+        let bc = if self.bias_correction {
+            self.count = (self.count + 1).min(i32::MAX as u32);
+            Some(BiasCorrectionOp::<T>::new(self.decay, self.count, self.leaves))
+        } else {
+            None
+        };
+        for i in 0..theta.len() {
+            if self.centered {
+                self.mu[i] = moment(self.one_minus_decay, self.decay_t, g[i], self.mu[i]);
+            }
+            self.nu[i] = moment(self.one_minus_decay, self.decay_t, g[i] * g[i], self.nu[i]);
+            let (mut mu_hat, mut nu_hat) = (self.mu[i], self.nu[i]);
+            if let Some(bc) = bc {
+                mu_hat = bc.apply(mu_hat);
+                nu_hat = bc.apply(nu_hat);
+            }
+            let n = if self.centered {
+                nu_hat - mu_hat * mu_hat
+            } else {
+                nu_hat
+            };
+            let scaling = if self.eps_in_sqrt {
+                rsqrt(n + self.eps)
+            } else {
+                T::one() / (n.sqrt() + self.eps)
+            };
+            let mut u = self.minus_lr * (scaling * g[i]);
+            if let Some(mu) = self.momentum {
+                self.trace[i] = u + mu * self.trace[i];
+                u = self.trace[i];
+            }
+            theta[i] = theta[i] + u;
+        }
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------------------- adadelta
+
+/// `optax.adadelta(learning_rate, rho, eps, weight_decay)` = `chain(add_decayed_weights,
+/// scale_by_adadelta, scale_by_learning_rate)`, then `apply_updates`:
+///
+/// | optax line | rounding |
+/// |---|---|
+/// | `g + s * p` (skipped when `weight_decay == 0.0`) | two |
+/// | `e_g = (1 - rho) * (g**2) + rho * e_g` | four |
+/// | `(jnp.sqrt(prev_e_x + eps) / jnp.sqrt(cur_e_g + eps)) * g` | six: two adds, two roots, divide, multiply |
+/// | `e_x = (1 - rho) * (u**2) + rho * e_x` (with the update before the lr) | four |
+/// | `-lr * u`, `p + u` | one each |
+pub struct AdaDelta<T: Real> {
+    rho: T,
+    one_minus_rho: T,
+    eps: T,
+    weight_decay: Option<T>,
+    minus_lr: T,
+    e_g: Vec<T>,
+    e_x: Vec<T>,
+}
+
+impl<T: Real> AdaDelta<T> {
+    fn new(lr: f64, rho: f64, eps: f64, weight_decay: f64) -> Self {
+        AdaDelta {
+            rho: T::from_f64(rho),
+            one_minus_rho: T::from_f64(1.0 - rho),
+            eps: T::from_f64(eps),
+            weight_decay: (weight_decay != 0.0).then(|| T::from_f64(weight_decay)),
+            minus_lr: T::from_f64(-lr),
+            e_g: Vec::new(),
+            e_x: Vec::new(),
+        }
+    }
+}
+
+impl<T: Real> Kernel<T> for AdaDelta<T> {
+    fn describe(&self) -> String {
+        "optax adadelta ((√(e_x+ε)/√(e_g+ε))·g; moments in three roundings; −lr·u; p + u)".into()
+    }
+
+    fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
+        check_input(theta, g, (!self.e_g.is_empty()).then_some(self.e_g.len()))?;
+        if self.e_g.is_empty() {
+            self.e_g = vec![T::zero(); theta.len()];
+            self.e_x = vec![T::zero(); theta.len()];
+        }
+        for i in 0..theta.len() {
+            let gi = match self.weight_decay {
+                Some(s) => g[i] + s * theta[i],
+                None => g[i],
+            };
+            self.e_g[i] = moment(self.one_minus_rho, self.rho, gi * gi, self.e_g[i]);
+            let u = ((self.e_x[i] + self.eps).sqrt() / (self.e_g[i] + self.eps).sqrt()) * gi;
+            self.e_x[i] = moment(self.one_minus_rho, self.rho, u * u, self.e_x[i]);
+            theta[i] = theta[i] + self.minus_lr * u;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::build;
+    use crate::oracle::format::open;
+    use crate::oracle::kernels::{replay_exact, ExactReplay};
+    use crate::oracle::presets::{resolve, Setting};
+    use crate::prec::trajectory_rel;
+    use nalgebra::DVector;
+    use proptest::prelude::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, StandardNormal};
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    /// Replay every optax golden trace (f64 and f32) through its kernel; returns
+    /// `file name → replay` for the traces that have a kernel.
+    fn replay_all_optax() -> BTreeMap<String, ExactReplay> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden");
+        let mut out = BTreeMap::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if !name.starts_with("optax-") {
+                continue;
+            }
+            let mut reader = open(&path).unwrap();
+            if let Some(r) = replay_exact(&mut reader).unwrap() {
+                out.insert(name, r);
+            }
+        }
+        out
+    }
+
+    /// Every optax golden trace that has a kernel replays bit for bit, in its own dtype.
+    #[test]
+    fn optax_golden_traces_replay_bit_for_bit() {
+        let results = replay_all_optax();
+        let mut failures = Vec::new();
+        for (name, r) in &results {
+            if !r.bit_identical() {
+                failures.push(format!(
+                    "{name}: {}/{} steps identical, first difference {:?}, max {} ulps",
+                    r.identical_steps, r.steps, r.first_difference, r.max_ulps
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        let f64_traces = results.keys().filter(|n| !n.ends_with("-f32.jsonl")).count();
+        assert!(
+            f64_traces >= 80,
+            "expected the 80 f64 optax traces, found {f64_traces}"
+        );
+    }
+
+    /// The optax setting named `optimizer` with `hyperparameters` (optax's own names), resolved
+    /// by the presets exactly as a trace header is.
+    fn optax_setting(optimizer: &str, hyperparameters: serde_json::Value) -> Setting {
+        let map = hyperparameters.as_object().unwrap().clone();
+        resolve("optax", optimizer, &map).unwrap()
+    }
+
+    /// Run the f64 kernel and the crate's optimizer of `setting` side by side on an open-loop
+    /// gradient sequence (seeded; coordinate scales 10^±decades; a fifth of the entries exactly
+    /// 0, which exercises AdaGrad's `where(s > 0, …)` and zero moments), and check after every
+    /// step t, per coordinate i:
+    ///
+    /// |θ_kernel − θ_crate| ≤ trajectory_rel(t) · scale_i,  scale_i = max_k |θ_k,i| + Σ_k |Δθ_k,i|.
+    ///
+    /// Why this bound: both compute the same update from the same inputs in different
+    /// operation orders (optax's multiply-by-reciprocal bias correction, rsqrt as 1/√, the
+    /// EMA written (1−β)g + βm vs βm + (1−β)g, −lr·u then θ + u vs θ − lr·u, ...): at most a
+    /// dozen roundings per element per step, so each increment differs by less than
+    /// STEP_REL = 32u relative to the magnitudes it is made of. The moments are
+    /// exponential averages (contractive), so a rounding difference made at step k is carried
+    /// forward without growth and the differences add at most linearly over the steps:
+    /// after t steps the parameter difference is below 32u·t times the parameter magnitude
+    /// plus everything added to it — `trajectory_rel(t) · scale_i`. Open loop (gradients do
+    /// not depend on θ) so a difference in θ is not fed back through the gradient.
+    ///
+    /// One update is not well conditioned: centred RMSProp's `v̂ − m̂²` cancels (exactly to 0
+    /// at the first bias-corrected step, where v̂ = g², m̂ = g), and a rounding difference of
+    /// u·(v̂ + m̂²) in it moves the step by the factor `condition` returns per coordinate
+    /// (≥ 1, see [`centred_rmsprop_condition`]); the increment of that step enters `scale_i`
+    /// multiplied by it. For every other setting the factor is 1.
+    fn kernel_agrees_with_crate(
+        setting: &Setting,
+        seed: u64,
+        dim: usize,
+        steps: usize,
+        decades: f64,
+    ) -> Result<(), TestCaseError> {
+        kernel_agrees_with_crate_conditioned(setting, seed, dim, steps, decades, &mut |g| vec![1.0; g.len()])
+    }
+
+    fn kernel_agrees_with_crate_conditioned(
+        setting: &Setting,
+        seed: u64,
+        dim: usize,
+        steps: usize,
+        decades: f64,
+        condition: &mut dyn FnMut(&[f64]) -> Vec<f64>,
+    ) -> Result<(), TestCaseError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let theta0: Vec<f64> = (0..dim).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let scales: Vec<f64> = (0..dim)
+            .map(|_| 10f64.powf(rng.random_range(-decades..=decades)))
+            .collect();
+        let mut kernel = build::<f64>(setting).expect("an optax kernel for an optax setting");
+        let mut optimizer = setting.build().unwrap();
+        let (mut ours, mut theirs) = (theta0.clone(), DVector::from_vec(theta0.clone()));
+        let mut scale: Vec<f64> = theta0.iter().map(|x| x.abs()).collect();
+        for t in 1..=steps {
+            let g: Vec<f64> = scales
+                .iter()
+                .map(|s| {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    if rng.random::<f64>() < 0.2 {
+                        0.0
+                    } else {
+                        s * z
+                    }
+                })
+                .collect();
+            let before = theirs.clone();
+            if optimizer
+                .step(&mut theirs, &DVector::from_vec(g.clone()))
+                .is_err()
+            {
+                // The crate's centred RMSProp refuses a step whose centred second moment
+                // rounded below −ε (optax writes NaN); nothing to compare from here on.
+                return Ok(());
+            }
+            kernel.step(&mut ours, &g).unwrap();
+            let kappa = condition(&g);
+            for i in 0..dim {
+                let moved = (theirs[i] - before[i]).abs();
+                // A coordinate that did not move adds nothing, however ill-conditioned.
+                scale[i] = scale[i].max(theirs[i].abs()) + if moved == 0.0 { 0.0 } else { kappa[i] * moved };
+                let bound = trajectory_rel(t) * scale[i];
+                prop_assert!(
+                    (ours[i] - theirs[i]).abs() <= bound,
+                    "{}: step {t}, coordinate {i}: kernel {:e} vs crate {:e}, difference {:e} > bound {:e}",
+                    kernel.describe(),
+                    ours[i],
+                    theirs[i],
+                    (ours[i] - theirs[i]).abs(),
+                    bound
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The factor by which a relative rounding difference in centred RMSProp's second moments
+    /// can move the step, per coordinate, tracked alongside the optimizer in f64.
+    ///
+    /// optax's scaling is `rsqrt(n + ε)` (or `1/(√n + ε)`) with `n = v̂ − m̂²`. Rounding
+    /// differences in v̂ and m̂² are at most a few u relative to v̂ and m̂², so `n + ε` changes
+    /// by u·(v̂ + m̂²), i.e. relatively by u·(v̂ + m̂²)/(n + ε); the inverse root halves that.
+    /// Outside the root, `√n` changes by u·(v̂ + m̂²)/(2√n) and `√n + ε` relatively by that over
+    /// `√n + ε`. The factor returned is that relative sensitivity over u (at least 1), ∞ when
+    /// the denominator is not positive.
+    fn centred_rmsprop_condition(
+        decay: f64,
+        eps: f64,
+        initial_scale: f64,
+        eps_in_sqrt: bool,
+        bias_correction: bool,
+    ) -> impl FnMut(&[f64]) -> Vec<f64> {
+        let (mut mu, mut nu, mut t): (Vec<f64>, Vec<f64>, i32) = (Vec::new(), Vec::new(), 0);
+        move |g: &[f64]| {
+            if mu.is_empty() {
+                mu = vec![0.0; g.len()];
+                nu = vec![initial_scale; g.len()];
+            }
+            t += 1;
+            let correction = if bias_correction { 1.0 - decay.powi(t) } else { 1.0 };
+            (0..g.len())
+                .map(|i| {
+                    mu[i] = decay * mu[i] + (1.0 - decay) * g[i];
+                    nu[i] = decay * nu[i] + (1.0 - decay) * g[i] * g[i];
+                    let (m, v) = (mu[i] / correction, nu[i] / correction);
+                    let n = v - m * m;
+                    let sensitivity = if eps_in_sqrt {
+                        (v + m * m) / (n + eps)
+                    } else {
+                        (v + m * m) / (2.0 * n.sqrt() * (n.sqrt() + eps))
+                    };
+                    if sensitivity.is_finite() && sensitivity > 0.0 {
+                        sensitivity.max(1.0)
+                    } else {
+                        f64::INFINITY
+                    }
+                })
+                .collect()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn sgd_kernel_agrees_with_crate_sgd(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            log_lr in -3.0_f64..-1.0, momentum in prop_oneof![Just(0.0), 0.0_f64..0.99], nesterov in any::<bool>(),
+        ) {
+            let s = optax_setting("sgd", serde_json::json!({
+                "learning_rate": 10f64.powf(log_lr), "momentum": momentum, "nesterov": nesterov && momentum > 0.0,
+            }));
+            kernel_agrees_with_crate(&s, seed, dim, steps, decades)?;
+        }
+
+        #[test]
+        fn adam_kernels_agree_with_crate_adam(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            which in 0_usize..3, log_lr in -3.0_f64..-1.0, b1 in 0.5_f64..0.95, b2 in 0.9_f64..0.9999,
+            log_eps in -10.0_f64..-4.0, eps_root in prop_oneof![Just(0.0), 1e-12_f64..1e-6],
+            weight_decay in 0.0_f64..0.2,
+        ) {
+            let mut hp = serde_json::json!({
+                "learning_rate": 10f64.powf(log_lr), "b1": b1, "b2": b2, "eps": 10f64.powf(log_eps),
+                "eps_root": eps_root,
+            });
+            let name = ["adam", "adamw", "amsgrad"][which];
+            if name == "adamw" {
+                hp["weight_decay"] = serde_json::json!(weight_decay);
+            }
+            kernel_agrees_with_crate(&optax_setting(name, hp), seed, dim, steps, decades)?;
+        }
+
+        #[test]
+        fn adagrad_kernel_agrees_with_crate_adagrad(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            log_lr in -3.0_f64..0.0, initial in prop_oneof![Just(0.0), Just(0.1), 0.0_f64..1.0],
+            log_eps in -10.0_f64..-3.0,
+        ) {
+            let s = optax_setting("adagrad", serde_json::json!({
+                "learning_rate": 10f64.powf(log_lr), "initial_accumulator_value": initial,
+                "eps": 10f64.powf(log_eps),
+            }));
+            kernel_agrees_with_crate(&s, seed, dim, steps, decades)?;
+        }
+
+        #[test]
+        fn rmsprop_kernel_agrees_with_crate_rmsprop(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            log_lr in -3.0_f64..-1.0, decay in 0.5_f64..0.99, log_eps in -10.0_f64..-4.0,
+            initial_scale in prop_oneof![Just(0.0), Just(1.0)], eps_in_sqrt in any::<bool>(),
+            centered in any::<bool>(), momentum in prop_oneof![Just(0.0), 0.0_f64..0.95],
+            bias_correction in any::<bool>(),
+        ) {
+            let eps = 10f64.powf(log_eps);
+            let s = optax_setting("rmsprop", serde_json::json!({
+                "learning_rate": 10f64.powf(log_lr), "decay": decay, "eps": eps,
+                "initial_scale": initial_scale, "eps_in_sqrt": eps_in_sqrt, "centered": centered,
+                "momentum": momentum, "bias_correction": bias_correction,
+            }));
+            if centered {
+                let mut condition = centred_rmsprop_condition(decay, eps, initial_scale, eps_in_sqrt, bias_correction);
+                kernel_agrees_with_crate_conditioned(&s, seed, dim, steps, decades, &mut condition)?;
+            } else {
+                kernel_agrees_with_crate(&s, seed, dim, steps, decades)?;
+            }
+        }
+
+        #[test]
+        fn adadelta_kernel_agrees_with_crate_adadelta(
+            seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
+            lr in 0.1_f64..1.0, rho in 0.5_f64..0.99, log_eps in -8.0_f64..-3.0,
+            weight_decay in prop_oneof![Just(0.0), 0.0_f64..0.1],
+        ) {
+            let s = optax_setting("adadelta", serde_json::json!({
+                "learning_rate": lr, "rho": rho, "eps": 10f64.powf(log_eps), "weight_decay": weight_decay,
+            }));
+            kernel_agrees_with_crate(&s, seed, dim, steps, decades)?;
+        }
+    }
 }
