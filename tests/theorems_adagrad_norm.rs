@@ -4,14 +4,14 @@
 
 mod common;
 
-use optverify::claims::registry::select_cards;
+use optverify::claims::registry::{run_card, select_cards};
 use optverify::claims::Mode;
 use optverify::theory::adagrad_norm as th;
 use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const IDS: [&str; 9] = [
+const IDS: [&str; 10] = [
     "adagrad-norm-update-rule",
     "adagrad-norm-batch-complexity",
     "constant-step-divergence",
@@ -21,6 +21,7 @@ const IDS: [&str; 9] = [
     "adagrad-norm-b-limit",
     "adagrad-norm-stochastic-growth",
     "adagrad-norm-stochastic-rate",
+    "adagrad-norm-b0-robustness",
 ];
 
 use common::assert_quick_verdict as check;
@@ -67,6 +68,10 @@ fn quick_stochastic_growth() {
 #[test]
 fn quick_stochastic_rate() {
     check(IDS[8]);
+}
+#[test]
+fn quick_b0_robustness() {
+    check(IDS[9]);
 }
 
 /// A non-negative sequence of length `len` with a₁ > 0, built from `seed`: entries 10^U with
@@ -194,4 +199,196 @@ fn full_mode_all() {
     for id in IDS {
         common::assert_verdict(id, Mode::Full);
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Stochastic families (digits mini-batches), confidence bands and robustness to b₀.
+
+use nalgebra::DVector;
+use optverify::claims::adagrad_norm::{logistic_moments, t_band, t_interval, IidBatchOracle};
+use optverify::claims::Style;
+use optverify::prec::gamma;
+use optverify::problems::stochastic::batch_gradient_variance;
+use optverify::problems::{BinaryLogistic, BinaryTask, FiniteSum, GradientOracle, Objective};
+
+fn digits_3_8() -> BinaryLogistic {
+    BinaryLogistic::digits(
+        BinaryTask::Pair {
+            negative: 3,
+            positive: 8,
+        },
+        true,
+        0.1,
+    )
+    .unwrap()
+}
+
+fn augmented_sq_norms(p: &BinaryLogistic) -> Vec<f64> {
+    p.features().row_iter().map(|r| r.norm_squared() + 1.0).collect()
+}
+
+/// The one-pass moments (σ²_pop = m⁻¹Σr_i²‖x̃_i‖² − ‖ḡ‖²) agree with the two-pass definition
+/// (`batch_gradient_variance`, from the m example gradients) and with ‖∇F‖² from the objective.
+#[test]
+fn logistic_moments_match_the_two_pass_definition() {
+    let p = digits_3_8();
+    let sq = augmented_sq_norms(&p);
+    let m = p.num_examples();
+    let d = p.dim();
+    let max_x2 = sq.iter().cloned().fold(0.0, f64::max);
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for trial in 0..4 {
+        let theta = DVector::from_fn(d, |_, _| rng.random_range(-1.0..1.0) * trial as f64);
+        let big_g = max_x2.sqrt() + p.lambda() * theta.norm();
+        let grad_sq = p.gradient(&theta).norm_squared();
+        for b in [1, 10, 100, m] {
+            let (gs, v) = logistic_moments(&p, &sq, b, &theta);
+            // Both ‖∇F‖² are sums of m products of d + 1 terms each (|r_i| < 1): relative
+            // rounding ≤ γ_{2(m+d)} of the bound G² on ‖∇F‖² (a few such sums).
+            assert!(
+                (gs - grad_sq).abs() <= 4.0 * gamma(2 * (m + d)) * big_g * big_g,
+                "‖∇F‖²: {gs} vs {grad_sq}"
+            );
+            // The one-pass variance subtracts two quantities ≤ max‖x̃‖² each: its error is
+            // ≤ γ_{2(m+d)} of their sum; the two-pass one has the same order.
+            let exact = batch_gradient_variance(&p, &theta, b).unwrap();
+            assert!(
+                (v - exact).abs() <= 8.0 * gamma(2 * (m + d)) * big_g * big_g,
+                "B = {b}: {v} vs {exact}"
+            );
+        }
+        assert_eq!(logistic_moments(&p, &sq, m, &theta).1, 0.0);
+    }
+}
+
+/// The i.i.d. batch oracle draws B distinct indices per call, is unbiased, and its mean squared
+/// deviation matches the exact without-replacement variance.
+#[test]
+fn iid_batch_oracle_is_unbiased_with_the_exact_variance() {
+    let p = digits_3_8();
+    let sq = augmented_sq_norms(&p);
+    let (m, d, b) = (p.num_examples(), p.dim(), 10);
+    let theta = DVector::from_element(d, 0.05);
+    let full = p.gradient(&theta);
+    let (_, v) = logistic_moments(&p, &sq, b, &theta);
+    let mut oracle = IidBatchOracle::new(&p, b, 3);
+    let draws = 20_000;
+    let mut g = DVector::zeros(d);
+    let mut sum = DVector::zeros(d);
+    let mut devs = Vec::with_capacity(draws);
+    for _ in 0..draws {
+        oracle.gradient_into(&theta, &mut g);
+        let mut batch = oracle.last_batch().to_vec();
+        batch.sort_unstable();
+        batch.dedup();
+        assert_eq!(batch.len(), b, "B distinct indices");
+        assert!(batch.iter().all(|&i| i < m));
+        sum += &g;
+        devs.push((&g - &full).norm_squared());
+    }
+    // E‖ḡ − ∇F‖² = V/draws exactly (independent draws); Markov: P(> 10⁴·V/draws) ≤ 10⁻⁴.
+    let mean = sum / draws as f64;
+    assert!((&mean - &full).norm_squared() <= 1e4 * v / draws as f64);
+    // Mean of ‖g − ∇F‖² vs V: 6 sample standard errors (CLT; false failure ≈ 2e-9).
+    let (mv, lo, hi) = t_interval(&devs, 1e-3);
+    let se = (hi - lo) / 2.0 / 3.3; // t_{0.9995} ≈ 3.29 for 19 999 degrees of freedom
+    assert!((mv - v).abs() <= 6.0 * se, "{mv} vs {v} (se {se})");
+    // Fixed seed: the same draws again.
+    let mut again = IidBatchOracle::new(&p, b, 3);
+    let mut g2 = DVector::zeros(d);
+    let mut first = IidBatchOracle::new(&p, b, 3);
+    first.gradient_into(&theta, &mut g);
+    again.gradient_into(&theta, &mut g2);
+    assert_eq!(g, g2);
+}
+
+#[test]
+fn t_band_is_the_pointwise_t_interval() {
+    let x = [1.0, 10.0];
+    let reps = vec![vec![1.0, 2.0], vec![3.0, 5.0], vec![5.0, 8.0]];
+    let [lo, hi] = t_band("m", 0.05, &x, &reps);
+    assert_eq!((lo.style, hi.style), (Style::Predicted, Style::Predicted));
+    assert!(lo.label.contains("95% t-band") && hi.label.contains("upper"));
+    for (i, col) in [[1.0, 3.0, 5.0], [2.0, 5.0, 8.0]].iter().enumerate() {
+        let (mean, l, h) = t_interval(col, 0.05);
+        assert_eq!((lo.y[i], hi.y[i]), (l, h));
+        assert!(l < mean && mean < h);
+    }
+    // Student-t with 2 degrees of freedom: t_{0.975} = 4.3027; s = 2 for [1, 3, 5].
+    assert!((hi.y[0] - 3.0 - 4.302_652_729_749_464 * 2.0 / 3f64.sqrt()).abs() < 1e-9);
+}
+
+fn quick_evidence(id: &str) -> optverify::claims::Evidence {
+    let cards = select_cards(&[id.to_string()]).unwrap();
+    let out = run_card(&cards[0], Mode::Quick).unwrap();
+    assert_eq!(
+        out.evidence.verdict, out.card.expected,
+        "{id}: {}",
+        out.evidence.headline
+    );
+    out.evidence
+}
+
+fn has_band(f: &optverify::claims::Figure) -> bool {
+    f.series.iter().filter(|s| s.label.contains("t-band")).count() >= 2
+}
+
+#[test]
+fn quick_b0_robustness_measures_divergence_and_draws_bands() {
+    let ev = quick_evidence("adagrad-norm-b0-robustness");
+    let get = |prefix: &str| {
+        ev.measurements
+            .iter()
+            .find(|m| m.name.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no measurement {prefix}"))
+    };
+    let sgd = get("SGD (step 1/b₀): diverged runs among those with b₀ < L/2");
+    assert!(sgd.ok && sgd.measured > 0.0);
+    assert_eq!(get("AdaGrad-Norm: diverged runs").measured, 0.0);
+    assert!(ev
+        .measurements
+        .iter()
+        .any(|m| m.name.starts_with("AdaGrad-Norm: Q(b₀ =") && m.ok));
+    assert_eq!(ev.figures.len(), 1);
+    assert!(has_band(&ev.figures[0]));
+    // AdaGrad-Norm's and SGD's bands.
+    assert_eq!(
+        ev.figures[0]
+            .series
+            .iter()
+            .filter(|s| s.label.contains("t-band"))
+            .count(),
+        4
+    );
+}
+
+#[test]
+fn quick_stochastic_checks_include_digits_and_bands() {
+    let growth = quick_evidence("adagrad-norm-stochastic-growth");
+    assert!(growth
+        .measurements
+        .iter()
+        .any(|m| m.name.starts_with("Digits") && m.name.contains("b_K/√K vs lim") && m.ok));
+    let sqrt_k: Vec<_> = growth
+        .figures
+        .iter()
+        .filter(|f| f.id.starts_with("b-over-sqrt-k"))
+        .collect();
+    assert_eq!(sqrt_k.len(), 3);
+    assert!(sqrt_k.iter().all(|f| has_band(f)));
+    let trajectories = growth.figures.iter().find(|f| f.id == "b-trajectories").unwrap();
+    // One band (two series) per family.
+    assert_eq!(
+        trajectories
+            .series
+            .iter()
+            .filter(|s| s.label.contains("t-band"))
+            .count(),
+        6
+    );
+    let rate = quick_evidence("adagrad-norm-stochastic-rate");
+    assert!(rate.measurements.iter().any(|m| m.name.starts_with("digits")));
+    let ids: Vec<&str> = rate.figures.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["rate", "rate-digits"]);
+    assert!(rate.figures.iter().all(has_band));
 }

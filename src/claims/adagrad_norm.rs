@@ -1278,6 +1278,19 @@ fn b_limit(ctx: &CheckContext) -> Result<Evidence, CheckError> {
 
 // ---------------------------------------------------------------------------------------
 // 20. Stochastic AdaGrad-Norm.
+//
+// Two families of unbiased oracles with E‖g‖² known exactly at every point:
+// * additive Gaussian noise (`AdditiveNoiseOracle`): E‖g − ∇F‖² = σ² everywhere;
+// * i.i.d. mini-batches of the digits logistic regression ([`IidBatchOracle`]): each step draws a
+//   fresh uniform B-subset (without replacement inside the batch), so E[g | past] = ∇F(θ) exactly
+//   and E‖g − ∇F(θ)‖² = σ²_pop(θ)/B·(m − B)/(m − 1) ([`logistic_moments`]).
+// The epoch sampler (`MiniBatchOracle`, PyTorch's DataLoader) is not used for the statistics:
+// within an epoch the next batch depends on the previous ones, so E[g_k | past] ≠ ∇F(θ_k) and the
+// theorem's hypothesis fails (marginally each batch is uniform, but θ_k depends on the same epoch).
+
+use crate::problems::logistic::sigmoid;
+use crate::problems::stochastic::{batch_gradient_into, without_replacement_variance};
+use crate::problems::{BinaryTask, FiniteSum};
 
 /// Two-sided Student-t interval (mean ± t_{1−α/2, n−1}·s/√n).
 pub fn t_interval(xs: &[f64], alpha: f64) -> (f64, f64, f64) {
@@ -1291,22 +1304,134 @@ pub fn t_interval(xs: &[f64], alpha: f64) -> (f64, f64, f64) {
     (mean, mean - half, mean + half)
 }
 
+/// Pointwise two-sided Student-t band at level 1 − α over independent replicates
+/// (`replicates[r][i]` is replicate r's value at `x[i]`), drawn as two dashed series. Every
+/// stochastic figure that shows a mean over seeds draws its band with this function. A lower
+/// end ≤ 0 is dropped on a log axis by the SVG writer (the line is broken there).
+pub fn t_band(label: &str, alpha: f64, x: &[f64], replicates: &[Vec<f64>]) -> [Series; 2] {
+    let (lo, hi): (Vec<f64>, Vec<f64>) = (0..x.len())
+        .map(|i| {
+            let col: Vec<f64> = replicates.iter().map(|r| r[i]).collect();
+            let (_, lo, hi) = t_interval(&col, alpha);
+            (lo, hi)
+        })
+        .unzip();
+    let level = 100.0 * (1.0 - alpha);
+    [
+        pt(
+            &format!("{label}: {level:.0}% t-band (lower)"),
+            Style::Predicted,
+            x.to_vec(),
+            lo,
+        ),
+        pt(
+            &format!("{label}: {level:.0}% t-band (upper)"),
+            Style::Predicted,
+            x.to_vec(),
+            hi,
+        ),
+    ]
+}
+
 /// OLS slope of y on x.
 fn slope(x: &[f64], y: &[f64]) -> f64 {
+    slope_intercept(x, y).0
+}
+
+/// OLS slope and intercept of y on x.
+fn slope_intercept(x: &[f64], y: &[f64]) -> (f64, f64) {
     let n = x.len() as f64;
     let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
     let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
     let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    sxy / sxx
+    let s = sxy / sxx;
+    (s, my - s * mx)
 }
 
-struct StochRun {
-    b: Vec<f64>,
-    grad_sq: Vec<f64>,
-    sum_grad_sq: f64,
+/// What a stochastic run records.
+pub(crate) struct StochRun {
+    /// b_k for k = 0..=steps (+∞ after a divergence).
+    pub b: Vec<f64>,
+    /// ‖∇F(θ_k)‖² at the recorded k (NaN at unrecorded k, +∞ after a divergence).
+    pub grad_sq: Vec<f64>,
+    /// With every step recorded: A_k = b₀² + Σ_{j<k}(‖∇F(θ_j)‖² + E‖g_j − ∇F(θ_j)‖²), the
+    /// compensator of b_k² (E[b_k² − A_k] = 0: b_k² − A_k is a martingale). Empty otherwise.
+    pub compensator: Vec<f64>,
+    /// Σ_{j<steps} ‖∇F(θ_j)‖² (every step recorded).
+    pub sum_grad_sq: f64,
+    /// max_k ‖θ_k‖.
+    pub max_norm: f64,
 }
 
-fn run_stochastic(
+/// The exact moments of an oracle at θ: (‖∇F(θ)‖², E‖g − ∇F(θ)‖²).
+pub(crate) type Moments<'a> = dyn Fn(&DVector<f64>) -> (f64, f64) + 'a;
+
+/// Run AdaGrad-Norm (η = 1, `adagrad`) or SGD with step 1/b₀ on `oracle` for `steps` steps.
+/// `grid[k]` says where to evaluate the exact moments; `None` evaluates them at every step and
+/// accumulates the compensator.
+pub(crate) fn run_stochastic_oracle(
+    oracle: &mut dyn GradientOracle,
+    moments: &Moments,
+    x0: &DVector<f64>,
+    b0: f64,
+    steps: usize,
+    adagrad: bool,
+    grid: Option<&[bool]>,
+) -> Result<StochRun, CheckError> {
+    let mut opt: Box<dyn Optimizer> = if adagrad {
+        Box::new(AdaGradNormConfig::lecture(b0).build()?)
+    } else {
+        Box::new(Sgd::gd(1.0 / b0)?)
+    };
+    let every = grid.is_none();
+    let mut x = x0.clone();
+    let mut g = DVector::zeros(x.len());
+    let mut b_sq = b0 * b0;
+    let mut compensator = b0 * b0;
+    let mut out = StochRun {
+        b: Vec::with_capacity(steps + 1),
+        grad_sq: vec![f64::NAN; steps + 1],
+        compensator: Vec::with_capacity(if every { steps + 1 } else { 0 }),
+        sum_grad_sq: 0.0,
+        max_norm: 0.0,
+    };
+    for k in 0..=steps {
+        out.max_norm = out.max_norm.max(x.norm());
+        out.b.push(b_sq.sqrt());
+        if every || grid.is_some_and(|gr| gr[k]) {
+            let (gs, v) = moments(&x);
+            out.grad_sq[k] = if gs.is_finite() { gs } else { f64::INFINITY };
+            if every {
+                out.compensator.push(compensator);
+                if k < steps {
+                    out.sum_grad_sq += gs;
+                    compensator += gs + v;
+                }
+            }
+        }
+        if k == steps {
+            break;
+        }
+        oracle.gradient_into(&x, &mut g);
+        if !g.iter().all(|v| v.is_finite() && v.abs() < 1e150) {
+            // Diverged (SGD with a step above 2/L): +∞ for the rest of the run.
+            for j in k + 1..=steps {
+                out.b.push(f64::INFINITY);
+                out.grad_sq[j] = f64::INFINITY;
+                if every {
+                    out.compensator.push(f64::INFINITY);
+                }
+            }
+            break;
+        }
+        b_sq += g.norm_squared();
+        opt.step(&mut x, &g)?;
+    }
+    Ok(out)
+}
+
+/// Additive-noise run (every step recorded): the oracle ∇F + N(0, σ²/n I) from `seed`.
+pub(crate) fn run_stochastic(
     obj: &dyn Objective,
     x0: &DVector<f64>,
     b0: f64,
@@ -1316,172 +1441,440 @@ fn run_stochastic(
     adagrad: bool,
 ) -> Result<StochRun, CheckError> {
     let mut oracle = AdditiveNoiseOracle::new(obj, sigma, seed).map_err(other)?;
-    let mut opt: Box<dyn Optimizer> = if adagrad {
-        Box::new(AdaGradNormConfig::lecture(b0).build()?)
-    } else {
-        Box::new(Sgd::gd(1.0 / b0)?)
-    };
-    let mut x = x0.clone();
-    let mut g = DVector::zeros(x.len());
-    let mut b_sq = b0 * b0;
-    let mut out = StochRun {
-        b: vec![b0],
-        grad_sq: vec![obj.gradient(x0).norm_squared()],
-        sum_grad_sq: 0.0,
-    };
-    for _ in 0..steps {
-        out.sum_grad_sq += *out.grad_sq.last().unwrap();
-        oracle.gradient_into(&x, &mut g);
-        if !g.iter().all(|v| v.is_finite() && v.abs() < 1e150) {
-            // Diverged (SGD with a step above 2/L): record +∞ for the rest of the run.
-            while out.grad_sq.len() <= steps {
-                out.grad_sq.push(f64::INFINITY);
-                out.b.push(f64::INFINITY);
-            }
-            break;
+    let moments = |x: &DVector<f64>| (obj.gradient(x).norm_squared(), sigma * sigma);
+    run_stochastic_oracle(&mut oracle, &moments, x0, b0, steps, adagrad, None)
+}
+
+/// Mini-batches drawn independently at every call: a uniform B-subset of the m examples (without
+/// replacement inside the batch, with replacement across calls), g = mean of the example
+/// gradients. Unbiased given the past, with E‖g − ∇F‖² = σ²_pop/B·(m − B)/(m − 1).
+pub struct IidBatchOracle<'a> {
+    problem: &'a BinaryLogistic,
+    batch_size: usize,
+    rng: ChaCha8Rng,
+    batch: Vec<usize>,
+    scratch: DVector<f64>,
+}
+
+impl<'a> IidBatchOracle<'a> {
+    /// Batches of `batch_size` examples of `problem`, drawn from `seed`.
+    pub fn new(problem: &'a BinaryLogistic, batch_size: usize, seed: u64) -> Self {
+        IidBatchOracle {
+            problem,
+            batch_size,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            batch: Vec::with_capacity(batch_size),
+            scratch: DVector::zeros(problem.dim()),
         }
-        b_sq += g.norm_squared();
-        opt.step(&mut x, &g)?;
-        out.b.push(b_sq.sqrt());
-        let gs = obj.gradient(&x).norm_squared();
-        out.grad_sq.push(if gs.is_finite() { gs } else { f64::INFINITY });
     }
-    Ok(out)
+
+    /// The batch drawn by the last call.
+    pub fn last_batch(&self) -> &[usize] {
+        &self.batch
+    }
+}
+
+impl GradientOracle for IidBatchOracle<'_> {
+    fn dim(&self) -> usize {
+        self.problem.dim()
+    }
+    fn gradient_into(&mut self, x: &DVector<f64>, g: &mut DVector<f64>) {
+        let m = self.problem.num_examples();
+        self.batch.clear();
+        self.batch
+            .extend(rand::seq::index::sample(&mut self.rng, m, self.batch_size).iter());
+        batch_gradient_into(self.problem, &self.batch, x, &mut self.scratch, g);
+    }
+}
+
+/// Exact (‖∇F(θ)‖², E‖g − ∇F(θ)‖²) of a size-B i.i.d. mini-batch of binary logistic regression.
+/// Example i's gradient is r_i x̃_i + λθ (r_i = σ(z_i) − y_i), so the deviations from the mean are
+/// r_i x̃_i − ḡ with ḡ = m⁻¹Σ r_i x̃_i (λθ cancels) and σ²_pop = m⁻¹Σ r_i²‖x̃_i‖² − ‖ḡ‖²;
+/// `sq_norms[i]` = ‖x̃_i‖². One pass over the data (2md flops), like one full gradient.
+pub fn logistic_moments(
+    p: &BinaryLogistic,
+    sq_norms: &[f64],
+    batch_size: usize,
+    theta: &DVector<f64>,
+) -> (f64, f64) {
+    let x = p.features();
+    let (m, d) = (x.nrows(), x.ncols());
+    let mut z = x * theta.rows(0, d);
+    if p.has_bias() {
+        z.add_scalar_mut(theta[d]);
+    }
+    let r = DVector::from_iterator(m, z.iter().zip(p.labels()).map(|(&z, &y)| sigmoid(z) - y));
+    let mut loss_grad = DVector::zeros(theta.len());
+    loss_grad.rows_mut(0, d).gemv_tr(1.0 / m as f64, x, &r, 0.0);
+    if p.has_bias() {
+        loss_grad[d] = r.sum() / m as f64;
+    }
+    let mean_sq = r.iter().zip(sq_norms).map(|(r, s)| r * r * s).sum::<f64>() / m as f64;
+    let pop = (mean_sq - loss_grad.norm_squared()).max(0.0);
+    let grad_sq = (loss_grad + p.lambda() * theta).norm_squared();
+    let var = without_replacement_variance(pop, m, batch_size).unwrap_or(f64::NAN);
+    (grad_sq, var)
+}
+
+/// The digits family: λ-regularised logistic regression (bias, λ = `lambda`) on the vendored
+/// digits, 3 against 8 (m = 357, d = 65), i.i.d. mini-batches of size B, θ₀ = 0.
+pub(crate) struct DigitsFamily {
+    pub problem: BinaryLogistic,
+    pub batch: usize,
+    pub sq_norms: Vec<f64>,
+    /// The minimiser (GD to ‖∇F‖² ≤ 1e-24, i.e. ‖θ − θ*‖ ≤ 1e-12/λ by strong convexity).
+    pub theta_star: DVector<f64>,
+    /// V* = E‖g − ∇F‖² at θ*: the limit of b_k²/k.
+    pub v_star: f64,
+    /// E‖g(θ₀)‖² = ‖∇F(θ₀)‖² + V(θ₀): every valid c_g² is at least this (θ₀ is visited).
+    pub c_g2_at_start: f64,
+    /// The radius R = 2√(2 log 2/λ) of the ball the checker verifies the iterates stay in.
+    pub radius: f64,
+    /// c_g² = (max_i ‖x̃_i‖ + λR)²: ‖g‖ ≤ c_g surely on that ball.
+    pub c_g2: f64,
+    pub x0: DVector<f64>,
+}
+
+impl DigitsFamily {
+    pub(crate) fn new(batch: usize, lambda: f64) -> Result<Self, CheckError> {
+        let problem = BinaryLogistic::digits(
+            BinaryTask::Pair {
+                negative: 3,
+                positive: 8,
+            },
+            true,
+            lambda,
+        )
+        .map_err(other)?;
+        let x = problem.features();
+        let sq_norms: Vec<f64> = x.row_iter().map(|row| row.norm_squared() + 1.0).collect();
+        let l = problem.constants().l.ok_or_else(|| other("logistic without L"))?;
+        let dim = problem.dim();
+        // GD with step 1/L contracts by 1 − λ/L per step (κ ≈ 33 at λ = 0.1).
+        let mut theta = DVector::zeros(dim);
+        let mut g = DVector::zeros(dim);
+        for _ in 0..200_000 {
+            problem.gradient_into(&theta, &mut g);
+            if g.norm_squared() <= 1e-24 {
+                break;
+            }
+            theta.axpy(-1.0 / l, &g, 1.0);
+        }
+        if problem.gradient(&theta).norm_squared() > 1e-24 {
+            return Err(other("digits logistic: GD did not reach ‖∇F‖² ≤ 1e-24"));
+        }
+        let (_, v_star) = logistic_moments(&problem, &sq_norms, batch, &theta);
+        let x0 = DVector::zeros(dim);
+        let (gs0, v0) = logistic_moments(&problem, &sq_norms, batch, &x0);
+        // λ/2‖θ*‖² ≤ F(θ*) ≤ F(0) = log 2 (the loss is ≥ 0), so ‖θ*‖ ≤ √(2 log 2/λ); R is twice
+        // that. Every example gradient r_i x̃_i + λθ has norm ≤ max‖x̃_i‖ + λR there (|r_i| < 1),
+        // and so has their mean.
+        let radius = 2.0 * (2.0 * std::f64::consts::LN_2 / lambda).sqrt();
+        let max_x = sq_norms.iter().cloned().fold(0.0, f64::max).sqrt();
+        let c_g2 = (max_x + lambda * radius).powi(2);
+        Ok(DigitsFamily {
+            problem,
+            batch,
+            sq_norms,
+            theta_star: theta,
+            v_star,
+            c_g2_at_start: gs0 + v0,
+            radius,
+            c_g2,
+            x0,
+        })
+    }
+
+    /// One AdaGrad-Norm run from θ₀ = 0 with mini-batches from `seed`.
+    pub(crate) fn run(
+        &self,
+        b0: f64,
+        seed: u64,
+        steps: usize,
+        grid: Option<&[bool]>,
+    ) -> Result<StochRun, CheckError> {
+        let mut oracle = IidBatchOracle::new(&self.problem, self.batch, seed);
+        let moments = |t: &DVector<f64>| logistic_moments(&self.problem, &self.sq_norms, self.batch, t);
+        run_stochastic_oracle(&mut oracle, &moments, &self.x0, b0, steps, true, grid)
+    }
+}
+
+/// One family of the growth check.
+struct GrowthFamily<'a> {
+    name: &'static str,
+    steps: usize,
+    seeds: u64,
+    /// lim b_k²/k: E‖g − ∇F‖² at the limit point.
+    limit: f64,
+    /// The uniform bound c_g² used.
+    c_g2: f64,
+    /// A lower bound on every valid c_g² (E‖g‖² at a visited point), when it differs from c_g².
+    c_g2_floor: Option<f64>,
+    run: Box<dyn Fn(u64) -> Result<StochRun, CheckError> + 'a>,
+}
+
+/// What one growth family found.
+struct GrowthOutcome {
+    /// The slope and the martingale identity are consistent with the prediction.
+    consistent: bool,
+    /// b_K/√K is significantly below c_g/2 (the printed b_k ≈ c_g√k fails).
+    below_c_g: bool,
+    /// ... even below half the smallest valid c_g.
+    below_c_g_floor: bool,
+    /// Fitted slope (mean, CI) and max ‖θ_k‖ over the runs.
+    slope: (f64, f64, f64),
+    max_norm: f64,
+}
+
+fn growth_family(
+    f: &GrowthFamily,
+    alpha: f64,
+    ev: &mut Evidence,
+    trajectories: &mut Figure,
+) -> Result<GrowthOutcome, CheckError> {
+    let (k_lo, k_hi) = (f.steps / 10, f.steps);
+    let fit_ks: Vec<usize> = logspace(k_lo as f64, k_hi as f64, 20)
+        .into_iter()
+        .map(|k| k as usize)
+        .collect();
+    let lx: Vec<f64> = fit_ks.iter().map(|&k| (k as f64).ln()).collect();
+    let plot_ks: Vec<usize> = {
+        let mut v: Vec<usize> = logspace(1.0, f.steps as f64, 60)
+            .into_iter()
+            .map(|k| k as usize)
+            .collect();
+        v.dedup();
+        v
+    };
+    let kx: Vec<f64> = plot_ks.iter().map(|&k| k as f64).collect();
+    let (mut slopes, mut intercepts, mut comp_slopes) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut b_over_root, mut martingale, mut comp_ratio) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut b_curves, mut ratio_curves) = (Vec::new(), Vec::new());
+    let mut max_norm: f64 = 0.0;
+    for s in 0..f.seeds {
+        let r = (f.run)(s)?;
+        max_norm = max_norm.max(r.max_norm);
+        let ly: Vec<f64> = fit_ks.iter().map(|&k| r.b[k].ln()).collect();
+        let (sl, ic) = slope_intercept(&lx, &ly);
+        slopes.push(sl);
+        intercepts.push(ic);
+        let lc: Vec<f64> = fit_ks.iter().map(|&k| 0.5 * r.compensator[k].ln()).collect();
+        comp_slopes.push(slope(&lx, &lc));
+        let k = f.steps as f64;
+        let bk2 = r.b[f.steps].powi(2);
+        b_over_root.push(r.b[f.steps] / k.sqrt());
+        // (b_K² − A_K)/K: a martingale over K, mean exactly 0.
+        martingale.push((bk2 - r.compensator[f.steps]) / k);
+        comp_ratio.push(r.compensator[f.steps] / k);
+        b_curves.push(plot_ks.iter().map(|&k| r.b[k]).collect::<Vec<_>>());
+        ratio_curves.push(
+            plot_ks
+                .iter()
+                .map(|&k| r.b[k] / (k as f64).sqrt())
+                .collect::<Vec<_>>(),
+        );
+    }
+    let name = f.name;
+    let level = 100.0 * (1.0 - alpha);
+    let (ms, ls, hs) = t_interval(&slopes, alpha);
+    let pred = comp_slopes.iter().sum::<f64>() / comp_slopes.len() as f64;
+    let (mm, lm, hm) = t_interval(&martingale, alpha);
+    let (mb, lb, hb) = t_interval(&b_over_root, alpha);
+    let mean_comp = comp_ratio.iter().sum::<f64>() / comp_ratio.len() as f64;
+    let limit = f.limit.sqrt();
+    let c_g = f.c_g2.sqrt();
+    // The finite-window slope lies between ½ and the compensator's slope (½·log A_k: what
+    // E b_k² predicts, transient included); accept a CI meeting that range.
+    let (s_lo, s_hi) = (pred.min(0.5), pred.max(0.5));
+    ev.measurements.push(
+        Measurement::new(
+            format!("{name}: slope of log b_k vs log k on [K/10, K]"),
+            ms,
+            0.5,
+            Relation::Approx {
+                rel_tol: ((hs - ls) / 2.0 + (0.5 - pred).abs()) / 0.5,
+            },
+        )
+        .with_note(format!(
+            "{level:.0}% CI [{ls:.4}, {hs:.4}], {} seeds, K = {}; the exact compensator A_k predicts the finite-window slope {pred:.4} (→ ½ as K → ∞)",
+            f.seeds, f.steps
+        )),
+    );
+    ev.measurements.push(
+        Measurement::new(
+            format!("{name}: |mean of (b_K² − A_K)/K| vs its CI half-width (E = 0 exactly)"),
+            mm.abs(),
+            (hm - lm) / 2.0,
+            Relation::AtMost,
+        )
+        .with_note(format!(
+            "A_K = b₀² + Σ_{{j<K}}(‖∇F(θ_j)‖² + E‖g_j − ∇F(θ_j)‖²), exact; CI [{lm:.3e}, {hm:.3e}] ∋ 0"
+        )),
+    );
+    ev.measurements.push(
+        Measurement::new(
+            format!("{name}: b_K/√K vs lim = √(E‖g − ∇F‖² at θ*) = {limit:.4}"),
+            mb,
+            limit,
+            Relation::Approx {
+                rel_tol: ((hb - lb) / 2.0 + (mean_comp.sqrt() - limit).abs()) / limit,
+            },
+        )
+        .with_note(format!(
+            "{level:.0}% CI [{lb:.4}, {hb:.4}]; tolerance = CI half-width + the transient √(E A_K/K) − lim = {:.2e}",
+            mean_comp.sqrt() - limit
+        )),
+    );
+    ev.measurements.push(
+        Measurement::new(
+            format!("{name}: b_K/√K vs c_g = {c_g:.4}"),
+            mb,
+            c_g,
+            Relation::AtMost,
+        )
+        .with_note(match f.c_g2_floor {
+            Some(fl) => format!(
+                "CI [{lb:.4}, {hb:.4}]; every valid c_g ≥ √E‖g(θ₀)‖² = {:.4}",
+                fl.sqrt()
+            ),
+            None => format!("CI [{lb:.4}, {hb:.4}]; c_g is exact here"),
+        }),
+    );
+    let consistent = hs >= s_lo && ls <= s_hi && lm <= 0.0 && 0.0 <= hm;
+    let below_c_g = hb < 0.5 * c_g;
+    let below_c_g_floor = f.c_g2_floor.is_none_or(|fl| hb < 0.5 * fl.sqrt()) && below_c_g;
+    // Figures: b_k/√k with its band, the limit and c_g; and the trajectory with its fitted line.
+    let mean_of = |curves: &[Vec<f64>]| -> Vec<f64> {
+        (0..kx.len())
+            .map(|i| curves.iter().map(|c| c[i]).sum::<f64>() / curves.len() as f64)
+            .collect()
+    };
+    let mean_ic = intercepts.iter().sum::<f64>() / intercepts.len() as f64;
+    trajectories.series.push(pt(
+        &format!("{name}: mean b_k"),
+        Style::Line,
+        kx.clone(),
+        mean_of(&b_curves),
+    ));
+    trajectories
+        .series
+        .extend(t_band(&format!("{name}: b_k"), alpha, &kx, &b_curves));
+    let fit_x: Vec<f64> = fit_ks.iter().map(|&k| k as f64).collect();
+    trajectories.series.push(pt(
+        &format!("{name}: fitted {:.3}·k^{ms:.3} on [K/10, K]", mean_ic.exp()),
+        Style::Predicted,
+        fit_x.clone(),
+        fit_x.iter().map(|k| mean_ic.exp() * k.powf(ms)).collect(),
+    ));
+    let mut fig = Figure {
+        id: format!("b-over-sqrt-k-{}", f.name.split(':').next().unwrap_or("x").to_lowercase()),
+        title: format!("b_k/√k, {name}"),
+        x_label: "k".into(),
+        y_label: "b_k/√k".into(),
+        log_x: true,
+        log_y: true,
+        series: vec![pt("mean b_k/√k over seeds", Style::Line, kx.clone(), mean_of(&ratio_curves))],
+        caption: format!(
+            "b_k/√k converges to √(E‖g − ∇F‖² at the limit point) = {limit:.3}, not to c_g = {c_g:.3}; the band is the pointwise {level:.0}% t-interval over {} seeds.",
+            f.seeds
+        ),
+    };
+    fig.series.extend(t_band("b_k/√k", alpha, &kx, &ratio_curves));
+    fig.series.push(pt(
+        "lim = √(E‖g − ∇F‖² at θ*)",
+        Style::Predicted,
+        kx.clone(),
+        vec![limit; kx.len()],
+    ));
+    fig.series
+        .push(pt("c_g", Style::Predicted, kx.clone(), vec![c_g; kx.len()]));
+    ev.figures.push(fig);
+    Ok(GrowthOutcome {
+        consistent,
+        below_c_g,
+        below_c_g_floor,
+        slope: (ms, ls, hs),
+        max_norm,
+    })
 }
 
 fn stochastic_growth(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let steps = ctx.usize("steps")?;
     let seeds = ctx.u64("seeds")?;
     let alpha = ctx.f64("alpha")?;
+    let digits_steps = ctx.usize("digits_steps")?;
+    let digits_seeds = ctx.u64("digits_seeds")?;
+    let batch = ctx.usize("batch")?;
+    let lambda = ctx.f64("lambda")?;
     let mut ev = Evidence::new(Verdict::Holds, "");
-    // Instance A: noise-dominated (c_g ≈ σ); B: gradient-dominated (σ ≪ c_g). 1 − cos has
-    // ‖∇F‖² = a²Σsin² ≤ n a², so E‖g‖² ≤ n a² + σ² =: c_g² uniformly and exactly.
-    let cases = [
-        ("A: 1−cos n=2, a=0.1, σ=1", 2usize, 0.1, 1.0),
-        ("B: 1−cos n=1, a=1, σ=0.1", 1, 1.0, 0.1),
-    ];
-    let mut fails_constant = false;
-    let mut slope_ok = true;
-    let mut fig = Figure {
-        id: "sqrt-growth".into(),
-        title: "Stochastic AdaGrad-Norm: b_k (mean over seeds) vs σ√k and c_g√k".into(),
+    let mut trajectories = Figure {
+        id: "b-trajectories".into(),
+        title: "Stochastic AdaGrad-Norm: mean b_k over seeds, with the line fitted on [K/10, K]".into(),
         x_label: "k".into(),
         y_label: "b_k".into(),
         log_x: true,
         log_y: true,
         series: Vec::new(),
-        caption: "b_k grows like √k with the constant σ (the noise level at the limit point), not c_g."
-            .into(),
+        caption:
+            "b_k grows like √k (fitted slopes ≈ ½, below ½ on a finite window by the transient b₀² + Σ‖∇F‖²). Bands: pointwise 1 − α t-intervals over seeds."
+                .into(),
     };
-    for (name, n, a, sigma) in cases {
+    // Instance A: noise-dominated (c_g ≈ σ); B: gradient-dominated (σ ≪ c_g). 1 − cos has
+    // ‖∇F‖² = a²Σsin² ≤ n a², so E‖g‖² ≤ n a² + σ² =: c_g² uniformly and exactly.
+    let additive = [
+        ("A: 1−cos n=2, a=0.1, σ=1", 2usize, 0.1, 1.0),
+        ("B: 1−cos n=1, a=1, σ=0.1", 1, 1.0, 0.1),
+    ];
+    let mut outcomes = Vec::new();
+    for (name, n, a, sigma) in additive {
         let obj = OneMinusCos::new(n, a).map_err(other)?;
-        let c_g2 = n as f64 * a * a + sigma * sigma;
         let x0 = DVector::from_element(n, 1.0);
-        let b0 = 1.0;
-        let (mut slopes, mut ratio2, mut unbiased) = (Vec::new(), Vec::new(), Vec::new());
-        let mut mean_b = vec![0.0; steps + 1];
-        let (lo_k, hi_k) = (steps / 10, steps);
-        for s in 0..seeds {
-            let r = run_stochastic(&obj, &x0, b0, sigma, 1000 + s, steps, true)?;
-            let ks: Vec<usize> = logspace(lo_k as f64, hi_k as f64, 20)
-                .into_iter()
-                .map(|k| k as usize)
-                .collect();
-            let lx: Vec<f64> = ks.iter().map(|&k| (k as f64).ln()).collect();
-            let ly: Vec<f64> = ks.iter().map(|&k| r.b[k].ln()).collect();
-            slopes.push(slope(&lx, &ly));
-            let bk2 = r.b[steps].powi(2);
-            ratio2.push(bk2 / steps as f64);
-            // (b_K² − b₀² − Σ_j ‖∇F(x_j)‖²)/K = (Σ‖ξ_j‖² + 2Σ⟨∇F_j, ξ_j⟩)/K has mean σ² exactly.
-            unbiased.push((bk2 - b0 * b0 - r.sum_grad_sq) / steps as f64);
-            for (m, v) in mean_b.iter_mut().zip(&r.b) {
-                *m += v / seeds as f64;
-            }
-        }
-        let (ms, ls, hs) = t_interval(&slopes, alpha);
-        let (mr, lr, hr) = t_interval(&ratio2, alpha);
-        let (mu, lu, hu) = t_interval(&unbiased, alpha);
-        ev.measurements.push(
-            Measurement::new(
-                format!("{name}: b_K²/K vs c_g² = {c_g2}"),
-                mr,
-                c_g2,
-                Relation::AtMost,
-            )
-            .with_note(format!("CI [{lr:.4}, {hr:.4}]; σ² = {}", sigma * sigma)),
-        );
-        ev.measurements.push(
-            Measurement::new(
-                format!("{name}: (b_K² − b₀² − Σ‖∇F_j‖²)/K vs σ²"),
-                mu,
-                sigma * sigma,
-                Relation::Approx {
-                    rel_tol: (hu - lu) / 2.0 / (sigma * sigma),
-                },
-            )
-            .with_note(format!("CI [{lu:.4}, {hu:.4}] (unbiased for σ²)")),
-        );
-        // The slope over a finite window is below ½ by the transient b₀² + Σ‖∇F‖²; allow that
-        // bias: ½·log10((σ²K + R)/(σ²K/10 + R)) with R = mean(b₀² + Σ‖∇F_j‖²) ≥ its value at K/10.
-        let r_bar = b0 * b0
-            + ratio2
-                .iter()
-                .zip(&unbiased)
-                .map(|(a, b)| (a - b) * steps as f64)
-                .sum::<f64>()
-                / seeds as f64;
-        let s2 = sigma * sigma;
-        let pred_low = 0.5 * ((s2 * hi_k as f64 + r_bar) / (s2 * lo_k as f64 + r_bar)).log10();
-        ev.measurements.push(
-            Measurement::new(
-                format!("{name}: slope of log b_k vs log k on [K/10, K]"),
-                ms,
-                0.5,
-                Relation::Approx { rel_tol: ((hs - ls) / 2.0 + (0.5 - pred_low).max(0.0)) / 0.5 },
-            )
-            .with_note(format!(
-                "{:.0}% CI [{ls:.4}, {hs:.4}], {seeds} seeds, K = {steps}; finite-window slope predicted from the measured transient: {pred_low:.4}",
-                100.0 * (1.0 - alpha)
-            )),
-        );
-        if !(hs >= pred_low.min(0.5) && ls <= 0.5) {
-            slope_ok = false;
-        }
-        if !(lu <= s2 && s2 <= hu) {
-            slope_ok = false;
-        }
-        if hr < c_g2 * 0.9 {
-            fails_constant = true;
-        }
-        let ks: Vec<usize> = logspace(1.0, steps as f64, 50)
-            .into_iter()
-            .map(|k| k as usize)
-            .collect();
-        let kx: Vec<f64> = ks.iter().map(|&k| k as f64).collect();
-        fig.series.push(pt(
-            &format!("{name}: mean b_k"),
-            Style::Line,
-            kx.clone(),
-            ks.iter().map(|&k| mean_b[k]).collect(),
-        ));
-        fig.series.push(pt(
-            &format!("{name}: σ√k"),
-            Style::Predicted,
-            kx.clone(),
-            kx.iter().map(|k| sigma * k.sqrt()).collect(),
-        ));
-        fig.series.push(pt(
-            &format!("{name}: c_g√k"),
-            Style::Predicted,
-            kx.clone(),
-            kx.iter().map(|k| c_g2.sqrt() * k.sqrt()).collect(),
-        ));
+        let fam = GrowthFamily {
+            name,
+            steps,
+            seeds,
+            limit: sigma * sigma,
+            c_g2: n as f64 * a * a + sigma * sigma,
+            c_g2_floor: None,
+            run: Box::new(move |s| run_stochastic(&obj, &x0, 1.0, sigma, 1000 + s, steps, true)),
+        };
+        outcomes.push(growth_family(&fam, alpha, &mut ev, &mut trajectories)?);
     }
-    ev.instances = 2 * seeds;
-    ev.figures.push(fig);
-    ev.verdict = if fails_constant && slope_ok {
+    let digits = DigitsFamily::new(batch, lambda)?;
+    let digits_name: &'static str = "Digits: logistic 3 vs 8, i.i.d. batches";
+    let fam = GrowthFamily {
+        name: digits_name,
+        steps: digits_steps,
+        seeds: digits_seeds,
+        limit: digits.v_star,
+        c_g2: digits.c_g2,
+        c_g2_floor: Some(digits.c_g2_at_start),
+        run: Box::new(|s| digits.run(1.0, 3000 + s, digits_steps, None)),
+    };
+    let out = growth_family(&fam, alpha, &mut ev, &mut trajectories)?;
+    ev.measurements.push(
+        Measurement::new(
+            "Digits: max ‖θ_k‖ over all runs vs the radius R of the c_g bound",
+            out.max_norm,
+            digits.radius,
+            Relation::AtMost,
+        )
+        .with_note(format!(
+            "R = 2√(2 log 2/λ), λ = {lambda}, B = {batch}, m = {}; ‖θ*‖ = {:.3}; c_g² = (max‖x̃_i‖ + λR)² = {:.3} holds surely inside",
+            digits.problem.num_examples(),
+            digits.theta_star.norm(),
+            digits.c_g2
+        )),
+    );
+    let digits_in_ball = out.max_norm <= digits.radius;
+    outcomes.push(out);
+    ev.instances = 2 * seeds + digits_seeds;
+    ev.figures.insert(0, trajectories);
+    let consistent = outcomes.iter().all(|o| o.consistent) && digits_in_ball;
+    let fails_constant = outcomes.iter().any(|o| o.below_c_g_floor);
+    ev.verdict = if fails_constant && consistent {
         Verdict::FailsAsPrinted
-    } else if slope_ok {
+    } else if consistent && outcomes.iter().all(|o| !o.below_c_g) {
         Verdict::Holds
     } else {
         Verdict::Inconclusive
@@ -1492,11 +1885,201 @@ fn stochastic_growth(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             values: vec![("sigma".into(), 0.1), ("c_g".into(), 1.01f64.sqrt())],
             found_by: "designed instance (gradient bound ≫ noise), confirmed with a t-interval over seeds".into(),
         });
-        ev.corrected_statement = Some("b_k²/k → E‖g − ∇F‖² at the limit point (σ² for additive noise), because ∇F(θ_k) → 0; always E b_k² ≤ b₀² + c_g² k, so b_k ≈ c_g√k only when the noise dominates the gradient bound.".into());
+        ev.corrected_statement = Some("b_k²/k → V* = E‖g − ∇F‖² at the limit point (σ² for additive noise; σ²_pop(θ*)/B·(m − B)/(m − 1) for i.i.d. mini-batches), in probability, because ∇F(θ_k) → 0 and b_k² − A_k is a martingale with A_k the exact compensator; always E b_k² ≤ b₀² + c_g² k, so b_k ≈ c_g√k only when the noise at the limit dominates the bound.".into());
     }
-    ev.headline = "b_k grows like √k (slope CI ∋ ½ up to the transient bias), with b_k²/k → σ² (unbiased estimator's CI ∋ σ²), not c_g²".into();
-    ev.reason = Some(format!("Each test is a two-sided {:.0}% Student-t interval over independent seeds: false-alarm probability α = {alpha} per interval (slope, σ², per instance).", 100.0 * (1.0 - alpha)));
+    let (da, la, ha) = outcomes[2].slope;
+    ev.headline = format!(
+        "b_k grows like √k (digits slope {da:.3}, CI [{la:.3}, {ha:.3}]), with b_k²/k → E‖g − ∇F‖² at θ* (digits: √V* = {:.3}), not c_g² (digits: c_g ≥ {:.3})",
+        digits.v_star.sqrt(),
+        digits.c_g2_at_start.sqrt()
+    );
+    ev.reason = Some(format!("Each test is a two-sided {:.0}% Student-t interval over independent seeds: false-alarm probability α = {alpha} per interval (slope, martingale identity, limit; per family, 3 families: at most {:.0}% overall by the union bound).", 100.0 * (1.0 - alpha), 100.0 * 9.0 * alpha));
     Ok(ev)
+}
+
+/// Mean of ‖∇F(θ_ℓ)‖^{4/3} over the evaluated ℓ of the window [⌈N/1.1⌉, N) (NaN marks an
+/// unevaluated ℓ). Since min_{ℓ<N} e(ℓ) ≤ the mean of e over any subset of ℓ < N, its
+/// expectation raised to 3/2 is an upper estimate of the theorem's min_{ℓ<N}(E‖∇F(θ_ℓ)‖^{4/3})^{3/2};
+/// unlike the minimum of a noisy mean curve it is unbiased for what it estimates, so a
+/// Student-t interval over seeds covers it.
+fn window_mean_4_3(grad_sq: &[f64], n: usize) -> f64 {
+    let lo = ((n as f64 / 1.1).ceil() as usize).min(n - 1);
+    let vals: Vec<f64> = grad_sq[lo..n]
+        .iter()
+        .filter(|v| !v.is_nan())
+        .map(|v| v.powf(2.0 / 3.0))
+        .collect();
+    vals.iter().sum::<f64>() / vals.len() as f64
+}
+
+/// One family of the rate check. Per seed, the window means of ‖∇F(θ_ℓ)‖^{4/3} at 12
+/// log-spaced N ∈ [10², K]; U(N) = (mean over seeds)^{3/2} ≥ the theorem's quantity. Returns
+/// (bound test passed, slope (mean, CI)).
+#[allow(clippy::too_many_arguments)]
+fn rate_family(
+    name: &str,
+    fig_id: &str,
+    run: &dyn Fn(u64) -> Result<StochRun, CheckError>,
+    steps: usize,
+    seeds: u64,
+    groups: usize,
+    alpha: f64,
+    b0: f64,
+    c_g: f64,
+    ev: &mut Evidence,
+) -> Result<(bool, (f64, f64, f64)), CheckError> {
+    let per_group = seeds as usize / groups;
+    let runs = groups * per_group;
+    let ns: Vec<usize> = logspace(100.0, steps as f64, 12)
+        .into_iter()
+        .map(|v| v as usize)
+        .collect();
+    let mut windows: Vec<Vec<f64>> = Vec::with_capacity(runs);
+    let mut mean_curve = vec![0.0; steps + 1];
+    for s in 0..runs {
+        let r = run(s as u64)?;
+        windows.push(ns.iter().map(|&nn| window_mean_4_3(&r.grad_sq, nn)).collect());
+        for (m, v) in mean_curve.iter_mut().zip(&r.grad_sq) {
+            *m += v.powf(2.0 / 3.0) / runs as f64;
+        }
+    }
+    let mean_at = |rows: &[Vec<f64>], i: usize| rows.iter().map(|w| w[i]).sum::<f64>() / rows.len() as f64;
+    let upper: Vec<f64> = (0..ns.len()).map(|i| mean_at(&windows, i).powf(1.5)).collect();
+    // The literal minimum of the seed-mean curve (context: biased low by the noise it minimises over).
+    let literal: Vec<f64> = ns
+        .iter()
+        .map(|&nn| {
+            mean_curve[..nn]
+                .iter()
+                .map(|v| v.powf(1.5))
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    let bound = |nn: f64| ((b0 + c_g) / nn + c_g / nn.sqrt()) * (nn * c_g * c_g / (b0 * b0)).ln();
+    let lx: Vec<f64> = ns.iter().map(|&v| (v as f64).ln()).collect();
+    // Slopes per seed group (independent replicates; the log of a group mean has a Jensen bias
+    // of order its squared relative spread, about the same at every N, so the slope is unbiased
+    // to that order).
+    let (mut slopes, mut ratio_slopes) = (Vec::new(), Vec::new());
+    for chunk in windows.chunks(per_group) {
+        let u: Vec<f64> = (0..ns.len()).map(|i| mean_at(chunk, i).powf(1.5)).collect();
+        slopes.push(slope(&lx, &u.iter().map(|v| v.ln()).collect::<Vec<_>>()));
+        ratio_slopes.push(slope(
+            &lx,
+            &u.iter()
+                .zip(&ns)
+                .map(|(v, &nn)| (v / bound(nn as f64)).ln())
+                .collect::<Vec<_>>(),
+        ));
+    }
+    let level = 100.0 * (1.0 - alpha);
+    let (ms, ls, hs) = t_interval(&slopes, alpha);
+    let (mrs, lrs, hrs) = t_interval(&ratio_slopes, alpha);
+    let ratios: Vec<f64> = upper
+        .iter()
+        .zip(&ns)
+        .map(|(v, &nn)| v / bound(nn as f64))
+        .collect();
+    let bound_slope = slope(
+        &lx,
+        &ns.iter().map(|&nn| bound(nn as f64).ln()).collect::<Vec<_>>(),
+    );
+    let s_hi = -0.5 + 1.0 / (ns[0] as f64 * c_g * c_g / (b0 * b0)).ln();
+    let attains = ls <= s_hi && hs >= -0.6;
+    let last = ns.len() - 1;
+    let (_, lo_last, hi_last) = t_interval(&windows.iter().map(|w| w[last]).collect::<Vec<_>>(), alpha);
+    ev.measurements.push(
+        Measurement::new(
+            format!("{name}: slope of log U(N) vs log N (U ≥ min_ℓ(E‖∇F‖^{{4/3}})^{{3/2}})"),
+            ms,
+            -0.5,
+            Relation::Approx { rel_tol: 0.2 },
+        )
+        .with_note(format!(
+            "{level:.0}% CI [{ls:.3}, {hs:.3}] over {groups} groups of {per_group} seeds, N ∈ [{}, {steps}]; the bound expression's own slope on this grid is {bound_slope:.3}. Context: the bound is an upper bound, so a faster decay does not contradict it; CI meets [−0.6, −½ + 1/log(N₀c_g²/b₀²)] = [−0.6, {s_hi:.3}]: {attains}",
+            ns[0]
+        ))
+        .as_context(),
+    );
+    ev.measurements.push(
+        Measurement::new(
+            format!("{name}: slope of log(U(N)/bound expression) vs log N (lower CI end)"),
+            lrs,
+            0.0,
+            Relation::AtMost,
+        )
+        .with_note(format!(
+            "mean {mrs:.3}, {level:.0}% CI [{lrs:.3}, {hrs:.3}]: the ratio does not grow significantly"
+        )),
+    );
+    ev.measurements.push(
+        Measurement::new(
+            format!("{name}: max over N of U(N)/bound expression"),
+            ratios.iter().cloned().fold(0.0, f64::max),
+            f64::INFINITY,
+            Relation::AtMost,
+        )
+        .with_note(format!(
+            "min {:.3e}; the O(·) hides a constant depending on F(θ₀) − F*, L and η; c_g = {c_g:.3}, b₀ = {b0}",
+            ratios.iter().cloned().fold(f64::INFINITY, f64::min)
+        )),
+    );
+    ev.measurements.push(
+        Measurement::new(
+            format!("{name}: literal min_ℓ of the seed-mean curve at N = {steps} vs U(N)"),
+            literal[last],
+            upper[last],
+            Relation::AtMost,
+        )
+        .with_note(format!(
+            "U's {level:.0}% CI [{:.3e}, {:.3e}] (seeds); the literal minimum is biased low by the noise it minimises over",
+            lo_last.max(0.0).powf(1.5),
+            hi_last.powf(1.5)
+        ))
+        .as_context(),
+    );
+    let nsx: Vec<f64> = ns.iter().map(|&v| v as f64).collect();
+    let c = upper[0] / bound(nsx[0]);
+    let mut series = vec![pt(
+        "U(N) (mean over seeds)",
+        Style::Line,
+        nsx.clone(),
+        upper.clone(),
+    )];
+    // The band of the mean of the window means, mapped through v ↦ v^{3/2} (monotone).
+    for mut s in t_band("seeds", alpha, &nsx, &windows) {
+        s.y = s.y.iter().map(|v| v.max(0.0).powf(1.5)).collect();
+        series.push(s);
+    }
+    series.push(pt(
+        "literal min_ℓ of the seed-mean curve",
+        Style::Points,
+        nsx.clone(),
+        literal,
+    ));
+    series.push(pt(
+        "bound expression × const (fit at N₀)",
+        Style::Predicted,
+        nsx.clone(),
+        nsx.iter().map(|&v| c * bound(v)).collect(),
+    ));
+    series.push(pt(
+        "N^{−1/2} × const",
+        Style::Predicted,
+        nsx.clone(),
+        nsx.iter().map(|&v| upper[0] * (nsx[0] / v).sqrt()).collect(),
+    ));
+    ev.figures.push(Figure {
+        id: fig_id.into(),
+        title: format!("U(N) ≥ min_{{ℓ<N}}(E‖∇F(θ_ℓ)‖^{{4/3}})^{{3/2}}, {name}"),
+        x_label: "N".into(),
+        y_label: "value".into(),
+        log_x: true,
+        log_y: true,
+        series,
+        caption: format!("U(N) = (mean of ‖∇F(θ_ℓ)‖^{{4/3}} over ℓ ∈ [N/1.1, N))^{{3/2}}, an upper estimate of the theorem's quantity. Slope {ms:.3} (CI [{ls:.3}, {hs:.3}]) against the bound expression's {bound_slope:.3}: the ratio does not grow. Band: pointwise {level:.0}% t-interval over {runs} seeds."),
+    });
+    Ok((lrs <= 0.0, (ms, ls, hs)))
 }
 
 fn stochastic_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
@@ -1504,164 +2087,95 @@ fn stochastic_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let seeds = ctx.u64("seeds")?;
     let groups = ctx.usize("groups")?;
     let alpha = ctx.f64("alpha")?;
-    let b0s = ctx.f64s("b0s")?;
+    let digits_steps = ctx.usize("digits_steps")?;
+    let digits_seeds = ctx.u64("digits_seeds")?;
+    let digits_groups = ctx.usize("digits_groups")?;
+    let batch = ctx.usize("batch")?;
+    let lambda = ctx.f64("lambda")?;
+    let mut ev = Evidence::new(Verdict::Holds, "");
+    // Family 1: F = Σ(1 − cos θ_i), n = 10, additive noise σ = 1: c_g² = 10 + 1 exactly.
     let n = 10usize;
     let (a, sigma, b0) = (1.0, 1.0, 1.0);
     let obj = OneMinusCos::new(n, a).map_err(other)?;
     let c_g = (n as f64 * a * a + sigma * sigma).sqrt();
     let x0 = DVector::from_element(n, 1.0);
-    // Per group: mean over its seeds of ‖∇F(θ_ℓ)‖^{4/3} at every ℓ.
-    let per_group = seeds as usize / groups;
-    let mut group_means = vec![vec![0.0; steps + 1]; groups];
-    for gi in 0..groups {
-        for s in 0..per_group {
-            let r = run_stochastic(
-                &obj,
-                &x0,
-                b0,
-                sigma,
-                5000 + (gi * per_group + s) as u64,
-                steps,
-                true,
-            )?;
-            for (m, v) in group_means[gi].iter_mut().zip(&r.grad_sq) {
-                *m += v.powf(2.0 / 3.0) / per_group as f64;
-            }
-        }
+    let run_add = |s: u64| run_stochastic(&obj, &x0, b0, sigma, 5000 + s, steps, true);
+    let (ok_add, sl_add) = rate_family(
+        "1 − cos, n = 10, σ = 1",
+        "rate",
+        &run_add,
+        steps,
+        seeds,
+        groups,
+        alpha,
+        b0,
+        c_g,
+        &mut ev,
+    )?;
+    // Family 2: digits, i.i.d. mini-batches. ‖∇F(θ_ℓ)‖ is evaluated for every ℓ < 100 and on a
+    // geometric grid (ratio 1.02) beyond: the min over the grid is ≥ the min over all ℓ, an
+    // upper estimate, so it can only make the ratio test stricter.
+    let digits = DigitsFamily::new(batch, lambda)?;
+    let mut grid = vec![false; digits_steps + 1];
+    let mut l = 0.0f64;
+    while (l as usize) <= digits_steps {
+        grid[l as usize] = true;
+        l = if l < 100.0 { l + 1.0 } else { l * 1.02 };
     }
-    let ns: Vec<usize> = logspace(100.0, steps as f64, 12)
-        .into_iter()
-        .map(|v| v as usize)
-        .collect();
-    let running_min = |m: &[f64]| -> Vec<f64> {
-        ns.iter()
-            .map(|&nn| m[..nn].iter().map(|v| v.powf(1.5)).fold(f64::INFINITY, f64::min))
-            .collect()
+    grid[digits_steps] = true;
+    let max_norm = std::cell::Cell::new(0.0f64);
+    let run_dig = |s: u64| {
+        let r = digits.run(b0, 7000 + s, digits_steps, Some(&grid))?;
+        max_norm.set(max_norm.get().max(r.max_norm));
+        Ok(r)
     };
-    let all_mean: Vec<f64> = (0..=steps)
-        .map(|l| group_means.iter().map(|g| g[l]).sum::<f64>() / groups as f64)
-        .collect();
-    let measured = running_min(&all_mean);
-    let bound = |nn: f64| ((b0 + c_g) / nn + c_g / nn.sqrt()) * (nn * c_g * c_g / (b0 * b0)).ln();
-    let lx: Vec<f64> = ns.iter().map(|&v| (v as f64).ln()).collect();
-    let (mut slopes, mut ratio_slopes) = (Vec::new(), Vec::new());
-    let mut per_group_min = Vec::new();
-    for g in &group_means {
-        let m = running_min(g);
-        per_group_min.push(m.clone());
-        slopes.push(slope(&lx, &m.iter().map(|v| v.ln()).collect::<Vec<_>>()));
-        ratio_slopes.push(slope(
-            &lx,
-            &m.iter()
-                .zip(&ns)
-                .map(|(v, &nn)| (v / bound(nn as f64)).ln())
-                .collect::<Vec<_>>(),
-        ));
-    }
-    let (ms, ls, hs) = t_interval(&slopes, alpha);
-    let (mrs, lrs, hrs) = t_interval(&ratio_slopes, alpha);
-    let ratios: Vec<f64> = measured
-        .iter()
-        .zip(&ns)
-        .map(|(v, &nn)| v / bound(nn as f64))
-        .collect();
-    let mut ev = Evidence::new(Verdict::Holds, "");
-    ev.instances = seeds;
-    ev.measurements.push(Measurement::new("slope of log min_ℓ(E‖∇F‖^{4/3})^{3/2} vs log N", ms, -0.5, Relation::AtMost).with_note(format!("{:.0}% CI [{ls:.3}, {hs:.3}] over {groups} groups of {per_group} seeds; bound's local slope ≈ −½ + 1/log(N c_g²/b₀²)", 100.0 * (1.0 - alpha))));
+    let (ok_dig, sl_dig) = rate_family(
+        "digits logistic 3 vs 8, i.i.d. batches",
+        "rate-digits",
+        &run_dig,
+        digits_steps,
+        digits_seeds,
+        digits_groups,
+        alpha,
+        b0,
+        digits.c_g2.sqrt(),
+        &mut ev,
+    )?;
     ev.measurements.push(
         Measurement::new(
-            "slope of log(measured/bound expression) vs log N",
-            mrs,
-            0.0,
-            Relation::AtMost,
-        )
-        .with_note(format!("CI [{lrs:.3}, {hrs:.3}]: the ratio does not grow")),
-    );
-    ev.measurements.push(
-        Measurement::new(
-            "max measured/bound expression over N",
-            ratios.iter().cloned().fold(0.0, f64::max),
-            f64::INFINITY,
-            Relation::AtMost,
-        )
-        .with_note("the O(·) hides a constant depending on F(θ₀) − F*, L and η"),
-    );
-    // b₀ robustness: final mean ‖∇F‖² after `steps` for AdaGrad-Norm and SGD with step 1/b₀,
-    // on a quadratic (where SGD with 1/b₀ > 2/L diverges).
-    let q = Quadratic::random(n, 0.1, 1.0, Spectrum::Uniform, 9).map_err(other)?;
-    let xq = q.theta_star() + DVector::from_element(n, 1.0);
-    let (mut ada, mut sgd) = (Vec::new(), Vec::new());
-    let rob_seeds = (seeds / 4).max(2);
-    for &bb in &b0s {
-        let (mut ma, mut msg) = (0.0, 0.0);
-        for s in 0..rob_seeds {
-            let r = run_stochastic(&q, &xq, bb, sigma, 9000 + s, steps, true)?;
-            ma += r.grad_sq[steps] / rob_seeds as f64;
-            let r = run_stochastic(&q, &xq, bb, sigma, 9000 + s, steps, false)?;
-            msg += r.grad_sq[steps].min(1e300) / rob_seeds as f64;
-        }
-        ada.push(ma);
-        sgd.push(msg);
-    }
-    let spread = ada.iter().cloned().fold(0.0, f64::max) / ada.iter().cloned().fold(f64::INFINITY, f64::min);
-    ev.measurements.push(
-        Measurement::new(
-            "AdaGrad-Norm: max/min over b₀ of E‖∇F(θ_N)‖²",
-            spread,
-            f64::INFINITY,
+            "digits: max ‖θ_ℓ‖ over all runs vs the radius R of the c_g bound",
+            max_norm.get(),
+            digits.radius,
             Relation::AtMost,
         )
         .with_note(format!(
-            "b₀ ∈ {b0s:?}; AdaGrad-Norm: {:?}; SGD 1/b₀: {:?} (1e300 = diverged)",
-            ada.iter().map(|v| format!("{v:.2e}")).collect::<Vec<_>>(),
-            sgd.iter().map(|v| format!("{v:.2e}")).collect::<Vec<_>>()
+            "c_g² = (max‖x̃_i‖ + λR)² = {:.3} holds surely inside ‖θ‖ ≤ R = {:.3}; B = {batch}, λ = {lambda}",
+            digits.c_g2, digits.radius
         )),
     );
-    let nsx: Vec<f64> = ns.iter().map(|&v| v as f64).collect();
-    let c = measured[0] / bound(nsx[0]);
-    // Pointwise t-band of the per-group running minima (groups are independent).
-    let band: Vec<(f64, f64)> = (0..ns.len())
-        .map(|i| {
-            let col: Vec<f64> = per_group_min.iter().map(|m| m[i]).collect();
-            let (_, lo, hi) = t_interval(&col, alpha);
-            (lo.max(f64::MIN_POSITIVE), hi)
-        })
-        .collect();
-    ev.figures.push(Figure {
-        id: "rate".into(),
-        title: "min_{ℓ<N}(E‖∇F(θ_ℓ)‖^{4/3})^{3/2} (1 − cos, n = 10, σ = 1, b₀ = 1)".into(),
-        x_label: "N".into(),
-        y_label: "value".into(),
-        log_x: true,
-        log_y: true,
-        series: vec![
-            pt("measured (mean over seeds)", Style::Line, nsx.clone(), measured.clone()),
-            pt(&format!("{:.0}% band over groups (lower)", 100.0 * (1.0 - alpha)), Style::Predicted, nsx.clone(), band.iter().map(|b| b.0).collect()),
-            pt(&format!("{:.0}% band over groups (upper)", 100.0 * (1.0 - alpha)), Style::Predicted, nsx.clone(), band.iter().map(|b| b.1).collect()),
-            pt("bound expression × const (fit at N₀)", Style::Predicted, nsx.clone(), nsx.iter().map(|&v| c * bound(v)).collect()),
-            pt("N^{−1/2} × const", Style::Predicted, nsx.clone(), nsx.iter().map(|&v| measured[0] * (nsx[0] / v).sqrt()).collect()),
-        ],
-        caption: "The measured quantity decays like N^{−1/2}; the bound's log factor makes it slightly slower, so the ratio decreases.".into(),
-    });
-    ev.figures.push(Figure {
-        id: "b0-robustness".into(),
-        title: format!("E‖∇F(θ_N)‖² after N = {steps} steps vs b₀ (quadratic n = 10, L = 1, σ = 1)"),
-        x_label: "b₀".into(),
-        y_label: "E‖∇F(θ_N)‖²".into(),
-        log_x: true,
-        log_y: true,
-        series: vec![pt("AdaGrad-Norm", Style::Line, b0s.clone(), ada), pt("SGD, step 1/b₀", Style::Line, b0s.clone(), sgd)],
-        caption: "SGD with step 1/b₀ diverges for 1/b₀ > 2/L and barely moves for b₀ ≫ L; AdaGrad-Norm converges for every b₀, slower only when b₀ ≫ L (its first steps are then 1/b₀-sized).".into(),
-    });
-    let ok = hs >= -0.5 - 0.1 && ls <= -0.5 + 1.0 / (ns[0] as f64 * c_g * c_g / (b0 * b0)).ln() && lrs <= 0.0;
-    ev.verdict = if ok {
+    let in_ball = max_norm.get() <= digits.radius;
+    ev.instances = seeds + digits_seeds;
+    ev.verdict = if ok_add && ok_dig && in_ball {
         Verdict::Holds
-    } else if lrs > 0.0 {
+    } else if !ok_add || !ok_dig {
         Verdict::FailsAsPrinted
     } else {
         Verdict::Inconclusive
     };
-    ev.headline = format!("slope {ms:.3} (CI [{ls:.3}, {hs:.3}]) vs −½; measured/bound ratio slope {mrs:.3} (CI [{lrs:.3}, {hrs:.3}]): bounded");
-    ev.reason = Some(format!("Student-t intervals at level {:.0}% over {groups} independent seed groups (false-alarm probability α = {alpha} per interval). The slope check accepts [−0.6, −½ + 1/log(N₀c_g²/b₀²)], the bound's own local slope range; the ratio check fails only if the ratio grows significantly.", 100.0 * (1.0 - alpha)));
+    if ev.verdict == Verdict::FailsAsPrinted {
+        ev.counterexample = Some(Counterexample {
+            description: format!(
+                "the ratio measured/bound grows significantly with N (additive: {ok_add}, digits: {ok_dig} passed)"
+            ),
+            values: vec![],
+            found_by: "Student-t interval over seed groups".into(),
+        });
+        ev.corrected_statement = Some("none established".into());
+    }
+    ev.headline = format!(
+        "U(N) ≥ min_ℓ(E‖∇F‖^{{4/3}})^{{3/2}} decays with slope {:.3} (CI [{:.3}, {:.3}], additive) and {:.3} (CI [{:.3}, {:.3}], digits mini-batches) vs −½: U/bound does not grow",
+        sl_add.0, sl_add.1, sl_add.2, sl_dig.0, sl_dig.1, sl_dig.2
+    );
+    ev.reason = Some(format!("Student-t intervals at level {:.0}% over independent seed groups: false-alarm probability α = {alpha} per interval, one ratio test per family (≤ {:.0}% overall). The tested statement is an upper bound, so only a significantly growing ratio U/bound falsifies it (U(N) is an upper estimate of the theorem's minimum, estimated without bias by a mean over seeds: U/bound bounded implies min/bound bounded); the slope's agreement with −½ is reported as context.", 100.0 * (1.0 - alpha), 200.0 * alpha));
     Ok(ev)
 }

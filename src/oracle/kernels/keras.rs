@@ -10,17 +10,27 @@
 //! ```
 //!
 //! What decides the last bit (found by experiment against the golden traces, see the tests):
-//! * With `optimizer.apply` called eagerly, every `keras.ops` call is its own XLA computation
-//!   (one elementwise op, no fusion, no FMA contraction, `x / y` stays a division), so each
-//!   `ops.*` is one IEEE rounding and Python's left-to-right evaluation fixes the order:
+//! * With `optimizer.apply` called eagerly (as scripts/golden_keras.py does; not under
+//!   `jax.jit`, where XLA may fuse and reorder), every `keras.ops` call is its own XLA
+//!   computation: one elementwise op, no fusion, no FMA contraction, `x / y` stays a division.
+//!   So each `ops.*` is one IEEE rounding and Python's left-to-right evaluation fixes the order:
 //!   `m + (g − m)·(1−β₁)`, `(m·α_t) / (√v + ε̂)`, `(lr·g) / √(acc + ε)`, `(θ·wd)·lr`.
 //! * Python-float hyperparameters meet a tensor as weakly typed scalars: `1 − β₁` and `1 − ρ`
 //!   are computed in f64 by Python and rounded once to the dtype ([`Real::from_f64`]);
 //!   `1 − β₂ᵗ` is computed in the dtype (the power is a tensor).
 //! * The learning rate is a variable of dtype `floatx` (the golden traces set floatx to the
 //!   variables' dtype), i.e. the Python float rounded once to the dtype.
-//! * `ops.power(β, t)` is XLA's `pow`, which on CPU calls the C library's `pow`/`powf`:
-//!   `powf` of the same dtype reproduces it (every golden trace agrees bit for bit).
+//! * `ops.power(β, t)` (XLA's `pow` of two tensors of the dtype) is reproduced by `powf` in the
+//!   same dtype, which calls the C library's `pow`/`powf`: every golden trace agrees bit for
+//!   bit, t ≤ 60 (how XLA:CPU lowers `pow` was not examined beyond that).
+//!
+//! Under `jax.jit` (as `model.fit` runs the optimizer) XLA fuses the elementwise ops into
+//! loops, and the results move: measured on the randn case over 40 steps (jitted
+//! `stateless_apply` against the eager golden traces), Adam is still bit-identical, SGD with
+//! Nesterov differs by up to 16 ulps and centred RMSprop by up to 49 (f64; 16 and 36 in f32).
+//! The fused HLO holds the same multiplies and subtractions, so the likely cause is
+//! multiply-add contraction when XLA:CPU compiles the fused loops; not examined further, and
+//! not modelled here: these kernels reproduce eager Keras.
 //!
 //! A kernel is built only for settings Keras can compute (ε inside the root for Adagrad and
 //! RMSprop, the ε-hat Adam, decoupled decay × lr or none, no dampening, …); anything else
@@ -604,7 +614,7 @@ mod tests {
                 let (a, b) = (crate_x[i], ours[i]);
                 scale[i] = scale[i].max(a.abs());
                 let rel = (a - b).abs() / a.abs().max(b.abs()).max(scale[i]);
-                if !(rel <= bound) {
+                if rel.is_nan() || rel > bound {
                     return Some((t, i, rel, bound));
                 }
             }
