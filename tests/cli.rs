@@ -63,3 +63,293 @@ fn bad_arguments_are_refused_by_the_parser() {
     let out = optverify(&["verify", "--no-such-flag"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+// ---------------------------------------------------------------- oracle commands
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+}
+
+fn manifest(path: &str) -> String {
+    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn temp_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("optverify-cli-{}-{name}", std::process::id()))
+}
+
+/// The data rows of a conformance table: (preset, optimizer, dtype, traces, bit-identical,
+/// reference).
+fn conformance_rows(table: &str) -> Vec<(String, String, String, usize, usize, String)> {
+    table
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| preset"))
+        .map(|l| {
+            let c: Vec<&str> = l.trim_matches('|').split(" | ").map(str::trim).collect();
+            assert_eq!(c.len(), 8, "row with 8 columns: {l}");
+            (
+                c[0].to_string(),
+                c[1].to_string(),
+                c[2].to_string(),
+                c[3].parse().expect("trace count"),
+                c[4].parse().expect("bit-identical count"),
+                c[7].to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn conformance_on_the_golden_set_agrees_and_counts_every_trace() {
+    let dir = manifest("tests/data/golden");
+    let out = optverify(&["conformance", &dir]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let rows = conformance_rows(&stdout);
+    let files = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "jsonl")
+        })
+        .count();
+    assert_eq!(rows.iter().map(|r| r.3).sum::<usize>(), files, "{stdout}");
+    for (preset, optimizer, dtype, traces, bit, reference) in &rows {
+        assert!(bit <= traces);
+        // A kernel reference names its dtype; otherwise the fallback is named as such.
+        assert!(
+            reference.contains(&format!("kernel, {dtype}")) || reference.contains("crate optimizer, f64"),
+            "{preset} {optimizer} {dtype}: {reference}"
+        );
+        // torch SGD has a kernel in both dtypes, and it reproduces every trace bit for bit.
+        if preset == "pytorch" && optimizer == "sgd" {
+            assert!(reference.contains("_single_tensor_sgd"), "{reference}");
+            assert_eq!(bit, traces, "{stdout}");
+        }
+    }
+    assert!(stdout.contains("none beyond the default tolerance"), "{stdout}");
+}
+
+#[test]
+fn conformance_exits_1_on_a_trace_beyond_tolerance_and_2_on_bad_input() {
+    let dir = temp_path("conformance");
+    std::fs::create_dir_all(&dir).unwrap();
+    let example = "torch-adagrad-labelled-optax-f32.jsonl";
+    std::fs::copy(
+        manifest(&format!("tests/data/examples/{example}")),
+        dir.join(example),
+    )
+    .unwrap();
+    std::fs::copy(
+        manifest("tests/data/golden/optax-sgd-plain-randn.jsonl"),
+        dir.join("optax-sgd-plain-randn.jsonl"),
+    )
+    .unwrap();
+    let out = optverify(&["conformance", dir.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("beyond tolerance: {example}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| optax | adagrad | f32 | 1 | 0 |"), "{stdout}");
+
+    std::fs::write(dir.join("broken.jsonl"), "{\"format\": \"optverify-trace\"\n").unwrap();
+    let out = optverify(&["conformance", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("broken.jsonl"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+
+    let out = optverify(&["conformance", "/nonexistent/optverify-dir"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn check_names_pytorch_adagrad_in_a_torch_run_labelled_as_optax() {
+    // tests/data/examples/generate.py: a float32 torch.optim.Adagrad run whose header declares
+    // optax adagrad with the same learning rate.
+    let out = optverify(&[
+        "check",
+        &manifest("tests/data/examples/torch-adagrad-labelled-optax-f32.jsonl"),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("DISAGREES with as declared (optax adagrad)"),
+        "{stdout}"
+    );
+    // The reference is named: optax's f32 Adagrad kernel if one exists, else the crate's f64
+    // optimizer, with the sentence that says the f32 trace is compared against f64.
+    let setting = optverify::oracle::presets::resolve(
+        "optax",
+        "adagrad",
+        &serde_json::from_str(r#"{"learning_rate": 0.1}"#).unwrap(),
+    )
+    .unwrap();
+    if optverify::oracle::kernels::build::<f32>("optax", &setting).is_some() {
+        assert!(stdout.contains("kernel, f32\n"), "{stdout}");
+    } else {
+        assert!(
+            stdout.contains("reference: crate optimizer, f64\n")
+                && stdout.contains("compared against the crate's f64 optimizer"),
+            "{stdout}"
+        );
+    }
+    // The first difference is located by layout block and measured in f32 ulps.
+    assert!(stdout.contains("coordinate weight[0,0] (0)"), "{stdout}");
+    assert!(stdout.contains("ulps (f32)"), "{stdout}");
+    // The closest match is PyTorch's Adagrad; optax's own defaults do not match.
+    let first_match = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("matches "))
+        .expect("a matching variant");
+    assert!(
+        first_match.starts_with("matches pytorch Adagrad defaults (ε = 1e-10 outside the root, s₀ = 0)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("does not match optax adagrad defaults (ε = 1e-7 inside the root, s₀ = 0.1)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn trace_on_a_named_problem_replays_through_check() {
+    let path = temp_path("mlp.jsonl");
+    let p = path.to_str().unwrap();
+    let out = optverify(&[
+        "trace",
+        "--problem",
+        "mlp",
+        "--dim",
+        "3",
+        "--seed",
+        "7",
+        "--steps",
+        "25",
+        "--preset",
+        "pytorch",
+        "--optimizer",
+        "adam",
+        "--hyperparameters",
+        r#"{"lr": 0.01, "amsgrad": true}"#,
+        "--out",
+        p,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut reader = optverify::oracle::format::open(&path).unwrap();
+    let blocks: Vec<String> = reader.header().layout.iter().map(|b| b.name.clone()).collect();
+    assert_eq!(blocks, ["w1", "b1", "w2", "b2"]);
+    let mut steps = 0;
+    while let Some(rec) = reader.next_step().unwrap() {
+        assert!(rec.loss.is_some_and(f64::is_finite));
+        steps += 1;
+    }
+    assert_eq!(steps, 25);
+    let out = optverify(&["check", p]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("25/25 steps bit for bit"), "{stdout}");
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn trace_in_f32_needs_a_kernel_and_then_replays_bit_for_bit() {
+    use optverify::oracle::{kernels, presets};
+    // For each setting: --dtype f32 writes a trace exactly when an f32 kernel exists (and
+    // check reproduces it bit for bit in f32), and is refused as bad input otherwise.
+    let cases = [
+        ("pytorch", "sgd", r#"{"lr": 0.05, "momentum": 0.9}"#),
+        ("pytorch", "adam", r#"{"lr": 0.01}"#),
+        ("optax", "adagrad", r#"{"learning_rate": 0.1}"#),
+        ("keras", "rmsprop", r#"{"learning_rate": 0.01}"#),
+    ];
+    let mut with_kernel = 0;
+    for (preset, optimizer, hp) in cases {
+        let setting = presets::resolve(preset, optimizer, &serde_json::from_str(hp).unwrap()).unwrap();
+        let has_kernel = kernels::build::<f32>(preset, &setting).is_some();
+        let path = temp_path(&format!("{preset}-{optimizer}-f32.jsonl"));
+        let p = path.to_str().unwrap();
+        let out = optverify(&[
+            "trace",
+            "--problem",
+            "quadratic",
+            "--dim",
+            "5",
+            "--steps",
+            "30",
+            "--preset",
+            preset,
+            "--optimizer",
+            optimizer,
+            "--hyperparameters",
+            hp,
+            "--dtype",
+            "f32",
+            "--out",
+            p,
+        ]);
+        if has_kernel {
+            with_kernel += 1;
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            let out = optverify(&["check", p]);
+            let stdout = text(&out.stdout);
+            assert_eq!(out.status.code(), Some(0), "{stdout}");
+            assert!(
+                stdout.contains("kernel, f32") && stdout.contains("30/30 steps bit for bit"),
+                "{stdout}"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(2));
+            let err = text(&out.stderr);
+            assert!(
+                err.contains("no f32 kernel") && err.contains("--dtype f64"),
+                "{err}"
+            );
+        }
+        std::fs::remove_file(&path).ok();
+    }
+    assert!(with_kernel >= 1, "torch SGD has an f32 kernel");
+}
+
+#[test]
+fn trace_on_an_unknown_problem_lists_the_known_ones() {
+    let out = optverify(&[
+        "trace",
+        "--problem",
+        "no_such_problem",
+        "--preset",
+        "pytorch",
+        "--optimizer",
+        "sgd",
+        "--out",
+        temp_path("never-written.jsonl").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("unknown problem \"no_such_problem\""), "{err}");
+    for p in optverify::problems::catalogue() {
+        assert!(err.contains(p.name), "known problem {} not listed: {err}", p.name);
+    }
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn every_catalogue_problem_can_be_traced() {
+    for p in optverify::problems::catalogue() {
+        let r = optverify::oracle::cli::named_problem(p.name, Some(3), 1);
+        let (obj, layout, x0) = r.unwrap_or_else(|e| panic!("{}: {e}", p.name));
+        assert_eq!(obj.dim(), x0.len(), "{}", p.name);
+        assert_eq!(layout.iter().map(|b| b.rows * b.cols).sum::<usize>(), x0.len());
+        let g = obj.gradient(&nalgebra::DVector::from_vec(x0));
+        assert!(g.iter().all(|x| x.is_finite()), "{}", p.name);
+    }
+}

@@ -1008,6 +1008,36 @@ fn torch_plain_sgd_is_bit_exact_with_a_fused_multiply_add() {
 }
 
 #[test]
+fn an_f32_trace_must_hold_f32_values() {
+    // An "f32" header with a gradient that no f32 can hold (0.1 in f64) is a malformed trace,
+    // reported as bad input naming the step and field, whichever reference replays it.
+    let header = header_line().replace(r#""dtype":"f64""#, r#""dtype":"f32""#);
+    assert_ne!(header, header_line());
+    let text = format!(
+        "{header}\n{}\n",
+        r#"{"step": 1, "grad": [0.1, 2], "params": [0.9, 1.8]}"#
+    );
+    let mut r = TraceReader::new("f32.jsonl", text.as_bytes()).unwrap();
+    let out = cli::check_reader(&mut r, None);
+    assert_eq!(out.status, EXIT_BAD_INPUT, "{}", out.text);
+    assert!(
+        out.text.contains("step 1: grad[0] = 1e-1 is not an f32 value"),
+        "{}",
+        out.text
+    );
+    // The same step with f32 values (0.1f32 widened) replays.
+    let text = format!(
+        "{header}\n{{\"step\": 1, \"grad\": [{}, 2], \"params\": [{}, {}]}}\n",
+        f64::from(0.1f32),
+        f64::from(1.0f32 - 0.1f32 * 0.1f32),
+        f64::from(1.8f32)
+    );
+    let mut r = TraceReader::new("f32.jsonl", text.as_bytes()).unwrap();
+    let out = cli::replay_reader(&mut r, None);
+    assert_ne!(out.status, EXIT_BAD_INPUT, "{}", out.text);
+}
+
+#[test]
 fn lamb_and_lars_take_one_trust_ratio_per_block() {
     // The matrix case has two leaves (w: 3×4, b: 3). optax computes one trust ratio per leaf;
     // the same setting with a single block over all 15 parameters is another update, far

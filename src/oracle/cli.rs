@@ -342,9 +342,9 @@ pub fn conformance(dir: &Path) -> CommandOutput {
             errors.join("\n  ")
         ));
     }
-    let mut text = format!(
+    let mut text = String::from(
         "| preset | optimizer | dtype | traces | bit-identical | worst ulps | worst relative | reference |\n\
-         |---|---|---|---:|---:|---:|---:|---|\n"
+         |---|---|---|---:|---:|---:|---:|---|\n",
     );
     let (mut total, mut total_bit) = (0, 0);
     for ((preset, optimizer, dtype), r) in &rows {
@@ -424,6 +424,9 @@ pub enum GradientSource<'a> {
     },
 }
 
+/// A named problem: the objective, its layout, θ₀.
+pub type NamedProblem = (Box<dyn Objective>, Vec<BlockSpec>, Vec<f64>);
+
 /// Default `--dim` of `trace --problem`.
 pub const DEFAULT_PROBLEM_DIM: usize = 10;
 
@@ -434,11 +437,7 @@ pub const DEFAULT_PROBLEM_DIM: usize = 10;
 /// # Errors
 /// A message naming the unknown problem and listing the known ones, or the problem's own
 /// [`problems::ProblemError`].
-pub fn named_problem(
-    name: &str,
-    dim: Option<usize>,
-    seed: u64,
-) -> Result<(Box<dyn Objective>, Vec<BlockSpec>, Vec<f64>), String> {
+pub fn named_problem(name: &str, dim: Option<usize>, seed: u64) -> Result<NamedProblem, String> {
     use problems::*;
     let d = dim.unwrap_or(DEFAULT_PROBLEM_DIM);
     let e = |e: ProblemError| e.to_string();
@@ -633,6 +632,8 @@ pub fn trace(
             Ok((obj, layout, x0)) => (x0, layout, Feed::Closed { obj, steps }, None),
         },
     };
+    // Layer-wise optimizers (LAMB, LARS) take one trust ratio per block of the layout.
+    let setting = setting.with_layout(&layout);
     let dtype = dtype.or(source_dtype).unwrap_or(Dtype::F64);
     if let Some(i) = params0.iter().position(|x| !x.is_finite()) {
         return bad(format!("error: params0[{i}] = {} is not finite", params0[i]));

@@ -7,9 +7,9 @@
 //! | [`format`] | the `optverify-trace` JSON Lines format: streaming reader with located errors, writer |
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
 //! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
-//! | [`compare`] | replay a trace's gradients through a setting, compare parameters in ulps and relative terms |
+//! | [`compare`] | replay a trace's gradients through its reference (kernel in the trace's dtype, or the crate's f64 optimizer), compare parameters in ulps and relative terms |
 //! | [`synthetic`] | a trace generated as it is read (memory test, benchmark) |
-//! | [`cli`] | `trace`, `replay`, `check` as functions returning an exit status and text |
+//! | [`cli`] | `trace`, `replay`, `check`, `conformance` as functions returning an exit status and text |
 //!
 //! Golden traces from torch and optax live in `tests/data/golden/` (written by
 //! `scripts/golden_traces.py`), and from Keras 3 on the jax backend (`keras-*.jsonl`, written
