@@ -1,16 +1,17 @@
 //! # Synthetic traces, generated as they are read
 //!
 //! [`SyntheticTrace`] is a `std::io::Read` that writes an `optverify-trace` line by line: the
-//! header, then one step at a time of a `torch.optim.Adam`-preset run (the crate's Adam with
-//! torch's defaults and lr = 0.01) on a deterministic gradient stream. Nothing is
+//! header, then one step at a time of a `torch.optim.Adam`-preset run (the torch Adam kernel of
+//! [`super::kernels::torch`], torch's defaults with lr = 0.01) on a deterministic gradient
+//! stream. Nothing is
 //! materialised, so a trace of any length costs O(n) memory to produce. The memory test
 //! (`tests/oracle_memory.rs`) and the throughput benchmark (`benches/oracle.rs`) read it;
 //! because the parameters are the preset's own trajectory, `check` agrees with it and runs
 //! its agreement path over every step.
 
-use crate::optim::adam::{Adam, AdamConfig};
-use crate::optim::Optimizer;
-use nalgebra::DVector;
+use super::kernels::{self, Kernel};
+use super::presets::Setting;
+use crate::optim::adam::AdamConfig;
 use std::io::Read;
 
 /// The learning rate written in the header and used to generate the parameters.
@@ -21,8 +22,8 @@ pub struct SyntheticTrace {
     n: usize,
     steps: u64,
     step: u64,
-    opt: Adam,
-    x: DVector<f64>,
+    opt: Box<dyn Kernel<f64>>,
+    x: Vec<f64>,
     line: Vec<u8>,
     pos: usize,
 }
@@ -40,13 +41,15 @@ impl SyntheticTrace {
             n,
             steps,
             step: 0,
-            opt: AdamConfig {
-                lr: LR,
-                ..AdamConfig::pytorch()
-            }
-            .build()
-            .expect("torch's defaults with lr = 0.01 are valid"),
-            x: DVector::from_vec(x),
+            opt: kernels::build(
+                "pytorch",
+                &Setting::Adam(AdamConfig {
+                    lr: LR,
+                    ..AdamConfig::pytorch()
+                }),
+            )
+            .expect("a torch Adam kernel exists"),
+            x,
             line: format!("{header}\n").into_bytes(),
             pos: 0,
         }
@@ -57,11 +60,13 @@ impl SyntheticTrace {
         // Gradient of ½‖x‖² plus a deterministic perturbation: nonzero, of varied magnitudes.
         let step = self.step;
         let x = &self.x;
-        let g = DVector::from_fn(self.n, |i, _| x[i] + ((i as u64 * 31 + step) % 17) as f64 * 1e-3);
+        let g: Vec<f64> = (0..self.n)
+            .map(|i| x[i] + ((i as u64 * 31 + step) % 17) as f64 * 1e-3)
+            .collect();
         self.opt
             .step(&mut self.x, &g)
             .expect("finite gradients of matching length");
-        let rec = serde_json::json!({"step": self.step, "grad": g.as_slice(), "params": self.x.as_slice()});
+        let rec = serde_json::json!({"step": self.step, "grad": g, "params": self.x});
         self.line = format!("{rec}\n").into_bytes();
         self.pos = 0;
     }

@@ -802,12 +802,107 @@ mod tests {
         out
     }
 
-    /// Every optax golden trace that has a kernel replays bit for bit, in its own dtype.
+    /// `rsqrtss` estimates (input bits, estimate bits) recorded on the AMD EPYC host that wrote
+    /// the golden traces: 48 inputs spread over [1, 4), both exponent parities of the
+    /// estimate's lookup table. The estimate is not specified beyond its relative error
+    /// (≤ 1.5·2⁻¹²); Intel and AMD tables differ, so XLA's f32 `rsqrt` — and the kernel, which
+    /// runs the host's instruction as XLA does — is bit-reproducible only on a host whose table
+    /// gives these values.
+    const PRODUCER_RSQRT_ESTIMATES: [(u32, u32); 48] = [
+        (0x3f800000, 0x3f7ff800),
+        (0x3f8820c5, 0x3f784000),
+        (0x3f904189, 0x3f712800),
+        (0x3f98624e, 0x3f6aa000),
+        (0x3fa08312, 0x3f649800),
+        (0x3fa8a3d7, 0x3f5f0800),
+        (0x3fb0c49c, 0x3f59e000),
+        (0x3fb8e560, 0x3f550800),
+        (0x3fc10625, 0x3f507800),
+        (0x3fc926e9, 0x3f4c3800),
+        (0x3fd147ae, 0x3f484000),
+        (0x3fd96873, 0x3f447000),
+        (0x3fe18937, 0x3f40e000),
+        (0x3fe9a9fc, 0x3f3d7800),
+        (0x3ff1cac1, 0x3f3a4800),
+        (0x3ff9eb85, 0x3f373800),
+        (0x40010625, 0x3f345000),
+        (0x40051687, 0x3f319000),
+        (0x400926e9, 0x3f2ee800),
+        (0x400d374c, 0x3f2c6000),
+        (0x401147ae, 0x3f29f000),
+        (0x40155810, 0x3f279800),
+        (0x40196873, 0x3f255800),
+        (0x401d78d5, 0x3f233000),
+        (0x40218937, 0x3f212800),
+        (0x4025999a, 0x3f1f2800),
+        (0x4029a9fc, 0x3f1d4000),
+        (0x402dba5e, 0x3f1b6000),
+        (0x4031cac1, 0x3f199800),
+        (0x4035db23, 0x3f17d800),
+        (0x4039eb85, 0x3f163800),
+        (0x403dfbe7, 0x3f149800),
+        (0x40420c4a, 0x3f130800),
+        (0x40461cac, 0x3f118000),
+        (0x404a2d0e, 0x3f100800),
+        (0x404e3d71, 0x3f0ea000),
+        (0x40524dd3, 0x3f0d3800),
+        (0x40565e35, 0x3f0be000),
+        (0x405a6e98, 0x3f0a9800),
+        (0x405e7efa, 0x3f095000),
+        (0x40628f5c, 0x3f081000),
+        (0x40669fbe, 0x3f06d800),
+        (0x406ab021, 0x3f05a800),
+        (0x406ec083, 0x3f048800),
+        (0x4072d0e5, 0x3f036800),
+        (0x4076e148, 0x3f025800),
+        (0x407af1aa, 0x3f014800),
+        (0x407f020c, 0x3f004000),
+    ];
+
+    /// Whether this host's `rsqrtss` gives the producer's estimates (always false off x86-64
+    /// or without AVX, where the kernel falls back to `1/sqrt`).
+    fn host_rsqrt_matches_producer() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx") {
+                use std::arch::x86_64::{_mm_cvtss_f32, _mm_rsqrt_ss, _mm_set_ss};
+                return PRODUCER_RSQRT_ESTIMATES.iter().all(|&(x, e)| {
+                    // SAFETY: SSE is in the x86-64 baseline; by-value operands only.
+                    let got = unsafe { _mm_cvtss_f32(_mm_rsqrt_ss(_mm_set_ss(f32::from_bits(x)))) };
+                    got.to_bits() == e
+                });
+            }
+        }
+        false
+    }
+
+    /// Every optax golden trace that has a kernel replays bit for bit, in its own dtype. On a
+    /// host whose `rsqrtss` table is not the producer's (see [`PRODUCER_RSQRT_ESTIMATES`]), an
+    /// f32 trace may instead differ by the estimate's last bits, and is then required to agree
+    /// within the oracle's default f32 tolerance (`compare::DEFAULT_REL_F32`, argued there);
+    /// f64 traces use no estimate and stay bit for bit on every host.
     #[test]
     fn optax_golden_traces_replay_bit_for_bit() {
         let results = replay_all_optax();
+        let same_table = host_rsqrt_matches_producer();
+        if !same_table {
+            eprintln!("this host's rsqrtss estimates differ from the trace producer's (AMD EPYC): f32 traces are checked within the default f32 tolerance instead of bit for bit");
+        }
         let mut failures = Vec::new();
         for (name, r) in &results {
+            if !same_table && name.ends_with("-f32.jsonl") && !r.bit_identical() {
+                let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/data/golden")
+                    .join(name);
+                let o = crate::oracle::compare::replay(&mut open(&path).unwrap(), None).unwrap();
+                if !o.agrees() {
+                    failures.push(format!(
+                        "{name}: beyond the default f32 tolerance: {:?}",
+                        o.first_beyond
+                    ));
+                }
+                continue;
+            }
             if !r.bit_identical() {
                 failures.push(format!(
                     "{name}: {}/{} steps identical, first difference {:?}, max {} ulps",
