@@ -639,7 +639,7 @@ pub fn trace(
         return bad(format!("error: params0[{i}] = {} is not finite", params0[i]));
     }
     let params0: Vec<f64> = params0.iter().map(|&x| to_dtype(dtype, x)).collect();
-    let mut reference = match Replayer::declared(preset, &setting, dtype, &params0) {
+    let mut reference = match Replayer::declared(preset, &setting, &layout, dtype, &params0) {
         Ok(r) => r,
         Err(e) => return bad(format!("error: {e}")),
     };

@@ -162,20 +162,24 @@ pub enum BuildError {
 }
 
 impl Replayer {
-    /// The kernel of `(preset, setting)` in `dtype` if one exists, else the crate's optimizer
-    /// in f64. `params0` must be exact in `dtype` when a kernel is used.
+    /// The kernel of `(preset, setting)` in `dtype` for parameters made of `blocks` (optax's
+    /// rounding depends on the number of pytree leaves) if one exists, else the crate's
+    /// optimizer in f64. `params0` must be exact in `dtype` when a kernel is used.
     ///
     /// # Errors
     /// [`BuildError`] for an invalid setting or a `params0` the dtype cannot hold.
     pub fn declared(
         preset: &str,
         setting: &Setting,
+        blocks: &[super::format::BlockSpec],
         dtype: Dtype,
         params0: &[f64],
     ) -> Result<Self, BuildError> {
+        let layout =
+            crate::optim::Layout::from_shapes(blocks.iter().map(|b| (b.name.clone(), b.rows, b.cols)));
         match dtype {
             Dtype::F64 => {
-                if let Some(kernel) = kernels::build::<f64>(preset, setting) {
+                if let Some(kernel) = kernels::build_for_layout::<f64>(preset, setting, &layout) {
                     let reference = Reference::Kernel {
                         description: kernel.describe(),
                         dtype,
@@ -190,7 +194,7 @@ impl Replayer {
                 }
             }
             Dtype::F32 => {
-                if let Some(kernel) = kernels::build::<f32>(preset, setting) {
+                if let Some(kernel) = kernels::build_for_layout::<f32>(preset, setting, &layout) {
                     let mut theta = Vec::new();
                     kernels::exact_from_f64("params0", params0, &mut theta).map_err(BuildError::Params0)?;
                     let reference = Reference::Kernel {
@@ -490,7 +494,13 @@ pub fn compare_candidates<R: BufRead>(
     let mut trackers: Vec<Tracker> = Vec::with_capacity(candidates.len());
     for c in candidates {
         let replayer = if c.prefer_kernel {
-            Replayer::declared(&header.preset, &c.setting, header.dtype, &header.params0)
+            Replayer::declared(
+                &header.preset,
+                &c.setting,
+                &header.layout,
+                header.dtype,
+                &header.params0,
+            )
         } else {
             Replayer::crate_f64(&c.setting, &header.params0)
         }
