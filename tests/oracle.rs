@@ -145,6 +145,43 @@ fn check_bytes(bytes: &[u8]) -> cli::CommandOutput {
 }
 
 /// The lines of the diagnosis that start with "matches" / "does not match".
+/// Which list of `check`'s diagnosis a label must appear in.
+#[derive(Clone, Copy)]
+enum Listed {
+    Matches,
+    DoesNotMatch,
+}
+use Listed::{DoesNotMatch, Matches};
+
+/// How the label is compared with a diagnosis line.
+#[derive(Clone, Copy)]
+enum Compare {
+    StartsWith,
+    Contains,
+}
+use Compare::{Contains, StartsWith};
+
+/// Assert that `check`'s output lists a variant `label` under `listed`.
+fn assert_listed(text: &str, listed: Listed, how: Compare, label: &str) {
+    let (m, d) = matches_and_misses(text);
+    let lines = match listed {
+        Matches => m,
+        DoesNotMatch => d,
+    };
+    let found = lines.iter().any(|l| match how {
+        StartsWith => l.starts_with(label),
+        Contains => l.contains(label),
+    });
+    assert!(
+        found,
+        "expected {label:?} under {}:\n{text}",
+        match listed {
+            Matches => "matches",
+            DoesNotMatch => "does not match",
+        }
+    );
+}
+
 fn matches_and_misses(text: &str) -> (Vec<String>, Vec<String>) {
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     let m = lines
@@ -295,18 +332,13 @@ fn torch_adagrad_checked_as_optax_is_diagnosed_as_pytorch() {
     );
     let out = check_bytes(&bytes);
     assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(
-        m.iter()
-            .any(|l| l.starts_with("pytorch Adagrad defaults (ε = 1e-10 outside the root, s₀ = 0)")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        Matches,
+        StartsWith,
+        "pytorch Adagrad defaults (ε = 1e-10 outside the root, s₀ = 0)",
     );
-    assert!(
-        d.iter().any(|l| l.starts_with("optax adagrad defaults")),
-        "{}",
-        out.text
-    );
+    assert_listed(&out.text, DoesNotMatch, StartsWith, "optax adagrad defaults");
     assert!(
         out.text.contains("DISAGREES with as declared (optax adagrad)"),
         "{}",
@@ -321,17 +353,8 @@ fn torch_adagrad_checked_as_optax_is_diagnosed_as_pytorch() {
     );
     let out = check_bytes(&bytes);
     assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(
-        m.iter().any(|l| l.starts_with("optax adagrad defaults")),
-        "{}",
-        out.text
-    );
-    assert!(
-        d.iter().any(|l| l.starts_with("pytorch Adagrad defaults")),
-        "{}",
-        out.text
-    );
+    assert_listed(&out.text, Matches, StartsWith, "optax adagrad defaults");
+    assert_listed(&out.text, DoesNotMatch, StartsWith, "pytorch Adagrad defaults");
 }
 
 #[test]
@@ -339,19 +362,14 @@ fn adamw_decay_times_lr_is_told_apart_from_the_papers() {
     // A PyTorch AdamW trace: decay × lr.
     let out = cli::check(&golden("torch-adamw-decay-quad.jsonl"), None);
     assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(
-        m.iter().any(|l| l.starts_with("AdamW, decay 0.1 × lr")),
-        "{}",
-        out.text
+    assert_listed(&out.text, Matches, StartsWith, "AdamW, decay 0.1 × lr");
+    assert_listed(
+        &out.text,
+        DoesNotMatch,
+        StartsWith,
+        "AdamW, decay 0.1 × schedule only",
     );
-    assert!(
-        d.iter()
-            .any(|l| l.starts_with("AdamW, decay 0.1 × schedule only")),
-        "{}",
-        out.text
-    );
-    assert!(d.iter().any(|l| l.starts_with("Adam + L2")), "{}", out.text);
+    assert_listed(&out.text, DoesNotMatch, StartsWith, "Adam + L2");
 
     // A trace of the paper's AdamW (decay × η_t only), labelled as PyTorch AdamW.
     let g_source = golden("torch-adamw-decay-randn.jsonl");
@@ -372,18 +390,8 @@ fn adamw_decay_times_lr_is_told_apart_from_the_papers() {
     let bytes = w.finish().unwrap();
     let out = check_bytes(&bytes);
     assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(
-        m.iter()
-            .any(|l| l.starts_with("AdamW, decay 0.1 × schedule only")),
-        "{}",
-        out.text
-    );
-    assert!(
-        d.iter().any(|l| l.starts_with("AdamW, decay 0.1 × lr")),
-        "{}",
-        out.text
-    );
+    assert_listed(&out.text, Matches, StartsWith, "AdamW, decay 0.1 × schedule only");
+    assert_listed(&out.text, DoesNotMatch, StartsWith, "AdamW, decay 0.1 × lr");
 }
 
 #[test]
@@ -397,18 +405,17 @@ fn amsgrad_max_placement_is_diagnosed() {
     );
     let out = check_bytes(&bytes);
     assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(
-        m.iter()
-            .any(|l| l.contains("AMSGrad max of raw v (pytorch, keras); ε outside the root")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        Matches,
+        Contains,
+        "AMSGrad max of raw v (pytorch, keras); ε outside the root",
     );
-    assert!(
-        d.iter()
-            .any(|l| l.contains("AMSGrad max of bias-corrected v̂ (optax amsgrad); ε outside")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        DoesNotMatch,
+        Contains,
+        "AMSGrad max of bias-corrected v̂ (optax amsgrad); ε outside",
     );
     // optax amsgrad checked as torch Adam(amsgrad=True).
     let bytes = relabel(
@@ -419,12 +426,11 @@ fn amsgrad_max_placement_is_diagnosed() {
     );
     let out = check_bytes(&bytes);
     assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
-    let (m, _) = matches_and_misses(&out.text);
-    assert!(
-        m.iter()
-            .any(|l| l.contains("AMSGrad max of bias-corrected v̂ (optax amsgrad)")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        Matches,
+        Contains,
+        "AMSGrad max of bias-corrected v̂ (optax amsgrad)",
     );
 }
 
@@ -447,12 +453,12 @@ fn keras_adam_checked_as_pytorch_is_diagnosed_as_eps_hat() {
         "{}",
         out.text
     );
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(
-        m.iter()
-            .any(|l| l.starts_with("no weight decay; Keras ε-hat (ε added to √v before bias correction)")),
-        "{}",
-        out.text
+    let (m, _) = matches_and_misses(&out.text);
+    assert_listed(
+        &out.text,
+        Matches,
+        StartsWith,
+        "no weight decay; Keras ε-hat (ε added to √v before bias correction)",
     );
     assert!(
         !m.iter()
@@ -460,11 +466,11 @@ fn keras_adam_checked_as_pytorch_is_diagnosed_as_eps_hat() {
         "{}",
         out.text
     );
-    assert!(
-        d.iter()
-            .any(|l| l.contains("ε outside the root after bias correction")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        DoesNotMatch,
+        Contains,
+        "ε outside the root after bias correction",
     );
     // Keras AdamW (λ = 0.1) labelled as torch AdamW: decay × lr and ε-hat, both named.
     let bytes = relabel(
@@ -486,13 +492,12 @@ fn keras_adam_checked_as_pytorch_is_diagnosed_as_eps_hat() {
     // And the Keras trace checked as what it is agrees, and names the ε-hat form.
     let out = cli::check(&golden("keras-adam-default-scaled.jsonl"), None);
     assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(m.iter().any(|l| l.contains("Keras ε-hat")), "{}", out.text);
-    assert!(
-        d.iter()
-            .any(|l| l.contains("ε outside the root after bias correction")),
-        "{}",
-        out.text
+    assert_listed(&out.text, Matches, Contains, "Keras ε-hat");
+    assert_listed(
+        &out.text,
+        DoesNotMatch,
+        Contains,
+        "ε outside the root after bias correction",
     );
 }
 
@@ -507,31 +512,13 @@ fn rmsprop_eps_placement_is_diagnosed() {
     );
     let out = check_bytes(&bytes);
     assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(
-        m.iter().any(|l| l.starts_with("RMSprop ε inside the root")),
-        "{}",
-        out.text
-    );
-    assert!(
-        d.iter().any(|l| l.starts_with("RMSprop ε outside the root")),
-        "{}",
-        out.text
-    );
+    assert_listed(&out.text, Matches, StartsWith, "RMSprop ε inside the root");
+    assert_listed(&out.text, DoesNotMatch, StartsWith, "RMSprop ε outside the root");
     // And torch's own trace matches its declared preset and ε outside.
     let out = cli::check(&golden("torch-rmsprop-default-scaled.jsonl"), None);
     assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(
-        m.iter().any(|l| l.starts_with("RMSprop ε outside the root")),
-        "{}",
-        out.text
-    );
-    assert!(
-        d.iter().any(|l| l.starts_with("RMSprop ε inside the root")),
-        "{}",
-        out.text
-    );
+    assert_listed(&out.text, Matches, StartsWith, "RMSprop ε outside the root");
+    assert_listed(&out.text, DoesNotMatch, StartsWith, "RMSprop ε inside the root");
 }
 
 #[test]
@@ -541,17 +528,8 @@ fn rmsprop_momentum_placement_matters_only_through_rounding_with_constant_lr() {
     // cannot (and must not claim to) tell them apart here.
     let out = cli::check(&golden("optax-rmsprop-momentum-quad.jsonl"), None);
     assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
-    let (m, _) = matches_and_misses(&out.text);
-    assert!(
-        m.iter().any(|l| l.contains("lr inside the momentum buffer")),
-        "{}",
-        out.text
-    );
-    assert!(
-        m.iter().any(|l| l.contains("lr outside the momentum buffer")),
-        "{}",
-        out.text
-    );
+    assert_listed(&out.text, Matches, Contains, "lr inside the momentum buffer");
+    assert_listed(&out.text, Matches, Contains, "lr outside the momentum buffer");
 }
 
 // ---------------------------------------------------------------- malformed traces
@@ -882,18 +860,17 @@ fn nadam_momentum_schedule_is_diagnosed() {
     );
     let out = check_bytes(&bytes);
     assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(
-        m.iter()
-            .any(|l| l.starts_with("NAdam μ_t = β₁(1 − ½·0.96^(tψ)), ψ = 0.004 (pytorch NAdam)")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        Matches,
+        StartsWith,
+        "NAdam μ_t = β₁(1 − ½·0.96^(tψ)), ψ = 0.004 (pytorch NAdam)",
     );
-    assert!(
-        d.iter()
-            .any(|l| l.starts_with("NAdam μ_t = β₁ constant (optax nadam")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        DoesNotMatch,
+        StartsWith,
+        "NAdam μ_t = β₁ constant (optax nadam",
     );
     // And the other way round.
     let bytes = relabel(
@@ -904,33 +881,32 @@ fn nadam_momentum_schedule_is_diagnosed() {
     );
     let out = check_bytes(&bytes);
     assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(
-        m.iter()
-            .any(|l| l.starts_with("NAdam μ_t = β₁ constant (optax nadam")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        Matches,
+        StartsWith,
+        "NAdam μ_t = β₁ constant (optax nadam",
     );
-    assert!(
-        d.iter().any(|l| l.starts_with("NAdam μ_t = β₁(1 − ½·0.96^(tψ))")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        DoesNotMatch,
+        StartsWith,
+        "NAdam μ_t = β₁(1 − ½·0.96^(tψ))",
     );
     // A torch trace with coupled decay: the decay placement is told apart too.
     let out = cli::check(&golden("torch-nadam-decay-quad.jsonl"), None);
     assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
-    assert!(
-        m.iter()
-            .any(|l| l.contains("ψ = 0.01 (pytorch NAdam), decay 0.1 added to the gradient")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        Matches,
+        Contains,
+        "ψ = 0.01 (pytorch NAdam), decay 0.1 added to the gradient",
     );
-    assert!(
-        d.iter()
-            .any(|l| l.contains("ψ = 0.01 (pytorch NAdam), decay 0.1 × lr")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        DoesNotMatch,
+        Contains,
+        "ψ = 0.01 (pytorch NAdam), decay 0.1 × lr",
     );
 }
 
@@ -946,25 +922,25 @@ fn radam_eps_order_is_diagnosed() {
     );
     let out = check_bytes(&bytes);
     assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
-    let (m, d) = matches_and_misses(&out.text);
+    let (m, _) = matches_and_misses(&out.text);
     assert!(
         m.iter().any(|l| l
             .starts_with("RAdam ε added to √v before bias correction (pytorch RAdam), ρ_t > 5 (pytorch)")),
         "{}",
         out.text
     );
-    assert!(
-        d.iter()
-            .any(|l| l.starts_with("RAdam ε after bias correction (optax radam), ρ_t ≥ 5")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        DoesNotMatch,
+        StartsWith,
+        "RAdam ε after bias correction (optax radam), ρ_t ≥ 5",
     );
     // The paper's threshold ρ_t > 4 rectifies one step earlier (t = 5, not 6).
-    assert!(
-        d.iter()
-            .any(|l| l.starts_with("RAdam ε added to √v before bias correction (pytorch RAdam), ρ_t > 4")),
-        "{}",
-        out.text
+    assert_listed(
+        &out.text,
+        DoesNotMatch,
+        StartsWith,
+        "RAdam ε added to √v before bias correction (pytorch RAdam), ρ_t > 4",
     );
     // optax's own trace agrees with its declared preset.
     let out = cli::check(&golden("optax-radam-default-scaled.jsonl"), None);
