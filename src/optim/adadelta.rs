@@ -252,7 +252,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optim::testing::assert_matches_reference;
+    use crate::optim::testing::{assert_matches_reference, trajectory_of};
     use crate::prec::UNIT_ROUNDOFF;
 
     const GRADS: [[f64; 2]; 3] = [[3.0, -0.5], [-1.0, 0.25], [0.5, 2.0]];
@@ -275,14 +275,7 @@ mod tests {
     ];
 
     fn run(config: AdaDeltaConfig, steps: usize) -> Vec<DVector<f64>> {
-        let mut opt = config.build().unwrap();
-        let mut x = DVector::from_row_slice(&X0);
-        let mut out = vec![x.clone()];
-        for g in GRADS.iter().take(steps) {
-            opt.step(&mut x, &DVector::from_row_slice(g)).unwrap();
-            out.push(x.clone());
-        }
-        out
+        trajectory_of(&mut config.build().unwrap(), &X0, &GRADS[..steps])
     }
 
     #[test]

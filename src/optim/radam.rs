@@ -346,7 +346,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optim::testing::assert_matches_reference;
+    use crate::optim::testing::{assert_matches_reference, trajectory_of};
     use crate::prec::UNIT_ROUNDOFF;
 
     /// Eight gradients: with β₂ = 0.999 the rectification starts at t = 6 (ρ₅ ≈ 4.99,
@@ -364,14 +364,7 @@ mod tests {
     const X0: [f64; 2] = [1.0, -2.0];
 
     fn run(config: RAdamConfig) -> Vec<DVector<f64>> {
-        let mut opt = config.build().unwrap();
-        let mut x = DVector::from_row_slice(&X0);
-        let mut out = vec![x.clone()];
-        for g in GRADS.iter() {
-            opt.step(&mut x, &DVector::from_row_slice(g)).unwrap();
-            out.push(x.clone());
-        }
-        out
+        trajectory_of(&mut config.build().unwrap(), &X0, &GRADS)
     }
 
     // 60-digit decimal references (Python `decimal` from the exact binary values of the

@@ -393,7 +393,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optim::testing::assert_matches_reference;
+    use crate::optim::testing::{assert_matches_reference, trajectory_of};
     use crate::prec::{trajectory_rel, UNIT_ROUNDOFF};
 
     /// Gradients g_1, g_2, g_3 shared by the hand-computed references (exact binary values).
@@ -401,14 +401,7 @@ mod tests {
     const X0: [f64; 2] = [1.0, -2.0];
 
     fn run(config: RmsPropConfig, steps: usize) -> Vec<DVector<f64>> {
-        let mut opt = config.build().unwrap();
-        let mut x = DVector::from_row_slice(&X0);
-        let mut out = vec![x.clone()];
-        for g in GRADS.iter().take(steps) {
-            opt.step(&mut x, &DVector::from_row_slice(g)).unwrap();
-            out.push(x.clone());
-        }
-        out
+        trajectory_of(&mut config.build().unwrap(), &X0, &GRADS[..steps])
     }
 
     // References computed with 50-digit decimal arithmetic from the exact binary values of

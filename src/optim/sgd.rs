@@ -286,6 +286,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optim::testing::trajectory_of;
 
     // Hand-computed references: every input below is a dyadic rational with at most 4
     // significant bits and every step multiplies or adds such numbers a handful of times, so
@@ -296,15 +297,7 @@ mod tests {
     const GRADS: [[f64; 2]; 3] = [[3.0, -0.5], [-1.0, 0.25], [0.5, 2.0]];
 
     fn run(config: SgdConfig, steps: usize) -> Vec<DVector<f64>> {
-        let mut opt = config.build().unwrap();
-        let mut x = DVector::from_row_slice(&X0);
-        let mut out = vec![x.clone()];
-        for g in GRADS.iter().take(steps) {
-            opt.step(&mut x, &DVector::from_row_slice(g)).unwrap();
-            out.push(x.clone());
-        }
-        assert_eq!(opt.steps_taken(), steps as u64);
-        out
+        trajectory_of(&mut config.build().unwrap(), &X0, &GRADS[..steps])
     }
 
     fn assert_exact(got: &[DVector<f64>], expected: &[[f64; 2]]) {

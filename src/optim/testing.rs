@@ -1,7 +1,26 @@
 //! Test helpers shared by the optimizers' unit tests (compiled only under `cfg(test)`).
 
+use super::Optimizer;
 use crate::prec::{trajectory_rel, UNIT_ROUNDOFF};
 use nalgebra::DVector;
+
+/// θ₀, θ₁, …: `opt` stepped from `x0` with each gradient of `grads` in turn (open loop), with
+/// its step counter checked against the number of steps.
+pub(crate) fn trajectory_of(opt: &mut dyn Optimizer, x0: &[f64], grads: &[[f64; 2]]) -> Vec<DVector<f64>> {
+    let mut x = DVector::from_row_slice(x0);
+    let mut out = vec![x.clone()];
+    for g in grads {
+        opt.step(&mut x, &DVector::from_row_slice(g)).unwrap();
+        out.push(x.clone());
+    }
+    assert_eq!(
+        opt.steps_taken(),
+        grads.len() as u64,
+        "{} counts its steps",
+        opt.name()
+    );
+    out
+}
 
 /// Assert `|got_k − reference_k| ≤ trajectory_rel(k) · scale` for every step k ≥ 1 of a
 /// two-coordinate run (`got[0]` is θ₀, `reference[k−1]` the exact θ_k).
