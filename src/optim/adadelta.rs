@@ -252,7 +252,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optim::testing::{assert_matches_reference, trajectory_of};
+    use crate::optim::testing::{assert_matches_reference, assert_out_of_range, trajectory_of};
     use crate::prec::UNIT_ROUNDOFF;
 
     const GRADS: [[f64; 2]; 3] = [[3.0, -0.5], [-1.0, 0.25], [0.5, 2.0]];
@@ -361,15 +361,7 @@ mod tests {
                 "weight_decay",
             ),
         ];
-        for (config, field) in cases {
-            match config.clone().build() {
-                Err(HyperError::OutOfRange { field: f, range, .. }) => {
-                    assert_eq!(f, field, "{config:?}");
-                    assert!(!range.is_empty());
-                }
-                other => panic!("{config:?}: expected OutOfRange on {field}, got {other:?}"),
-            }
-        }
+        assert_out_of_range(cases, |c| c.build());
         assert!(matches!(
             AdaDeltaConfig {
                 weight_decay: WeightDecay::DecoupledSchedule(0.1),

@@ -264,7 +264,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optim::testing::{assert_matches_reference, trajectory_of};
+    use crate::optim::testing::{assert_matches_reference, assert_out_of_range, trajectory_of};
 
     const GRADS: [[f64; 2]; 3] = [[3.0, -0.5], [-1.0, 0.25], [0.5, 2.0]];
     const X0: [f64; 2] = [1.0, -2.0];
@@ -386,15 +386,7 @@ mod tests {
                 "eps",
             ),
         ];
-        for (config, field) in cases {
-            match config.clone().build() {
-                Err(HyperError::OutOfRange { field: f, range, .. }) => {
-                    assert_eq!(f, field, "{config:?}");
-                    assert!(!range.is_empty());
-                }
-                other => panic!("{config:?}: expected OutOfRange on {field}, got {other:?}"),
-            }
-        }
+        assert_out_of_range(cases, |c| c.build());
         for config in [
             AdamWConfig {
                 weight_decay: WeightDecay::CoupledL2(0.1),

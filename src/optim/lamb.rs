@@ -305,6 +305,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optim::testing::assert_out_of_range;
     use crate::prec::UNIT_ROUNDOFF;
 
     #[test]
@@ -416,15 +417,7 @@ mod tests {
                 "value",
             ),
         ];
-        for (config, field) in cases {
-            match config.clone().build() {
-                Err(HyperError::OutOfRange { field: f, range, .. }) => {
-                    assert_eq!(f, field, "{config:?}");
-                    assert!(!range.is_empty());
-                }
-                other => panic!("{config:?}: expected OutOfRange on {field}, got {other:?}"),
-            }
-        }
+        assert_out_of_range(cases, |c| c.build());
         assert!(matches!(
             LambConfig {
                 phi: Phi::Clip {

@@ -286,6 +286,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optim::testing::assert_out_of_range;
     use crate::prec::UNIT_ROUNDOFF;
 
     fn rel(a: f64, b: f64) -> f64 {
@@ -446,15 +447,7 @@ mod tests {
                 "eps",
             ),
         ];
-        for (config, field) in cases {
-            match config.clone().build() {
-                Err(HyperError::OutOfRange { field: f, range, .. }) => {
-                    assert_eq!(f, field, "{config:?}");
-                    assert!(!range.is_empty());
-                }
-                other => panic!("{config:?}: expected OutOfRange on {field}, got {other:?}"),
-            }
-        }
+        assert_out_of_range(cases, |c| c.build());
         let mut opt = base()
             .with_layout(Layout::from_shapes([("w", 2, 2)]))
             .build()

@@ -346,7 +346,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optim::testing::{assert_matches_reference, trajectory_of};
+    use crate::optim::testing::{assert_matches_reference, assert_out_of_range, trajectory_of};
     use crate::prec::UNIT_ROUNDOFF;
 
     /// Eight gradients: with β₂ = 0.999 the rectification starts at t = 6 (ρ₅ ≈ 4.99,
@@ -550,15 +550,7 @@ mod tests {
                 "weight_decay",
             ),
         ];
-        for (config, field) in cases {
-            match config.clone().build() {
-                Err(HyperError::OutOfRange { field: f, range, .. }) => {
-                    assert_eq!(f, field, "{config:?}");
-                    assert!(!range.is_empty());
-                }
-                other => panic!("{config:?}: expected OutOfRange on {field}, got {other:?}"),
-            }
-        }
+        assert_out_of_range(cases, |c| c.build());
         for config in [
             RAdamConfig {
                 eps_root: 1e-8,

@@ -393,7 +393,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optim::testing::{assert_matches_reference, trajectory_of};
+    use crate::optim::testing::{assert_matches_reference, assert_out_of_range, trajectory_of};
     use crate::prec::{trajectory_rel, UNIT_ROUNDOFF};
 
     /// Gradients g_1, g_2, g_3 shared by the hand-computed references (exact binary values).
@@ -622,15 +622,7 @@ mod tests {
                 "initial_scale",
             ),
         ];
-        for (config, field) in cases {
-            match config.clone().build() {
-                Err(HyperError::OutOfRange { field: f, range, .. }) => {
-                    assert_eq!(f, field, "{config:?}");
-                    assert!(!range.is_empty());
-                }
-                other => panic!("{config:?}: expected OutOfRange on {field}, got {other:?}"),
-            }
-        }
+        assert_out_of_range(cases, |c| c.build());
         // The lecture allows γ = 1 (B never changes) and γ = 0 (B = g²).
         assert!(RmsPropConfig::lecture(0.1, 1.0, 1e-8).build().is_ok());
         assert!(RmsPropConfig::lecture(0.1, 0.0, 1e-8).build().is_ok());

@@ -1,8 +1,10 @@
 //! Test helpers shared by the optimizers' unit tests (compiled only under `cfg(test)`).
 
 use super::Optimizer;
+use crate::error::HyperError;
 use crate::prec::{trajectory_rel, UNIT_ROUNDOFF};
 use nalgebra::DVector;
+use std::fmt::Debug;
 
 /// θ₀, θ₁, …: `opt` stepped from `x0` with each gradient of `grads` in turn (open loop), with
 /// its step counter checked against the number of steps.
@@ -48,6 +50,23 @@ pub(crate) fn assert_matches_reference(got: &[DVector<f64>], reference: &[[f64; 
                 r[i],
                 err / (UNIT_ROUNDOFF * scale)
             );
+        }
+    }
+}
+
+/// Every `(config, field)` of a validation table is refused by `build` with
+/// [`HyperError::OutOfRange`] naming `field` and a non-empty valid range.
+pub(crate) fn assert_out_of_range<C: Clone + Debug, O: Debug>(
+    cases: Vec<(C, &str)>,
+    build: impl Fn(C) -> Result<O, HyperError>,
+) {
+    for (config, field) in cases {
+        match build(config.clone()) {
+            Err(HyperError::OutOfRange { field: f, range, .. }) => {
+                assert_eq!(f, field, "{config:?}");
+                assert!(!range.is_empty());
+            }
+            other => panic!("{config:?}: expected OutOfRange on {field}, got {other:?}"),
         }
     }
 }
