@@ -908,15 +908,15 @@ fn summation_lemmas(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let a1s = logspace(1e-4, 1e2, 25);
     let lhs: Vec<f64> = a1s
         .iter()
-        .map(|&a| th::summation_lemmas(&vec![a; 10]).log_lhs)
+        .map(|&a| th::summation_lemmas(&[a; 10]).log_lhs)
         .collect();
     let pr: Vec<f64> = a1s
         .iter()
-        .map(|&a| th::summation_lemmas(&vec![a; 10]).log_rhs_printed)
+        .map(|&a| th::summation_lemmas(&[a; 10]).log_rhs_printed)
         .collect();
     let rr: Vec<f64> = a1s
         .iter()
-        .map(|&a| th::summation_lemmas(&vec![a; 10]).log_rhs_ratio)
+        .map(|&a| th::summation_lemmas(&[a; 10]).log_rhs_ratio)
         .collect();
     ev.figures.push(Figure {
         id: "log-lemma-scale".into(),

@@ -3,8 +3,8 @@
 //!
 //! Its own file (not `adagrad_norm.rs`) because it is its own claim with its own card, and
 //! because `adagrad_norm.rs` is long and edited in parallel for the batch theory; it reuses that
-//! module's stochastic runner and Student-t helpers ([`run_stochastic`], [`t_interval`],
-//! [`t_band`]) rather than copying them.
+//! module's stochastic runner and Student-t helpers (`run_stochastic`, `t_interval`,
+//! `t_band`) rather than copying them.
 //!
 //! Instance: F(θ) = ½(θ − θ*)ᵀA(θ − θ*), n = 10, spectrum uniform on [0.1, 1] with both ends
 //! attained (so L = λ_max(A) = 1 exactly), θ₀ = θ* + 𝟙, additive noise with E‖g − ∇F‖² = σ² = 1.

@@ -2,7 +2,7 @@
 //!
 //! | card | claim |
 //! |---|---|
-//! | `minibatch-unbiased` | batch gradients are unbiased, epochs partition [m], without-replacement variance |
+//! | `minibatch-unbiased` | batch gradients are unbiased, epochs partition \[m\], without-replacement variance |
 //! | `sgd-weight-decay-equals-l2` | (1−λ)θ − α∇L ≡ SGD on L + (λ′/2)‖θ‖², λ = αλ′ (L&H Prop. 1) |
 //! | `sgd-momentum-weight-decay` | the equivalence does not survive momentum |
 //! | `adam-weight-decay-not-l2` | Adam + L2 ≠ AdamW for every λ′ (L&H Prop. 2) |
