@@ -1504,10 +1504,11 @@ mod tests {
 
     #[test]
     fn samples_include_ends_and_boundaries_and_are_deterministic() {
-        let s = sample_block(1000, 40, 0);
+        // 1003 = 250·4 + 3 = 62·16 + 11 = 15·64 + 43: vector tails start at 1000, 992, 960.
+        let s = sample_block(1003, 40, 0);
         assert_eq!(s.len(), 40);
-        assert_eq!(s, sample_block(1000, 40, 0));
-        for i in [0, 999, 995, 996, 991, 992, 3, 4, 7, 8] {
+        assert_eq!(s, sample_block(1003, 40, 0));
+        for i in [0, 1002, 999, 1000, 991, 992, 959, 960, 3, 4, 7, 8, 15, 16, 63, 64] {
             assert!(s.contains(&i), "{i} missing from {s:?}");
         }
         assert!(s.windows(2).all(|w| w[0] < w[1]));
