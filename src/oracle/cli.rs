@@ -659,6 +659,9 @@ pub fn trace(
         dtype,
         producer: format!("optverify {} ({})", crate::VERSION, reference.reference()),
         params0: params0.clone(),
+        param_groups: None,
+        schedule: None,
+        transforms: Vec::new(),
     };
     let file = match std::fs::File::create(out) {
         Ok(f) => f,
