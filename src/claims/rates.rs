@@ -926,7 +926,7 @@ fn check_gd_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let kappas = ctx.f64s("kappas")?;
     let max_steps = ctx.usize("max_steps")?;
     let floor_rel = ctx.f64("floor_rel")?;
-    let mut ev = Evidence::new(Verdict::Holds, "");
+    let mut ev = Evidence::legacy(Verdict::Holds, "");
     let mut ok = closed_form_checks(
         &mut ev,
         "GD h=2/(μ+L)",
@@ -1076,8 +1076,8 @@ fn check_gd_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
          error follows the line exactly; on logistic regression it stays below it.",
     ));
     ev.instances = (insts.len() + lseeds) as u64;
-    ev.verdict = if ok { Verdict::Holds } else { Verdict::Inconclusive };
-    ev.headline = format!(
+    ev.legacy_verdict = if ok { Verdict::Holds } else { Verdict::Inconclusive };
+    ev.legacy_headline = format!(
         "GD at h=2/(μ+L): closed-form max radius = (κ−1)/(κ+1) on {} κ values; per-step bound \
          ‖e_k‖ ≤ q^k‖e_0‖ worst ratio {:.4} (quadratics), {:.4} (logistic)",
         kappas.len(),
@@ -1085,7 +1085,7 @@ fn check_gd_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         worst_log.0
     );
     if !ok {
-        ev.reason = Some("a measurement failed; see the table".into());
+        ev.remarks = Some("a measurement failed; see the table".into());
     }
     Ok(ev)
 }
@@ -1130,7 +1130,7 @@ fn check_heavy_ball_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let kappas = ctx.f64s("kappas")?;
     let max_steps = ctx.usize("max_steps")?;
     let floor_rel = ctx.f64("floor_rel")?;
-    let mut ev = Evidence::new(Verdict::Holds, "");
+    let mut ev = Evidence::legacy(Verdict::Holds, "");
     let mut quad_ok = closed_form_checks(
         &mut ev,
         "heavy-ball tuned",
@@ -1271,14 +1271,14 @@ fn check_heavy_ball_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     }
     ev.instances = (insts.len() + starts.len()) as u64;
     let q25 = th::heavy_ball_tuned_rate(25.0);
-    ev.headline = format!(
+    ev.legacy_headline = format!(
         "Quadratics: every block radius = (√κ−1)/(√κ+1) (asymptotic; ‖e_k‖/q^k grows to {:.0}); \
          Lessard κ=25 (q={q25:.4}): {} of {} starts cycle",
         ratio,
         cycles.len(),
         starts.len()
     );
-    ev.verdict = if !cycles.is_empty() && quad_ok {
+    ev.legacy_verdict = if !cycles.is_empty() && quad_ok {
         ev.corrected_statement = Some(
             "On strongly convex quadratics with spectrum in [μ, L], heavy-ball with α = \
              4/(√L+√μ)², β = ((√κ−1)/(√κ+1))² has lim ‖x_k − x*‖^{1/k} = (√κ−1)/(√κ+1) \
@@ -1289,10 +1289,10 @@ fn check_heavy_ball_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         );
         Verdict::FailsAsPrinted
     } else if quad_ok {
-        ev.reason = Some("no Lessard cycle found on the grid of starts".into());
+        ev.remarks = Some("no Lessard cycle found on the grid of starts".into());
         Verdict::Holds
     } else {
-        ev.reason = Some("a quadratic measurement failed; see the table".into());
+        ev.remarks = Some("a quadratic measurement failed; see the table".into());
         Verdict::Inconclusive
     };
     Ok(ev)
@@ -1306,7 +1306,7 @@ fn check_nag_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let kappas = ctx.f64s("kappas")?;
     let max_steps = ctx.usize("max_steps")?;
     let floor_rel = ctx.f64("floor_rel")?;
-    let mut ev = Evidence::new(Verdict::Holds, "");
+    let mut ev = Evidence::legacy(Verdict::Holds, "");
     // (i) the true asymptotic rate on quadratics is 1 − 1/√κ (double root at λ = μ) ...
     let mut ok = closed_form_checks(
         &mut ev,
@@ -1479,7 +1479,7 @@ fn check_nag_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let rate_fig = rate_vs_kappa_figure();
     ev.figures.push(rate_fig);
     ev.instances = (insts.len() + lseeds) as u64;
-    ev.headline = format!(
+    ev.legacy_headline = format!(
         "Printed √(1−1/√κ) is a valid rate bound (worst ratio {:.3} with constant √(κ+1)) but \
          not the rate: on quadratics the exact rate is 1−1/√κ = printed² (e.g. κ=100: 0.900 vs \
          printed {:.4})",
@@ -1487,16 +1487,16 @@ fn check_nag_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         th::nag_printed_rate(100.0)
     );
     if ok {
-        ev.verdict = Verdict::Holds;
-        ev.reason = Some(
+        ev.legacy_verdict = Verdict::Holds;
+        ev.remarks = Some(
             "Holds as an upper bound on the rate (‖x_k − x*‖ ≤ √(κ+1)·(√(1−1/√κ))^k‖x_0 − x*‖, from \
              the function-value bound with γ₀ = μ); it is not tight on quadratics, where the exact \
              asymptotic rate is 1 − 1/√κ, the square of the printed value."
                 .into(),
         );
     } else {
-        ev.verdict = Verdict::Inconclusive;
-        ev.reason = Some("a measurement failed; see the table".into());
+        ev.legacy_verdict = Verdict::Inconclusive;
+        ev.remarks = Some("a measurement failed; see the table".into());
     }
     Ok(ev)
 }
@@ -1552,7 +1552,7 @@ fn rate_vs_kappa_figure() -> Figure {
 
 fn check_acceleration_convex(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let kappas = ctx.f64s("kappas")?;
-    let mut ev = Evidence::new(Verdict::Holds, "");
+    let mut ev = Evidence::legacy(Verdict::Holds, "");
     // (a) Across κ: iterations per e-fold, GD / accelerated, printed and exact.
     let crossover = th::printed_nag_gd_crossover();
     let mut printed_nag_worse = Vec::new();
@@ -1795,15 +1795,15 @@ fn check_acceleration_convex(ctx: &CheckContext) -> Result<Evidence, CheckError>
     ev.figures.push(rate_vs_kappa_figure());
     ev.instances = (kappas.len() + 2) as u64;
     let sublinear = gd_local > 1.0 - 10.0 / k_end as f64 && nag_local > 1.0 - 10.0 / k_end as f64;
-    ev.headline = format!(
+    ev.legacy_headline = format!(
         "Printed NAG rate is slower than GD's for 1 < κ < {crossover:.2}; exact speed-up → 1 as κ → 1; \
          at μ = 0 no linear rate (GD slope {gd_slope:.2}, NAG {nag_slope:.2} in log-log)"
     );
     if !(traj_ok && bounds_ok) {
-        ev.verdict = Verdict::Inconclusive;
-        ev.reason = Some("a trajectory or bound measurement failed; see the table".into());
+        ev.legacy_verdict = Verdict::Inconclusive;
+        ev.remarks = Some("a trajectory or bound measurement failed; see the table".into());
     } else if !printed_nag_worse.is_empty() || sublinear {
-        ev.verdict = Verdict::FailsAsPrinted;
+        ev.legacy_verdict = Verdict::FailsAsPrinted;
         let k_ce = printed_nag_worse.first().copied().unwrap_or(4.0);
         ev.counterexample = Some(Counterexample {
             description: format!(
@@ -1835,7 +1835,7 @@ fn check_acceleration_convex(ctx: &CheckContext) -> Result<Evidence, CheckError>
                 .into(),
         );
     } else {
-        ev.verdict = Verdict::Holds;
+        ev.legacy_verdict = Verdict::Holds;
     }
     Ok(ev)
 }
