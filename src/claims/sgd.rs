@@ -208,7 +208,7 @@ fn minibatch_unbiased(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let p_value = 1.0 - dist.cdf(chi2);
     let alpha_test = 1e-4;
     let all_ok = mean_ok && var_ok && partitions == epoch_total && p_value > alpha_test;
-    let mut ev = Evidence::new(
+    let mut ev = Evidence::legacy(
         verdict_of(all_ok),
         format!(
             "enumerated E g_S = ∇f and Var = σ²(m−B)/(B(m−1)) on {instances} (m, B, seed) cases; \
@@ -352,7 +352,7 @@ fn sgd_weight_decay_equals_l2(ctx: &CheckContext) -> Result<Evidence, CheckError
         }
     }
     let ok = worst_ratio <= 1.0;
-    let mut ev = Evidence::new(
+    let mut ev = Evidence::legacy(
         verdict_of(ok),
         format!(
             "decoupled (1−λ)θ − αg and coupled θ − α(g + λ′θ) stay within the rounding bound \
@@ -382,7 +382,7 @@ fn sgd_weight_decay_equals_l2(ctx: &CheckContext) -> Result<Evidence, CheckError
             Relation::AtMost,
         ),
     ];
-    ev.reason = Some(format!(
+    ev.remarks = Some(format!(
         "Exact in real arithmetic (Loshchilov & Hutter Prop. 1); in f64 the two operation orders differ by rounding only: {bit_identical} of {instances} runs were bit-identical."
     ));
     if let Some((da, db)) = traj_fig {
@@ -518,13 +518,13 @@ fn sgd_momentum_weight_decay(ctx: &CheckContext) -> Result<Evidence, CheckError>
     } else {
         Verdict::Inconclusive
     };
-    let mut ev = Evidence::new(
+    let mut ev = Evidence::legacy(
         verdict,
         "with momentum μ > 0 coupled L2 and decoupled decay differ at step 2 by exactly μλθ₀ (no λ gives equal trajectories); at μ = 0 they coincide",
     );
     ev.instances = 3 * mus.len() as u64;
     ev.measurements = ms;
-    ev.reason = Some("Step 1 forces λ = αλ′ (if θ₀ ≠ 0); step 2 then differs by μλθ₀ ≠ 0, so no decoupled λ reproduces PyTorch SGD momentum with coupled weight decay. Decoupled decay with λ = αλ′ regularises the limit by λ′(1−μ) instead of λ′.".into());
+    ev.remarks = Some("Step 1 forces λ = αλ′ (if θ₀ ≠ 0); step 2 then differs by μλθ₀ ≠ 0, so no decoupled λ reproduces PyTorch SGD momentum with coupled weight decay. Decoupled decay with λ = αλ′ regularises the limit by λ′(1−μ) instead of λ′.".into());
     if let Some((mu, c, d, f)) = fig {
         let x: Vec<f64> = (0..c.len()).map(|k| k as f64).collect();
         ev.figures.push(Figure {
@@ -622,14 +622,14 @@ fn adam_weight_decay_not_l2(ctx: &CheckContext) -> Result<Evidence, CheckError> 
         sweep_best.push(best);
         sweep_bound.push(lower.max(1e-300));
     }
-    let mut ev = Evidence::new(
+    let mut ev = Evidence::legacy(
         if ok { Verdict::Holds } else { Verdict::Inconclusive },
         format!("for every λ tried, no λ′ (grid of {} + λ/α) makes Adam + L2 follow AdamW; the step-1 gap ≥ λ|θ₀| holds for all λ′", lp_grid.len()),
     );
     ev.instances = instances;
     ev.measurements = ms;
     ev.counterexample = None;
-    ev.reason = Some("Minimal instance: 1-D f = ½θ², θ₀ = 1: Adam's first step has magnitude α|g′|/(|g′|+ε) < α whatever λ′ is, AdamW's is α/(1+ε) + λ > α.".into());
+    ev.remarks = Some("Minimal instance: 1-D f = ½θ², θ₀ = 1: Adam's first step has magnitude α|g′|/(|g′|+ε) < α whatever λ′ is, AdamW's is α/(1+ε) + λ > α.".into());
     ev.figures.push(Figure {
         id: "lambda-sweep".into(),
         title: "Best Adam+L2 match to AdamW over λ′".into(),
@@ -779,7 +779,7 @@ fn relu_rescaling(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let x1 = DVector::from_element(1, 1.0);
     let y_pos = two_layer(&one, &zero1, &one, &zero1, &x1)[0];
     let y_neg = two_layer(&(&one * -1.0), &zero1, &(&one / -1.0), &zero1, &x1)[0];
-    let mut ev = Evidence::new(
+    let mut ev = Evidence::legacy(
         verdict,
         format!("c > 0: invariant to rounding on {pos_total} cases (bit-exact for powers of 2); c < 0 changes the output in {neg_fail}/{neg_total}; unscaled b₁ breaks it in {bias_fail}/{bias_total}"),
     );
@@ -882,7 +882,7 @@ fn weight_decay_balances_layers(ctx: &CheckContext) -> Result<Evidence, CheckErr
         }
     }
     let ok = worst_c <= 1.0 && worst_bal <= 1.0 && grid_ok;
-    let mut ev = Evidence::new(
+    let mut ev = Evidence::legacy(
         verdict_of(ok),
         format!("λ(c²‖W₁‖² + c⁻²‖W₂‖²) is minimised at c² = ‖W₂‖/‖W₁‖ (golden section and {grid_points}-point grid agree), where ‖cW₁‖ = ‖c⁻¹W₂‖; minimum 2λ‖W₁‖‖W₂‖"),
     );
