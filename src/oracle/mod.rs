@@ -17,6 +17,7 @@
 //! by `scripts/golden_keras.py` from the same cases); versions pinned in
 //! `scripts/requirements-golden.txt`.
 
+pub mod binary;
 pub mod cli;
 pub mod compare;
 pub mod format;
