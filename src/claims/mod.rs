@@ -15,7 +15,8 @@
 //!   counterexamples;
 //! * [`engine`]: the conclusion, the headline, the mutants;
 //! * [`context`]: what a checker is given, with typed accessors of the card's tables;
-//! * [`card`]: the theorem cards; [`registry`]: one checker per card.
+//! * [`card`]: the theorem cards; [`registry`]: one checker per card;
+//! * [`common`]: machinery shared by checkers (statistics).
 //!
 //! Checker modules, by topic:
 //! * [`rates`]: GD, heavy-ball, NAG linear rates (claims.md 1–4);
@@ -28,6 +29,7 @@ pub mod adagrad_norm;
 pub mod adagrad_norm_robustness;
 pub mod adaptive;
 pub mod card;
+pub mod common;
 pub mod context;
 pub mod engine;
 pub mod evidence;
