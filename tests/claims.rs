@@ -114,7 +114,7 @@ fn no_checker_file_writes_a_verdict() {
     let mut files = Vec::new();
     walk(&root, &mut files);
     files.sort();
-    let allowed = ["engine.rs", "evidence.rs", "registry.rs", "mod.rs"];
+    let allowed = ["engine.rs", "evidence.rs", "registry.rs", "card.rs", "mod.rs"];
     let mut offenders = Vec::new();
     for f in &files {
         let rel = f.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
