@@ -128,7 +128,11 @@ fn no_checker_file_writes_a_verdict() {
             }
         }
     }
-    assert!(files.len() > 10, "found only {} files under src/claims", files.len());
+    assert!(
+        files.len() > 10,
+        "found only {} files under src/claims",
+        files.len()
+    );
     assert!(
         offenders.is_empty(),
         "{} verdict literal(s) outside the engine:\n{}",
