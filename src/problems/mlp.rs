@@ -632,6 +632,19 @@ impl KfacModel for Mlp {
     }
 }
 
+/// W₂ ReLU(W₁x + b₁) + b₂: the two-layer ReLU network of the lecture's rescaling argument,
+/// evaluated directly (no layout).
+pub fn two_layer(
+    w1: &DMatrix<f64>,
+    b1: &DVector<f64>,
+    w2: &DMatrix<f64>,
+    b2: &DVector<f64>,
+    x: &DVector<f64>,
+) -> DVector<f64> {
+    let z = w1 * x + b1;
+    w2 * z.map(|v| v.max(0.0)) + b2
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
