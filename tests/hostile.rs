@@ -220,8 +220,17 @@ fn read_error(text: &[u8]) -> String {
 #[test]
 fn test_reader_errors_name_the_line_and_the_field_path() {
     let two = r#"[{"name": "w", "rows": 2, "cols": 1}]"#;
-    let e = read_error(format!("{}\n", header(r#"[{"name": "w", "rows": "2", "cols": 1}]"#, "[1, 2]")).as_bytes());
-    assert!(e.starts_with("t.jsonl:1: header field `layout[0].rows`: invalid type"), "{e}");
+    let e = read_error(
+        format!(
+            "{}\n",
+            header(r#"[{"name": "w", "rows": "2", "cols": 1}]"#, "[1, 2]")
+        )
+        .as_bytes(),
+    );
+    assert!(
+        e.starts_with("t.jsonl:1: header field `layout[0].rows`: invalid type"),
+        "{e}"
+    );
     let e = read_error(format!("{}\n", header(r#"[{"name": "w", "rows": 2}]"#, "[1, 2]")).as_bytes());
     assert!(e.starts_with("t.jsonl:1: missing field `layout[0].cols`"), "{e}");
     let step = r#"{"step": 1, "grad": [0.1, "x"], "params": [1, 2]}"#;
@@ -239,7 +248,10 @@ fn test_reader_errors_name_the_line_and_the_field_path() {
 fn test_f32_trace_with_f64_values_names_the_line() {
     let layout = r#"[{"name": "params", "rows": 1, "cols": 1}]"#;
     let h = header(layout, "[0.5]").replace(r#""dtype": "f64""#, r#""dtype": "f32""#);
-    let f = TempFile::new("f32-values.jsonl", &format!("{h}\n{{\"step\": 1, \"grad\": [0.1], \"params\": [0.49]}}\n"));
+    let f = TempFile::new(
+        "f32-values.jsonl",
+        &format!("{h}\n{{\"step\": 1, \"grad\": [0.1], \"params\": [0.49]}}\n"),
+    );
     let out = optverify(&["check", f.path()]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");

@@ -146,7 +146,7 @@ impl FiniteSum for LinearNet {
 }
 
 /// K-FAC's view: one layer, ā = x̄, g = Wx̄ − y (sampled: −ξ, ξ ~ N(0, I); expected: the unit
-/// vectors, E[ggᵀ] = I), output Fisher I.
+/// vectors, E\[ggᵀ\] = I), output Fisher I.
 impl KfacModel for LinearNet {
     fn kfac_layers(&self) -> Vec<KfacLayer> {
         vec![KfacLayer {
