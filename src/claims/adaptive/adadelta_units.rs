@@ -113,7 +113,7 @@ fn run(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             let sgd = |g: f64| -0.1 * g;
             let adagrad = |g: f64| -0.1 * g / (g * g).sqrt();
             let p_fix = exponent(fixed[1] - fixed[0], dx, s);
-            if !((p_fix - 1.0).abs() < p_fix_far.0) {
+            if (p_fix - 1.0).abs() >= p_fix_far.0 || p_fix.is_nan() {
                 p_fix_far = ((p_fix - 1.0).abs(), p_fix);
             }
             let p_split = exponent(split[1] - split[0], dx, s);

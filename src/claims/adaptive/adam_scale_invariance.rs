@@ -3,7 +3,7 @@
 //! update is invariant to rescaling the gradient, Δ_t(c·g) = Δ_t(g) for c > 0.
 //!
 //! * witnesses: with the `[statement]`'s ε (0 is run as 1e-300, below every √v̂ here by
-//!   > 250 orders of magnitude), its exponent p (Δ(cg) = c^p Δ(g)) and its range of c, the
+//!   more than 250 orders of magnitude), its exponent p (Δ(cg) = c^p Δ(g)) and its range of c, the
 //!   updates of `optim::adam` on random gradient sequences satisfy the statement to the
 //!   rounding bound, and bit for bit for c = 2^k;
 //! * check: with ε > 0 (the mode's ε) the update is multiplied by exactly
