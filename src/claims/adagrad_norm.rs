@@ -20,7 +20,6 @@ use crate::theory::adagrad_norm as th;
 use nalgebra::DVector;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// The checkers of this module.
 pub fn checkers() -> Vec<Checker> {
@@ -1288,65 +1287,11 @@ fn b_limit(ctx: &CheckContext) -> Result<Evidence, CheckError> {
 // within an epoch the next batch depends on the previous ones, so E[g_k | past] ≠ ∇F(θ_k) and the
 // theorem's hypothesis fails (marginally each batch is uniform, but θ_k depends on the same epoch).
 
+use super::common::stats::{slope, slope_intercept};
+pub use super::common::stats::{t_band, t_interval};
 use crate::problems::logistic::sigmoid;
 use crate::problems::stochastic::{batch_gradient_into, without_replacement_variance};
 use crate::problems::{BinaryTask, FiniteSum};
-
-/// Two-sided Student-t interval (mean ± t_{1−α/2, n−1}·s/√n).
-pub fn t_interval(xs: &[f64], alpha: f64) -> (f64, f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let t = StudentsT::new(0.0, 1.0, n - 1.0)
-        .map(|d| d.inverse_cdf(1.0 - alpha / 2.0))
-        .unwrap_or(f64::NAN);
-    let half = t * (var / n).sqrt();
-    (mean, mean - half, mean + half)
-}
-
-/// Pointwise two-sided Student-t band at level 1 − α over independent replicates
-/// (`replicates[r][i]` is replicate r's value at `x[i]`), drawn as two dashed series. Every
-/// stochastic figure that shows a mean over seeds draws its band with this function. A lower
-/// end ≤ 0 is dropped on a log axis by the SVG writer (the line is broken there).
-pub fn t_band(label: &str, alpha: f64, x: &[f64], replicates: &[Vec<f64>]) -> [Series; 2] {
-    let (lo, hi): (Vec<f64>, Vec<f64>) = (0..x.len())
-        .map(|i| {
-            let col: Vec<f64> = replicates.iter().map(|r| r[i]).collect();
-            let (_, lo, hi) = t_interval(&col, alpha);
-            (lo, hi)
-        })
-        .unzip();
-    let level = 100.0 * (1.0 - alpha);
-    [
-        pt(
-            &format!("{label}: {level:.0}% t-band (lower)"),
-            Style::Predicted,
-            x.to_vec(),
-            lo,
-        ),
-        pt(
-            &format!("{label}: {level:.0}% t-band (upper)"),
-            Style::Predicted,
-            x.to_vec(),
-            hi,
-        ),
-    ]
-}
-
-/// OLS slope of y on x.
-fn slope(x: &[f64], y: &[f64]) -> f64 {
-    slope_intercept(x, y).0
-}
-
-/// OLS slope and intercept of y on x.
-fn slope_intercept(x: &[f64], y: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    let s = sxy / sxx;
-    (s, my - s * mx)
-}
 
 /// What a stochastic run records.
 pub(crate) struct StochRun {

@@ -15,13 +15,14 @@
 //!   counterexamples;
 //! * [`engine`]: the conclusion, the headline, the mutants;
 //! * [`context`]: what a checker is given, with typed accessors of the card's tables;
-//! * [`card`]: the theorem cards; [`registry`]: one checker per card.
+//! * [`card`]: the theorem cards; [`registry`]: one checker per card;
+//! * [`common`]: machinery shared by checkers (statistics, recorded framework runs,
+//!   trajectories).
 //!
 //! Checker modules, by topic:
 //! * [`rates`]: GD, heavy-ball, NAG linear rates (claims.md 1–4);
 //! * [`sgd`]: mini-batches, weight decay ≡ L2, ReLU rescaling, balancing (5–9);
 //! * [`adaptive`]: AdaGrad, RMSProp, AdaDelta, Adam, AdamW (10–13), one file per card;
-//! * [`common`]: machinery shared by several checkers (recorded framework runs, trajectories);
 //! * [`adagrad_norm`]: Ward, Wu & Bottou's AdaGrad-Norm theory (14–20);
 //! * [`adagrad_norm_robustness`]: AdaGrad-Norm's robustness to b₀ against SGD with step 1/b₀ (20).
 

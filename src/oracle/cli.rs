@@ -86,7 +86,7 @@ fn ulps_text(u: u64) -> String {
 }
 
 /// The `reference:` line, and for an f32 trace replayed in f64 the sentence that says so.
-fn reference_line(h: &Header, o: &Outcome) -> String {
+pub(crate) fn reference_line(h: &Header, o: &Outcome) -> String {
     let mut s = format!("reference: {}", o.reference);
     if o.reference.is_mixed(h.dtype) {
         s.push_str(&format!(
@@ -106,12 +106,12 @@ fn reference_line(h: &Header, o: &Outcome) -> String {
     s
 }
 
-fn summary_line(h: &Header, o: &Outcome) -> String {
+pub(crate) fn summary_line(h: &Header, o: &Outcome) -> String {
     let mut s = format!(
-        "{}/{} steps bit for bit; worst {} ulps ({}), worst relative difference {:.3e} (tolerance {:.1e})",
+        "{}/{} steps bit for bit; worst {} ulps of scale ({}), worst relative difference {:.3e} (tolerance {:.1e})",
         o.bit_identical_steps,
         o.steps,
-        ulps_text(o.worst_ulps_value()),
+        ulps_text(o.worst_scaled_ulps_value()),
         o.dtype,
         o.worst_rel_value(),
         o.tolerance
@@ -152,7 +152,7 @@ fn layout_text(h: &Header) -> String {
         .join(", ")
 }
 
-fn header_line(file: &str, h: &Header) -> String {
+pub(crate) fn header_line(file: &str, h: &Header) -> String {
     format!(
         "trace {file}: {} {} {}, {} parameters ({}), {}, producer {:?}",
         h.preset,
@@ -368,7 +368,7 @@ pub fn conformance(dir: &Path) -> CommandOutput {
             .or_default();
         row.traces += 1;
         row.bit_identical += usize::from(o.bit_identical());
-        row.worst_ulps = row.worst_ulps.max(o.worst_ulps_value());
+        row.worst_ulps = row.worst_ulps.max(o.worst_scaled_ulps_value());
         row.worst_rel = row.worst_rel.max(o.worst_rel_value());
         *row.references.entry(o.reference.to_string()).or_default() += 1;
         if !o.agrees() {
@@ -398,7 +398,7 @@ pub fn conformance(dir: &Path) -> CommandOutput {
         ));
     }
     let mut text = String::from(
-        "| preset | optimizer | dtype | traces | bit-identical | worst ulps | worst relative | reference |\n\
+        "| preset | optimizer | dtype | traces | bit-identical | worst ulps of scale | worst relative | reference |\n\
          |---|---|---|---:|---:|---:|---:|---|\n",
     );
     let (mut total, mut total_bit) = (0, 0);
@@ -817,6 +817,9 @@ pub fn trace(
         dtype,
         producer: format!("optverify {} ({})", crate::VERSION, reference.reference()),
         params0: params0.clone(),
+        param_groups: None,
+        schedule: None,
+        transforms: Vec::new(),
     };
     let file = match std::fs::File::create(out) {
         Ok(f) => f,
