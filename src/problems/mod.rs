@@ -18,6 +18,7 @@
 pub mod data;
 pub mod least_squares;
 pub mod lessard;
+pub mod linear;
 pub mod logistic;
 pub mod mlp;
 pub mod quadratic;
@@ -28,6 +29,7 @@ pub mod stochastic;
 pub use data::{digits, Digits};
 pub use least_squares::LeastSquares;
 pub use lessard::Lessard;
+pub use linear::LinearNet;
 pub use logistic::{BinaryLogistic, BinaryTask, Multinomial};
 pub use mlp::{DropoutOracle, Mlp};
 pub use quadratic::{Quadratic, Spectrum};
