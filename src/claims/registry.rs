@@ -27,6 +27,7 @@ pub fn registry() -> Vec<Checker> {
     all.extend(super::adagrad_norm::checkers());
     all.extend(super::adagrad_norm_robustness::checkers());
     all.extend(super::experiments::checkers());
+    all.extend(super::other_methods::checkers());
     all
 }
 

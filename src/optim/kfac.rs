@@ -110,6 +110,46 @@ pub enum UpdateRule {
     RescaledMomentum,
 }
 
+/// The flat index of entry (r, c) of layer `l`'s W̄ in `layout` (c = `inputs` is the bias),
+/// `None` if a block is missing.
+pub fn flat_index(layer: &KfacLayer, layout: &Layout, r: usize, c: usize) -> Option<usize> {
+    let offset = |name: &str| layout.blocks().iter().find(|b| b.name == name).map(|b| b.offset);
+    if c < layer.inputs {
+        offset(&layer.weight).map(|o| o + r * layer.inputs + c)
+    } else {
+        offset(layer.bias.as_ref()?).map(|o| o + r)
+    }
+}
+
+/// The block-diagonal matrix with block G_i ⊗ Ā_i for layer i (the row-major vec of W̄_i),
+/// written out densely over the whole flat θ in the layout's order: K-FAC's F̆ (§4.2) when
+/// `factors` are its Ā, G. Used to compare K-FAC with dense computations.
+///
+/// # Panics
+/// If a layer's block is not in `layout` or the factors' shapes do not match the layers.
+pub fn block_kronecker(layers: &[KfacLayer], layout: &Layout, factors: &[Factors]) -> DMatrix<f64> {
+    let dim = layout.dim();
+    let mut m = DMatrix::zeros(dim, dim);
+    for (l, f) in layers.iter().zip(factors) {
+        assert_eq!(
+            (f.a.nrows(), f.g.nrows()),
+            (l.a_dim(), l.outputs),
+            "factor shapes"
+        );
+        let idx = |r: usize, c: usize| flat_index(l, layout, r, c).expect("layer blocks are in the layout");
+        for r1 in 0..l.outputs {
+            for c1 in 0..l.a_dim() {
+                for r2 in 0..l.outputs {
+                    for c2 in 0..l.a_dim() {
+                        m[(idx(r1, c1), idx(r2, c2))] = f.g[(r1, r2)] * f.a[(c1, c2)];
+                    }
+                }
+            }
+        }
+    }
+    m
+}
+
 /// Hyperparameters of [`Kfac`] (serde; validate with [`KfacConfig::build`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KfacConfig {
