@@ -10,9 +10,9 @@
 //! one model on which K-FAC's Kronecker factorisation is exact (Martens & Grosse 2015, §3:
 //! $g = Wx + b - y$ is independent of $\bar x$ under the model).
 
+use super::curvature::{FisherTargets, KfacLayer, KfacModel, LayerStats};
 use super::{FiniteSum, Objective, ProblemError};
-use crate::optim::kfac::{FisherTargets, KfacLayer, KfacModel, LayerStats};
-use crate::optim::layout::Layout;
+use crate::layout::Layout;
 use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

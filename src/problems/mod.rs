@@ -15,6 +15,7 @@
 //! | [`stochastic`] | mini-batch sampler, finite-sum oracle, additive-noise oracle |
 //! | [`data`] | the vendored UCI digits data set |
 
+pub mod curvature;
 pub mod data;
 pub mod least_squares;
 pub mod lessard;
