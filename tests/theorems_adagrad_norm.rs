@@ -206,10 +206,10 @@ fn full_mode_all() {
 
 use nalgebra::DVector;
 use optverify::claims::common::stats::{t_band, t_interval};
-use optverify::problems::{logistic_moments, IidBatchOracle};
 use optverify::claims::Style;
 use optverify::prec::gamma;
 use optverify::problems::stochastic::batch_gradient_variance;
+use optverify::problems::{logistic_moments, IidBatchOracle};
 use optverify::problems::{BinaryLogistic, BinaryTask, FiniteSum, GradientOracle, Objective};
 
 fn digits_3_8() -> BinaryLogistic {

@@ -5,7 +5,7 @@
 //!
 //! * Theorem 2.2 (deterministic AdaGrad-Norm), regime $b_0 \ge \eta L$:
 //!   $$N = 1 + \left\lceil \frac{4\Delta^2 + 2b_0\Delta}{\varepsilon} \right\rceil
-//!       = 1 + \left\lceil \frac{2\Delta(b_0 + 2\Delta)}{\varepsilon} \right\rceil,$$
+//!   = 1 + \left\lceil \frac{2\Delta(b_0 + 2\Delta)}{\varepsilon} \right\rceil,$$
 //!   regime $b_0 < \eta L$, with $C_{b_0} = 1 + 2\log(L/b_0)$:
 //!   $$N = 1 + \left\lceil \frac{2L\Delta + (2\Delta + LC_{b_0})^2 + L^2(1 + C_{b_0}) - b_0^2}{\varepsilon}\right\rceil,$$
 //!   after which $\min_{j \in [N]}\|\nabla F(x_j)\|^2 \le \varepsilon$, $[N] = \{0, \dots, N\}$.

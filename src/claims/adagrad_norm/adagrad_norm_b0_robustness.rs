@@ -20,7 +20,9 @@
 
 use super::{cache_key, cached, other, run_stochastic};
 use crate::claims::common::stats::{t_band, t_interval};
-use crate::claims::{CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style};
+use crate::claims::{
+    CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style,
+};
 use crate::problems::{Objective, Quadratic, Spectrum};
 use nalgebra::DVector;
 
@@ -117,7 +119,13 @@ fn simulate(ctx: &CheckContext) -> Result<Runs, CheckError> {
         ada.push(at_b0(&q, &x0, b0, sigma, steps, seeds, true)?);
         sgd.push(at_b0(&q, &x0, b0, sigma, steps, seeds, false)?);
     }
-    Ok(Runs { q, l, g0_sq, ada, sgd })
+    Ok(Runs {
+        q,
+        l,
+        g0_sq,
+        ada,
+        sgd,
+    })
 }
 
 fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
@@ -236,10 +244,10 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     };
     let all: Vec<usize> = (0..b0s.len()).collect();
     let up_to_ref: Vec<usize> = (0..b0s.len()).filter(|&i| b0s[i] <= b_ref).collect();
-    let ada_small = ratio_over(&up_to_ref, &ada, &|a| a.mean);
-    let sgd_small = ratio_over(&up_to_ref, &sgd, &|a| a.mean);
-    let ada_all = ratio_over(&all, &ada, &|a| a.mean);
-    let sgd_all = ratio_over(&all, &sgd, &|a| a.mean);
+    let ada_small = ratio_over(&up_to_ref, ada, &|a| a.mean);
+    let sgd_small = ratio_over(&up_to_ref, sgd, &|a| a.mean);
+    let ada_all = ratio_over(&all, ada, &|a| a.mean);
+    let sgd_all = ratio_over(&all, sgd, &|a| a.mean);
     ev.measurements.push(
         Measurement::new(
             "worst/best of Q over b₀ ≤ L: AdaGrad-Norm (SGD in the note)",
@@ -249,8 +257,8 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         )
         .with_note(format!(
             "SGD: {sgd_small:.3e} (+∞: diverged); literal min-so-far: AdaGrad-Norm {:.3}, SGD {:.3e}",
-            ratio_over(&up_to_ref, &ada, &|a| a.literal_min),
-            ratio_over(&up_to_ref, &sgd, &|a| a.literal_min)
+            ratio_over(&up_to_ref, ada, &|a| a.literal_min),
+            ratio_over(&up_to_ref, sgd, &|a| a.literal_min)
         ))
         .context(),
     );
@@ -263,8 +271,8 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         )
         .with_note(format!(
             "SGD: {sgd_all:.3e} (+∞: diverged); AdaGrad-Norm's is set by the largest b₀, where it barely moves (‖∇F(θ₀)‖² = {g0_sq:.3}); literal min-so-far: AdaGrad-Norm {:.3e}, SGD {:.3e}",
-            ratio_over(&all, &ada, &|a| a.literal_min),
-            ratio_over(&all, &sgd, &|a| a.literal_min)
+            ratio_over(&all, ada, &|a| a.literal_min),
+            ratio_over(&all, sgd, &|a| a.literal_min)
         ))
         .context(),
     );
@@ -314,14 +322,14 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         caption: format!("AdaGrad-Norm is flat for b₀ ≤ L and converges for every b₀; SGD with step 1/b₀ diverges for b₀ < L/2 (+∞: no point drawn); for b₀ ≫ L the two coincide, and stall once b₀ ≫ μN. Bands: pointwise {level:.0}% t-intervals over {seeds} seeds. Points: the literal min-so-far min_ℓ of the seed-mean curve (SGD's is ‖∇F(θ₀)‖² where it diverges)."),
     };
     fig.series
-        .extend(t_band("AdaGrad-Norm", alpha, &b0s, &replicates(&ada)));
+        .extend(t_band("AdaGrad-Norm", alpha, &b0s, &replicates(ada)));
     fig.series.push(series(
         "SGD, step 1/b₀",
         Style::Line,
         &b0s,
         sgd.iter().map(|a| a.mean).collect(),
     ));
-    fig.series.extend(t_band("SGD", alpha, &b0s, &replicates(&sgd)));
+    fig.series.extend(t_band("SGD", alpha, &b0s, &replicates(sgd)));
     fig.series.push(series(
         "AdaGrad-Norm, literal min-so-far",
         Style::Points,

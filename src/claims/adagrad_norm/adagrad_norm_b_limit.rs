@@ -50,7 +50,8 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         log_x: true,
         log_y: true,
         series: Vec::new(),
-        caption: "b_k increases and settles: the batch AdaGrad-Norm step size converges to a constant 1/b_∞.".into(),
+        caption: "b_k increases and settles: the batch AdaGrad-Norm step size converges to a constant 1/b_∞."
+            .into(),
     };
     let fit_ks: Vec<usize> = logspace((steps / 10).max(1) as f64, steps as f64, 20)
         .into_iter()
@@ -79,7 +80,10 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let km1 = k0.saturating_sub(1);
         worst_eq15 = worst_eq15.max(bk / (run.b[km1] + 2.0 * run.f[km1]));
         if i % 3 == 0 {
-            let ks: Vec<usize> = logspace(1.0, steps as f64, 60).into_iter().map(|k| k as usize).collect();
+            let ks: Vec<usize> = logspace(1.0, steps as f64, 60)
+                .into_iter()
+                .map(|k| k as usize)
+                .collect();
             traj.series.push(pt(
                 &format!("b₀ = {b0:.0e}"),
                 Style::Line,
@@ -107,13 +111,21 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             EXPONENT_TOL,
             Relation::AtMost,
         )
-        .with_note(format!("fitted exponent {:.3e} at b₀ = {:.0e}", worst_exponent.0, worst_exponent.1))
+        .with_note(format!(
+            "fitted exponent {:.3e} at b₀ = {:.0e}",
+            worst_exponent.0, worst_exponent.1
+        ))
         .witness()
         .key(),
     );
     ev.push(
-        Measurement::new("runs with b_K < L (interval not certified)", unsettled as f64, 0.0, Relation::Exact)
-            .with_note("the certificate needs b ≥ L from K on"),
+        Measurement::new(
+            "runs with b_K < L (interval not certified)",
+            unsettled as f64,
+            0.0,
+            Relation::Exact,
+        )
+        .with_note("the certificate needs b ≥ L from K on"),
     );
     ev.push(
         Measurement::new(
@@ -152,7 +164,9 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             pt("b₀", Style::Predicted, b0s.clone(), b0s.clone()),
             pt("L", Style::Predicted, vec![b0s[0], last], vec![l, l]),
         ],
-        caption: "For b₀ ≪ L the limit is a b₀-independent multiple of L; for b₀ ≫ L it is b₀ plus at most 2Δ.".into(),
+        caption:
+            "For b₀ ≪ L the limit is a b₀-independent multiple of L; for b₀ ≫ L it is b₀ plus at most 2Δ."
+                .into(),
     });
     ev.remarks = Some("A finite run cannot exhibit a b_k that grows for ever, so a witness found here (an unsettled run) makes the verdict inconclusive rather than a counterexample; the mutant b_k ∝ k^{1/2} shows that the check tells a limit from growth.".into());
     Ok(ev)

@@ -9,7 +9,9 @@
 //!   and within the paper's range {0..N} and the slide's T with Δ.
 
 use super::{instances, other, pt, run_adagrad_norm};
-use crate::claims::{CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation, Style};
+use crate::claims::{
+    CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation, Style,
+};
 use crate::problems::{Objective, ShiftedQuadratic};
 use crate::theory::adagrad_norm::{self as th, rat};
 use nalgebra::DVector;
@@ -138,7 +140,9 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             let ratio = w.hit as f64 / (w.t - 1) as f64;
             ev.measurements.push(
                 Measurement::new(
-                    format!("worst first-hit/(N−1), Theorem 2.2's N (b₀Δ coefficient {b0_term}), regime {label}"),
+                    format!(
+                        "worst first-hit/(N−1), Theorem 2.2's N (b₀Δ coefficient {b0_term}), regime {label}"
+                    ),
                     ratio,
                     1.0,
                     Relation::AtMost,
@@ -243,7 +247,9 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 t_u.saturating_sub(1) as f64,
                 Relation::AtMost,
             )
-            .with_note(format!("c = {c}, raw 𝓛(θ₀) = {raw:e}; the gap 0.5 gives T = {t_gap}"))
+            .with_note(format!(
+                "c = {c}, raw 𝓛(θ₀) = {raw:e}; the gap 0.5 gives T = {t_gap}"
+            ))
             .witness()
             .key(),
         );

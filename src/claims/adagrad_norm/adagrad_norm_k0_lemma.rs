@@ -126,7 +126,9 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             0.0,
             Relation::Exact,
         )
-        .with_note(format!("worst ratio {worst_eq15:.4}; implies the first inequality with coefficient 2")),
+        .with_note(format!(
+            "worst ratio {worst_eq15:.4}; implies the first inequality with coefficient 2"
+        )),
     );
     ev.push(
         Measurement::new(
@@ -139,8 +141,13 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         .key(),
     );
     ev.push(
-        Measurement::new("k₀ on f = x²/2, b₀ = ½, x₀ = 2 (the closed-form instance)", k0 as f64, 1.0, Relation::Exact)
-            .with_note("b₁ = √(¼ + 4) ≥ L = 1"),
+        Measurement::new(
+            "k₀ on f = x²/2, b₀ = ½, x₀ = 2 (the closed-form instance)",
+            k0 as f64,
+            1.0,
+            Relation::Exact,
+        )
+        .with_note("b₁ = √(¼ + 4) ≥ L = 1"),
     );
     // The printed statement, 𝓛 the raw value (theorems/README.md §2): witnesses.
     ev.push(

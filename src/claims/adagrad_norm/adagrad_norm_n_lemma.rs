@@ -60,7 +60,9 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             return false;
         }
         if violated(l, b0, a, n) {
-            violations.push(format!("L = {l:e}, b₀ = {b0:e}, ε = {eps:e}, a_k = {a:e}, N = {n}"));
+            violations.push(format!(
+                "L = {l:e}, b₀ = {b0:e}, ε = {eps:e}, a_k = {a:e}, N = {n}"
+            ));
         }
         true
     };
@@ -69,7 +71,11 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         // b₀/L ∈ [10⁻², 10^½]: about a fifth of the cases have b₀ > L.
         let b0 = l * 10f64.powf(rng.random_range(-2.0..0.5));
         let eps = 10f64.powf(rng.random_range(-2.0..0.0));
-        let bump = if c % 2 == 0 { 2f64.powi(-40) } else { rng.random_range(0.0..1.0) };
+        let bump = if c % 2 == 0 {
+            2f64.powi(-40)
+        } else {
+            rng.random_range(0.0..1.0)
+        };
         let a = eps * (1.0 + bump);
         if a <= eps || !witness_case(l, b0, eps, a, &mut violations) {
             continue;
@@ -87,7 +93,9 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             below_l += 1;
             // The lemma's N − 1 = ⌈(L² − b₀²)/ε⌉ already suffices; N − 2 does not for a_k just
             // above ε.
-            let m = th::n_lemma_minimal_iterations(l, b0, eps).to_i64().unwrap_or(i64::MAX);
+            let m = th::n_lemma_minimal_iterations(l, b0, eps)
+                .to_i64()
+                .unwrap_or(i64::MAX);
             let tiny = eps * (1.0 + 2f64.powi(-40));
             if !violated(l, b0, tiny, m) {
                 minimal_ok += 1;
@@ -107,7 +115,9 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let l = 10f64.powf(rng.random_range(-0.5..0.5));
         let eps = [0.1, 0.01, 0.3, 0.05][t % 4];
         let m = rng.random_range(1..64) as f64;
-        let Some(b0) = Some((l * l - m * eps).sqrt()).filter(|b| b.is_finite() && *b > 0.0) else { continue };
+        let Some(b0) = Some((l * l - m * eps).sqrt()).filter(|b| b.is_finite() && *b > 0.0) else {
+            continue;
+        };
         let exact = th::n_lemma_iterations(l, b0, eps);
         let float = th::n_lemma_iterations_f64(l, b0, eps);
         let exact_f = exact.to_f64().unwrap_or(f64::NAN);

@@ -16,9 +16,11 @@
 //!   E[(b_K² − A_K)/K] = 0; b_K/√K against √V*; the digits iterates stay in the ball where
 //!   c_g holds.
 
-use super::{cached, cache_key, logspace, other, pt, run_stochastic, DigitsFamily, StochRun};
+use super::{cache_key, cached, logspace, other, pt, run_stochastic, DigitsFamily, StochRun};
 use crate::claims::common::stats::{slope, slope_intercept, t_band, t_interval};
-use crate::claims::{CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation, Style};
+use crate::claims::{
+    CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation, Style,
+};
 use crate::problems::{FiniteSum, OneMinusCos};
 use nalgebra::DVector;
 
@@ -65,7 +67,10 @@ fn simulate(
         .map(|k| k as usize)
         .collect();
     let lx: Vec<f64> = fit_ks.iter().map(|&k| (k as f64).ln()).collect();
-    let mut plot_ks: Vec<usize> = logspace(1.0, steps as f64, 60).into_iter().map(|k| k as usize).collect();
+    let mut plot_ks: Vec<usize> = logspace(1.0, steps as f64, 60)
+        .into_iter()
+        .map(|k| k as usize)
+        .collect();
     plot_ks.dedup();
     let mut d = FamilyData {
         name,
@@ -92,8 +97,13 @@ fn simulate(
         let (sl, ic) = slope_intercept(&lx, &fit_ks.iter().map(|&k| r.b[k].ln()).collect::<Vec<_>>());
         d.slopes.push(sl);
         d.intercepts.push(ic);
-        d.comp_slopes
-            .push(slope(&lx, &fit_ks.iter().map(|&k| 0.5 * r.compensator[k].ln()).collect::<Vec<_>>()));
+        d.comp_slopes.push(slope(
+            &lx,
+            &fit_ks
+                .iter()
+                .map(|&k| 0.5 * r.compensator[k].ln())
+                .collect::<Vec<_>>(),
+        ));
         let k = steps as f64;
         d.b_over_root.push(r.b[steps] / k.sqrt());
         // (b_K² − A_K)/K: a martingale over K, mean exactly 0.
@@ -132,7 +142,15 @@ fn simulate_all(ctx: &CheckContext) -> Result<Runs, CheckError> {
         let obj = OneMinusCos::new(n, a).map_err(other)?;
         let x0 = DVector::from_element(n, 1.0);
         let run = |s: u64| run_stochastic(&obj, &x0, 1.0, sigma, 1000 + s, steps, true);
-        families.push(simulate(name, steps, seeds, sigma * sigma, n as f64 * a * a + sigma * sigma, None, &run)?);
+        families.push(simulate(
+            name,
+            steps,
+            seeds,
+            sigma * sigma,
+            n as f64 * a * a + sigma * sigma,
+            None,
+            &run,
+        )?);
     }
     let digits = DigitsFamily::new(batch, lambda)?;
     let run = |s: u64| digits.run(1.0, 3000 + s, digits_steps, None);
@@ -231,9 +249,12 @@ fn judge(f: &FamilyData, alpha: f64, exponent: f64, ev: &mut Evidence, trajector
             .collect()
     };
     let mean_ic = f.intercepts.iter().sum::<f64>() / f.intercepts.len() as f64;
-    trajectories
-        .series
-        .push(pt(&format!("{name}: mean b_k"), Style::Line, f.plot_k.clone(), mean_of(&f.b_curves)));
+    trajectories.series.push(pt(
+        &format!("{name}: mean b_k"),
+        Style::Line,
+        f.plot_k.clone(),
+        mean_of(&f.b_curves),
+    ));
     trajectories
         .series
         .extend(t_band(&format!("{name}: b_k"), alpha, &f.plot_k, &f.b_curves));
@@ -256,9 +277,20 @@ fn judge(f: &FamilyData, alpha: f64, exponent: f64, ev: &mut Evidence, trajector
             f.seeds
         ),
     };
-    fig.series.extend(t_band("b_k/√k", alpha, &f.plot_k, &f.ratio_curves));
-    fig.series.push(pt("lim = √(E‖g − ∇F‖² at θ*)", Style::Predicted, f.plot_k.clone(), vec![limit; f.plot_k.len()]));
-    fig.series.push(pt("c_g", Style::Predicted, f.plot_k.clone(), vec![c_g; f.plot_k.len()]));
+    fig.series
+        .extend(t_band("b_k/√k", alpha, &f.plot_k, &f.ratio_curves));
+    fig.series.push(pt(
+        "lim = √(E‖g − ∇F‖² at θ*)",
+        Style::Predicted,
+        f.plot_k.clone(),
+        vec![limit; f.plot_k.len()],
+    ));
+    fig.series.push(pt(
+        "c_g",
+        Style::Predicted,
+        f.plot_k.clone(),
+        vec![c_g; f.plot_k.len()],
+    ));
     ev.figures.push(fig);
     found
 }

@@ -16,7 +16,7 @@
 //!   literal minimum of the seed-mean curve, the largest ratio U/bound (the constant the O(·)
 //!   hides).
 
-use super::{cached, cache_key, logspace, other, pt, run_stochastic, DigitsFamily, StochRun};
+use super::{cache_key, cached, logspace, other, pt, run_stochastic, DigitsFamily, StochRun};
 use crate::claims::common::stats::{slope, t_band, t_interval};
 use crate::claims::{CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Style};
 use crate::problems::OneMinusCos;
@@ -69,7 +69,10 @@ fn simulate(
 ) -> Result<FamilyData, CheckError> {
     let per_group = seeds as usize / groups;
     let runs = groups * per_group;
-    let ns: Vec<usize> = logspace(100.0, steps as f64, 12).into_iter().map(|v| v as usize).collect();
+    let ns: Vec<usize> = logspace(100.0, steps as f64, 12)
+        .into_iter()
+        .map(|v| v as usize)
+        .collect();
     let mut windows: Vec<Vec<f64>> = Vec::with_capacity(runs);
     let mut mean_curve = vec![0.0; steps + 1];
     for s in 0..runs {
@@ -79,7 +82,17 @@ fn simulate(
             *m += v.powf(2.0 / 3.0) / runs as f64;
         }
     }
-    Ok(FamilyData { name, fig_id, steps, groups, b0, c_g, ns, windows, mean_curve })
+    Ok(FamilyData {
+        name,
+        fig_id,
+        steps,
+        groups,
+        b0,
+        c_g,
+        ns,
+        windows,
+        mean_curve,
+    })
 }
 
 struct Runs {
@@ -106,7 +119,16 @@ fn simulate_all(ctx: &CheckContext) -> Result<Runs, CheckError> {
     let c_g = (n as f64 * a * a + sigma * sigma).sqrt();
     let x0 = DVector::from_element(n, 1.0);
     let run_add = |s: u64| run_stochastic(&obj, &x0, b0, sigma, 5000 + s, steps, true);
-    let add = simulate("1 − cos, n = 10, σ = 1", "rate", &run_add, steps, seeds, groups, b0, c_g)?;
+    let add = simulate(
+        "1 − cos, n = 10, σ = 1",
+        "rate",
+        &run_add,
+        steps,
+        seeds,
+        groups,
+        b0,
+        c_g,
+    )?;
     // Family 2: digits, i.i.d. mini-batches. ‖∇F(θ_ℓ)‖ is evaluated for every ℓ < 100 and on a
     // geometric grid (ratio 1.02) beyond: the mean over the grid points of a window estimates
     // the same kind of upper bound on the minimum.
@@ -151,7 +173,12 @@ fn judge(f: &FamilyData, alpha: f64, exponent: f64, ev: &mut Evidence) {
     // The literal minimum of the seed-mean curve (context: biased low by the noise it minimises over).
     let literal: Vec<f64> = ns
         .iter()
-        .map(|&nn| f.mean_curve[..nn].iter().map(|v| v.powf(1.5)).fold(f64::INFINITY, f64::min))
+        .map(|&nn| {
+            f.mean_curve[..nn]
+                .iter()
+                .map(|v| v.powf(1.5))
+                .fold(f64::INFINITY, f64::min)
+        })
         .collect();
     let bound = |nn: f64| ((b0 + c_g) / nn + c_g * nn.powf(exponent)) * (nn * c_g * c_g / (b0 * b0)).ln();
     let lx: Vec<f64> = ns.iter().map(|&v| (v as f64).ln()).collect();
@@ -164,14 +191,24 @@ fn judge(f: &FamilyData, alpha: f64, exponent: f64, ev: &mut Evidence) {
         slopes.push(slope(&lx, &u.iter().map(|v| v.ln()).collect::<Vec<_>>()));
         ratio_slopes.push(slope(
             &lx,
-            &u.iter().zip(ns).map(|(v, &nn)| (v / bound(nn as f64)).ln()).collect::<Vec<_>>(),
+            &u.iter()
+                .zip(ns)
+                .map(|(v, &nn)| (v / bound(nn as f64)).ln())
+                .collect::<Vec<_>>(),
         ));
     }
     let level = 100.0 * (1.0 - alpha);
     let (ms, ls, hs) = t_interval(&slopes, alpha);
     let (mrs, lrs, hrs) = t_interval(&ratio_slopes, alpha);
-    let ratios: Vec<f64> = upper.iter().zip(ns).map(|(v, &nn)| v / bound(nn as f64)).collect();
-    let bound_slope = slope(&lx, &ns.iter().map(|&nn| bound(nn as f64).ln()).collect::<Vec<_>>());
+    let ratios: Vec<f64> = upper
+        .iter()
+        .zip(ns)
+        .map(|(v, &nn)| v / bound(nn as f64))
+        .collect();
+    let bound_slope = slope(
+        &lx,
+        &ns.iter().map(|&nn| bound(nn as f64).ln()).collect::<Vec<_>>(),
+    );
     ev.push(
         Measurement::new(
             format!("{name}: all U(N) finite and positive (the ratio can be estimated)"),
@@ -227,13 +264,23 @@ fn judge(f: &FamilyData, alpha: f64, exponent: f64, ev: &mut Evidence) {
     );
     let nsx: Vec<f64> = ns.iter().map(|&v| v as f64).collect();
     let c = upper[0] / bound(nsx[0]);
-    let mut series = vec![pt("U(N) (mean over seeds)", Style::Line, nsx.clone(), upper.clone())];
+    let mut series = vec![pt(
+        "U(N) (mean over seeds)",
+        Style::Line,
+        nsx.clone(),
+        upper.clone(),
+    )];
     // The band of the mean of the window means, mapped through v ↦ v^{3/2} (monotone).
     for mut s in t_band("seeds", alpha, &nsx, &f.windows) {
         s.y = s.y.iter().map(|v| v.max(0.0).powf(1.5)).collect();
         series.push(s);
     }
-    series.push(pt("literal min_ℓ of the seed-mean curve", Style::Points, nsx.clone(), literal));
+    series.push(pt(
+        "literal min_ℓ of the seed-mean curve",
+        Style::Points,
+        nsx.clone(),
+        literal,
+    ));
     series.push(pt(
         "bound expression × const (fit at N₀)",
         Style::Predicted,

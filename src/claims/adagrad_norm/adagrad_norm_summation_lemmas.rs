@@ -8,7 +8,9 @@
 //!   declared violated only beyond the rounding bound γ_{2T+3} (+4u absolute for the log).
 
 use super::{logspace, other, pt, run_adagrad_norm};
-use crate::claims::{CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation, Style};
+use crate::claims::{
+    CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation, Style,
+};
 use crate::problems::{Quadratic, Spectrum};
 use crate::theory::adagrad_norm as th;
 use nalgebra::DVector;
@@ -148,9 +150,14 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         .key(),
     );
     ev.push(
-        Measurement::new(format!("max Σ a_ℓ/√S_ℓ / ({sqrt_coeff}√S_T)"), worst_sqrt, 1.0, Relation::AtMost)
-            .with_note("approaches 2/c′ = 1 for many tiny increments (Riemann sum of ∫ds/√s)")
-            .context(),
+        Measurement::new(
+            format!("max Σ a_ℓ/√S_ℓ / ({sqrt_coeff}√S_T)"),
+            worst_sqrt,
+            1.0,
+            Relation::AtMost,
+        )
+        .with_note("approaches 2/c′ = 1 for many tiny increments (Riemann sum of ∫ds/√s)")
+        .context(),
     );
     let (a1, lhs, rhs) = minimal.ok_or_else(|| other("no T = 1 counterexample"))?;
     ev.counterexample = Some(Counterexample {
@@ -163,15 +170,15 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let a1s = logspace(1e-4, 1e2, 25);
     let lhs: Vec<f64> = a1s
         .iter()
-        .map(|&a| th::summation_lemmas(&vec![a; 10]).log_lhs)
+        .map(|&a| th::summation_lemmas(&[a; 10]).log_lhs)
         .collect();
     let pr: Vec<f64> = a1s
         .iter()
-        .map(|&a| th::summation_lemmas(&vec![a; 10]).log_rhs_printed)
+        .map(|&a| th::summation_lemmas(&[a; 10]).log_rhs_printed)
         .collect();
     let rr: Vec<f64> = a1s
         .iter()
-        .map(|&a| th::summation_lemmas(&vec![a; 10]).log_rhs_ratio)
+        .map(|&a| th::summation_lemmas(&[a; 10]).log_rhs_ratio)
         .collect();
     ev.figures.push(Figure {
         id: "log-lemma-scale".into(),
@@ -189,4 +196,3 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     });
     Ok(ev)
 }
-

@@ -12,7 +12,9 @@
 //!   T = 2bΔ/ε does not extend (the descent-lemma count does).
 
 use super::{instances, other, pt};
-use crate::claims::{CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation, Style};
+use crate::claims::{
+    CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation, Style,
+};
 use crate::optim::sgd::Sgd;
 use crate::optim::Optimizer;
 use crate::problems::{Objective, Quadratic, ShiftedQuadratic};
@@ -181,7 +183,10 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                     Some(k) => {
                         let ratio = k as f64 / (t.max(2) - 1) as f64;
                         if ratio > worst.0 {
-                            worst = (ratio, format!("{} b/L={r} ε={eps:.2e}: {k} vs {}", inst.name, t - 1));
+                            worst = (
+                                ratio,
+                                format!("{} b/L={r} ε={eps:.2e}: {k} vs {}", inst.name, t - 1),
+                            );
                         }
                     }
                     None if cap as u64 >= t.saturating_sub(1) => {
@@ -200,7 +205,10 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             0.0,
             Relation::Exact,
         )
-        .with_note(format!("{n} runs; {}", violations.iter().take(3).cloned().collect::<Vec<_>>().join("; ")))
+        .with_note(format!(
+            "{n} runs; {}",
+            violations.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+        ))
         .key(),
     );
     ev.push(
@@ -253,8 +261,13 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         }
         None => {
             ev.push(
-                Measurement::new("θ²/2 + c scans where the raw-value T failed", 0.0, 0.0, Relation::Exact)
-                    .witness(),
+                Measurement::new(
+                    "θ²/2 + c scans where the raw-value T failed",
+                    0.0,
+                    0.0,
+                    Relation::Exact,
+                )
+                .witness(),
             );
         }
     }

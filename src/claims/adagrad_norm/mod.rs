@@ -53,7 +53,6 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-
 /// The checkers of this area, one file each, in registry order.
 pub fn checkers() -> Vec<Checker> {
     vec![
@@ -471,4 +470,3 @@ impl DigitsFamily {
         run_stochastic_oracle(&mut oracle, &moments, &self.x0, b0, steps, true, grid)
     }
 }
-
