@@ -31,6 +31,7 @@ pub mod common;
 pub mod context;
 pub mod engine;
 pub mod evidence;
+pub mod experiments;
 pub mod rates;
 pub mod registry;
 pub mod sgd;

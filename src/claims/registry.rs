@@ -25,6 +25,7 @@ pub fn registry() -> Vec<Checker> {
     all.extend(super::sgd::checkers());
     all.extend(super::adaptive::checkers());
     all.extend(super::adagrad_norm::checkers());
+    all.extend(super::experiments::checkers());
     all
 }
 

@@ -774,6 +774,7 @@ mod tests {
             grad: grad.to_vec(),
             params: theirs.to_vec(),
             loss: None,
+            hyperparameters: None,
         });
         t.out
     }

@@ -109,6 +109,47 @@ pub struct Header {
     /// θ₀.
     #[serde(serialize_with = "ser_finite_vec", deserialize_with = "de_finite_vec")]
     pub params0: Vec<f64>,
+    /// Parameter groups (torch `param_groups`, optax masks / `multi_transform`): absent = one
+    /// group holding every block with the header's `hyperparameters`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param_groups: Option<Vec<ParamGroup>>,
+    /// The framework's learning-rate scheduler (torch) or schedule (optax), by its own name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSpec>,
+    /// optax chain members before the optimizer, in chain order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<TransformSpec>,
+}
+
+/// One parameter group of the header: the layout blocks it holds and the hyperparameters
+/// that differ from the header's (framework's own names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamGroup {
+    pub blocks: Vec<String>,
+    #[serde(default)]
+    pub hyperparameters: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A declared schedule: `{"name": "CosineAnnealingLR", "args": {"T_max": 60}}`, and for torch
+/// an optional `interval` (optimizer steps per scheduler step, default 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    pub name: String,
+    #[serde(default)]
+    pub args: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u64>,
+}
+
+/// A chain member: `{"name": "clip_by_global_norm", "args": {"max_norm": 1.0}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformSpec {
+    pub name: String,
+    #[serde(default)]
+    pub args: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Header {
@@ -171,6 +212,10 @@ pub struct StepRecord {
         deserialize_with = "de_opt_num"
     )]
     pub loss: Option<f64>,
+    /// The hyperparameters the producer used at this step (framework's own names): an object
+    /// for every group, or an array with one object per parameter group (header order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hyperparameters: Option<serde_json::Value>,
 }
 
 /// Everything that can be wrong with a trace. `file` is the path as given (or `<stdin>`),
@@ -674,6 +719,7 @@ impl<W: Write> TraceWriter<W> {
             grad: grad.to_vec(),
             params: params.to_vec(),
             loss,
+            hyperparameters: None,
         };
         serde_json::to_writer(&mut self.out, &rec).map_err(std::io::Error::other)?;
         self.out.write_all(b"\n")?;
@@ -710,6 +756,9 @@ mod tests {
             dtype: Dtype::F64,
             producer: "test".into(),
             params0: vec![0.1; dim],
+            param_groups: None,
+            schedule: None,
+            transforms: Vec::new(),
         }
     }
 
