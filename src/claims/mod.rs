@@ -32,6 +32,7 @@ pub mod context;
 pub mod engine;
 pub mod evidence;
 pub mod experiments;
+pub mod other_methods;
 pub mod rates;
 pub mod registry;
 pub mod sgd;

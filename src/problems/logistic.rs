@@ -52,10 +52,10 @@
 //!    <https://doi.org/10.1007/BF00048682> (the Hessian bound).
 //! 2. T. Popoviciu (1935): $\operatorname{Var} X \le (\sup X - \inf X)^2/4$.
 
+use super::curvature::{FisherTargets, KfacLayer, KfacModel, LayerStats};
 use super::data::{digits, Digits, DIGITS_CLASSES};
 use super::{check_range, Constants, FiniteSum, Objective, ProblemError};
-use crate::optim::kfac::{FisherTargets, KfacLayer, KfacModel, LayerStats};
-use crate::optim::layout::Layout;
+use crate::layout::Layout;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -15,9 +15,11 @@
 //! | [`stochastic`] | mini-batch sampler, finite-sum oracle, i.i.d. mini-batch oracle, additive-noise oracle |
 //! | [`data`] | the vendored UCI digits data set |
 
+pub mod curvature;
 pub mod data;
 pub mod least_squares;
 pub mod lessard;
+pub mod linear;
 pub mod logistic;
 pub mod mlp;
 pub mod quadratic;
@@ -28,6 +30,7 @@ pub mod stochastic;
 pub use data::{digits, Digits};
 pub use least_squares::LeastSquares;
 pub use lessard::Lessard;
+pub use linear::LinearNet;
 pub use logistic::{logistic_moments, BinaryLogistic, BinaryTask, Multinomial};
 pub use mlp::{DropoutOracle, Mlp};
 pub use quadratic::{Quadratic, Spectrum};
