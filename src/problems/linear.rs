@@ -1,6 +1,6 @@
 //! # One linear layer with squared loss (multi-output linear regression)
 //!
-//! $$f(\theta) = \frac1m\sum_{k=1}^m \tfrac12\|W x_k + b - y_k\|^2,\qquad
+//! $$f(\theta) = \frac1m\sum_{k=1}^m \tfrac12\Vert W x_k + b - y_k\Vert^2,\qquad
 //!   \nabla_W f = \frac1m\sum_k r_k x_k^\top,\quad \nabla_b f = \frac1m\sum_k r_k,\quad r_k = Wx_k + b - y_k,$$
 //! with $W\in\mathbb R^{o\times d}$ (row-major block `w`) and an optional bias $b$ (block `b`).
 //! The predictive distribution is $y\sim\mathcal N(Wx + b, I)$, so the loss is its negative
@@ -10,9 +10,9 @@
 //! one model on which K-FAC's Kronecker factorisation is exact (Martens & Grosse 2015, §3:
 //! $g = Wx + b - y$ is independent of $\bar x$ under the model).
 
+use super::curvature::{FisherTargets, KfacLayer, KfacModel, LayerStats};
 use super::{FiniteSum, Objective, ProblemError};
-use crate::optim::kfac::{FisherTargets, KfacLayer, KfacModel, LayerStats};
-use crate::optim::layout::Layout;
+use crate::layout::Layout;
 use nalgebra::{DMatrix, DVector};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

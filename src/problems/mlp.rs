@@ -36,11 +36,11 @@
 //!    errors*, Nature 323 (1986), <https://doi.org/10.1038/323533a0>.
 //! 2. N. Srivastava et al., *Dropout*, JMLR 15 (2014), <https://jmlr.org/papers/v15/srivastava14a.html>.
 
+use super::curvature::{FisherTargets, KfacLayer, KfacModel, LayerStats};
 use super::data::{digits, DIGITS_CLASSES};
 use super::stochastic::BatchSampler;
 use super::{check_range, FiniteSum, GradientOracle, Objective, ProblemError};
-use crate::optim::kfac::{FisherTargets, KfacLayer, KfacModel, LayerStats};
-use crate::optim::layout::Layout;
+use crate::layout::Layout;
 use nalgebra::{DMatrix, DVector};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -505,7 +505,7 @@ impl GradientOracle for DropoutOracle<'_> {
 /// K-FAC's view of the network (Martens & Grosse 2015, §2): layer 1 maps
 /// $\bar a_0 = (x, 1)$ to $z = W_1x + b_1$, layer 2 maps $\bar a_1 = (\operatorname{ReLU}(z), 1)$
 /// to $H$ (no homogeneous coordinate without biases). The predictive distribution is
-/// $y\sim\mathcal N(H(x), I)$, whose negative log-likelihood is the loss $\tfrac12\|H-y\|^2$
+/// $y\sim\mathcal N(H(x), I)$, whose negative log-likelihood is the loss $\tfrac12\Vert H-y\Vert^2$
 /// up to a constant: its output Fisher is $I$, and a sampled target $y = H + \xi$ gives the
 /// output gradient $H - y = -\xi$, $\xi\sim\mathcal N(0, I)$ (drawn from `rng`).
 impl KfacModel for Mlp {

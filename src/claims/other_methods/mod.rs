@@ -3,13 +3,14 @@
 //! K-FAC, Adafactor, LARS and LAMB, as the lecture describes them in one sentence each. One
 //! file per card (`theorems/<id>.md` ↔ `<id with _>.rs`).
 
+mod adafactor_factored_moments;
 mod kfac_fisher;
 
 use super::{CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style};
 
 /// The checkers of this area, one file each, in registry order.
 pub fn checkers() -> Vec<Checker> {
-    vec![kfac_fisher::CHECKER]
+    vec![kfac_fisher::CHECKER, adafactor_factored_moments::CHECKER]
 }
 
 fn other<E: std::fmt::Display>(e: E) -> CheckError {
