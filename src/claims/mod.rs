@@ -26,6 +26,7 @@
 //! * [`adagrad_norm`]: Ward, Wu & Bottou's AdaGrad-Norm theory and its robustness to b₀ (14–20),
 //!   one file per card.
 
+pub mod adagrad_improvements;
 pub mod adagrad_norm;
 pub mod adaptive;
 pub mod card;
