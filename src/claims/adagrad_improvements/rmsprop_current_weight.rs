@@ -29,11 +29,11 @@ pub const CHECKER: Checker = Checker {
 
 const ID: &str = "rmsprop-current-weight";
 
+/// One optimizer step on (θ, g).
+type StepFn<'a> = dyn FnMut(&mut DVector<f64>, &DVector<f64>) -> Result<(), CheckError> + 'a;
+
 /// Weights w_1..w_k of g_1², …, g_k² in B_k, measured on the optimizer by unit impulses.
-fn weights(
-    k: usize,
-    step: &mut dyn FnMut(&mut DVector<f64>, &DVector<f64>) -> Result<(), CheckError>,
-) -> Result<(), CheckError> {
+fn weights(k: usize, step: &mut StepFn<'_>) -> Result<(), CheckError> {
     let mut x = DVector::zeros(k);
     for t in 0..k {
         let mut g = DVector::zeros(k);
