@@ -55,6 +55,19 @@ pub(crate) fn first_non_finite(v: &[f64]) -> Option<usize> {
     None
 }
 
+/// The largest |vᵢ| as the bits of an f64, in one vectorised pass: `|vᵢ|`'s bits are
+/// non-negative integers ordered as the values, and every NaN or infinity has bits ≥
+/// [`INFINITY_BITS`]. So one integer maximum tells whether `v` is finite and, if so, bounds
+/// it (RMSProp's overflow-free fast path).
+#[inline]
+pub(crate) fn max_abs_bits(v: &[f64]) -> u64 {
+    v.iter().fold(0, |m, x| m.max(x.to_bits() & !SIGN_BIT))
+}
+
+const SIGN_BIT: u64 = 1 << 63;
+/// The bits of +∞; larger values are NaNs.
+pub(crate) const INFINITY_BITS: u64 = 0x7ff0_0000_0000_0000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,6 +90,17 @@ mod tests {
             }
             assert_eq!(first_non_finite(&v), Some(at), "at {at}");
         }
+    }
+
+    #[test]
+    fn max_abs_bits_bounds_finite_and_flags_non_finite() {
+        let v = [0.5, -3.0, 2.0, -0.0, 1e-300];
+        assert_eq!(f64::from_bits(max_abs_bits(&v)), 3.0);
+        assert_eq!(max_abs_bits(&[]), 0);
+        for bad in [f64::NAN, -f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(max_abs_bits(&[1.0, bad, -5.0]) >= INFINITY_BITS, "{bad}");
+        }
+        assert!(max_abs_bits(&[f64::MAX, -f64::MAX]) < INFINITY_BITS);
     }
 
     #[test]
