@@ -1,11 +1,11 @@
 //! The theorem cards and the checkers, together: they match one to one, every claim gets its
-//! card's expected verdict in quick mode, and every piece of evidence is complete for its
-//! verdict. With no cards yet these pass vacuously; each fails as soon as a card, a checker or
-//! a verdict is out of step.
+//! card's expected verdict in quick mode, every card carries at least one mutant and its
+//! check kills every one, and every piece of evidence is complete for its verdict. Each
+//! fails as soon as a card, a checker, a verdict or a mutant is out of step.
 
 use optverify::claims::card::all_cards;
 use optverify::claims::registry::{check_registry, registry, run_cards, select_cards};
-use optverify::claims::{Mode, Verdict};
+use optverify::claims::{Mode, Role, Verdict};
 
 #[test]
 fn cards_and_checkers_match_one_to_one() {
@@ -18,26 +18,43 @@ fn cards_and_checkers_match_one_to_one() {
 /// Runs every claim once in quick mode and checks both the verdicts and the completeness of
 /// the evidence, listing every problem (not only the first).
 #[test]
-fn every_claim_gets_its_expected_verdict_with_complete_evidence_in_quick_mode() {
+fn every_claim_gets_its_expected_verdict_kills_its_mutants_with_complete_evidence_in_quick_mode() {
     let cards = select_cards(&[]).expect("cards parse");
     let runs = run_cards(&cards, Mode::Quick, &|_| {});
     let mut problems = Vec::new();
     for run in &runs {
         let id = &run.card.id;
-        let e = match &run.result {
-            Ok(e) => e,
+        let j = match &run.result {
+            Ok(j) => j,
             Err(err) => {
                 problems.push(format!("{id}: checker error: {err}"));
                 continue;
             }
         };
-        if e.verdict != run.card.expected {
+        let e = &j.evidence;
+        let c = &j.conclusion;
+        if c.verdict != run.card.expected {
             problems.push(format!(
                 "{id}: verdict {} but the card expects {} — {}",
-                e.verdict, run.card.expected, e.headline
+                c.verdict, run.card.expected, c.headline
             ));
         }
-        match e.verdict {
+        if j.mutants.is_empty() {
+            problems.push(format!("{id}: the card lists no mutant"));
+        }
+        for m in j.mutants.iter().filter(|m| !m.killed) {
+            problems.push(format!(
+                "{id}: mutant `{}` ({}) survived: verdict {:?}{}",
+                m.id,
+                m.statement,
+                m.verdict,
+                m.error
+                    .as_deref()
+                    .map(|e| format!(", checker error: {e}"))
+                    .unwrap_or_default()
+            ));
+        }
+        match c.verdict {
             Verdict::FailsAsPrinted => {
                 if e.counterexample.is_none() {
                     problems.push(format!("{id}: fails-as-printed without a counterexample"));
@@ -50,7 +67,7 @@ fn every_claim_gets_its_expected_verdict_with_complete_evidence_in_quick_mode() 
                 }
             }
             Verdict::Inconclusive => {
-                if e.reason.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                if c.reason.as_deref().is_none_or(|s| s.trim().is_empty()) {
                     problems.push(format!("{id}: inconclusive without a reason"));
                 }
             }
@@ -58,7 +75,7 @@ fn every_claim_gets_its_expected_verdict_with_complete_evidence_in_quick_mode() 
                 if e.measurements.is_empty() {
                     problems.push(format!("{id}: holds without a measurement"));
                 }
-                for m in e.measurements.iter().filter(|m| !m.ok && !m.context) {
+                for m in e.measurements.iter().filter(|m| !m.ok && m.role != Role::Context) {
                     problems.push(format!(
                         "{id}: holds but measurement `{}` fails: {} vs {} ({:?})",
                         m.name, m.measured, m.predicted, m.relation
@@ -66,7 +83,7 @@ fn every_claim_gets_its_expected_verdict_with_complete_evidence_in_quick_mode() 
                 }
             }
         }
-        if e.headline.trim().is_empty() {
+        if c.headline.trim().is_empty() {
             problems.push(format!("{id}: empty headline"));
         }
     }

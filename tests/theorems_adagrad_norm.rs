@@ -322,11 +322,12 @@ fn quick_evidence(id: &str) -> optverify::claims::Evidence {
     let cards = select_cards(&[id.to_string()]).unwrap();
     let out = run_card(&cards[0], Mode::Quick).unwrap();
     assert_eq!(
-        out.evidence.verdict, out.card.expected,
+        out.verdict(),
+        out.card.expected,
         "{id}: {}",
-        out.evidence.headline
+        out.judged.conclusion.headline
     );
-    out.evidence
+    out.judged.evidence
 }
 
 fn has_band(f: &optverify::claims::Figure) -> bool {

@@ -20,7 +20,6 @@ use crate::theory::adagrad_norm as th;
 use nalgebra::DVector;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// The checkers of this module.
 pub fn checkers() -> Vec<Checker> {
@@ -274,7 +273,7 @@ fn update_rule(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let x1_explicit = x0 - lambda * x0 / b1;
     let (x1_implicit, b1_implicit) = implicit_step_1d(lambda, b0, x0);
     let residual = x1_implicit - (x0 - lambda * x1_implicit / b1_implicit);
-    let mut ev = Evidence::new(Verdict::FailsAsPrinted, "");
+    let mut ev = Evidence::legacy(Verdict::FailsAsPrinted, "");
     ev.measurements.push(
         Measurement::new(
             "implicit (as printed) x₁ − explicit (paper) x₁ on λx²/2, λ=b₀=x₀=1",
@@ -321,14 +320,14 @@ fn update_rule(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     ev.instances = 2;
     let differs = (x1_implicit - x1_explicit).abs() > 1e-6;
     let corrected_ok = max_ulps == 0;
-    ev.verdict = if differs && corrected_ok {
+    ev.legacy_verdict = if differs && corrected_ok {
         Verdict::FailsAsPrinted
     } else if !differs && corrected_ok {
         Verdict::Holds
     } else {
         Verdict::Inconclusive
     };
-    ev.headline = format!(
+    ev.legacy_headline = format!(
         "as printed the step is implicit (gradient at the new point): x₁ = {x1_implicit:.6} vs the paper's {x1_explicit:.6} on x²/2; corrected form = AdaGradNorm bit for bit ({max_ulps} ulps over {steps} steps)"
     );
     ev.counterexample = Some(Counterexample {
@@ -345,7 +344,7 @@ fn update_rule(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     ev.corrected_statement = Some(
         "b_k² = b_{k−1}² + ‖∇L(θ^{(k−1)})‖², θ^{(k)} = θ^{(k−1)} − b_k⁻¹ ∇L(θ^{(k−1)}) (Ward et al. Alg. 1 with η = 1, index j+1 → k; `b_{b−1}` is a typo for b_{k−1})".into(),
     );
-    ev.reason = Some("The printed rule is a backward (proximal-type) step; it is not the algorithm the theorems are about.".into());
+    ev.remarks = Some("The printed rule is a backward (proximal-type) step; it is not the algorithm the theorems are about.".into());
     Ok(ev)
 }
 
@@ -416,7 +415,7 @@ fn batch_complexity(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             }
         }
     }
-    let mut ev = Evidence::new(Verdict::Holds, "");
+    let mut ev = Evidence::legacy(Verdict::Holds, "");
     ev.instances = records.len() as u64 + violations.len() as u64 + undecided;
     let mut fig = Figure {
         id: "first-hit-vs-t".into(),
@@ -571,13 +570,13 @@ fn batch_complexity(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             found_by: "scan of c = −½(1 − 2^−j), j = 1, 2, …: the first (largest |raw value|) failing j".into(),
         });
         ev.corrected_statement = Some("Ward, Wu & Bottou (JMLR 2020) Theorem 2.2 with η = 1 and Δ = 𝓛(θ⁽⁰⁾) − inf 𝓛: min_{j∈{0..N}} ‖∇𝓛(θ_j)‖² ≤ ε after N = 1 + ⌈(4Δ² + 2b₀Δ)/ε⌉ if b₀ ≥ L, N = 1 + ⌈(2LΔ + (2Δ + LC)² + L²(1 + C) − b₀²)/ε⌉ with C = 1 + 2 log(L/b₀) if b₀ < L (the slide's b₀ < L count is this numerator + L²/4, hence also valid). Both hold on every instance even with the stricter range k = 1..N−1. For a loss with inf 𝓛 ≥ 0 the printed T is at least the paper's, so the printed form holds whenever the paper's does.".into());
-        ev.verdict = if corrected_ok {
+        ev.legacy_verdict = if corrected_ok {
             Verdict::FailsAsPrinted
         } else {
             Verdict::Inconclusive
         };
     } else {
-        ev.verdict = if corrected_ok {
+        ev.legacy_verdict = if corrected_ok {
             Verdict::Holds
         } else {
             Verdict::FailsAsPrinted
@@ -587,7 +586,7 @@ fn batch_complexity(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         .iter()
         .map(|r| r.hit as f64 / (r.t - 1) as f64)
         .fold(0.0, f64::max);
-    ev.headline = format!(
+    ev.legacy_headline = format!(
         "Theorem 2.2 (JMLR) with Δ = F(θ₀) − F*: {} instances, worst first-hit/(N−1) = {worst_all:.3e}, {} violations; the slide's T with the raw value and inf 𝓛 < 0: {}",
         records.len(),
         violations.len(),
@@ -632,7 +631,7 @@ fn constant_step(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let dims = ctx.usizes("dims")?;
     let seeds = ctx.u64("seeds")?;
     let b_over_l = ctx.f64s("b_over_l")?;
-    let mut ev = Evidence::new(Verdict::Holds, "");
+    let mut ev = Evidence::legacy(Verdict::Holds, "");
     // (a) b < L/2 diverges: f = x²/2 (L = 1), b = 0.4: x_{k+1} = (1 − 2.5)x_k.
     let q1 = Quadratic::diagonal(vec![1.0], DVector::zeros(1)).map_err(other)?;
     let x0 = DVector::from_element(1, 1.0);
@@ -696,7 +695,7 @@ fn constant_step(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         ev.measurements.push(
             Measurement::new(format!("first hit vs ⌈2bΔ/ε⌉ − 1 at b = {r}L (outside the claim's b ≥ L)"), hit as f64, t.saturating_sub(1) as f64, Relation::AtMost)
                 .with_note("not a counterexample to the slide (which states T only for b ≥ L): T = 2bΔ/ε does not extend below L")
-                .as_context(),
+                .context(),
         );
     }
     // (d) b ≥ L across instances: first j ≥ 0 with ‖∇F‖² ≤ ε within ⌈2bΔ/ε⌉ − 1.
@@ -756,19 +755,19 @@ fn constant_step(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     });
     let diverges = growth > 1e8;
     let boundary = spread == 0.0 && hit_half.is_none();
-    ev.verdict = if diverges && violations == 0 && worst.0 <= 1.0 {
+    ev.legacy_verdict = if diverges && violations == 0 && worst.0 <= 1.0 {
         Verdict::Holds
     } else if violations > 0 || worst.0 > 1.0 {
         Verdict::FailsAsPrinted
     } else {
         Verdict::Inconclusive
     };
-    ev.headline = format!(
+    ev.legacy_headline = format!(
         "b = 0.4L diverges (×{growth:.2e} in 50 steps); b = L/2 oscillates (exact: {boundary}); b ≥ L: worst first-hit/(T−1) = {:.3} over {n} runs; below L, T = 2bΔ/ε fails{}",
         worst.0,
         below_fail.map_or(String::from(" nowhere on the grid"), |(r, h, t)| format!(" at b = {r}L ({h} > {})", t - 1))
     );
-    ev.reason = Some("Ward et al. JMLR Lemma 2.1: T = 2bε⁻¹Δ (Δ = F(θ₀) − F*, min over j = 0..⌈T⌉−1) for b ≥ L, and for b ≤ L/2 GD can oscillate (b = L/2, measured) or diverge (b < L/2, measured). For L/2 < b < L (not in the paper) GD still converges but needs N = ⌈b²Δ/(ε(b − L/2))⌉.".into());
+    ev.remarks = Some("Ward et al. JMLR Lemma 2.1: T = 2bε⁻¹Δ (Δ = F(θ₀) − F*, min over j = 0..⌈T⌉−1) for b ≥ L, and for b ≤ L/2 GD can oscillate (b = L/2, measured) or diverge (b < L/2, measured). For L/2 < b < L (not in the paper) GD still converges but needs N = ⌈b²Δ/(ε(b − L/2))⌉.".into());
     Ok(ev)
 }
 
@@ -849,7 +848,7 @@ fn summation_lemmas(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             break;
         }
     }
-    let mut ev = Evidence::new(Verdict::FailsAsPrinted, "");
+    let mut ev = Evidence::legacy(Verdict::FailsAsPrinted, "");
     ev.instances = seqs.len() as u64 * 4;
     ev.measurements.push(Measurement::new(
         "prefixes violating the printed log form (a₁ > 0)",
@@ -896,14 +895,14 @@ fn summation_lemmas(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     });
     ev.corrected_statement = Some("Σ_{ℓ≤T} a_ℓ/Σ_{i≤ℓ}a_i ≤ 1 + log(Σ_{i≤T}a_i / a₁) for every a₁ > 0, which implies the printed form under the paper's hypothesis a₁ ≥ 1 (Ward et al. JMLR Lemma 3.2); the square-root form Σ a_ℓ/√(Σ_{i≤ℓ}a_i) ≤ 2√(Σ a_i) (not in the JMLR version; a classical bound) holds as printed.".into());
     let corrected_ok = ratio_fail == 0 && hyp_fail == 0 && sqrt_fail == 0;
-    ev.verdict = if printed_fail > 0 && corrected_ok {
+    ev.legacy_verdict = if printed_fail > 0 && corrected_ok {
         Verdict::FailsAsPrinted
     } else if printed_fail == 0 && corrected_ok {
         Verdict::Holds
     } else {
         Verdict::Inconclusive
     };
-    ev.headline = format!("log form fails for a₁ < 1 ({printed_fail} failing prefixes; minimal: T = 1, a₁ = {a1}); 1 + log(S_T/a₁) and the √ form hold on all {} prefixes (max ratios {worst_ratio_form:.4}, {worst_sqrt:.4})", ev.instances);
+    ev.legacy_headline = format!("log form fails for a₁ < 1 ({printed_fail} failing prefixes; minimal: T = 1, a₁ = {a1}); 1 + log(S_T/a₁) and the √ form hold on all {} prefixes (max ratios {worst_ratio_form:.4}, {worst_sqrt:.4})", ev.instances);
     // Figure: LHS vs both right-hand sides for a₁ = 10^{−j}, T = 1..len of constant a = a₁.
     let a1s = logspace(1e-4, 1e2, 25);
     let lhs: Vec<f64> = a1s
@@ -976,7 +975,7 @@ fn n_lemma(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             minimal_tight += 1;
         }
     }
-    let mut ev = Evidence::new(
+    let mut ev = Evidence::legacy(
         if violations == 0 {
             Verdict::Holds
         } else {
@@ -1006,8 +1005,8 @@ fn n_lemma(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         n_checked as f64,
         Relation::Exact,
     ));
-    ev.headline = format!("holds on {n_checked} exact cases (a_k just above ε); N − 1 = ⌈(L² − b₀²)/ε⌉ is already enough and is tight");
-    ev.reason = Some(
+    ev.legacy_headline = format!("holds on {n_checked} exact cases (a_k just above ε); N − 1 = ⌈(L² − b₀²)/ε⌉ is already enough and is tight");
+    ev.remarks = Some(
         "Ward et al. JMLR Lemma 4.1 with C = L. Proof: if a_k > ε for all k < N then b_N² > b₀² + Nε ≥ L². The restriction ε ≤ 1 is not needed."
             .into(),
     );
@@ -1022,7 +1021,7 @@ fn k0_lemma(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let dims = ctx.usizes("dims")?;
     let seeds = ctx.u64("seeds")?;
     let ratios = ctx.f64s("b0_over_l")?;
-    let mut ev = Evidence::new(Verdict::FailsAsPrinted, "");
+    let mut ev = Evidence::legacy(Verdict::FailsAsPrinted, "");
     let (mut n, mut first_fail, mut first_raw_fail, mut second_printed_fail, mut second_corr_fail) =
         (0u64, 0u64, 0u64, 0u64, 0u64);
     let (mut worst_first, mut worst_second_corr) = (0.0f64, 0.0f64);
@@ -1158,12 +1157,12 @@ fn k0_lemma(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         found_by: "closed form (k₀ = 1 whenever b₁ ≥ L, which reduces the bound to 𝓛(θ⁽⁰⁾) ≤ L/2), confirmed on runs".into(),
     });
     ev.corrected_statement = Some("With 𝓛 read as F − F*: b_k ≤ b_{k₀−1} + 2(F(θ_{k₀−1}) − F*) for all k ≥ k₀ (holds; it follows from JMLR eq. (15), b_k² ≤ b_{k₀−1}² + 4D² + 2D·b_{k₀−1}, which holds too), and F(θ_{k₀−1}) − F* ≤ F(θ₀) − F* + (L/2)(1 + 2 log(b_{k₀−1}/b₀)) (Ward et al. JMLR Lemma 4.2 with η = 1, with the initial gap; holds).".into());
-    ev.verdict = if second_corr_fail == 0 && first_fail == 0 && eq15_fail == 0 && k0 == 1 {
+    ev.legacy_verdict = if second_corr_fail == 0 && first_fail == 0 && eq15_fail == 0 && k0 == 1 {
         Verdict::FailsAsPrinted
     } else {
         Verdict::Inconclusive
     };
-    ev.headline = format!("first inequality holds on {n} runs (worst ratio {worst_first:.3}); the second fails as printed on {second_printed_fail} runs (it lacks the initial gap F(θ₀) − F*), the corrected form holds (worst ratio {worst_second_corr:.3})");
+    ev.legacy_headline = format!("first inequality holds on {n} runs (worst ratio {worst_first:.3}); the second fails as printed on {second_printed_fail} runs (it lacks the initial gap F(θ₀) − F*), the corrected form holds (worst ratio {worst_second_corr:.3})");
     Ok(ev)
 }
 
@@ -1176,7 +1175,7 @@ fn b_limit(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let q = Quadratic::random(10, 0.05, 1.0, Spectrum::Uniform, 5).map_err(other)?;
     let x0 = q.theta_star() + DVector::from_element(10, 1.0);
     let gap0 = q.value(&x0);
-    let mut ev = Evidence::new(Verdict::Holds, "");
+    let mut ev = Evidence::legacy(Verdict::Holds, "");
     let mut traj = Figure {
         id: "b-trajectories".into(),
         title: "b_k for several b₀ (quadratic, n = 10, L = 1)".into(),
@@ -1267,12 +1266,12 @@ fn b_limit(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             "For b₀ ≪ L the limit is a b₀-independent multiple of L; for b₀ ≫ L it is b₀ plus at most 2Δ."
                 .into(),
     });
-    ev.verdict = if width <= 1e-6 && unsettled == 0 {
+    ev.legacy_verdict = if width <= 1e-6 && unsettled == 0 {
         Verdict::Holds
     } else {
         Verdict::Inconclusive
     };
-    ev.headline = format!("b_k converges on all {} runs: b_∞ = {:.4} at b₀ = {:.0e}, {:.4} at b₀ = {:.0e} (certified to {width:.1e} relative)", b0s.len(), lims[0], b0s[0], lims.last().unwrap(), b0s.last().unwrap());
+    ev.legacy_headline = format!("b_k converges on all {} runs: b_∞ = {:.4} at b₀ = {:.0e}, {:.4} at b₀ = {:.0e} (certified to {width:.1e} relative)", b0s.len(), lims[0], b0s[0], lims.last().unwrap(), b0s.last().unwrap());
     Ok(ev)
 }
 
@@ -1288,65 +1287,11 @@ fn b_limit(ctx: &CheckContext) -> Result<Evidence, CheckError> {
 // within an epoch the next batch depends on the previous ones, so E[g_k | past] ≠ ∇F(θ_k) and the
 // theorem's hypothesis fails (marginally each batch is uniform, but θ_k depends on the same epoch).
 
+use super::common::stats::{slope, slope_intercept};
+pub use super::common::stats::{t_band, t_interval};
 use crate::problems::logistic::sigmoid;
 use crate::problems::stochastic::{batch_gradient_into, without_replacement_variance};
 use crate::problems::{BinaryTask, FiniteSum};
-
-/// Two-sided Student-t interval (mean ± t_{1−α/2, n−1}·s/√n).
-pub fn t_interval(xs: &[f64], alpha: f64) -> (f64, f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-    let t = StudentsT::new(0.0, 1.0, n - 1.0)
-        .map(|d| d.inverse_cdf(1.0 - alpha / 2.0))
-        .unwrap_or(f64::NAN);
-    let half = t * (var / n).sqrt();
-    (mean, mean - half, mean + half)
-}
-
-/// Pointwise two-sided Student-t band at level 1 − α over independent replicates
-/// (`replicates[r][i]` is replicate r's value at `x[i]`), drawn as two dashed series. Every
-/// stochastic figure that shows a mean over seeds draws its band with this function. A lower
-/// end ≤ 0 is dropped on a log axis by the SVG writer (the line is broken there).
-pub fn t_band(label: &str, alpha: f64, x: &[f64], replicates: &[Vec<f64>]) -> [Series; 2] {
-    let (lo, hi): (Vec<f64>, Vec<f64>) = (0..x.len())
-        .map(|i| {
-            let col: Vec<f64> = replicates.iter().map(|r| r[i]).collect();
-            let (_, lo, hi) = t_interval(&col, alpha);
-            (lo, hi)
-        })
-        .unzip();
-    let level = 100.0 * (1.0 - alpha);
-    [
-        pt(
-            &format!("{label}: {level:.0}% t-band (lower)"),
-            Style::Predicted,
-            x.to_vec(),
-            lo,
-        ),
-        pt(
-            &format!("{label}: {level:.0}% t-band (upper)"),
-            Style::Predicted,
-            x.to_vec(),
-            hi,
-        ),
-    ]
-}
-
-/// OLS slope of y on x.
-fn slope(x: &[f64], y: &[f64]) -> f64 {
-    slope_intercept(x, y).0
-}
-
-/// OLS slope and intercept of y on x.
-fn slope_intercept(x: &[f64], y: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    let s = sxy / sxx;
-    (s, my - s * mx)
-}
 
 /// What a stochastic run records.
 pub(crate) struct StochRun {
@@ -1806,7 +1751,7 @@ fn stochastic_growth(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let digits_seeds = ctx.u64("digits_seeds")?;
     let batch = ctx.usize("batch")?;
     let lambda = ctx.f64("lambda")?;
-    let mut ev = Evidence::new(Verdict::Holds, "");
+    let mut ev = Evidence::legacy(Verdict::Holds, "");
     let mut trajectories = Figure {
         id: "b-trajectories".into(),
         title: "Stochastic AdaGrad-Norm: mean b_k over seeds, with the line fitted on [K/10, K]".into(),
@@ -1872,7 +1817,7 @@ fn stochastic_growth(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     ev.figures.insert(0, trajectories);
     let consistent = outcomes.iter().all(|o| o.consistent) && digits_in_ball;
     let fails_constant = outcomes.iter().any(|o| o.below_c_g_floor);
-    ev.verdict = if fails_constant && consistent {
+    ev.legacy_verdict = if fails_constant && consistent {
         Verdict::FailsAsPrinted
     } else if consistent && outcomes.iter().all(|o| !o.below_c_g) {
         Verdict::Holds
@@ -1888,12 +1833,12 @@ fn stochastic_growth(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         ev.corrected_statement = Some("b_k²/k → V* = E‖g − ∇F‖² at the limit point (σ² for additive noise; σ²_pop(θ*)/B·(m − B)/(m − 1) for i.i.d. mini-batches), in probability, because ∇F(θ_k) → 0 and b_k² − A_k is a martingale with A_k the exact compensator; always E b_k² ≤ b₀² + c_g² k, so b_k ≈ c_g√k only when the noise at the limit dominates the bound.".into());
     }
     let (da, la, ha) = outcomes[2].slope;
-    ev.headline = format!(
+    ev.legacy_headline = format!(
         "b_k grows like √k (digits slope {da:.3}, CI [{la:.3}, {ha:.3}]), with b_k²/k → E‖g − ∇F‖² at θ* (digits: √V* = {:.3}), not c_g² (digits: c_g ≥ {:.3})",
         digits.v_star.sqrt(),
         digits.c_g2_at_start.sqrt()
     );
-    ev.reason = Some(format!("Each test is a two-sided {:.0}% Student-t interval over independent seeds: false-alarm probability α = {alpha} per interval (slope, martingale identity, limit; per family, 3 families: at most {:.0}% overall by the union bound).", 100.0 * (1.0 - alpha), 100.0 * 9.0 * alpha));
+    ev.remarks = Some(format!("Each test is a two-sided {:.0}% Student-t interval over independent seeds: false-alarm probability α = {alpha} per interval (slope, martingale identity, limit; per family, 3 families: at most {:.0}% overall by the union bound).", 100.0 * (1.0 - alpha), 100.0 * 9.0 * alpha));
     Ok(ev)
 }
 
@@ -1999,7 +1944,7 @@ fn rate_family(
             "{level:.0}% CI [{ls:.3}, {hs:.3}] over {groups} groups of {per_group} seeds, N ∈ [{}, {steps}]; the bound expression's own slope on this grid is {bound_slope:.3}. Context: the bound is an upper bound, so a faster decay does not contradict it; CI meets [−0.6, −½ + 1/log(N₀c_g²/b₀²)] = [−0.6, {s_hi:.3}]: {attains}",
             ns[0]
         ))
-        .as_context(),
+        .context(),
     );
     ev.measurements.push(
         Measurement::new(
@@ -2036,7 +1981,7 @@ fn rate_family(
             lo_last.max(0.0).powf(1.5),
             hi_last.powf(1.5)
         ))
-        .as_context(),
+        .context(),
     );
     let nsx: Vec<f64> = ns.iter().map(|&v| v as f64).collect();
     let c = upper[0] / bound(nsx[0]);
@@ -2092,7 +2037,7 @@ fn stochastic_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let digits_groups = ctx.usize("digits_groups")?;
     let batch = ctx.usize("batch")?;
     let lambda = ctx.f64("lambda")?;
-    let mut ev = Evidence::new(Verdict::Holds, "");
+    let mut ev = Evidence::legacy(Verdict::Holds, "");
     // Family 1: F = Σ(1 − cos θ_i), n = 10, additive noise σ = 1: c_g² = 10 + 1 exactly.
     let n = 10usize;
     let (a, sigma, b0) = (1.0, 1.0, 1.0);
@@ -2155,14 +2100,14 @@ fn stochastic_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     );
     let in_ball = max_norm.get() <= digits.radius;
     ev.instances = seeds + digits_seeds;
-    ev.verdict = if ok_add && ok_dig && in_ball {
+    ev.legacy_verdict = if ok_add && ok_dig && in_ball {
         Verdict::Holds
     } else if !ok_add || !ok_dig {
         Verdict::FailsAsPrinted
     } else {
         Verdict::Inconclusive
     };
-    if ev.verdict == Verdict::FailsAsPrinted {
+    if ev.legacy_verdict == Verdict::FailsAsPrinted {
         ev.counterexample = Some(Counterexample {
             description: format!(
                 "the ratio measured/bound grows significantly with N (additive: {ok_add}, digits: {ok_dig} passed)"
@@ -2172,10 +2117,10 @@ fn stochastic_rate(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         });
         ev.corrected_statement = Some("none established".into());
     }
-    ev.headline = format!(
+    ev.legacy_headline = format!(
         "U(N) ≥ min_ℓ(E‖∇F‖^{{4/3}})^{{3/2}} decays with slope {:.3} (CI [{:.3}, {:.3}], additive) and {:.3} (CI [{:.3}, {:.3}], digits mini-batches) vs −½: U/bound does not grow",
         sl_add.0, sl_add.1, sl_add.2, sl_dig.0, sl_dig.1, sl_dig.2
     );
-    ev.reason = Some(format!("Student-t intervals at level {:.0}% over independent seed groups: false-alarm probability α = {alpha} per interval, one ratio test per family (≤ {:.0}% overall). The tested statement is an upper bound, so only a significantly growing ratio U/bound falsifies it (U(N) is an upper estimate of the theorem's minimum, estimated without bias by a mean over seeds: U/bound bounded implies min/bound bounded); the slope's agreement with −½ is reported as context.", 100.0 * (1.0 - alpha), 200.0 * alpha));
+    ev.remarks = Some(format!("Student-t intervals at level {:.0}% over independent seed groups: false-alarm probability α = {alpha} per interval, one ratio test per family (≤ {:.0}% overall). The tested statement is an upper bound, so only a significantly growing ratio U/bound falsifies it (U(N) is an upper estimate of the theorem's minimum, estimated without bias by a mean over seeds: U/bound bounded implies min/bound bounded); the slope's agreement with −½ is reported as context.", 100.0 * (1.0 - alpha), 200.0 * alpha));
     Ok(ev)
 }

@@ -111,7 +111,7 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         sgd.push(at_b0(&q, &x0, b0, sigma, steps, seeds, false)?);
     }
     let nn = steps as f64;
-    let mut ev = Evidence::new(Verdict::Holds, "");
+    let mut ev = Evidence::legacy(Verdict::Holds, "");
     ev.instances = (2 * b0s.len() * seeds) as u64;
 
     // (a) SGD diverges for every b₀ < L/2 (|1 − L/b₀| > 1), in every run.
@@ -142,7 +142,7 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             Relation::Exact,
         )
         .with_note("step ≤ 1/L < 2/L: the mean contracts")
-        .as_context(),
+        .context(),
     );
 
     // (b) AdaGrad-Norm never diverges.
@@ -229,7 +229,7 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             ratio_over(&up_to_ref, &ada, &|a| a.literal_min),
             ratio_over(&up_to_ref, &sgd, &|a| a.literal_min)
         ))
-        .as_context(),
+        .context(),
     );
     ev.measurements.push(
         Measurement::new(
@@ -243,7 +243,7 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             ratio_over(&all, &ada, &|a| a.literal_min),
             ratio_over(&all, &sgd, &|a| a.literal_min)
         ))
-        .as_context(),
+        .context(),
     );
     let c_g = c_g2.sqrt();
     let linear = |b: f64| (b / nn + c_g / nn.sqrt()) / (b_ref / nn + c_g / nn.sqrt());
@@ -262,7 +262,7 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 "SGD Q(b₀) = {:.3e}, AdaGrad-Norm {:.3e}: for b₀² ≫ N c_g² both are GD with step ≈ 1/b₀; on this μ = 0.1 quadratic the loss of progress is governed by exp(−2μN/b₀), so the ratio can exceed the linear factor before saturating at ‖∇F(θ₀)‖²/Q(b_ref)",
                 sgd[i].mean, ada[i].mean
             ))
-            .as_context(),
+            .context(),
         );
     }
 
@@ -320,7 +320,7 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     ev.figures.push(fig);
 
     let ada_ok = ada_diverged == 0 && small_ok;
-    ev.verdict = if ada_ok && sgd_ok {
+    ev.legacy_verdict = if ada_ok && sgd_ok {
         Verdict::Holds
     } else if !ada_ok {
         Verdict::FailsAsPrinted
@@ -338,7 +338,7 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         });
         ev.corrected_statement = Some("none established by this check".into());
     }
-    ev.reason = Some(if sgd_ok {
+    ev.remarks = Some(if sgd_ok {
         format!(
             "Robust means: never diverges, and for b₀ < L loses at most the bound's log factor. For b₀ > L AdaGrad-Norm is not robust in the same sense: its steps are ≤ 1/b₀, and once b₀² ≳ N c_g² (so that b_N ≤ √2·b₀ in mean square) it behaves like SGD with 1/b₀ — better while 1/b₀ is near the noise-optimal step, stalled once b₀ ≫ μN (context measurements). The small-b₀ test uses {} Student-t intervals over {seeds} seeds at level 1 − α/{} each (Bonferroni): family-wise false-alarm probability ≤ α/2 = {}. The divergence counts are exact facts of the seeded runs (no false alarm).",
             small.len() + 1,
@@ -358,7 +358,7 @@ fn b0_robustness(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         .min_by(|&a, &b| sgd[a].mean.total_cmp(&sgd[b].mean))
         .unwrap_or(i_ref);
     let i_max = b0s.len() - 1;
-    ev.headline = format!(
+    ev.legacy_headline = format!(
         "AdaGrad-Norm converges for every b₀ ∈ [{:e}, {:e}] (0 of {} runs diverge) and its final E‖∇F‖² varies by ×{ada_small:.3} over b₀ ≤ L (bound's log factor ×{:.2}); SGD with 1/b₀ diverges in all {} runs with b₀ < L/2; for b₀ ≫ L AdaGrad-Norm follows SGD with 1/b₀ (best b₀: {:e} for AdaGrad-Norm, {:e} for SGD; both stalled at b₀ = {:e}: Q = {:.3} from ‖∇F(θ₀)‖² = {g0_sq:.3})",
         b0s[0],
         b0s[i_max],

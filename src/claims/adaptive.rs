@@ -162,7 +162,7 @@ fn adagrad_definition(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         (true, false) => Verdict::Holds,
         _ => Verdict::Inconclusive,
     };
-    let mut ev = Evidence::new(
+    let mut ev = Evidence::legacy(
         verdict,
         format!("the slide's formula √(Σ g(i)²) is the crate's AdaGrad; the prose 'diagonal of the square root of Σ g gᵀ' differs on {differ}/{instances} random instances (max relative gap {max_gap:.3}); g = (1,1) gives 1/√2 vs 1"),
     );
@@ -331,7 +331,7 @@ fn rmsprop_as_printed(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         (true, false) => Verdict::Holds,
         _ => Verdict::Inconclusive,
     };
-    let mut ev = Evidence::new(verdict, format!("γ = 1 (allowed by 'γ ∈ [0,1]') keeps B = 0: RMSProp becomes GD with step η/√ε = {:e} and diverges; ε inside vs outside the root changes step 1 by up to ×{:.3e}", eta / eps.sqrt(), 1.0 / worst));
+    let mut ev = Evidence::legacy(verdict, format!("γ = 1 (allowed by 'γ ∈ [0,1]') keeps B = 0: RMSProp becomes GD with step η/√ε = {:e} and diverges; ε inside vs outside the root changes step 1 by up to ×{:.3e}", eta / eps.sqrt(), 1.0 / worst));
     ev.instances = gammas.len() as u64 + gx.len() as u64;
     ev.measurements = ms;
     if verdict == Verdict::FailsAsPrinted {
@@ -541,7 +541,7 @@ fn adadelta_units(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         (true, false) => Verdict::Holds,
         _ => Verdict::Inconclusive,
     };
-    let mut ev = Evidence::new(verdict, format!("with ε scaled by its units (s²ε over Δx², ε/s² under g²) AdaDelta is exactly covariant (p = 1); with Zeiler's single ε the step-1 exponent is ≈ 0 and trajectories deviate by up to {fixed_dev:.3}·|x₀|"));
+    let mut ev = Evidence::legacy(verdict, format!("with ε scaled by its units (s²ε over Δx², ε/s² under g²) AdaDelta is exactly covariant (p = 1); with Zeiler's single ε the step-1 exponent is ≈ 0 and trajectories deviate by up to {fixed_dev:.3}·|x₀|"));
     ev.instances = scales.len() as u64;
     ev.measurements = ms;
     if fails {
@@ -607,7 +607,7 @@ fn adam_bias_correction(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         }
     }
     let ok = worst_m <= 1.0 && worst_v <= 1.0;
-    let mut ev = Evidence::new(
+    let mut ev = Evidence::legacy(
         if ok { Verdict::Holds } else { Verdict::FailsAsPrinted },
         format!("constant gradient: m̂_t = g and v̂_t = g² for every t ≤ {steps} to within the rounding bound (worst {worst_m:.3} and {worst_v:.3} of it)"),
     );
@@ -681,7 +681,7 @@ fn adam_defaults(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         )
         .with_note("Keras uses ε̂ = 1e-7 in the reordered update"),
     );
-    let mut ev = Evidence::new(if ok { Verdict::Holds } else { Verdict::FailsAsPrinted }, "α = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-8 in Kingma & Ba Alg. 1, L&H Alg. 2 line 1 and PyTorch; Keras differs (ε̂ = 1e-7)");
+    let mut ev = Evidence::legacy(if ok { Verdict::Holds } else { Verdict::FailsAsPrinted }, "α = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-8 in Kingma & Ba Alg. 1, L&H Alg. 2 line 1 and PyTorch; Keras differs (ε̂ = 1e-7)");
     ev.instances = 3;
     ev.measurements = ms;
     Ok(ev)
@@ -882,7 +882,7 @@ fn adam_effective_step(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         (true, false) => Verdict::Holds,
         _ => Verdict::Inconclusive,
     };
-    let mut ev = Evidence::new(verdict, match first_cex {
+    let mut ev = Evidence::legacy(verdict, match first_cex {
         Some((b1, b2, t, r, p)) => format!("|Δ_t|/α reaches {r:.4} > printed {p:.4} at t = {t} (β₁ = {b1}, β₂ = {b2}) for g_i = (β₁/β₂)^{{t−i}}; the single spike respects the printed bound"),
         None => "the printed bounds held on every sequence tried".into(),
     });
@@ -974,7 +974,7 @@ fn adam_scale_invariance(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         }
     }
     let ok = exact_pow2 && worst0 <= 1.0 && worst_eps <= 1.0;
-    let mut ev = Evidence::new(
+    let mut ev = Evidence::legacy(
         if ok { Verdict::Holds } else { Verdict::FailsAsPrinted },
         format!("ε → 0: updates invariant under g → cg (bit-exact for c = 2^k, within rounding otherwise); ε = {eps_pos}: the update changes by exactly (√v̂+ε)/(√v̂+ε/c), max relative change {:.3e}", dev_curve.iter().fold(0.0_f64, |a, b| a.max(b.1))),
     );
@@ -1000,7 +1000,7 @@ fn adam_scale_invariance(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             Relation::AtMost,
         ),
     ];
-    ev.reason = Some("Kingma & Ba state the invariance under the section's assumption ε = 0; with ε > 0 it is approximate and the deviation is the closed-form factor, significant once |c g| ≲ ε/(1−β₂)^{1/2}-scale.".into());
+    ev.remarks = Some("Kingma & Ba state the invariance under the section's assumption ε = 0; with ε > 0 it is approximate and the deviation is the closed-form factor, significant once |c g| ≲ ε/(1−β₂)^{1/2}-scale.".into());
     ev.figures.push(Figure {
         id: "eps-deviation".into(),
         title: format!("Adam update change under g → cg with ε = {eps_pos}"),
@@ -1125,7 +1125,7 @@ fn adamw_as_printed(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         (true, false) => Verdict::Holds,
         _ => Verdict::Inconclusive,
     };
-    let mut ev = Evidence::new(verdict, format!("the slide's Algorithm 2 run literally (m₀ ← θ, g ← ∇f + λθ, and line 12's decay) departs from the paper's AdamW by {d_lit:.3e} (m₀ alone {d_m0:.3e}, coupled term alone {d_l2:.3e}); with m₀ ← 0 and line 6 without λθ it matches to {d_corr:.1e}"));
+    let mut ev = Evidence::legacy(verdict, format!("the slide's Algorithm 2 run literally (m₀ ← θ, g ← ∇f + λθ, and line 12's decay) departs from the paper's AdamW by {d_lit:.3e} (m₀ alone {d_m0:.3e}, coupled term alone {d_l2:.3e}); with m₀ ← 0 and line 6 without λθ it matches to {d_corr:.1e}"));
     ev.instances = 5;
     ev.measurements = vec![
         Measurement::new(
@@ -1324,7 +1324,7 @@ fn adamw_schedules(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             y: curve,
         });
     }
-    let mut ev = Evidence::new(if ok { Verdict::Holds } else { Verdict::Inconclusive }, "η_t (fixed, step-drop, cosine annealing, warm restarts) multiplies both the Adam step and the decay in line 12: optim::adamw matches the transcription and the zero-gradient decay Π(1 − η_sλ)");
+    let mut ev = Evidence::legacy(if ok { Verdict::Holds } else { Verdict::Inconclusive }, "η_t (fixed, step-drop, cosine annealing, warm restarts) multiplies both the Adam step and the decay in line 12: optim::adamw matches the transcription and the zero-gradient decay Π(1 − η_sλ)");
     ev.instances = 3 * schedules.len() as u64;
     ev.measurements = ms;
     ev.figures.push(Figure {

@@ -6,6 +6,7 @@
 //! * [`run_card`] runs one claim; [`run_cards`] runs many, in parallel, and returns the
 //!   results in the order of the cards given (so printed output is deterministic).
 
+use super::engine::{judge, Judged};
 use super::{card::all_cards, Card, CardError, CheckContext, CheckError, Evidence, Mode, Verdict};
 use rayon::prelude::*;
 use std::time::Instant;
@@ -122,26 +123,39 @@ pub fn check_registry() -> Result<RegistryMismatch, CardError> {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub card: Card,
-    pub evidence: Evidence,
-    /// True iff the evidence's verdict equals the card's `expected` verdict.
+    /// The evidence, the engine's conclusion and the mutants' outcomes.
+    pub judged: Judged,
+    /// True iff the engine's verdict equals the card's `expected` verdict.
     pub as_expected: bool,
     pub seconds: f64,
+}
+
+impl Outcome {
+    /// The checker's evidence.
+    pub fn evidence(&self) -> &Evidence {
+        &self.judged.evidence
+    }
+
+    /// The engine's verdict.
+    pub fn verdict(&self) -> Verdict {
+        self.judged.verdict()
+    }
 }
 
 /// The result of running one claim, whether the checker succeeded or not.
 #[derive(Debug)]
 pub struct ClaimRun {
     pub card: Card,
-    /// The evidence, or why the checker could not produce any.
-    pub result: Result<Evidence, CheckError>,
-    /// Wall-clock time of the check.
+    /// The judged evidence, or why the checker could not produce any.
+    pub result: Result<Judged, CheckError>,
+    /// Wall-clock time of the check and of its mutants.
     pub seconds: f64,
 }
 
 impl ClaimRun {
     /// The verdict, if the checker returned evidence.
     pub fn verdict(&self) -> Option<Verdict> {
-        self.result.as_ref().ok().map(|e| e.verdict)
+        self.result.as_ref().ok().map(Judged::verdict)
     }
 
     /// True iff the checker returned evidence whose verdict is the card's `expected` one.
@@ -156,10 +170,10 @@ impl ClaimRun {
     }
 }
 
-/// Run `checker` on `card` in `mode`, timing it.
+/// Run `checker` on `card` and its mutants in `mode` and judge them ([`judge`]), timing it.
 pub fn run_checker(checker: &Checker, card: &Card, mode: Mode) -> ClaimRun {
     let start = Instant::now();
-    let result = (checker.run)(&CheckContext::new(card, mode));
+    let result = judge(checker, card, mode);
     ClaimRun {
         card: card.clone(),
         result,
@@ -181,11 +195,11 @@ pub fn run_card(card: &Card, mode: Mode) -> Result<Outcome, CheckError> {
         .find(|c| c.id == card.id)
         .ok_or_else(|| missing_checker(card))?;
     let run = run_checker(&checker, card, mode);
-    let evidence = run.result?;
+    let judged = run.result?;
     Ok(Outcome {
-        as_expected: evidence.verdict == card.expected,
+        as_expected: judged.verdict() == card.expected,
         card: run.card,
-        evidence,
+        judged,
         seconds: run.seconds,
     })
 }
@@ -290,7 +304,14 @@ mod tests {
     }
 
     fn holds(_: &CheckContext) -> Result<Evidence, CheckError> {
-        Ok(Evidence::new(Verdict::Holds, "h"))
+        let mut ev = Evidence::new();
+        ev.push(crate::claims::Measurement::new(
+            "m",
+            1.0,
+            1.0,
+            crate::claims::Relation::Exact,
+        ));
+        Ok(ev)
     }
 
     #[test]

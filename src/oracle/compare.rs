@@ -19,16 +19,27 @@
 //!
 //! ## Error measure
 //! For coordinate i at step t, with ours `a`, theirs `b`:
-//! * ulps **of the trace's dtype**: [`crate::prec::ulps_between`] for f64,
-//!   [`Real::ulps_between`] for f32 (the f64 crate reference is rounded to f32 first, so
-//!   "0 ulps" means the f64 result rounds to the trace's value);
+//! * ulps **of the coordinate's scale** ([`scaled_ulps`], what the headline prints):
+//!   `|a − b| / ulp(S)` rounded up, where `S = max(|a|, |b|, s_i)` is the denominator of the
+//!   relative measure below and `ulp(S)` the spacing of the trace's dtype at `S` (2⁻⁵² · 2ᵉ in
+//!   f64, 2⁻²³ · 2ᵉ in f32, for 2ᵉ ≤ S < 2ᵉ⁺¹). Where the coordinate is at its scale this is
+//!   the raw ulp count (within a factor 2 at a binade boundary); where the coordinate passes
+//!   near 0 on a trajectory of size 1, the raw count explodes (the spacing of floats near 0 is
+//!   tiny: two values 1e-17 apart next to 0 are ~10¹⁶ raw ulps apart) while the scaled count
+//!   says how many roundings *of the values that produced it* the difference is. So the
+//!   headline can be read as "this many last bits of the numbers involved";
+//! * raw ulps **of the trace's dtype** ([`Diff::ulps`], kept in the difference lines and in
+//!   [`Outcome::worst_ulps`]): [`crate::prec::ulps_between`] for f64, [`Real::ulps_between`]
+//!   for f32 (the f64 crate reference is rounded to f32 first, so "0 ulps" means the f64
+//!   result rounds to the trace's value). Bit-identity is decided on these;
 //! * relative: `|a − b| / max(|a|, |b|, s_i)`, where `s_i` is the largest `|θ_{k,i}|` of our
 //!   trajectory so far (k ≤ t, including θ₀). Dividing by `max(|a|,|b|)` alone would turn a
 //!   coordinate that passes near 0 into a huge "relative error" although both trajectories
 //!   agree to rounding of the values that produced it.
 //!
-//! A step is bit-identical when every coordinate is 0 ulps apart. A NaN or infinite value on
-//! either side counts as infinitely far (unless both are the same non-finite value).
+//! A step is bit-identical when every coordinate is 0 raw ulps apart. A NaN or infinite value
+//! on either side counts as infinitely far (unless both are the same non-finite value). The
+//! verdict depends on the relative measure only; the ulp counts are descriptions.
 //!
 //! ## Default tolerance
 //! The argument is the same for both dtypes, with u the unit roundoff of the dtype: one
@@ -293,8 +304,10 @@ pub struct Diff {
     pub coord: usize,
     pub ours: f64,
     pub theirs: f64,
-    /// Distance in ulps of the trace's dtype (`u64::MAX` for NaN).
+    /// Distance in raw ulps of the trace's dtype (`u64::MAX` for NaN).
     pub ulps: u64,
+    /// Distance in ulps of the coordinate's scale ([`scaled_ulps`]; `u64::MAX` for NaN).
+    pub scaled_ulps: u64,
     pub rel: f64,
 }
 
@@ -314,8 +327,11 @@ pub struct Outcome {
     pub first_difference: Option<Diff>,
     /// First coordinate beyond the tolerance.
     pub first_beyond: Option<Diff>,
-    /// Largest difference in ulps, and where.
+    /// Largest difference in raw ulps, and where (a coordinate passing near 0 can be
+    /// billions of raw ulps off while agreeing to rounding: see [`Outcome::worst_scaled_ulps`]).
     pub worst_ulps: Option<Diff>,
+    /// Largest difference in ulps of the coordinate's scale ([`scaled_ulps`]), and where.
+    pub worst_scaled_ulps: Option<Diff>,
     /// Largest relative difference, and where.
     pub worst_rel: Option<Diff>,
     /// The reference refused a step (e.g. a centred RMSprop denominator ≤ 0).
@@ -340,9 +356,61 @@ impl Outcome {
         self.worst_rel.map_or(0.0, |d| d.rel)
     }
 
-    /// The worst ulps (0 if bit for bit).
+    /// The worst raw ulps (0 if bit for bit).
     pub fn worst_ulps_value(&self) -> u64 {
         self.worst_ulps.map_or(0, |d| d.ulps)
+    }
+
+    /// The worst ulps of the coordinate's scale (0 if bit for bit; [`scaled_ulps`]).
+    pub fn worst_scaled_ulps_value(&self) -> u64 {
+        self.worst_scaled_ulps.map_or(0, |d| d.scaled_ulps)
+    }
+}
+
+/// The spacing of `dtype`'s numbers at magnitude `s` (finite, ≥ 0): `2^(e − 52)` in f64 and
+/// `2^(e − 23)` in f32 for `2^e ≤ s < 2^(e+1)`, and the smallest subnormal of the dtype below
+/// its normal range.
+pub fn ulp_at(dtype: Dtype, s: f64) -> f64 {
+    let (mantissa_bits, min_normal_exp, min_sub) = match dtype {
+        Dtype::F64 => (52, -1022, f64::from_bits(1)),
+        Dtype::F32 => (23, -126, f64::from(f32::from_bits(1))),
+    };
+    if !(s.is_finite() && s > 0.0) {
+        return min_sub;
+    }
+    let bits = s.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    // f64 subnormals (biased exponent 0) are below both dtypes' normal ranges.
+    let e = if biased == 0 { -1075 } else { biased - 1023 };
+    if e < min_normal_exp {
+        return min_sub;
+    }
+    2f64.powi(e - mantissa_bits)
+}
+
+/// Distance between ours `a` and theirs `b` in ulps of the coordinate's scale (module doc):
+/// `⌈|â − b| / ulp(max(|a|, |b|, scale))⌉`, with `â` = `a` rounded to the trace's dtype;
+/// `u64::MAX` if either is not finite (and they differ), 0 when `â` and `b` are equal.
+pub fn scaled_ulps(dtype: Dtype, a: f64, b: f64, scale: f64) -> u64 {
+    let a = match dtype {
+        Dtype::F64 => a,
+        Dtype::F32 => f64::from(a as f32),
+    };
+    if a == b {
+        return 0;
+    }
+    if !(a.is_finite() && b.is_finite()) {
+        return u64::MAX;
+    }
+    let s = a
+        .abs()
+        .max(b.abs())
+        .max(if scale.is_finite() { scale } else { 0.0 });
+    let n = ((a - b).abs() / ulp_at(dtype, s)).ceil();
+    if n >= u64::MAX as f64 {
+        u64::MAX
+    } else {
+        n as u64
     }
 }
 
@@ -373,6 +441,7 @@ impl Tracker {
                 first_difference: None,
                 first_beyond: None,
                 worst_ulps: None,
+                worst_scaled_ulps: None,
                 worst_rel: None,
                 step_error: None,
                 tolerance,
@@ -419,6 +488,7 @@ impl Tracker {
                 ours: a,
                 theirs: b,
                 ulps,
+                scaled_ulps: scaled_ulps(self.out.dtype, a, b, self.scale[i]),
                 rel,
             };
             if ulps != 0 {
@@ -428,6 +498,13 @@ impl Tracker {
                 }
                 if self.out.worst_ulps.is_none_or(|w| ulps > w.ulps) {
                     self.out.worst_ulps = Some(d);
+                }
+                if self
+                    .out
+                    .worst_scaled_ulps
+                    .is_none_or(|w| d.scaled_ulps > w.scaled_ulps)
+                {
+                    self.out.worst_scaled_ulps = Some(d);
                 }
             }
             if (rel.is_nan() || rel > self.out.tolerance) && self.out.first_beyond.is_none() {
@@ -636,18 +713,26 @@ pub fn describe_diff(header: &Header, outcome: &Outcome, d: &Diff) -> String {
         Reference::Kernel { dtype, .. } => *dtype,
         Reference::CrateF64 => Dtype::F64,
     };
+    let n = |u: u64| {
+        if u == u64::MAX {
+            "∞".to_string()
+        } else {
+            u.to_string()
+        }
+    };
+    let raw = if d.ulps == d.scaled_ulps {
+        String::new()
+    } else {
+        format!(", raw {}", n(d.ulps))
+    };
     format!(
-        "step {}, coordinate {} ({}): ours {}, trace {}, {} ulps ({}), relative {:.3e}",
+        "step {}, coordinate {} ({}): ours {}, trace {}, {} ulps of scale ({}{raw}), relative {:.3e}",
         d.step,
         coordinate_name(header, d.coord),
         d.coord,
         show(d.ours, ours_dtype),
         show(d.theirs, header.dtype),
-        if d.ulps == u64::MAX {
-            "∞".to_string()
-        } else {
-            d.ulps.to_string()
-        },
+        n(d.scaled_ulps),
         outcome.dtype,
         d.rel
     )
@@ -656,6 +741,7 @@ pub fn describe_diff(header: &Header, outcome: &Outcome, d: &Diff) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oracle::presets::Setting;
 
     #[test]
     fn default_tolerances_follow_from_the_unit_roundoffs() {
@@ -676,5 +762,67 @@ mod tests {
         assert_eq!(ulps_in(Dtype::F64, 0.1, b), crate::prec::ulps_between(0.1, b));
         let next = f64::from(f32::from_bits(0.1f32.to_bits() + 1));
         assert_eq!(ulps_in(Dtype::F32, next, b), 1);
+    }
+
+    /// A one-step SGD (lr 1) tracker on `x0` and the step record (grad, trace's θ₁).
+    fn one_step(x0: &[f64], grad: &[f64], theirs: &[f64]) -> Outcome {
+        let setting = Setting::Sgd(crate::optim::sgd::SgdConfig::gd(1.0));
+        let replayer = Replayer::crate_f64(&setting, x0).unwrap();
+        let mut t = Tracker::new(replayer, x0, Dtype::F64, DEFAULT_REL_F64);
+        t.feed(&StepRecord {
+            step: 1,
+            grad: grad.to_vec(),
+            params: theirs.to_vec(),
+            loss: None,
+            hyperparameters: None,
+        });
+        t.out
+    }
+
+    #[test]
+    fn a_coordinate_passing_near_zero_is_counted_against_its_scale() {
+        // Ours: θ₁ = 1 − 1 = 0 exactly. Theirs: 1e-20, what a different operation order can
+        // leave of a cancellation on a coordinate of size 1 (far below one rounding of 1).
+        let o = one_step(&[1.0, 2.0], &[1.0, 1.0], &[1e-20, 1.0]);
+        assert!(o.agrees(), "{o:?}");
+        let d = o.worst_scaled_ulps.unwrap();
+        // Raw: 0 and 1e-20 are ~3.8e18 f64 values apart; against the scale 1 (θ₀) the
+        // difference is a fraction of one ulp(1) = 2.2e-16, so it counts as 1.
+        assert!(d.ulps > 1_000_000_000_000_000_000, "{d:?}");
+        assert_eq!(d.scaled_ulps, 1);
+        assert_eq!(o.worst_scaled_ulps_value(), 1);
+        // The raw count stays available.
+        assert_eq!(o.worst_ulps_value(), d.ulps);
+    }
+
+    #[test]
+    fn a_truly_wrong_coordinate_still_fails_and_reads_large() {
+        // Ours θ₁ = (0, 1); theirs has coordinate 1 off by 1e-9 relative: the verdict is the
+        // relative measure's, unchanged (1e-9 > 1e-12), and the scaled count is ~4.5e6.
+        // (θ₀ = 1.5 keeps the scale in the binade of 1.)
+        let o = one_step(&[1.0, 1.5], &[1.0, 0.5], &[0.0, 1.0 + 1e-9]);
+        assert!(!o.agrees());
+        let d = o.first_beyond.unwrap();
+        assert_eq!(d.coord, 1);
+        assert_eq!(d.scaled_ulps, d.ulps, "at its own scale the two counts coincide");
+        assert!(d.scaled_ulps > 4_000_000 && d.scaled_ulps < 5_000_000, "{d:?}");
+        // A wrong value near zero is wrong too: theirs 1e-9 where ours is 0 on a scale-1 path.
+        let o = one_step(&[1.0, 2.0], &[1.0, 1.0], &[1e-9, 1.0]);
+        assert!(!o.agrees());
+        assert!(o.worst_scaled_ulps_value() > 4_000_000);
+    }
+
+    #[test]
+    fn ulp_at_is_the_spacing_of_the_dtype() {
+        assert_eq!(ulp_at(Dtype::F64, 1.0), f64::EPSILON);
+        assert_eq!(ulp_at(Dtype::F64, 1.5), f64::EPSILON);
+        assert_eq!(ulp_at(Dtype::F64, 2.0), 2.0 * f64::EPSILON);
+        assert_eq!(ulp_at(Dtype::F32, 1.0), f64::from(f32::EPSILON));
+        assert_eq!(ulp_at(Dtype::F32, 0.75), f64::from(f32::EPSILON) / 2.0);
+        assert_eq!(ulp_at(Dtype::F64, 0.0), f64::from_bits(1));
+        assert_eq!(ulp_at(Dtype::F32, 1e-45), f64::from(f32::from_bits(1)));
+        assert_eq!(scaled_ulps(Dtype::F64, 1.0, 1.0 + f64::EPSILON, 0.0), 1);
+        assert_eq!(scaled_ulps(Dtype::F64, 1.0, f64::NAN, 1.0), u64::MAX);
+        assert_eq!(scaled_ulps(Dtype::F32, 0.1, f64::from(0.1f32), 1.0), 0);
     }
 }

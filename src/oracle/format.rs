@@ -109,12 +109,83 @@ pub struct Header {
     /// θ₀.
     #[serde(serialize_with = "ser_finite_vec", deserialize_with = "de_finite_vec")]
     pub params0: Vec<f64>,
+    /// Parameter groups (torch `param_groups`, optax masks / `multi_transform`): absent = one
+    /// group holding every block with the header's `hyperparameters`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param_groups: Option<Vec<ParamGroup>>,
+    /// The framework's learning-rate scheduler (torch) or schedule (optax), by its own name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSpec>,
+    /// optax chain members before the optimizer, in chain order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<TransformSpec>,
+}
+
+/// One parameter group of the header: the layout blocks it holds and the hyperparameters
+/// that differ from the header's (framework's own names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamGroup {
+    pub blocks: Vec<String>,
+    #[serde(default)]
+    pub hyperparameters: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A declared schedule: `{"name": "CosineAnnealingLR", "args": {"T_max": 60}}`, and for torch
+/// an optional `interval` (optimizer steps per scheduler step, default 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    pub name: String,
+    #[serde(default)]
+    pub args: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u64>,
+}
+
+/// A chain member: `{"name": "clip_by_global_norm", "args": {"max_norm": 1.0}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformSpec {
+    pub name: String,
+    #[serde(default)]
+    pub args: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Header {
-    /// Number of parameters the layout describes.
+    /// Number of parameters the layout describes (saturating at `usize::MAX` for a layout
+    /// whose size overflows; [`Header::checked_dim`] says which block overflows).
     pub fn dim(&self) -> usize {
-        self.layout.iter().map(|b| b.rows * b.cols).sum()
+        self.checked_dim().unwrap_or(usize::MAX)
+    }
+
+    /// Number of parameters the layout describes, or a message naming the block whose
+    /// `rows × cols` (or the running sum) overflows `usize`.
+    ///
+    /// # Errors
+    /// The message, for a layout whose size does not fit in `usize`.
+    pub fn checked_dim(&self) -> Result<usize, String> {
+        let mut total = 0usize;
+        for (i, b) in self.layout.iter().enumerate() {
+            let n = b.rows.checked_mul(b.cols).ok_or_else(|| {
+                format!(
+                    "block {i} ({:?}) has rows × cols = {} × {}, which overflows the number of parameters \
+                     (at most {} on this machine)",
+                    b.name,
+                    b.rows,
+                    b.cols,
+                    usize::MAX
+                )
+            })?;
+            total = total.checked_add(n).ok_or_else(|| {
+                format!(
+                    "the blocks up to block {i} ({:?}) describe more than {} parameters",
+                    b.name,
+                    usize::MAX
+                )
+            })?;
+        }
+        Ok(total)
     }
 
     /// The crate's [`crate::optim::Layout`] for this header.
@@ -141,6 +212,10 @@ pub struct StepRecord {
         deserialize_with = "de_opt_num"
     )]
     pub loss: Option<f64>,
+    /// The hyperparameters the producer used at this step (framework's own names): an object
+    /// for every group, or an array with one object per parameter group (header order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hyperparameters: Option<serde_json::Value>,
 }
 
 /// Everything that can be wrong with a trace. `file` is the path as given (or `<stdin>`),
@@ -248,7 +323,8 @@ impl<'de> Visitor<'de> for NumVecVisitor {
         }
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f64>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        // Preallocate no more than a small bound: a size hint comes from the input.
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
         while let Some(n) = seq.next_element::<Num>()? {
             if !self.allow_non_finite && !n.0.is_finite() {
                 return Err(de::Error::custom(format_args!(
@@ -431,13 +507,39 @@ impl<R: BufRead> TraceReader<R> {
         if header.layout.is_empty() {
             return Err(bad("layout", "has no blocks".into()));
         }
-        if header.params0.len() != header.dim() {
+        // Sizes come from the input: checked arithmetic, and every block non-empty, so that a
+        // layout can neither wrap to a small number nor describe nothing.
+        if let Some((i, b)) = header
+            .layout
+            .iter()
+            .enumerate()
+            .find(|(_, b)| b.rows == 0 || b.cols == 0)
+        {
+            return Err(bad(
+                "layout",
+                format!(
+                    "block {i} ({:?}) is {} × {}; valid range: rows ≥ 1 and cols ≥ 1",
+                    b.name, b.rows, b.cols
+                ),
+            ));
+        }
+        let dim = header.checked_dim().map_err(|m| {
+            bad(
+                "layout",
+                format!(
+                    "{m}; valid: the blocks' rows × cols must sum to the length of params0 ({})",
+                    header.params0.len()
+                ),
+            )
+        })?;
+        // Checked before anything is allocated for the layout: params0 is what the input
+        // actually supplied.
+        if header.params0.len() != dim {
             return Err(bad(
                 "params0",
                 format!(
-                    "has length {}, but the layout describes {} parameters",
+                    "has length {}, but the layout describes {dim} parameters",
                     header.params0.len(),
-                    header.dim()
                 ),
             ));
         }
@@ -617,6 +719,7 @@ impl<W: Write> TraceWriter<W> {
             grad: grad.to_vec(),
             params: params.to_vec(),
             loss,
+            hyperparameters: None,
         };
         serde_json::to_writer(&mut self.out, &rec).map_err(std::io::Error::other)?;
         self.out.write_all(b"\n")?;
@@ -653,6 +756,9 @@ mod tests {
             dtype: Dtype::F64,
             producer: "test".into(),
             params0: vec![0.1; dim],
+            param_groups: None,
+            schedule: None,
+            transforms: Vec::new(),
         }
     }
 

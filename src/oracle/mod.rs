@@ -8,6 +8,7 @@
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
 //! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
 //! | [`compare`] | replay a trace's gradients through its reference (kernel in the trace's dtype, or the crate's f64 optimizer), compare parameters in ulps and relative terms |
+//! | [`schedules`] | the frameworks' learning-rate schedulers/schedules in their own arithmetic (torch recursive, optax in JAX dtypes) |
 //! | [`synthetic`] | a trace generated as it is read (memory test, benchmark) |
 //! | [`cli`] | `trace`, `replay`, `check`, `conformance` as functions returning an exit status and text |
 //!
@@ -16,9 +17,11 @@
 //! by `scripts/golden_keras.py` from the same cases); versions pinned in
 //! `scripts/requirements-golden.txt`.
 
+pub mod binary;
 pub mod cli;
 pub mod compare;
 pub mod format;
 pub mod kernels;
 pub mod presets;
+pub mod schedules;
 pub mod synthetic;

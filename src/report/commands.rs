@@ -16,7 +16,8 @@ use std::path::Path;
 pub enum Status {
     /// Every claim got its card's expected verdict (exit 0).
     Success,
-    /// Some claim did not (a different verdict, or its checker failed) (exit 1).
+    /// Some claim did not (a different verdict, its checker failed, or one of its mutants
+    /// survived) (exit 1).
     NotAsExpected,
     /// Bad input: an unknown claim id, a malformed card, an unwritable directory (exit 2).
     BadInput,
@@ -81,31 +82,63 @@ pub fn run_claims(opts: &RunOptions) -> Result<Vec<ClaimRun>, SelectError> {
     Ok(runs)
 }
 
+/// True iff the run has evidence and its check killed every mutant of the card.
+fn mutants_all_killed(run: &ClaimRun) -> bool {
+    run.result
+        .as_ref()
+        .is_ok_and(|j| j.mutants.iter().all(|m| m.killed))
+}
+
 /// The status of a set of runs: bad input if a card is malformed, else success iff every
-/// claim got its expected verdict.
+/// claim got its expected verdict and its check killed every mutant.
 pub fn status_of(runs: &[ClaimRun]) -> Status {
     if runs.iter().any(ClaimRun::is_card_error) {
         Status::BadInput
-    } else if runs.iter().all(ClaimRun::as_expected) {
+    } else if runs.iter().all(|r| r.as_expected() && mutants_all_killed(r)) {
         Status::Success
     } else {
         Status::NotAsExpected
     }
 }
 
-/// One line of `verify`: mark, id, verdict, expected verdict if different, headline, time.
+/// One line of `verify`: mark, id, verdict, expected verdict if different, mutants killed,
+/// headline, time.
 pub fn verify_line(run: &ClaimRun, id_width: usize) -> String {
-    let mark = if run.as_expected() { "✓" } else { "✗" };
+    let mark = if run.as_expected() && mutants_all_killed(run) {
+        "✓"
+    } else {
+        "✗"
+    };
     let id = &run.card.id;
     match &run.result {
-        Ok(e) => {
-            let mut verdict = verdict_marked(e.verdict).to_string();
-            if e.verdict != run.card.expected {
+        Ok(j) => {
+            let mut verdict = verdict_marked(j.verdict()).to_string();
+            if j.verdict() != run.card.expected {
                 verdict.push_str(&format!(" ({UNEXPECTED_MARK} expected {})", run.card.expected));
             }
-            let headline = e.headline.split_whitespace().collect::<Vec<_>>().join(" ");
+            let (killed, total) = j.mutants_killed();
+            let mutants = if killed < total {
+                let survivors: Vec<&str> = j
+                    .mutants
+                    .iter()
+                    .filter(|m| !m.killed)
+                    .map(|m| m.id.as_str())
+                    .collect();
+                format!(
+                    "mutants {killed}/{total} {UNEXPECTED_MARK} survived: {}",
+                    survivors.join(", ")
+                )
+            } else {
+                format!("mutants {killed}/{total}")
+            };
+            let headline = j
+                .conclusion
+                .headline
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             format!(
-                "{mark} {id:<id_width$}  {verdict:<20}  {headline}  [{:.2} s]",
+                "{mark} {id:<id_width$}  {verdict:<20}  {mutants}  {headline}  [{:.2} s]",
                 run.seconds
             )
         }

@@ -3,6 +3,7 @@
 //! of every verdict with the awkward values a report must survive (NaN, ±inf, ≤ 0 on a log
 //! axis, `|` and `<` in text).
 
+use crate::claims::engine::{conclude, Judged, MutantOutcome};
 use crate::claims::registry::{run_cards_with, Checker, ClaimRun};
 use crate::claims::{
     Card, CheckContext, CheckError, Counterexample, Evidence, Figure, Measurement, Mode, Relation, Series,
@@ -20,6 +21,12 @@ as_printed = "GD with $\\alpha = 2/(\\mu+L)$ converges at rate $(\\kappa-1)/(\\k
 precise = "On $f(x) = \\lambda x^2/2$ with $\\lambda \\in \\{\\mu, L\\}$, one GD step multiplies $x$ by $|1 - \\alpha\\lambda| = (\\kappa-1)/(\\kappa+1)$."
 hypotheses = ["f quadratic", "step 2/(mu+L)"]
 source = "test fixture"
+[statement]
+rate_scale = 1.0
+[[mutants]]
+id = "rate-1pct-faster"
+statement = "the contraction is 0.99·(κ−1)/(κ+1)"
+set = { rate_scale = 0.99 }
 [quick]
 mu = 1.0
 l = 9.0
@@ -40,7 +47,7 @@ pub fn example_checker(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let l = ctx.f64("l")?;
     let steps = ctx.usize("steps")?;
     let kappa = l / mu;
-    let predicted = (kappa - 1.0) / (kappa + 1.0);
+    let predicted = ctx.stmt_f64("rate_scale")? * (kappa - 1.0) / (kappa + 1.0);
     let alpha = 2.0 / (mu + l);
     // Each ratio is a product, a subtraction and a division: 16u covers them with room.
     let rel_tol = 16.0 * crate::prec::UNIT_ROUNDOFF;
@@ -65,7 +72,8 @@ pub fn example_checker(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 predicted,
                 Relation::Approx { rel_tol },
             )
-            .with_note(format!("{steps} steps, κ = {kappa}")),
+            .with_note(format!("{steps} steps, κ = {kappa}"))
+            .witness(),
         );
         series.push(Series {
             label: format!("|x_k|, λ = {name}"),
@@ -82,17 +90,7 @@ pub fn example_checker(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         x: ks,
     });
     let all_ok = measurements.iter().all(|m| m.ok);
-    let mut e = Evidence::new(
-        if all_ok {
-            Verdict::Holds
-        } else {
-            Verdict::FailsAsPrinted
-        },
-        format!(
-            "contraction {} vs predicted {}",
-            measurements[0].measured, predicted
-        ),
-    );
+    let mut e = Evidence::new();
     e.measurements = measurements;
     e.figures.push(Figure {
         id: "error".into(),
@@ -179,7 +177,7 @@ pub fn awkward_figure() -> Figure {
 
 /// Synthetic runs of every verdict (and a checker error, and an unexpected verdict).
 pub fn synthetic_runs() -> Vec<ClaimRun> {
-    let mut holds = Evidence::new(Verdict::Holds, "rate 0.8182 vs predicted 0.8182");
+    let mut holds = Evidence::new();
     holds.measurements = vec![
         Measurement::new(
             "rate",
@@ -188,19 +186,16 @@ pub fn synthetic_runs() -> Vec<ClaimRun> {
             Relation::Approx { rel_tol: 1e-12 },
         )
         .with_note("κ = 10 | tol from 4u"),
-        Measurement::new("bound", 1e-300, 2.5e-10, Relation::AtMost),
+        Measurement::new("bound", 1e-300, 2.5e-10, Relation::AtMost).key(),
     ];
     holds.figures = vec![awkward_figure()];
     holds.instances = 12;
 
-    let mut fails = Evidence::new(
-        Verdict::FailsAsPrinted,
-        "cycle of period 3 instead of convergence",
-    );
+    let mut fails = Evidence::new();
     fails.measurements = vec![
-        Measurement::new("limit of |x_k|", f64::INFINITY, 0.0, Relation::AtMost),
+        Measurement::new("limit of |x_k|", f64::INFINITY, 0.0, Relation::AtMost).witness(),
         Measurement::new("corrected", 0.5, 0.5, Relation::Exact),
-        Measurement::new("nan", f64::NAN, f64::NEG_INFINITY, Relation::AtLeast),
+        Measurement::new("nan", f64::NAN, f64::NEG_INFINITY, Relation::AtLeast).context(),
     ];
     fails.counterexample = Some(Counterexample {
         description: "Lessard's piecewise quadratic, x0 = 3.3".into(),
@@ -209,16 +204,49 @@ pub fn synthetic_runs() -> Vec<ClaimRun> {
     });
     fails.corrected_statement = Some("The rate holds on quadratics only.".into());
 
-    let mut unsure = Evidence::new(Verdict::Inconclusive, "CI [0.4, 0.6] contains both");
-    unsure.reason = Some("too few seeds to separate the two rates".into());
+    let mut unsure = Evidence::new();
+    unsure.measurements = vec![Measurement::new("CI upper end < 0.5", 0.6, 0.5, Relation::AtMost)];
+    unsure.remarks = Some("too few seeds to separate the two rates".into());
 
-    let mut unexpected = Evidence::new(Verdict::Holds, "holds although the card says it fails");
+    let mut unexpected = Evidence::new();
     unexpected.measurements = vec![Measurement::new("m", 1.0, 2.0, Relation::AtMost)];
 
-    let run = |card: Card, result: Result<Evidence, CheckError>| ClaimRun {
-        card,
-        result,
-        seconds: 0.25,
+    let run = |card: Card, result: Result<Evidence, CheckError>| {
+        let result = result.map(|evidence| {
+            let conclusion = conclude(&evidence);
+            // Every run's mutant is killed; the unexpected run also has one whose checker
+            // errs, so the report's survivor flag is exercised.
+            let mut mutants = vec![MutantOutcome {
+                id: "faster".into(),
+                statement: "a rate | 1% faster".into(),
+                verdict: Some(if conclusion.verdict == Verdict::Inconclusive {
+                    Verdict::Holds
+                } else {
+                    Verdict::Inconclusive
+                }),
+                error: None,
+                killed: true,
+            }];
+            if card.id == "synthetic-unexpected" {
+                mutants.push(MutantOutcome {
+                    id: "broken".into(),
+                    statement: "a mutant whose checker errs".into(),
+                    verdict: None,
+                    error: Some("step 1 diverged".into()),
+                    killed: false,
+                });
+            }
+            Judged {
+                evidence,
+                conclusion,
+                mutants,
+            }
+        });
+        ClaimRun {
+            card,
+            result,
+            seconds: 0.25,
+        }
     };
     vec![
         run(card("synthetic-holds", "holds"), Ok(holds)),

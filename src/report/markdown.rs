@@ -40,6 +40,33 @@ fn expected_cell(c: &ClaimRecord) -> String {
     }
 }
 
+/// The mutants cell: `k/n`, flagged when a mutant survived or the card has none.
+fn mutants_cell(c: &ClaimRecord) -> String {
+    match &c.evidence {
+        Some(e) => {
+            let (killed, total) = e.mutants_killed();
+            if total == 0 || killed < total {
+                format!("{UNEXPECTED_MARK} {killed}/{total}")
+            } else {
+                format!("{killed}/{total}")
+            }
+        }
+        None => "—".to_string(),
+    }
+}
+
+/// The judgement cell of a measurement: a check's ✅/❌, a witness found or not, context.
+fn judgement_cell(m: &super::record::MeasurementRecord) -> &'static str {
+    use crate::claims::Role;
+    match (m.role, m.ok) {
+        (Role::Check, true) => "✅ check",
+        (Role::Check, false) => "❌ check failed",
+        (Role::Witness, false) => "🔎 witness found",
+        (Role::Witness, true) => "✅ no witness",
+        (Role::Context, _) => "context",
+    }
+}
+
 fn kind_name(c: &ClaimRecord) -> String {
     serde_json::to_value(c.card.kind)
         .ok()
@@ -65,7 +92,9 @@ pub fn index(results: &Results) -> String {
         s,
         "Verdicts: {} as printed (on every instance tried) · {} (a counterexample, with the \
          corrected statement that holds) · {} (the page says why) · {} (the checker failed). \
-         *Expected* is the verdict recorded on the card; {} marks a difference.\n",
+         *Expected* is the verdict recorded on the card; {} marks a difference. *Mutants*: \
+         false perturbations of the statement the card asserts, run through the same check, \
+         which must reject each of them (killed/total).\n",
         verdict_marked(crate::claims::Verdict::Holds),
         verdict_marked(crate::claims::Verdict::FailsAsPrinted),
         verdict_marked(crate::claims::Verdict::Inconclusive),
@@ -78,9 +107,9 @@ pub fn index(results: &Results) -> String {
     }
     let _ = writeln!(
         s,
-        "| claim | title | kind | as printed | precise | measured vs predicted | verdict | expected |"
+        "| claim | title | kind | as printed | precise | measured vs predicted | verdict | expected | mutants |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
     for c in &results.claims {
         let headline = match (&c.evidence, &c.error) {
             (Some(e), _) => cell(&e.headline),
@@ -89,7 +118,7 @@ pub fn index(results: &Results) -> String {
         };
         let _ = writeln!(
             s,
-            "| [{id}]({page}) | {title} | {kind} | {printed} | {precise} | {headline} | {verdict} | {expected} |",
+            "| [{id}]({page}) | {title} | {kind} | {printed} | {precise} | {headline} | {verdict} | {expected} | {mutants} |",
             id = c.card.id,
             page = page_path(&c.card.id),
             title = cell(&c.card.title),
@@ -98,6 +127,7 @@ pub fn index(results: &Results) -> String {
             precise = short_cell(&c.card.precise, INDEX_STATEMENT_CHARS),
             verdict = verdict_cell(c),
             expected = expected_cell(c),
+            mutants = mutants_cell(c),
         );
     }
     s
@@ -122,6 +152,7 @@ pub fn claim_page(c: &ClaimRecord, results: &Results) -> String {
     let _ = writeln!(s, "| source | {} |", cell(&card.source));
     if let Some(e) = &c.evidence {
         let _ = writeln!(s, "| instances examined | {} |", e.instances);
+        let _ = writeln!(s, "| mutants killed | {} |", mutants_cell(c));
     }
     let _ = writeln!(
         s,
@@ -174,7 +205,17 @@ fn evidence_sections(s: &mut String, c: &ClaimRecord, e: &EvidenceRecord) {
     if e.measurements.is_empty() {
         let _ = writeln!(s, "No measurements.\n");
     } else {
-        let _ = writeln!(s, "| measurement | measured | predicted | relation | ok | note |");
+        let _ = writeln!(
+            s,
+            "Each measurement has a role: a *check* must hold for the verdict to stand; a \
+             *witness* evaluates the printed statement on one instance (🔎 where it is violated: \
+             the counterexample); *context* lies outside the claim's hypotheses and is not \
+             judged.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| measurement | measured | predicted | relation | role | note |"
+        );
         let _ = writeln!(s, "|---|---|---|---|---|---|");
         for m in &e.measurements {
             let _ = writeln!(
@@ -184,13 +225,7 @@ fn evidence_sections(s: &mut String, c: &ClaimRecord, e: &EvidenceRecord) {
                 num_exact(m.measured.0),
                 num_exact(m.predicted.0),
                 relation(&m.relation),
-                if m.context {
-                    "context"
-                } else if m.ok {
-                    "✅"
-                } else {
-                    "❌"
-                },
+                judgement_cell(m),
                 cell(&m.note)
             );
         }
@@ -214,12 +249,45 @@ fn evidence_sections(s: &mut String, c: &ClaimRecord, e: &EvidenceRecord) {
         let _ = writeln!(s, "## Corrected statement\n\n{}\n", no_html(corrected.trim()));
     }
     if let Some(reason) = &e.reason {
-        let title = if e.verdict == crate::claims::Verdict::Inconclusive {
-            "Why inconclusive"
-        } else {
-            "Remarks"
-        };
-        let _ = writeln!(s, "## {title}\n\n{}\n", no_html(reason.trim()));
+        let _ = writeln!(s, "## Why inconclusive\n\n{}\n", no_html(reason.trim()));
+    }
+    if let Some(remarks) = &e.remarks {
+        let _ = writeln!(s, "## Remarks\n\n{}\n", no_html(remarks.trim()));
+    }
+
+    let _ = writeln!(s, "## Mutants\n");
+    if e.mutants.is_empty() {
+        let _ = writeln!(
+            s,
+            "{UNEXPECTED_MARK} The card lists no mutant, so nothing shows that this check can \
+             reject a false statement.\n"
+        );
+    } else {
+        let (killed, total) = e.mutants_killed();
+        let _ = writeln!(
+            s,
+            "False perturbations of the statement the card asserts, each run through the same \
+             check in the same mode; a mutant is killed when its verdict differs from the \
+             claim's ({}). Killed: {killed}/{total}.\n",
+            e.verdict
+        );
+        let _ = writeln!(s, "| mutant | statement | verdict | killed |\n|---|---|---|---|");
+        for m in &e.mutants {
+            let verdict = match (&m.verdict, &m.error) {
+                (Some(v), _) => verdict_marked(*v).to_string(),
+                (None, Some(err)) => format!("{ERROR_MARKED}: {}", cell(err)),
+                (None, None) => ERROR_MARKED.to_string(),
+            };
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {} |",
+                cell(&m.id),
+                cell(&m.statement),
+                verdict,
+                if m.killed { "✅ killed" } else { "❌ survived" }
+            );
+        }
+        let _ = writeln!(s);
     }
 
     if !e.figures.is_empty() {

@@ -12,7 +12,8 @@
 
 use crate::claims::registry::ClaimRun;
 use crate::claims::{
-    Card, Counterexample, Evidence, Figure, Kind, Measurement, Mode, Relation, Series, Style, Verdict,
+    Card, Counterexample, Figure, Judged, Kind, Measurement, Mode, MutantOutcome, Relation, Role, Series,
+    Style, Verdict,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -75,11 +76,14 @@ pub struct MeasurementRecord {
     pub measured: JsonF64,
     pub predicted: JsonF64,
     pub relation: Relation,
+    /// Whether the relation held (for a witness: `false` means a witness was found).
     pub ok: bool,
     pub note: String,
-    /// Outside the claim's hypotheses: reported, not part of the verdict.
-    #[serde(default)]
-    pub context: bool,
+    /// Check, witness or context.
+    pub role: Role,
+    /// Shown in the headline.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub key: bool,
 }
 
 /// Mirror of [`Series`].
@@ -115,17 +119,34 @@ pub struct CounterexampleRecord {
     pub found_by: String,
 }
 
-/// Mirror of [`Evidence`].
+/// Mirror of [`Judged`]: the engine's conclusion, the checker's evidence and the mutants.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvidenceRecord {
+    /// Concluded by the engine from the measurements' roles.
     pub verdict: Verdict,
+    /// Written by the engine from the key measurements.
     pub headline: String,
+    /// Why the verdict is inconclusive.
+    pub reason: Option<String>,
     pub measurements: Vec<MeasurementRecord>,
     pub figures: Vec<FigureRecord>,
     pub counterexample: Option<CounterexampleRecord>,
     pub corrected_statement: Option<String>,
-    pub reason: Option<String>,
+    /// The checker's remarks qualifying the result.
+    pub remarks: Option<String>,
     pub instances: u64,
+    /// Every mutant of the card and whether the check rejected it.
+    pub mutants: Vec<MutantOutcome>,
+}
+
+impl EvidenceRecord {
+    /// (killed, total) mutants.
+    pub fn mutants_killed(&self) -> (usize, usize) {
+        (
+            self.mutants.iter().filter(|m| m.killed).count(),
+            self.mutants.len(),
+        )
+    }
 }
 
 impl From<&Measurement> for MeasurementRecord {
@@ -137,7 +158,8 @@ impl From<&Measurement> for MeasurementRecord {
             relation: m.relation,
             ok: m.ok,
             note: m.note.clone(),
-            context: m.context,
+            role: m.role,
+            key: m.key,
         }
     }
 }
@@ -182,17 +204,20 @@ impl From<&Counterexample> for CounterexampleRecord {
     }
 }
 
-impl From<&Evidence> for EvidenceRecord {
-    fn from(e: &Evidence) -> Self {
+impl From<&Judged> for EvidenceRecord {
+    fn from(j: &Judged) -> Self {
+        let e = &j.evidence;
         EvidenceRecord {
-            verdict: e.verdict,
-            headline: e.headline.clone(),
+            verdict: j.conclusion.verdict,
+            headline: j.conclusion.headline.clone(),
+            reason: j.conclusion.reason.clone(),
             measurements: e.measurements.iter().map(MeasurementRecord::from).collect(),
             figures: e.figures.iter().map(FigureRecord::from).collect(),
             counterexample: e.counterexample.as_ref().map(CounterexampleRecord::from),
             corrected_statement: e.corrected_statement.clone(),
-            reason: e.reason.clone(),
+            remarks: e.remarks.clone(),
             instances: e.instances,
+            mutants: j.mutants.clone(),
         }
     }
 }
@@ -286,6 +311,10 @@ pub struct Summary {
     pub inconclusive: usize,
     /// Claims whose checker returned an error.
     pub errors: usize,
+    /// Mutants rejected by their checks, over all claims.
+    pub mutants_killed: usize,
+    /// Mutants over all claims.
+    pub mutants: usize,
     /// Ids of the claims whose verdict is not the card's expected one (errors included).
     pub not_as_expected: Vec<String>,
 }
@@ -300,6 +329,16 @@ impl Summary {
             fails_as_printed: count(Verdict::FailsAsPrinted),
             inconclusive: count(Verdict::Inconclusive),
             errors: claims.iter().filter(|c| c.evidence.is_none()).count(),
+            mutants_killed: claims
+                .iter()
+                .filter_map(|c| c.evidence.as_ref())
+                .map(|e| e.mutants_killed().0)
+                .sum(),
+            mutants: claims
+                .iter()
+                .filter_map(|c| c.evidence.as_ref())
+                .map(|e| e.mutants.len())
+                .sum(),
             not_as_expected: claims
                 .iter()
                 .filter(|c| !c.as_expected)
@@ -331,6 +370,10 @@ impl Summary {
                 if self.errors == 1 { "" } else { "s" }
             ));
         }
+        s.push_str(&format!(
+            "; mutants killed {}/{}",
+            self.mutants_killed, self.mutants
+        ));
         if self.all_as_expected() {
             s.push_str("; all as expected");
         } else {

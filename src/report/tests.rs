@@ -90,11 +90,20 @@ fn read_tree(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
 fn example_claim_holds_in_both_modes_through_the_driver() {
     for mode in [Mode::Quick, Mode::Full] {
         let run = example_run(mode);
-        let e = run.result.as_ref().expect("the example checker returns evidence");
-        assert_eq!(e.verdict, Verdict::Holds, "{mode:?}: {}", e.headline);
+        let j = run.result.as_ref().expect("the example checker returns evidence");
+        assert_eq!(j.verdict(), Verdict::Holds, "{mode:?}: {}", j.conclusion.headline);
         assert!(run.as_expected());
-        assert_eq!(e.measurements.len(), 2);
-        assert!(e.measurements.iter().all(|m| m.ok), "{:?}", e.measurements);
+        assert_eq!(j.evidence.measurements.len(), 2);
+        assert!(
+            j.evidence.measurements.iter().all(|m| m.ok),
+            "{:?}",
+            j.evidence.measurements
+        );
+        // The card's mutant (a contraction 1 % faster) is rejected: a witness is found and,
+        // without a corrected statement, the verdict becomes inconclusive.
+        assert_eq!(j.mutants.len(), 1);
+        assert_eq!(j.mutants[0].verdict, Some(Verdict::Inconclusive));
+        assert!(j.mutants[0].killed);
     }
 }
 
@@ -145,12 +154,12 @@ fn summary_line_counts_every_verdict_and_names_the_unexpected() {
     assert_eq!(
         results.summary.line(),
         "5 claims: 2 hold, 1 fail as printed, 1 inconclusive, 1 checker error; \
-         2 not as expected: synthetic-unexpected, synthetic-error"
+         mutants killed 4/5; 2 not as expected: synthetic-unexpected, synthetic-error"
     );
     let good = Results::new(&synthetic_runs()[..3], Mode::Quick, "cmd", false);
     assert_eq!(
         good.summary.line(),
-        "3 claims: 1 hold, 1 fail as printed, 1 inconclusive; all as expected"
+        "3 claims: 1 hold, 1 fail as printed, 1 inconclusive; mutants killed 3/3; all as expected"
     );
 }
 
@@ -178,30 +187,30 @@ fn index_has_one_linked_row_per_claim_with_markers() {
         "{}",
         rows[0]
     );
-    assert!(rows[0].ends_with("| ✅ holds | holds |"), "{}", rows[0]);
+    assert!(rows[0].ends_with("| ✅ holds | holds | 1/1 |"), "{}", rows[0]);
     assert!(
-        rows[1].ends_with("| ❌ fails as printed | fails-as-printed |"),
+        rows[1].ends_with("| ❌ fails as printed | fails-as-printed | 1/1 |"),
         "{}",
         rows[1]
     );
     assert!(
-        rows[2].ends_with("| ❔ inconclusive | inconclusive |"),
+        rows[2].ends_with("| ❔ inconclusive | inconclusive | 1/1 |"),
         "{}",
         rows[2]
     );
     assert!(
-        rows[3].ends_with("| ✅ holds | ⚠️ fails-as-printed |"),
+        rows[3].ends_with("| ✅ holds | ⚠️ fails-as-printed | ⚠️ 1/2 |"),
         "{}",
         rows[3]
     );
     assert!(
-        rows[4].contains("step 3 diverged") && rows[4].ends_with("| ⛔ error | ⚠️ holds |"),
+        rows[4].contains("step 3 diverged") && rows[4].ends_with("| ⛔ error | ⚠️ holds | — |"),
         "{}",
         rows[4]
     );
-    // Every row has the 8 columns of the header (9 unescaped pipes).
+    // Every row has the 9 columns of the header (10 unescaped pipes).
     for r in rows {
-        assert_eq!(r.replace("\\|", "").matches('|').count(), 9, "{r}");
+        assert_eq!(r.replace("\\|", "").matches('|').count(), 10, "{r}");
     }
 }
 
@@ -217,13 +226,18 @@ fn claim_pages_hold_statement_measurements_counterexample_reason_and_figures() {
     );
     assert!(holds.contains("## Precise statement\n\nthe precise statement"));
     assert!(holds.contains("- h1"));
-    assert!(holds.contains("| measurement | measured | predicted | relation | ok | note |"));
+    assert!(holds.contains("| measurement | measured | predicted | relation | role | note |"));
     assert!(
-        holds.contains("| rate | 0.8181818181818182 | 0.8181818181818181 | ≈ (rel. 1e-12) | ✅ | κ = 10 \\| tol from 4u |"),
+        holds.contains("| rate | 0.8181818181818182 | 0.8181818181818181 | ≈ (rel. 1e-12) | ✅ check | κ = 10 \\| tol from 4u |"),
         "{holds}"
     );
     assert!(
-        holds.contains("| bound | 1e-300 | 2.5e-10 | ≤ | ✅ |  |"),
+        holds.contains("| bound | 1e-300 | 2.5e-10 | ≤ | ✅ check |  |"),
+        "{holds}"
+    );
+    assert!(holds.contains("| mutants killed | 1/1 |"), "{holds}");
+    assert!(
+        holds.contains("| `faster` | a rate \\| 1% faster | ❔ inconclusive | ✅ killed |"),
         "{holds}"
     );
     assert!(
@@ -238,13 +252,14 @@ fn claim_pages_hold_statement_measurements_counterexample_reason_and_figures() {
     assert!(!holds.contains("## Counterexample"));
 
     let fails = page(1);
+    // The witness shows as a witness, not as a failure.
     assert!(
-        fails.contains("| limit of \\|x_k\\| | inf | 0 | ≤ | ❌ |"),
+        fails.contains("| limit of \\|x_k\\| | inf | 0 | ≤ | 🔎 witness found |"),
         "{fails}"
     );
-    assert!(fails.contains("| nan | NaN | -inf | ≥ | ❌ |"), "{fails}");
+    assert!(fails.contains("| nan | NaN | -inf | ≥ | context |"), "{fails}");
     assert!(
-        fails.contains("| corrected | 0.5 | 0.5 | = (bitwise) | ✅ |"),
+        fails.contains("| corrected | 0.5 | 0.5 | = (bitwise) | ✅ check |"),
         "{fails}"
     );
     assert!(fails.contains("## Counterexample\n\nLessard's piecewise quadratic, x0 = 3.3"));
@@ -253,8 +268,11 @@ fn claim_pages_hold_statement_measurements_counterexample_reason_and_figures() {
     assert!(fails.contains("## Corrected statement\n\nThe rate holds on quadratics only."));
 
     let unsure = page(2);
-    assert!(unsure.contains("## Why inconclusive\n\ntoo few seeds to separate the two rates"));
-    assert!(unsure.contains("No measurements."));
+    assert!(
+        unsure.contains("## Why inconclusive\n\n1 check failed: CI upper end < 0.5: 0.6 not ≤ 0.5"),
+        "{unsure}"
+    );
+    assert!(unsure.contains("## Remarks\n\ntoo few seeds to separate the two rates"));
 
     let unexpected = page(3);
     assert!(
@@ -336,7 +354,7 @@ fn results_json_round_trips_including_non_finite_floats() {
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     let example = value["claims"][5]["evidence"].clone();
     let evidence: Evidence = serde_json::from_value(example).expect("same shape as Evidence");
-    assert_eq!(&evidence, runs[5].result.as_ref().unwrap());
+    assert_eq!(&evidence, &runs[5].result.as_ref().unwrap().evidence);
 
     let timed = Results::new(&runs, Mode::Quick, "cmd", true);
     assert!(timed.to_json().contains("\"seconds\": 0.25"));
@@ -393,8 +411,8 @@ fn rewriting_removes_stale_pages_and_figures_only() {
 #[test]
 fn duplicate_figure_ids_are_refused() {
     let mut runs = synthetic_runs();
-    if let Ok(e) = runs[0].result.as_mut() {
-        e.figures.push(awkward_figure());
+    if let Ok(j) = runs[0].result.as_mut() {
+        j.evidence.figures.push(awkward_figure());
     }
     let results = Results::new(&runs, Mode::Quick, "cmd", false);
     assert!(matches!(

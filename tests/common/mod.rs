@@ -19,11 +19,13 @@ pub fn assert_verdict(id: &str, mode: Mode) {
     let cards = all_cards().expect("cards parse");
     let card = cards.iter().find(|c| c.id == id).expect("card exists");
     let out = run_card(card, mode).expect("checker runs");
-    let ev = &out.evidence;
-    eprintln!("[{id}] {} ({:.2}s): {}", ev.verdict, out.seconds, ev.headline);
+    let ev = out.evidence();
+    let c = &out.judged.conclusion;
+    eprintln!("[{id}] {} ({:.2}s): {}", c.verdict, out.seconds, c.headline);
     for m in &ev.measurements {
         eprintln!(
-            "  {} {:<90} measured {:.6e} predicted {:.6e}  {}",
+            "  {:?} {} {:<90} measured {:.6e} predicted {:.6e}  {}",
+            m.role,
             if m.ok { "ok  " } else { "FAIL" },
             m.name,
             m.measured,
@@ -31,15 +33,24 @@ pub fn assert_verdict(id: &str, mode: Mode) {
             m.note
         );
     }
-    if let Some(r) = &ev.reason {
+    if let Some(r) = &c.reason {
         eprintln!("  reason: {r}");
+    }
+    for m in &out.judged.mutants {
+        eprintln!(
+            "  mutant {} killed={} verdict={:?} {}",
+            m.id, m.killed, m.verdict, m.statement
+        );
     }
     assert!(
         out.as_expected,
         "{id}: verdict {} but card expects {}",
-        out.evidence.verdict, card.expected
+        c.verdict, card.expected
     );
-    if out.evidence.verdict == Verdict::FailsAsPrinted {
-        assert!(out.evidence.counterexample.is_some() && out.evidence.corrected_statement.is_some());
+    if c.verdict == Verdict::FailsAsPrinted {
+        assert!(ev.counterexample.is_some() && ev.corrected_statement.is_some());
+    }
+    for m in &out.judged.mutants {
+        assert!(m.killed, "{id}: mutant `{}` survived ({:?})", m.id, m.verdict);
     }
 }

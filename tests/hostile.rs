@@ -1,0 +1,204 @@
+//! Hostile input to the oracle commands: sizes that overflow, a trace with nothing to check,
+//! problem dimensions and step counts that do not fit. Each gets a clear error (exit 2) naming
+//! the field and the valid range, or a documented status, never a panic or an abort.
+
+use optverify::oracle::cli::{self, EXIT_BAD_INPUT, EXIT_NOTHING_TO_CHECK};
+use std::process::Command;
+
+fn optverify(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_optverify"))
+        .args(args)
+        .env("CI", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+}
+
+/// A temp file holding `content`, removed on drop.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, content: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("optverify-hostile-{}-{name}", std::process::id()));
+        std::fs::write(&p, content).unwrap();
+        TempFile(p)
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        std::fs::remove_file(&self.0).ok();
+    }
+}
+
+fn header(layout: &str, params0: &str) -> String {
+    format!(
+        r#"{{"format": "optverify-trace", "version": 1, "optimizer": "sgd", "preset": "pytorch", "hyperparameters": {{"lr": 0.1}}, "layout": {layout}, "dtype": "f64", "producer": "test", "params0": {params0}}}"#
+    )
+}
+
+/// Exit 2 on both `check` and `replay`, with stderr containing every `needle`.
+fn assert_bad_trace(name: &str, content: &str, needles: &[&str]) {
+    let f = TempFile::new(name, content);
+    for cmd in ["check", "replay"] {
+        let out = optverify(&[cmd, f.path()]);
+        let err = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{cmd} {name}: {err}{}",
+            text(&out.stdout)
+        );
+        for n in needles {
+            assert!(err.contains(n), "{cmd} {name}: {n:?} missing from {err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(
+            out.stdout.is_empty(),
+            "{cmd} {name}: nothing on stdout for bad input"
+        );
+    }
+}
+
+#[test]
+fn test_layout_whose_size_overflows_is_bad_input() {
+    // 2³² × 2³² wraps to 0 on 64 bits: with params0 [] it must not be taken for 0 parameters.
+    let big = 1u64 << 32;
+    let layout = format!(r#"[{{"name": "w", "rows": {big}, "cols": {big}}}]"#);
+    assert_bad_trace(
+        "overflow.jsonl",
+        &format!("{}\n", header(&layout, "[]")),
+        &["`layout`", "overflows", "valid"],
+    );
+    // The sum of two blocks overflowing.
+    let half = u64::MAX / 2 + 1;
+    let layout = format!(
+        r#"[{{"name": "a", "rows": {half}, "cols": 1}}, {{"name": "b", "rows": {half}, "cols": 1}}]"#
+    );
+    assert_bad_trace(
+        "overflow-sum.jsonl",
+        &format!("{}\n", header(&layout, "[]")),
+        &["`layout`", "valid"],
+    );
+}
+
+#[test]
+fn test_empty_block_and_params0_length_are_bad_input() {
+    let layout = r#"[{"name": "w", "rows": 0, "cols": 3}]"#;
+    assert_bad_trace(
+        "empty-block.jsonl",
+        &format!("{}\n", header(layout, "[]")),
+        &["`layout`", "rows ≥ 1"],
+    );
+    let layout = r#"[{"name": "w", "rows": 2, "cols": 3}]"#;
+    assert_bad_trace(
+        "short-params0.jsonl",
+        &format!("{}\n", header(layout, "[1.0, 2.0]")),
+        &["`params0`", "has length 2", "6 parameters"],
+    );
+}
+
+#[test]
+fn test_trace_without_steps_is_nothing_to_check_not_agreement() {
+    let layout = r#"[{"name": "params", "rows": 2, "cols": 1}]"#;
+    let f = TempFile::new("no-steps.jsonl", &format!("{}\n", header(layout, "[1.0, 2.0]")));
+    for cmd in ["check", "replay"] {
+        let out = optverify(&[cmd, f.path()]);
+        let stdout = text(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(EXIT_NOTHING_TO_CHECK)),
+            "{cmd}: {stdout}"
+        );
+        assert!(stdout.contains("NOTHING TO CHECK"), "{cmd}: {stdout}");
+        assert!(!stdout.contains("AGREES"), "{cmd}: {stdout}");
+    }
+    // The same through the library, on an open reader.
+    let mut r = optverify::oracle::format::open(&f.0).unwrap();
+    assert_eq!(cli::check_reader(&mut r, None).status, EXIT_NOTHING_TO_CHECK);
+}
+
+#[test]
+fn test_diagnosis_of_nothing_does_not_panic() {
+    let layout = r#"[{"name": "params", "rows": 1, "cols": 1}]"#;
+    let h: optverify::oracle::format::Header = serde_json::from_str(&header(layout, "[0.0]")).unwrap();
+    let s = cli::diagnosis(&h, &[]);
+    assert!(s.contains("nothing to diagnose"), "{s}");
+}
+
+fn trace_problem(dim: &str, steps: &str) -> std::process::Output {
+    let out = std::env::temp_dir().join(format!("optverify-hostile-{}-never.jsonl", std::process::id()));
+    let o = optverify(&[
+        "trace",
+        "--problem",
+        "quadratic",
+        "--dim",
+        dim,
+        "--steps",
+        steps,
+        "--preset",
+        "pytorch",
+        "--optimizer",
+        "sgd",
+        "--hyperparameters",
+        r#"{"lr": 0.1}"#,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    std::fs::remove_file(&out).ok();
+    o
+}
+
+#[test]
+fn test_problem_dim_beyond_memory_names_the_largest_that_fits() {
+    let max = cli::max_problem_dim("quadratic").unwrap();
+    // 8·(6·d² + 64·d) ≤ 4 GiB: d = 9453 fits, 9454 does not.
+    assert_eq!(max, 9453);
+    for dim in ["100000000", &(max + 1).to_string(), "0"] {
+        let out = trace_problem(dim, "5");
+        let err = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(EXIT_BAD_INPUT)),
+            "--dim {dim}: {err}"
+        );
+        assert!(
+            err.contains("--dim") && err.contains(&format!("valid range: 1..={max}")),
+            "{err}"
+        );
+    }
+    // Every catalogue problem has a bound, and a linear one is far larger.
+    for p in optverify::problems::catalogue() {
+        assert!(
+            cli::max_problem_dim(p.name).is_some(),
+            "{} has no --dim bound",
+            p.name
+        );
+    }
+    assert!(cli::max_problem_dim("rosenbrock").unwrap() > 1_000_000);
+}
+
+#[test]
+fn test_steps_zero_or_beyond_the_trace_budget_is_bad_input() {
+    let max = cli::max_trace_steps(3);
+    assert_eq!(max, (1u64 << 40) / (3 * 50 + 96));
+    for steps in ["0", &(max + 1).to_string(), &usize::MAX.to_string()] {
+        let out = trace_problem("3", steps);
+        let err = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(EXIT_BAD_INPUT)),
+            "--steps {steps}: {err}"
+        );
+        assert!(err.contains("--steps") && err.contains("valid range: "), "{err}");
+        if steps != "0" {
+            assert!(err.contains(&format!("1..={max}")), "{err}");
+        }
+    }
+}
