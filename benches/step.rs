@@ -25,7 +25,7 @@ use nalgebra::DVector;
 use optverify::optim::adadelta::AdaDeltaConfig;
 use optverify::optim::adagrad::AdaGradConfig;
 use optverify::optim::adagrad_norm::AdaGradNormConfig;
-use optverify::optim::adam::AdamConfig;
+use optverify::optim::adam::{AdamConfig, AdamCore};
 use optverify::optim::adamw::AdamWConfig;
 use optverify::optim::heavy_ball::HeavyBallConfig;
 use optverify::optim::nadam::NAdamConfig;
@@ -195,10 +195,75 @@ fn probes(c: &mut Criterion) {
     run::<f32>(c, "f32", 1.0);
 }
 
+/// A step on f32 slices.
+type F32Step = Box<dyn FnMut(&mut [f32], &[f32])>;
+
+/// The f32 steppers: Adam and AdamW through [`AdamCore`] (the crate's sweep, generic over the
+/// float type: the paper's operation order in f32); SGD, SGD-momentum, AdaGrad, RMSProp,
+/// AdaDelta, NAdam and RAdam through the oracle's PyTorch kernels
+/// (`optverify::oracle::kernels::torch`, torch's own operation order with FMAs, written for
+/// bit-exact replay, not for speed: their figures show what that costs). AdaGrad-Norm and
+/// heavy-ball have no f32 path.
+fn f32_steppers(n: usize) -> Vec<(&'static str, u64, F32Step)> {
+    use optverify::oracle::kernels::torch;
+    use optverify::oracle::presets::Setting;
+    let core = |mut a: AdamCore<f32>| -> F32Step { Box::new(move |x, g| a.step(x, g).unwrap()) };
+    let kernel = |s: Setting| -> F32Step {
+        let mut k = torch::build::<f32>(&s).expect("a torch kernel for this setting");
+        Box::new(move |x, g| k.step(x, g).unwrap())
+    };
+    vec![
+        ("sgd", 3, kernel(Setting::Sgd(SgdConfig::gd(1e-3)))),
+        (
+            "sgd-momentum",
+            5,
+            kernel(Setting::Sgd(SgdConfig::momentum(1e-3, 0.9))),
+        ),
+        ("adagrad", 5, kernel(Setting::AdaGrad(AdaGradConfig::pytorch()))),
+        ("rmsprop", 5, kernel(Setting::RmsProp(RmsPropConfig::pytorch()))),
+        (
+            "adadelta",
+            8,
+            kernel(Setting::AdaDelta(AdaDeltaConfig::pytorch())),
+        ),
+        ("adam", 7, core(AdamCore::new(AdamConfig::pytorch(), n).unwrap())),
+        (
+            "adamw",
+            7,
+            core(AdamCore::adamw(&AdamWConfig::pytorch(), n).unwrap()),
+        ),
+        ("nadam", 7, kernel(Setting::NAdam(NAdamConfig::pytorch()))),
+        ("radam", 7, kernel(Setting::RAdam(RAdamConfig::pytorch()))),
+    ]
+}
+
+fn f32_steps(c: &mut Criterion) {
+    let sizes = sizes();
+    let names: Vec<_> = f32_steppers(1)
+        .into_iter()
+        .map(|(name, words, _)| (name, words))
+        .collect();
+    for (k, (name, words)) in names.into_iter().enumerate() {
+        let mut group = c.benchmark_group(format!("f32/{name}"));
+        for &n in &sizes {
+            group.throughput(Throughput::Bytes(4 * words * n as u64));
+            let g: Vec<f32> = gradient(n).iter().map(|&v| v as f32).collect();
+            let mut x = vec![0.5_f32; n];
+            let mut step = f32_steppers(n).swap_remove(k).2;
+            step(&mut x, &g); // allocate the state outside the timing
+            group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+                b.iter(|| step(black_box(&mut x), black_box(&g)))
+            });
+        }
+        group.finish();
+    }
+}
+
 fn all(c: &mut Criterion) {
     let mut c = configure(c);
     probes(&mut c);
     f64_steps(&mut c);
+    f32_steps(&mut c);
 }
 
 criterion_group!(benches, all);

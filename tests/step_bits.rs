@@ -463,3 +463,67 @@ fn the_hash_sees_one_ulp() {
     y[17] = f64::from_bits(y[17].to_bits() + 1);
     assert_ne!(hash(&x), hash(&y));
 }
+
+#[test]
+fn adam_core_in_f64_is_bit_identical_to_adam_and_adamw() {
+    use optverify::optim::adam::AdamCore;
+    let adams = [
+        AdamConfig {
+            lr: 0.01,
+            ..AdamConfig::paper()
+        },
+        AdamConfig {
+            lr: 0.01,
+            beta2: 0.9,
+            amsgrad: Some(AmsGradMax::BiasCorrectedV),
+            ..AdamConfig::paper()
+        },
+        AdamConfig {
+            lr: 0.01,
+            ..AdamConfig::keras()
+        },
+        AdamConfig {
+            lr: 0.01,
+            eps_root: 1e-6,
+            weight_decay: WeightDecay::CoupledL2(0.05),
+            schedule: Some(restarts()),
+            ..AdamConfig::paper()
+        },
+    ];
+    let adamws = [
+        AdamWConfig::pytorch(),
+        AdamWConfig::paper(0.01, 0.1, restarts()),
+        AdamWConfig::keras(),
+    ];
+    for n in LENGTHS {
+        let (x0, grads) = inputs(n, 7);
+        let run_core = |mut core: AdamCore<f64>| {
+            let mut x = x0.as_slice().to_vec();
+            grads
+                .iter()
+                .for_each(|g| core.step(&mut x, g.as_slice()).unwrap());
+            x
+        };
+        let run_opt = |mut opt: Box<dyn Optimizer>| {
+            let mut x = x0.clone();
+            grads.iter().for_each(|g| opt.step(&mut x, g).unwrap());
+            x.as_slice().to_vec()
+        };
+        for c in &adams {
+            let core = run_core(AdamCore::new(c.clone(), n).unwrap());
+            let opt = run_opt(Box::new(c.clone().build().unwrap()));
+            assert!(
+                core.iter().zip(&opt).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{c:?}"
+            );
+        }
+        for c in &adamws {
+            let core = run_core(AdamCore::adamw(c, n).unwrap());
+            let opt = run_opt(Box::new(c.clone().build().unwrap()));
+            assert!(
+                core.iter().zip(&opt).all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{c:?}"
+            );
+        }
+    }
+}

@@ -65,6 +65,7 @@ use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
+use num_traits::Float;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -88,17 +89,17 @@ macro_rules! conventions {
             Some(AmsGradMax::BiasCorrectedV) => MAX_OF_V_HAT,
         };
         match (c.formulation, l2, max) {
-            (AdamFormulation::Algorithm1, false, NO_MAX) => $f::<false, false, NO_MAX>($($arg),*),
-            (AdamFormulation::Algorithm1, false, MAX_OF_V) => $f::<false, false, MAX_OF_V>($($arg),*),
-            (AdamFormulation::Algorithm1, false, _) => $f::<false, false, MAX_OF_V_HAT>($($arg),*),
-            (AdamFormulation::Algorithm1, true, NO_MAX) => $f::<true, false, NO_MAX>($($arg),*),
-            (AdamFormulation::Algorithm1, true, MAX_OF_V) => $f::<true, false, MAX_OF_V>($($arg),*),
-            (AdamFormulation::Algorithm1, true, _) => $f::<true, false, MAX_OF_V_HAT>($($arg),*),
+            (AdamFormulation::Algorithm1, false, NO_MAX) => $f::<_, false, false, NO_MAX>($($arg),*),
+            (AdamFormulation::Algorithm1, false, MAX_OF_V) => $f::<_, false, false, MAX_OF_V>($($arg),*),
+            (AdamFormulation::Algorithm1, false, _) => $f::<_, false, false, MAX_OF_V_HAT>($($arg),*),
+            (AdamFormulation::Algorithm1, true, NO_MAX) => $f::<_, true, false, NO_MAX>($($arg),*),
+            (AdamFormulation::Algorithm1, true, MAX_OF_V) => $f::<_, true, false, MAX_OF_V>($($arg),*),
+            (AdamFormulation::Algorithm1, true, _) => $f::<_, true, false, MAX_OF_V_HAT>($($arg),*),
             // The ε-hat form keeps the maximum of the raw v (validate rejects v̂).
-            (AdamFormulation::EpsHat, false, NO_MAX) => $f::<false, true, NO_MAX>($($arg),*),
-            (AdamFormulation::EpsHat, false, _) => $f::<false, true, MAX_OF_V>($($arg),*),
-            (AdamFormulation::EpsHat, true, NO_MAX) => $f::<true, true, NO_MAX>($($arg),*),
-            (AdamFormulation::EpsHat, true, _) => $f::<true, true, MAX_OF_V>($($arg),*),
+            (AdamFormulation::EpsHat, false, NO_MAX) => $f::<_, false, true, NO_MAX>($($arg),*),
+            (AdamFormulation::EpsHat, false, _) => $f::<_, false, true, MAX_OF_V>($($arg),*),
+            (AdamFormulation::EpsHat, true, NO_MAX) => $f::<_, true, true, NO_MAX>($($arg),*),
+            (AdamFormulation::EpsHat, true, _) => $f::<_, true, true, MAX_OF_V>($($arg),*),
         }
     }};
 }
@@ -338,7 +339,7 @@ impl Adam {
     pub fn last_update(&self) -> Option<&DVector<f64>> {
         let state = self.state.as_ref()?;
         Some(self.update.get_or_init(|| {
-            let k = Coefficients::at(&self.config, state.t);
+            let k = Coefficients::<f64>::at(&self.config, state.t);
             let mut u = DVector::zeros(state.m.len());
             let v_max = state.v_max.as_ref().map_or(&[][..], |v| v.as_slice());
             let (m, v) = (state.m.as_slice(), state.v.as_slice());
@@ -409,7 +410,11 @@ impl Adam {
 
     /// Check the input, create the state on the first step, t ← t + 1 (line 4), and return
     /// the constants of step t with η_t (line 11: η_t ← SetScheduleMultiplier(t)).
-    fn begin_step(&mut self, x: &DVector<f64>, g: &DVector<f64>) -> Result<(Coefficients, f64), StepError> {
+    fn begin_step(
+        &mut self,
+        x: &DVector<f64>,
+        g: &DVector<f64>,
+    ) -> Result<(Coefficients<f64>, f64), StepError> {
         check_step_input(x, g, self.state.as_ref().map(|s| s.m.len()))?;
         let c = &self.config;
         let n = x.len();
@@ -442,55 +447,178 @@ impl Adam {
     }
 }
 
+/// # Adam over plain slices of any float type
+///
+/// The sweep of [`Adam`] (the same lines in the same operation order) on `&mut [T]`, for f32
+/// parameters and for callers that own their buffers: the state is allocated by `new`, and a
+/// step checks lengths only (no finiteness check, no allocation). With `T = f64` it is
+/// bit-identical to [`Adam`], and with a decoupled decay to [`super::adamw::AdamW`]
+/// (`tests/step_bits.rs`); in f32 it runs the paper's operation order in f32 arithmetic with
+/// the step's constants (1 − βᵗ, α_t, η_t, …) computed in f64 and rounded once, as PyTorch
+/// rounds its Python-float scalars. The f32 benches and the side-by-side with PyTorch use it.
+#[derive(Debug, Clone)]
+pub struct AdamCore<T> {
+    config: AdamConfig,
+    /// `None`, or AdamW's decoupled decay.
+    decay: WeightDecay,
+    t: u64,
+    m: Vec<T>,
+    v: Vec<T>,
+    v_max: Vec<T>,
+}
+
+impl<T: Float> AdamCore<T> {
+    /// Adam for `n` parameters, m₀ = v₀ = 0.
+    ///
+    /// # Errors
+    /// As [`AdamConfig::validate`]; [`HyperError::Incompatible`] for m₀ = θ₀ (give the
+    /// moments to [`Adam::with_initial_moments`] instead).
+    pub fn new(config: AdamConfig, n: usize) -> Result<Self, HyperError> {
+        config.validate()?;
+        if config.first_moment_init != FirstMomentInit::Zero {
+            return Err(HyperError::Incompatible {
+                optimizer: NAME,
+                reason: "AdamCore starts from m0 = v0 = 0".into(),
+            });
+        }
+        Ok(Self::with_decay(config, WeightDecay::None, n))
+    }
+
+    /// AdamW (Adam + its decoupled decay) for `n` parameters.
+    ///
+    /// # Errors
+    /// As [`super::adamw::AdamWConfig::validate`].
+    pub fn adamw(config: &super::adamw::AdamWConfig, n: usize) -> Result<Self, HyperError> {
+        config.validate()?;
+        Ok(Self::with_decay(config.adam.clone(), config.weight_decay, n))
+    }
+
+    fn with_decay(config: AdamConfig, decay: WeightDecay, n: usize) -> Self {
+        let v_max = if config.amsgrad.is_some() { n } else { 0 };
+        AdamCore {
+            config,
+            decay,
+            t: 0,
+            m: vec![T::zero(); n],
+            v: vec![T::zero(); n],
+            v_max: vec![T::zero(); v_max],
+        }
+    }
+
+    /// Steps taken (t).
+    pub fn t(&self) -> u64 {
+        self.t
+    }
+
+    /// One step of lines 4–12 (with AdamW's decay when built by [`AdamCore::adamw`]).
+    ///
+    /// # Errors
+    /// [`StepError::DimensionMismatch`] if `x` or `g` differ in length from the state.
+    pub fn step(&mut self, x: &mut [T], g: &[T]) -> Result<(), StepError> {
+        for (what, len) in [("parameters", x.len()), ("gradient", g.len())] {
+            if len != self.m.len() {
+                return Err(StepError::DimensionMismatch {
+                    what,
+                    expected: self.m.len(),
+                    got: len,
+                });
+            }
+        }
+        self.t += 1;
+        let eta64 = self
+            .config
+            .schedule
+            .as_ref()
+            .map_or(1.0, |s| s.multiplier(self.t));
+        let k = Coefficients::<T>::at(&self.config, self.t);
+        let r = |x: f64| T::from(x).expect("an f64 rounds to any float type");
+        let eta = r(eta64);
+        let (m, v, v_max) = (&mut self.m[..], &mut self.v[..], &mut self.v_max[..]);
+        let c = &self.config;
+        match self.decay {
+            WeightDecay::DecoupledSchedule(lambda) => {
+                let lambda = r(lambda);
+                let finish = move |x: &mut T, u: T| *x = *x - eta * (u + lambda * *x);
+                vectorised(
+                    #[inline(always)]
+                    || conventions!(c, sweep(&k, x, g, m, v, v_max, finish)),
+                )
+            }
+            WeightDecay::DecoupledTimesLr(lambda) => {
+                let keep = r(1.0 - c.lr * eta64 * lambda);
+                let finish = move |x: &mut T, u: T| {
+                    *x = *x * keep;
+                    *x = *x - eta * u;
+                };
+                vectorised(
+                    #[inline(always)]
+                    || conventions!(c, sweep(&k, x, g, m, v, v_max, finish)),
+                )
+            }
+            WeightDecay::None | WeightDecay::CoupledL2(_) => {
+                let finish = move |x: &mut T, u: T| *x = *x - eta * u;
+                vectorised(
+                    #[inline(always)]
+                    || conventions!(c, sweep(&k, x, g, m, v, v_max, finish)),
+                )
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The constants of step t, computed once before the sweep (the same expressions the
 /// per-coordinate lines would evaluate, so the same bits).
 #[derive(Debug, Clone, Copy)]
-struct Coefficients {
-    lr: f64,
-    beta1: f64,
-    one_minus_beta1: f64,
-    beta2: f64,
-    one_minus_beta2: f64,
+struct Coefficients<T> {
+    lr: T,
+    beta1: T,
+    one_minus_beta1: T,
+    beta2: T,
+    one_minus_beta2: T,
     /// 1 − β₁ᵗ and 1 − β₂ᵗ (1 without bias correction).
-    bc1: f64,
-    bc2: f64,
-    eps: f64,
-    eps_root: f64,
+    bc1: T,
+    bc2: T,
+    eps: T,
+    eps_root: T,
     /// Keras's α_t of the ε-hat form (α when bias correction is off).
-    alpha_t: f64,
+    alpha_t: T,
     /// λ of the coupled L2 term (read only when it is on).
-    lambda: f64,
+    lambda: T,
 }
 
-impl Coefficients {
+impl<T: Float> Coefficients<T> {
+    /// The constants in f64, rounded once to `T` (as a framework rounds its Python-float
+    /// scalars when they meet a tensor; the identity for f64).
     fn at(c: &AdamConfig, t: u64) -> Self {
+        let r = |x: f64| T::from(x).expect("an f64 rounds to any float type");
         let t = t as f64;
         let (bc1, bc2) = match c.bias_correction {
             BiasCorrection::On => (1.0 - c.beta1.powf(t), 1.0 - c.beta2.powf(t)),
             BiasCorrection::Off => (1.0, 1.0),
         };
         Coefficients {
-            lr: c.lr,
-            beta1: c.beta1,
-            one_minus_beta1: 1.0 - c.beta1,
-            beta2: c.beta2,
-            one_minus_beta2: 1.0 - c.beta2,
-            bc1,
-            bc2,
-            eps: c.eps,
-            eps_root: c.eps_root,
-            alpha_t: c.lr * bc2.sqrt() / bc1,
-            lambda: match c.weight_decay {
+            lr: r(c.lr),
+            beta1: r(c.beta1),
+            one_minus_beta1: r(1.0 - c.beta1),
+            beta2: r(c.beta2),
+            one_minus_beta2: r(1.0 - c.beta2),
+            bc1: r(bc1),
+            bc2: r(bc2),
+            eps: r(c.eps),
+            eps_root: r(c.eps_root),
+            alpha_t: r(c.lr * bc2.sqrt() / bc1),
+            lambda: r(match c.weight_decay {
                 WeightDecay::CoupledL2(lambda) => lambda,
                 _ => 0.0,
-            },
+            }),
         }
     }
 
     /// Lines 5–8 for one coordinate: the gradient (+ λθ_{t−1} for Adam with L2) and the
     /// biased moments.
     #[inline(always)]
-    fn moments<const L2: bool>(&self, x: f64, g: f64, m: &mut f64, v: &mut f64) {
+    fn moments<const L2: bool>(&self, x: T, g: T, m: &mut T, v: &mut T) {
         // Lines 5–6: g_t (+ λθ_{t−1} for Adam with L2).
         let g = if L2 { g + self.lambda * x } else { g };
         // Line 7: biased first moment.
@@ -502,7 +630,7 @@ impl Coefficients {
     /// Lines 9–10 and line 12 without η_t for one coordinate: u_t from m_t and v_t (and
     /// AMSGrad's running maximum, which it updates).
     #[inline(always)]
-    fn update<const EPS_HAT: bool, const MAX: u8>(&self, m: f64, v: f64, v_max: &mut f64) -> f64 {
+    fn update<const EPS_HAT: bool, const MAX: u8>(&self, m: T, v: T, v_max: &mut T) -> T {
         if EPS_HAT {
             let v_used = if MAX == NO_MAX {
                 v
@@ -536,20 +664,20 @@ impl Coefficients {
 /// and `finish(θ_i, u_i)` for line 12.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn sweep<const L2: bool, const EPS_HAT: bool, const MAX: u8>(
-    k: &Coefficients,
-    x: &mut [f64],
-    g: &[f64],
-    m: &mut [f64],
-    v: &mut [f64],
-    v_max: &mut [f64],
-    mut finish: impl FnMut(&mut f64, f64),
+fn sweep<T: Float, const L2: bool, const EPS_HAT: bool, const MAX: u8>(
+    k: &Coefficients<T>,
+    x: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    v_max: &mut [T],
+    mut finish: impl FnMut(&mut T, T),
 ) {
     // Equal lengths up front: the loop below then has no bounds checks.
     let n = x.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     let v_max = if MAX == NO_MAX { v_max } else { &mut v_max[..n] };
-    let mut no_max = 0.0;
+    let mut no_max = T::zero();
     for i in 0..n {
         k.moments::<L2>(x[i], g[i], &mut m[i], &mut v[i]);
         let v_max_i = if MAX == NO_MAX { &mut no_max } else { &mut v_max[i] };
@@ -560,16 +688,16 @@ fn sweep<const L2: bool, const EPS_HAT: bool, const MAX: u8>(
 
 /// As [`sweep`], storing u_t in `u` and leaving θ alone ([`Adam::advance`]).
 #[allow(clippy::too_many_arguments)]
-fn sweep_into<const L2: bool, const EPS_HAT: bool, const MAX: u8>(
-    k: &Coefficients,
-    x: &[f64],
-    g: &[f64],
-    m: &mut [f64],
-    v: &mut [f64],
-    v_max: &mut [f64],
-    u: &mut [f64],
+fn sweep_into<T: Float, const L2: bool, const EPS_HAT: bool, const MAX: u8>(
+    k: &Coefficients<T>,
+    x: &[T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    v_max: &mut [T],
+    u: &mut [T],
 ) {
-    let mut no_max = 0.0;
+    let mut no_max = T::zero();
     for i in 0..x.len() {
         k.moments::<L2>(x[i], g[i], &mut m[i], &mut v[i]);
         let v_max_i = if MAX == NO_MAX { &mut no_max } else { &mut v_max[i] };
@@ -579,15 +707,15 @@ fn sweep_into<const L2: bool, const EPS_HAT: bool, const MAX: u8>(
 
 /// u_t from the moments after a step ([`Adam::last_update`]). AMSGrad's maximum is already
 /// max(v_max, v) (or of v̂), so updating a copy of it again changes nothing.
-fn updates_of_moments<const L2: bool, const EPS_HAT: bool, const MAX: u8>(
-    k: &Coefficients,
-    m: &[f64],
-    v: &[f64],
-    v_max: &[f64],
-    u: &mut [f64],
+fn updates_of_moments<T: Float, const L2: bool, const EPS_HAT: bool, const MAX: u8>(
+    k: &Coefficients<T>,
+    m: &[T],
+    v: &[T],
+    v_max: &[T],
+    u: &mut [T],
 ) {
     for i in 0..m.len() {
-        let mut v_max_i = if MAX == NO_MAX { 0.0 } else { v_max[i] };
+        let mut v_max_i = if MAX == NO_MAX { T::zero() } else { v_max[i] };
         u[i] = k.update::<EPS_HAT, MAX>(m[i], v[i], &mut v_max_i);
     }
 }
