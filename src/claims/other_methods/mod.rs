@@ -5,12 +5,19 @@
 
 mod adafactor_factored_moments;
 mod kfac_fisher;
+mod lamb_adamw_large_batch;
+mod lars_layerwise_rate;
 
 use super::{CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style};
 
 /// The checkers of this area, one file each, in registry order.
 pub fn checkers() -> Vec<Checker> {
-    vec![kfac_fisher::CHECKER, adafactor_factored_moments::CHECKER]
+    vec![
+        kfac_fisher::CHECKER,
+        adafactor_factored_moments::CHECKER,
+        lars_layerwise_rate::CHECKER,
+        lamb_adamw_large_batch::CHECKER,
+    ]
 }
 
 fn other<E: std::fmt::Display>(e: E) -> CheckError {
