@@ -4,7 +4,7 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | [`format`] | the `optverify-trace` JSON Lines format: streaming reader with located errors, writer |
+//! | [`format`](mod@format) | the `optverify-trace` JSON Lines format: streaming reader with located errors, writer |
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
 //! | [`groups`] | a header's parameter groups, schedule, optax chain members and per-step hyperparameters, resolved for the replay |
 //! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
@@ -18,6 +18,7 @@
 //! by `scripts/golden_keras.py` from the same cases); versions pinned in
 //! `scripts/requirements-golden.txt`.
 
+pub mod binary;
 pub mod cli;
 pub mod compare;
 pub mod format;
