@@ -16,7 +16,7 @@
 //!   `jax.jit(inline=True)`; called eagerly it is one computation in which XLA rewrites
 //!   `t / (1 - decay**count)` into `t * (1 / (1 - decay**count))` — but only when the pytree
 //!   has one leaf or the moment is f32; for several f64 leaves it keeps the division
-//!   ([`BiasCorrectionOp`]). `decay**count` is XLA's `power` on f64, which on CPU calls the
+//!   (`BiasCorrectionOp`). `decay**count` is XLA's `power` on f64, which on CPU calls the
 //!   same libm `pow` as [`f64::powf`].
 //! * **`jax.lax.rsqrt`.** XLA:CPU without AVX-512 emits f64 `rsqrt(x)` as `1 / sqrt(x)` (two
 //!   roundings). f32 `rsqrt(x)` on an AVX machine is the hardware estimate `rsqrtss`
@@ -56,7 +56,8 @@ pub fn build_for_layout<T: Real>(setting: &Setting, layout: &Layout) -> Option<B
     build_for_leaves(setting, layout.blocks().len())
 }
 
-fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box<dyn Kernel<T>>> {
+/// As [`build`], for parameters made of `leaves` pytree leaves.
+pub fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box<dyn Kernel<T>>> {
     fn boxed<T: Real, K: Kernel<T> + 'static>(k: Option<K>) -> Option<Box<dyn Kernel<T>>> {
         k.map(|k| Box::new(k) as Box<dyn Kernel<T>>)
     }
@@ -261,6 +262,12 @@ impl<T: Real> Kernel<T> for Sgd<T> {
         }
         Ok(())
     }
+
+    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
+    }
 }
 
 // ------------------------------------------------------------------------------- adam
@@ -273,7 +280,7 @@ impl<T: Real> Kernel<T> for Sgd<T> {
 /// | `mu = (1 - b1) * (g**1) + b1 * mu` (`update_moment`; `g**1` is a copy) | three: two multiplies, the add |
 /// | `nu = (1 - b2) * (g**2) + b2 * nu` (`g**2` is `g*g`) | four |
 /// | `count_inc = safe_increment(count)` | exact (int32) |
-/// | `mu_hat = bias_correction(mu, b1, count_inc)` (jitted, see [`BiasCorrectionOp`]) | one leaf or f32: `mu * (1/(1 - b1**t))`, reciprocal once per step; several f64 leaves: `mu / (1 - b1**t)` |
+/// | `mu_hat = bias_correction(mu, b1, count_inc)` (jitted, see `BiasCorrectionOp`) | one leaf or f32: `mu * (1/(1 - b1**t))`, reciprocal once per step; several f64 leaves: `mu / (1 - b1**t)` |
 /// | `nu_hat = bias_correction(nu, b2, count_inc)` | as above |
 /// | amsgrad: `nu_max = maximum(nu_max, nu_hat)` | exact |
 /// | `m / (sqrt(v + eps_root) + eps)` | four: add (exact when eps_root = 0), sqrt, add, divide |
@@ -290,6 +297,9 @@ pub struct Adam<T: Real> {
     eps_root: T,
     weight_decay: Option<T>,
     amsgrad: bool,
+    /// `amsgrad(bias_correction_mu=False, bias_correction_nu=False)`: `mu_hat = mu`,
+    /// `nu_eff = nu` (no jitted bias correction at all).
+    uncorrected: bool,
     nesterov: bool,
     minus_lr: T,
     leaves: usize,
@@ -303,13 +313,13 @@ impl<T: Real> Adam<T> {
     /// `None` unless `c` is one of optax's Adam forms (Algorithm 1 with bias correction, no
     /// coupled decay, no schedule, m₀ = 0, AMSGrad only over the bias-corrected v̂).
     fn new(c: &AdamConfig, decoupled_weight_decay: f64, leaves: usize) -> Option<Self> {
-        let amsgrad = match c.amsgrad {
-            None => false,
-            Some(AmsGradMax::BiasCorrectedV) => true,
-            Some(_) => return None,
+        let (amsgrad, uncorrected) = match (c.amsgrad, c.bias_correction) {
+            (None, BiasCorrection::On) => (false, false),
+            (Some(AmsGradMax::BiasCorrectedV), BiasCorrection::On) => (true, false),
+            (Some(AmsGradMax::PaperNoBiasCorrection), BiasCorrection::Off) => (true, true),
+            _ => return None,
         };
         let optax_form = c.formulation == AdamFormulation::Algorithm1
-            && c.bias_correction == BiasCorrection::On
             && c.weight_decay == WeightDecay::None
             && c.schedule.is_none()
             && c.first_moment_init == FirstMomentInit::Zero;
@@ -324,6 +334,7 @@ impl<T: Real> Adam<T> {
             eps_root: T::from_f64(c.eps_root),
             weight_decay: (decoupled_weight_decay != 0.0).then(|| T::from_f64(decoupled_weight_decay)),
             amsgrad,
+            uncorrected,
             nesterov: false,
             minus_lr: T::from_f64(-c.lr),
             leaves,
@@ -346,9 +357,9 @@ impl<T: Real> Adam<T> {
             self.nu_max = vec![T::zero(); theta.len()];
         }
         self.count = (self.count + 1).min(i32::MAX as u32);
-        for i in 0..theta.len() {
-            self.mu[i] = moment(self.one_minus_b1, self.b1_t, g[i], self.mu[i]);
-            self.nu[i] = moment(self.one_minus_b2, self.b2_t, g[i] * g[i], self.nu[i]);
+        for ((mu, nu), &gi) in self.mu.iter_mut().zip(self.nu.iter_mut()).zip(g) {
+            *mu = moment(self.one_minus_b1, self.b1_t, gi, *mu);
+            *nu = moment(self.one_minus_b2, self.b2_t, gi * gi, *nu);
         }
         Ok(())
     }
@@ -395,8 +406,11 @@ impl<T: Real> Kernel<T> for Adam<T> {
         self.advance(theta, g)?;
         let (bc1, bc1_next, bc2) = self.corrections();
         for i in 0..theta.len() {
-            let mu_hat = self.mu_hat(i, g[i], bc1, bc1_next);
-            let mut nu_hat = bc2.apply(self.nu[i]);
+            let (mu_hat, mut nu_hat) = if self.uncorrected {
+                (self.mu[i], self.nu[i])
+            } else {
+                (self.mu_hat(i, g[i], bc1, bc1_next), bc2.apply(self.nu[i]))
+            };
             if self.amsgrad {
                 self.nu_max[i] = self.nu_max[i].max(nu_hat);
                 nu_hat = self.nu_max[i];
@@ -408,6 +422,12 @@ impl<T: Real> Kernel<T> for Adam<T> {
             theta[i] = theta[i] + self.minus_lr * u;
         }
         Ok(())
+    }
+
+    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
     }
 }
 
@@ -447,10 +467,10 @@ fn nadam<T: Real>(c: &NAdamConfig, leaves: usize) -> Option<Adam<T>> {
 /// | optax line | rounding |
 /// |---|---|
 /// | `mu`, `nu` as in [`Adam`] | three / four |
-/// | `b2t = b2**count_inc` (eager, concrete int32 exponent: `lax.integer_pow`) | [`integer_pow`]: binary powering, one rounding per multiply (not libm `pow`) |
+/// | `b2t = b2**count_inc` (eager, concrete int32 exponent: `lax.integer_pow`) | `integer_pow`: binary powering, one rounding per multiply (not libm `pow`) |
 /// | `ro = ro_inf - 2 * count_inc * b2t / (1 - b2t)`, `ro_inf = 2/(1 - b2) - 1` in Python | `2·t` exact (int32); then multiply, subtract, divide, subtract in f64 |
 /// | `r = sqrt((ro - 4) * (ro - 2) * ro_inf / ((ro_inf - 4) * (ro_inf - 2) * ro))` | f64, left to right; `(ro_inf − 4)(ro_inf − 2)` is a Python float |
-/// | `mu_hat`, `nu_hat` ([`BiasCorrectionOp`]; nesterov as in [`Adam`]) | |
+/// | `mu_hat`, `nu_hat` (`BiasCorrectionOp`; nesterov as in [`Adam`]) | |
 /// | `r.astype(m.dtype) * m / (jnp.sqrt(v + eps_root) + eps)` | `r` rounded to the dtype; multiply, add, sqrt, add, divide |
 /// | `jnp.where(ro >= threshold, update, mu_hat)` | exact |
 /// | `-lr * u`, `p + u` | one each |
@@ -517,6 +537,11 @@ impl<T: Real> Kernel<T> for RAdam<T> {
         }
         Ok(())
     }
+
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.moments.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
+    }
 }
 
 // ------------------------------------------------------------------------------- adagrad
@@ -571,6 +596,12 @@ impl<T: Real> Kernel<T> for AdaGrad<T> {
         }
         Ok(())
     }
+
+    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
+    }
 }
 
 // ------------------------------------------------------------------------------- rmsprop
@@ -583,7 +614,7 @@ impl<T: Real> Kernel<T> for AdaGrad<T> {
 /// |---|---|
 /// | centred: `mu = (1 - decay) * (g**1) + decay * mu` | three |
 /// | `nu = (1 - decay) * (g**2) + decay * nu`, `nu₀ = initial_scale` | four |
-/// | bias_correction: `nu_hat = bias_correction(nu, decay, t)` (and `mu_hat`) | [`BiasCorrectionOp`] |
+/// | bias_correction: `nu_hat = bias_correction(nu, decay, t)` (and `mu_hat`) | `BiasCorrectionOp` |
 /// | `jax.lax.rsqrt(n + eps)` (eps_in_sqrt) / `1 / (jnp.sqrt(n) + eps)` | add + [`rsqrt`] / sqrt, add, divide |
 /// | centred: `rsqrt(n - abs_sq(m) + eps)` / `1 / (sqrt(n - abs_sq(m)) + eps)` | multiply, subtract, then as above |
 /// | `s * g` | one |
@@ -705,6 +736,12 @@ impl<T: Real> Kernel<T> for RmsProp<T> {
         }
         Ok(())
     }
+
+    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
+    }
 }
 
 // ------------------------------------------------------------------------------- adadelta
@@ -765,6 +802,12 @@ impl<T: Real> Kernel<T> for AdaDelta<T> {
             theta[i] = theta[i] + self.minus_lr * u;
         }
         Ok(())
+    }
+
+    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
     }
 }
 
