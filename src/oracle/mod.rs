@@ -8,6 +8,7 @@
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
 //! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
 //! | [`compare`] | replay a trace's gradients through its reference (kernel in the trace's dtype, or the crate's f64 optimizer), compare parameters in ulps and relative terms |
+//! | [`infer`] | when nothing declared matches: infer a schedule, parameter groups, clipping from the trace (exit 3), or name a typical bug |
 //! | [`synthetic`] | a trace generated as it is read (memory test, benchmark) |
 //! | [`cli`] | `trace`, `replay`, `check`, `conformance` as functions returning an exit status and text |
 //!
@@ -19,6 +20,7 @@
 pub mod cli;
 pub mod compare;
 pub mod format;
+pub mod infer;
 pub mod kernels;
 pub mod presets;
 pub mod synthetic;
