@@ -43,14 +43,16 @@ impl Effort {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the claims' checks and print one line per claim: verdict, expected verdict if it
-    /// differs, measured vs predicted, time.
+    /// Run the claims' checks and their mutants and print one line per claim: verdict, expected
+    /// verdict if it differs, mutants killed, measured vs predicted, time.
     #[command(
         long_about = "Run the checks of the selected claims (all by default) and print, per claim, \
-the verdict (holds / fails as printed / inconclusive), the card's expected verdict when it differs, \
-the headline measured-vs-predicted figure and the time taken, then a summary line.\n\n\
-Exit status: 0 if every claim got its card's expected verdict, 1 otherwise, 2 on bad input \
-(unknown claim id, malformed card).",
+the verdict (holds / fails as printed / inconclusive, concluded by the engine from the roles of the \
+measurements), the card's expected verdict when it differs, how many of the card's mutants (false \
+perturbations of its statement) the check rejected, the headline measured-vs-predicted figure and \
+the time taken (mutants included), then a summary line.\n\n\
+Exit status: 0 if every claim got its card's expected verdict and killed every mutant, 1 otherwise, \
+2 on bad input (unknown claim id, malformed card).",
         after_help = "Examples:\n  optverify verify --quick\n  optverify verify --claim gd-rate --claim heavy-ball-rate\n  optverify verify --quick --json > results.json"
     )]
     Verify {
@@ -144,11 +146,15 @@ Exit status: 0 agreement, 1 disagreement, 2 bad input (the message names the fil
         after_help = "Example:\n  optverify replay my-adam.jsonl --rel-tol 1e-10"
     )]
     Replay {
-        /// The candidate trace (optverify-trace JSON Lines).
+        /// The candidate trace: a JSON Lines file, or a binary trace directory (safetensors).
         trace: PathBuf,
         /// Relative tolerance (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
         #[arg(long)]
         rel_tol: Option<f64>,
+        /// Binary traces of element-wise optimizers: replay only K coordinates per block (first,
+        /// last, vector-tail and chunk boundaries, the rest pseudo-random; deterministic).
+        #[arg(long, value_name = "K")]
+        sample: Option<usize>,
     },
     /// Replay, then try the known convention variants and name the one the trace follows.
     #[command(
@@ -159,11 +165,30 @@ Exit status: 0 agreement with the declared preset, 1 disagreement, 2 bad input."
         after_help = "Example:\n  optverify check tests/data/golden/torch-adagrad-default-randn.jsonl"
     )]
     Check {
-        /// The candidate trace (optverify-trace JSON Lines).
+        /// The candidate trace: a JSON Lines file, or a binary trace directory (safetensors).
         trace: PathBuf,
         /// Relative tolerance (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
         #[arg(long)]
         rel_tol: Option<f64>,
+        /// Binary traces of element-wise optimizers: replay only K coordinates per block (first,
+        /// last, vector-tail and chunk boundaries, the rest pseudo-random; deterministic).
+        #[arg(long, value_name = "K")]
+        sample: Option<usize>,
+    },
+    /// Convert a trace between JSON Lines and the binary layout (a directory of safetensors
+    /// files), either way.
+    #[command(
+        long_about = "Convert a JSON Lines trace into a binary trace directory (one safetensors file for \
+the header and θ₀, one per step), or a binary trace into JSON Lines. The header and every step's \
+non-array fields are carried over unchanged; values are exact both ways (an f32 trace stores f32).\n\n\
+Exit status: 0 converted, 2 bad input (unreadable or malformed trace, output directory not empty).",
+        after_help = "Examples:\n  optverify convert run.jsonl run.ovt\n  optverify convert run.ovt run.jsonl"
+    )]
+    Convert {
+        /// The trace to read (JSON Lines file or binary trace directory).
+        input: PathBuf,
+        /// Where to write: a new directory (from JSON Lines) or a JSON Lines file (from binary).
+        output: PathBuf,
     },
     /// Replay every trace of a directory against its declared preset and print a Markdown
     /// table per (preset, optimizer, dtype): traces, bit-identical traces, worst ulps, worst
@@ -241,11 +266,18 @@ fn main() -> ExitCode {
             return oracle_exit(trace(&preset, &optimizer, &hyperparameters, source, dtype, &out));
         }
         Command::Conformance { dir } => return oracle_exit(optverify::oracle::cli::conformance(&dir)),
-        Command::Replay { trace, rel_tol } => {
-            return oracle_exit(optverify::oracle::cli::replay(&trace, rel_tol))
-        }
-        Command::Check { trace, rel_tol } => {
-            return oracle_exit(optverify::oracle::cli::check(&trace, rel_tol))
+        Command::Replay {
+            trace,
+            rel_tol,
+            sample,
+        } => return oracle_exit(optverify::oracle::binary::replay_any(&trace, rel_tol, sample)),
+        Command::Check {
+            trace,
+            rel_tol,
+            sample,
+        } => return oracle_exit(optverify::oracle::binary::check_any(&trace, rel_tol, sample)),
+        Command::Convert { input, output } => {
+            return oracle_exit(optverify::oracle::binary::convert(&input, &output))
         }
     };
     ExitCode::from(status.code())

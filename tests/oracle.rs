@@ -549,6 +549,9 @@ fn header_line() -> String {
         dtype: Dtype::F64,
         producer: "test".into(),
         params0: vec![1.0, 2.0],
+        param_groups: None,
+        schedule: None,
+        transforms: Vec::new(),
     };
     serde_json::to_string(&h).unwrap()
 }

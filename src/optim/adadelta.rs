@@ -2,13 +2,13 @@
 //!
 //! Zeiler (2012), Algorithm 1 ("Computing ADADELTA update at time t"), element-wise:
 //! $$\begin{aligned}
-//! E\[g^2\]_t &= \rho\\,E\[g^2\]_{t-1} + (1-\rho)\\,g_t^2\\\\
-//! \Delta x_t &= -\frac{\mathrm{RMS}\[\Delta x\]_{t-1}}{\mathrm{RMS}\[g\]_t}\\,g_t,
-//!   \qquad \mathrm{RMS}\[y\]_t = \sqrt{E\[y^2\]_t + \epsilon}\\\\
-//! E\[\Delta x^2\]_t &= \rho\\,E\[\Delta x^2\]_{t-1} + (1-\rho)\\,\Delta x_t^2\\\\
+//! E\[g^2\]\_t &= \rho\\,E\[g^2\]\_{t-1} + (1-\rho)\\,g_t^2\\\\
+//! \Delta x_t &= -\frac{\mathrm{RMS}\[\Delta x\]\_{t-1}}{\mathrm{RMS}\[g\]\_t}\\,g_t,
+//!   \qquad \mathrm{RMS}\[y\]\_t = \sqrt{E\[y^2\]\_t + \epsilon}\\\\
+//! E\[\Delta x^2\]\_t &= \rho\\,E\[\Delta x^2\]\_{t-1} + (1-\rho)\\,\Delta x_t^2\\\\
 //! x_{t+1} &= x_t + \eta\\,\Delta x_t
 //! \end{aligned}$$
-//! with $E\[g^2\]_0 = E\[\Delta x^2\]_0 = 0$. The paper has no learning rate (η = 1); PyTorch and
+//! with $E\[g^2\]\_0 = E\[\Delta x^2\]\_0 = 0$. The paper has no learning rate (η = 1); PyTorch and
 //! Keras multiply the applied step by `lr` but accumulate the unscaled Δx.
 //!
 //! The first step is $|\Delta x_1| = \sqrt{\epsilon}\\,|g_1|/\sqrt{(1-\rho)g_1^2 + \epsilon}$,

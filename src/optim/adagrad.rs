@@ -4,14 +4,14 @@
 //! coordinate by the root of the sum of its past squared gradients. The lecture (slide
 //! "Preconditioning via past gradient information (AdaGrad)") writes
 //! $B_k(i,i) = \big(\sum_{j=1}^k g^{(j)}(i)^2\big)^{1/2}$ and
-//! $\theta_{k+1} = \theta_k - \eta\,(B_k + \epsilon I)^{-1} g^{(k)}$. One step $t = 1, 2, \dots$,
+//! $\theta_{k+1} = \theta_k - \eta\\,(B_k + \epsilon I)^{-1} g^{(k)}$. One step $t = 1, 2, \dots$,
 //! in the order PyTorch's `_single_tensor_adagrad` executes it:
 //! $$\begin{aligned}
-//! \tilde\gamma_t &= \gamma / (1 + (t-1)\,\delta) && \text{(learning-rate decay } \delta\text{)}\\\\
+//! \tilde\gamma_t &= \gamma / (1 + (t-1)\\,\delta) && \text{(learning-rate decay } \delta\text{)}\\\\
 //! g &\leftarrow g_t + \lambda\theta_{t-1} && \text{(coupled weight decay, optional)}\\\\
 //! s_t &= s_{t-1} + g^2, \quad s_0 = \text{initial accumulator} \\\\
-//! \theta_t &= \theta_{t-1} - \tilde\gamma_t\, g / (\sqrt{s_t} + \epsilon)
-//!   \ \text{ or } \ \theta_{t-1} - \tilde\gamma_t\, g / \sqrt{s_t + \epsilon}.
+//! \theta_t &= \theta_{t-1} - \tilde\gamma_t\\, g / (\sqrt{s_t} + \epsilon)
+//!   \ \text{ or } \ \theta_{t-1} - \tilde\gamma_t\\, g / \sqrt{s_t + \epsilon}.
 //! \end{aligned}$$
 //! All operations are element-wise; $B = \sqrt{s}$.
 //!
@@ -39,7 +39,7 @@
 //! ## References
 //! * J. Duchi, E. Hazan, Y. Singer, *Adaptive Subgradient Methods for Online Learning and
 //!   Stochastic Optimization*, JMLR 12 (2011), §1.1 and Figure 1 (diagonal update
-//!   $x_{t+1} = x_t - \eta\,\mathrm{diag}(G_t)^{-1/2} g_t$, with $\delta I$ added in the
+//!   $x_{t+1} = x_t - \eta\\,\mathrm{diag}(G_t)^{-1/2} g_t$, with $\delta I$ added in the
 //!   composite-mirror form) — <https://jmlr.org/papers/volume12/duchi11a/duchi11a.pdf>
 //! * PyTorch `torch/optim/adagrad.py` (`_single_tensor_adagrad`); optax `_src/alias.py`
 //!   (`adagrad`) and `_src/transform.py` (`scale_by_rss`); Keras

@@ -10,7 +10,7 @@
 //! \hat v_t &\leftarrow v_t / (1-\beta_2^t)\\\\
 //! \eta_t &\leftarrow \mathrm{SetScheduleMultiplier}(t) && \text{(Alg. 2 line 11; 1 without a schedule)}\\\\
 //! \theta_t &\leftarrow \theta_{t-1} - \eta_t\\, \alpha\\, \hat m_t / \bigl(\sqrt{\hat v_t + \bar\epsilon} + \epsilon\bigr)
-//!   && (\bar\epsilon = \texttt{eps\\_root}, \text{ optax; 0 in the paper})
+//!   && (\bar\epsilon = \texttt{eps\\\_root}, \text{ optax; 0 in the paper})
 //! \end{aligned}$$
 //! with $m_0 = v_0 = 0$. [`AdamFormulation::EpsHat`] replaces the last three lines by the
 //! reordering "just before §2.1" of the paper, which Keras/TensorFlow implement:

@@ -3,8 +3,8 @@
 //! Adam with decoupled weight decay (Loshchilov & Hutter 2019, Algorithm 2, the green
 //! branch): lines 1–11 are Adam's (without the L2 term of line 6, see [`super::adam`]), and
 //! line 12 decays the parameters *outside* the adaptive preconditioner:
-//! $$\theta_t \leftarrow \theta_{t-1} - \eta_t\left(\alpha\\,\hat m_t/(\sqrt{\hat v_t} + \epsilon)
-//!   + \lambda\\,\theta_{t-1}\right).$$
+//! $$\theta_t \leftarrow \theta_{t-1} - \eta_t\left(\alpha\\,\hat m_t/(\sqrt{\hat v_t} + \epsilon) +
+//!   \lambda\\,\theta_{t-1}\right).$$
 //! The decay reads θ_{t−1}, the parameters *before* this step's Adam update. This file does
 //! not repeat Adam: [`Adam::advance`] performs lines 4–11 and returns η_t with the update
 //! $u_t = \alpha\hat m_t/(\sqrt{\hat v_t}+\epsilon)$, and [`AdamW::step`] only writes line 12.

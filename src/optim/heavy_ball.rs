@@ -2,7 +2,7 @@
 //!
 //! Polyak's heavy-ball method in the lecture's form (slide "Improved convergence rate:
 //! minimizing over larger subspaces"):
-//! $$\theta_{k+1} = \theta_k + \beta(\theta_k - \theta_{k-1}) - \alpha\,\nabla L(\theta_k),
+//! $$\theta_{k+1} = \theta_k + \beta(\theta_k - \theta_{k-1}) - \alpha\\,\nabla L(\theta_k),
 //!   \qquad k = 0, 1, \dots,$$
 //! started from $\theta_{-1} = \theta_0$ unless a different $\theta_{-1}$ is supplied
 //! (`theta_prev`: the worst cases of the rate claims start with $\theta_{-1} \ne \theta_0$).

@@ -12,8 +12,8 @@
 //!   && \text{(or } \mu_t = \beta_1 \text{: optax)}\\\\
 //! m_t &\leftarrow \beta_1 m_{t-1} + (1-\beta_1)\\, g_t, \qquad
 //!   v_t \leftarrow \beta_2 v_{t-1} + (1-\beta_2)\\, g_t^2\\\\
-//! \bar m_t &\leftarrow \frac{\mu_{t+1}\\, m_t}{1 - \prod_{i=1}^{t+1}\mu_i}
-//!   + \frac{(1-\mu_t)\\, g_t}{1 - \prod_{i=1}^{t}\mu_i}\\\\
+//! \bar m_t &\leftarrow \frac{\mu_{t+1}\\, m_t}{1 - \prod_{i=1}^{t+1}\mu_i} +
+//!   \frac{(1-\mu_t)\\, g_t}{1 - \prod_{i=1}^{t}\mu_i}\\\\
 //! \hat v_t &\leftarrow v_t / (1-\beta_2^t)\\\\
 //! \theta_t &\leftarrow \theta_{t-1} - \alpha\\, \bar m_t / \bigl(\sqrt{\hat v_t + \bar\epsilon} + \epsilon\bigr)
 //! \end{aligned}$$

@@ -3,14 +3,14 @@
 //! The lecture's form (slide "Improved convergence rate: minimizing over larger subspaces"),
 //! [`NesterovForm::LookAhead`]:
 //! $$\hat\theta_k = \theta_k + \beta(\theta_k - \theta_{k-1}), \qquad
-//!   \theta_{k+1} = \hat\theta_k - \alpha\,\nabla L(\hat\theta_k), \qquad k = 0, 1, \dots,$$
+//!   \theta_{k+1} = \hat\theta_k - \alpha\\,\nabla L(\hat\theta_k), \qquad k = 0, 1, \dots,$$
 //! with $\theta_{-1} = \theta_0$ unless given. The gradient is wanted at the look-ahead point
 //! $\hat\theta_k$, which the optimizer reports through [`Optimizer::gradient_point`].
 //!
 //! [`NesterovForm::PyTorch`] stores the look-ahead points $y_k = \hat\theta_k$ as the
 //! parameters and takes the gradient there (Sutskever et al. 2013 §2.1 reparametrised; what
 //! `torch.optim.SGD(nesterov=True)` computes with a constant learning rate):
-//! $$b_{k+1} = \beta b_k + \nabla L(y_k), \qquad y_{k+1} = y_k - \alpha\,\big(\nabla L(y_k) +
+//! $$b_{k+1} = \beta b_k + \nabla L(y_k), \qquad y_{k+1} = y_k - \alpha\\,\big(\nabla L(y_k) +
 //!   \beta b_{k+1}\big), \qquad b_0 = 0.$$
 //! With $v_k = \theta_k - \theta_{k-1}$ one has $b_k = -v_k/\alpha$ and $y_k = \theta_k + \beta
 //! v_k$, so both forms generate the same look-ahead sequence; [`pytorch_start`] converts a

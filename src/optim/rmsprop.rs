@@ -11,8 +11,8 @@
 //! g &\leftarrow g + \lambda\theta && \text{(coupled weight decay, optional)}\\\\
 //! v_t &\leftarrow \gamma v_{t-1} + (1-\gamma) g^2, \quad v_0 = s_0 && \text{(initial scale } s_0\text{)}\\\\
 //! \bar g_t &\leftarrow \gamma \bar g_{t-1} + (1-\gamma) g && \text{(centred only)}\\\\
-//! \hat v_t &= v_t/(1-\gamma^t),\ \hat{\bar g}_t = \bar g_t/(1-\gamma^t) && \text{(bias correction, optional)}\\\\
-//! \tilde v_t &= \hat v_t - \hat{\bar g}_t^{\\,2} \text{ (centred) or } \hat v_t\\\\
+//! \hat v_t &= v_t/(1-\gamma^t),\ \hat{\bar g}\_t = \bar g_t/(1-\gamma^t) && \text{(bias correction, optional)}\\\\
+//! \tilde v_t &= \hat v_t - \hat{\bar g}\_t^{\\,2} \text{ (centred) or } \hat v_t\\\\
 //! d_t &= g/(\sqrt{\tilde v_t} + \epsilon) \text{ or } g/\sqrt{\tilde v_t + \epsilon} && \text{(ε outside / inside)}\\\\
 //! b_t &= \mu b_{t-1} + d_t,\ \theta \leftarrow \theta - \eta b_t && \text{(PyTorch momentum)}\\\\
 //! b_t &= \mu b_{t-1} + \eta d_t,\ \theta \leftarrow \theta - b_t && \text{(optax/Keras momentum)}\\\\

@@ -7,11 +7,11 @@
 //! $t = 1, 2, \dots$:
 //! $$\begin{aligned}
 //! g &\leftarrow g_t + \lambda\theta_{t-1} && \text{(coupled weight decay, optional)}\\\\
-//! b_t &\leftarrow \begin{cases} g & t = 1\\\\ \mu b_{t-1} + (1-\tau)\, g & t > 1\end{cases}
+//! b_t &\leftarrow \begin{cases} g & t = 1\\\\ \mu b_{t-1} + (1-\tau)\\, g & t > 1\end{cases}
 //!     && \text{(only if } \mu \ne 0\text{)}\\\\
 //! g &\leftarrow \begin{cases} g + \mu b_t & \text{Nesterov}\\\\ b_t & \text{otherwise}\end{cases}
 //!     && \text{(only if } \mu \ne 0\text{)}\\\\
-//! \theta_t &\leftarrow \theta_{t-1} - \gamma\, g.
+//! \theta_t &\leftarrow \theta_{t-1} - \gamma\\, g.
 //! \end{aligned}$$
 //! With $\mu = 0$ this is plain GD/SGD, $\theta_t = \theta_{t-1} - \gamma g_t$
 //! ([`SgdConfig::gd`]).

@@ -91,7 +91,7 @@ fn ulps_text(u: u64) -> String {
 }
 
 /// The `reference:` line, and for an f32 trace replayed in f64 the sentence that says so.
-fn reference_line(h: &Header, o: &Outcome) -> String {
+pub(crate) fn reference_line(h: &Header, o: &Outcome) -> String {
     let mut s = format!("reference: {}", o.reference);
     if o.reference.is_mixed(h.dtype) {
         s.push_str(&format!(
@@ -111,7 +111,7 @@ fn reference_line(h: &Header, o: &Outcome) -> String {
     s
 }
 
-fn summary_line(h: &Header, o: &Outcome) -> String {
+pub(crate) fn summary_line(h: &Header, o: &Outcome) -> String {
     let mut s = format!(
         "{}/{} steps bit for bit; worst {} ulps of scale ({}), worst relative difference {:.3e} (tolerance {:.1e})",
         o.bit_identical_steps,
@@ -157,7 +157,7 @@ fn layout_text(h: &Header) -> String {
         .join(", ")
 }
 
-fn header_line(file: &str, h: &Header) -> String {
+pub(crate) fn header_line(file: &str, h: &Header) -> String {
     format!(
         "trace {file}: {} {} {}, {} parameters ({}), {}, producer {:?}",
         h.preset,
@@ -825,6 +825,9 @@ pub fn trace(
         dtype,
         producer: format!("optverify {} ({})", crate::VERSION, reference.reference()),
         params0: params0.clone(),
+        param_groups: None,
+        schedule: None,
+        transforms: Vec::new(),
     };
     let file = match std::fs::File::create(out) {
         Ok(f) => f,

@@ -109,6 +109,47 @@ pub struct Header {
     /// θ₀.
     #[serde(serialize_with = "ser_finite_vec", deserialize_with = "de_finite_vec")]
     pub params0: Vec<f64>,
+    /// Parameter groups (torch `param_groups`, optax masks / `multi_transform`): absent = one
+    /// group holding every block with the header's `hyperparameters`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param_groups: Option<Vec<ParamGroup>>,
+    /// The framework's learning-rate scheduler (torch) or schedule (optax), by its own name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSpec>,
+    /// optax chain members before the optimizer, in chain order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<TransformSpec>,
+}
+
+/// One parameter group of the header: the layout blocks it holds and the hyperparameters
+/// that differ from the header's (framework's own names).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamGroup {
+    pub blocks: Vec<String>,
+    #[serde(default)]
+    pub hyperparameters: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A declared schedule: `{"name": "CosineAnnealingLR", "args": {"T_max": 60}}`, and for torch
+/// an optional `interval` (optimizer steps per scheduler step, default 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    pub name: String,
+    #[serde(default)]
+    pub args: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u64>,
+}
+
+/// A chain member: `{"name": "clip_by_global_norm", "args": {"max_norm": 1.0}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformSpec {
+    pub name: String,
+    #[serde(default)]
+    pub args: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Header {
@@ -171,6 +212,10 @@ pub struct StepRecord {
         deserialize_with = "de_opt_num"
     )]
     pub loss: Option<f64>,
+    /// The hyperparameters the producer used at this step (framework's own names): an object
+    /// for every group, or an array with one object per parameter group (header order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hyperparameters: Option<serde_json::Value>,
 }
 
 /// Everything that can be wrong with a trace. `file` is the path as given (or `<stdin>`),
@@ -228,29 +273,63 @@ pub enum TraceError {
         line: usize,
         message: String,
     },
+    #[error("{file}:{line}: not UTF-8 text (a trace is JSON Lines)")]
+    NotUtf8 { file: String, line: usize },
 }
 
 impl TraceError {
-    fn json(file: &str, line: usize, what: &str, err: &serde_json::Error) -> Self {
+    /// `path` is where in the line's object the error is (`layout[0].rows`), `None` or `"."`
+    /// at the top level.
+    fn json(file: &str, line: usize, what: &str, err: &serde_json::Error, path: Option<&str>) -> Self {
         let msg = err.to_string();
+        let path = path.filter(|p| !p.is_empty() && *p != ".");
         // serde_json reports a missing field as "missing field `x` at line 1 column N".
         if let Some(rest) = msg.strip_prefix("missing field `") {
             if let Some(end) = rest.find('`') {
+                let name = &rest[..end];
                 return TraceError::MissingField {
                     file: file.into(),
                     line,
                     what: what.into(),
-                    field: rest[..end].into(),
+                    field: path.map_or_else(|| name.to_string(), |p| format!("{p}.{name}")),
                 };
             }
         }
         TraceError::Json {
             file: file.into(),
             line,
-            what: what.into(),
+            what: path.map_or_else(|| what.to_string(), |p| format!("{what} field `{p}`")),
             message: msg,
         }
     }
+
+    /// A failed `read_line`: invalid UTF-8 is located at `line`, anything else is I/O.
+    fn read(file: &str, line: usize, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::InvalidData {
+            TraceError::NotUtf8 {
+                file: file.into(),
+                line,
+            }
+        } else {
+            TraceError::Io {
+                file: file.into(),
+                source,
+            }
+        }
+    }
+}
+
+/// Parse one line. On failure, parse it again tracking the path so that the error names the
+/// field (`layout[0].rows`, `grad[3]`); the fast path pays nothing for it.
+fn parse_line<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, (serde_json::Error, Option<String>)> {
+    serde_json::from_str(text).map_err(|e| {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let path = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(located) => Some(located.path().to_string()),
+            Ok(_) => None,
+        };
+        (e, path)
+    })
 }
 
 // ---- numbers: finite f64, or (where allowed) the strings "NaN", "Infinity", "-Infinity" ----
@@ -425,15 +504,14 @@ impl<R: BufRead> TraceReader<R> {
     pub fn new(file: impl Into<String>, mut reader: R) -> Result<Self, TraceError> {
         let file = file.into();
         let mut buf = String::new();
-        let n = reader.read_line(&mut buf).map_err(|source| TraceError::Io {
-            file: file.clone(),
-            source,
-        })?;
+        let n = reader
+            .read_line(&mut buf)
+            .map_err(|source| TraceError::read(&file, 1, source))?;
         if n == 0 || buf.trim().is_empty() {
             return Err(TraceError::Empty { file });
         }
-        let header: Header = serde_json::from_str(buf.trim_end()).map_err(|e| {
-            let mut err = TraceError::json(&file, 1, "header", &e);
+        let header: Header = parse_line(buf.trim_end()).map_err(|(e, path)| {
+            let mut err = TraceError::json(&file, 1, "header", &e, path.as_deref());
             if let TraceError::Json { message, .. } = &mut err {
                 message.push_str(bare_non_finite_hint(&buf));
             }
@@ -535,13 +613,13 @@ impl<R: BufRead> TraceReader<R> {
         }
         loop {
             self.buf.clear();
-            let n = self
-                .reader
-                .read_line(&mut self.buf)
-                .map_err(|source| TraceError::Io {
-                    file: self.file.clone(),
-                    source,
-                })?;
+            let n = match self.reader.read_line(&mut self.buf) {
+                Ok(n) => n,
+                Err(source) => {
+                    self.done = true;
+                    return Err(TraceError::read(&self.file, self.line + 1, source));
+                }
+            };
             if n == 0 {
                 self.done = true;
                 return Ok(None);
@@ -552,9 +630,9 @@ impl<R: BufRead> TraceReader<R> {
             }
         }
         let complete = self.buf.ends_with('\n');
-        let rec: StepRecord = match serde_json::from_str(self.buf.trim_end()) {
+        let rec: StepRecord = match parse_line(self.buf.trim_end()) {
             Ok(r) => r,
-            Err(e) => {
+            Err((e, path)) => {
                 self.done = true;
                 if !complete && (e.is_eof() || e.is_syntax()) {
                     return Err(TraceError::Truncated {
@@ -564,7 +642,7 @@ impl<R: BufRead> TraceReader<R> {
                     });
                 }
                 let what = format!("step {}", self.next_step);
-                let mut err = TraceError::json(&self.file, self.line, &what, &e);
+                let mut err = TraceError::json(&self.file, self.line, &what, &e, path.as_deref());
                 if let TraceError::Json { message, .. } = &mut err {
                     message.push_str(bare_non_finite_hint(&self.buf));
                 }
@@ -674,6 +752,7 @@ impl<W: Write> TraceWriter<W> {
             grad: grad.to_vec(),
             params: params.to_vec(),
             loss,
+            hyperparameters: None,
         };
         serde_json::to_writer(&mut self.out, &rec).map_err(std::io::Error::other)?;
         self.out.write_all(b"\n")?;
@@ -710,6 +789,9 @@ mod tests {
             dtype: Dtype::F64,
             producer: "test".into(),
             params0: vec![0.1; dim],
+            param_groups: None,
+            schedule: None,
+            transforms: Vec::new(),
         }
     }
 

@@ -4,11 +4,12 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | [`format`] | the `optverify-trace` JSON Lines format: streaming reader with located errors, writer |
+//! | [`format`](mod@format) | the `optverify-trace` JSON Lines format: streaming reader with located errors, writer |
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
 //! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
 //! | [`compare`] | replay a trace's gradients through its reference (kernel in the trace's dtype, or the crate's f64 optimizer), compare parameters in ulps and relative terms |
 //! | [`infer`] | when nothing declared matches: infer a schedule, parameter groups, clipping from the trace (exit 3), or name a typical bug |
+//! | [`schedules`] | the frameworks' learning-rate schedulers/schedules in their own arithmetic (torch recursive, optax in JAX dtypes) |
 //! | [`synthetic`] | a trace generated as it is read (memory test, benchmark) |
 //! | [`cli`] | `trace`, `replay`, `check`, `conformance` as functions returning an exit status and text |
 //!
@@ -17,10 +18,12 @@
 //! by `scripts/golden_keras.py` from the same cases); versions pinned in
 //! `scripts/requirements-golden.txt`.
 
+pub mod binary;
 pub mod cli;
 pub mod compare;
 pub mod format;
 pub mod infer;
 pub mod kernels;
 pub mod presets;
+pub mod schedules;
 pub mod synthetic;

@@ -1,50 +1,50 @@
 //! # Logistic regression (binary and multinomial)
 //!
 //! Data $X\in\mathbb R^{m\times d}$ (one example $x_k$ per row), optional bias, optional L2
-//! term $\tfrac\lambda2\|\theta\|^2$ on **all** parameters, bias included (as PyTorch's
+//! term $\tfrac\lambda2\Vert\theta\Vert^2$ on **all** parameters, bias included (as PyTorch's
 //! `weight_decay` does unless biases are put in their own group; it keeps $\mu = \lambda$).
 //! Write $\tilde x_k = (x_k, 1)$ with a bias and $\tilde x_k = x_k$ without, and
 //! $\tilde X$ for the matrix of rows $\tilde x_k$.
 //!
-//! ## Binary ([`BinaryLogistic`]), labels $y_k \in \{0, 1\}$
-//! $$f(\theta) = \frac1m\sum_{k=1}^m \Big[\log(1 + e^{z_k}) - y_k z_k\Big] + \frac\lambda2\|\theta\|^2,
+//! ## Binary ([`BinaryLogistic`]), labels $y_k \in \\{0, 1\\}$
+//! $$f(\theta) = \frac1m\sum_{k=1}^m \Big[\log(1 + e^{z_k}) - y_k z_k\Big] + \frac\lambda2\Vert\theta\Vert^2,
 //!   \qquad z_k = \theta^\top \tilde x_k,$$
-//! $$\nabla f(\theta) = \frac1m\sum_k (\sigma(z_k) - y_k)\,\tilde x_k + \lambda\theta.$$
-//! (With labels $s_k = 2y_k - 1 \in\{\pm1\}$ this is $m^{-1}\sum_k\log(1+e^{-s_k z_k})$.)
+//! $$\nabla f(\theta) = \frac1m\sum_k (\sigma(z_k) - y_k)\\,\tilde x_k + \lambda\theta.$$
+//! (With labels $s_k = 2y_k - 1 \in\\{\pm1\\}$ this is $m^{-1}\sum_k\log(1+e^{-s_k z_k})$.)
 //! $\log(1+e^z)$ is computed as $\max(z, 0) + \operatorname{log1p}(e^{-|z|})$ and $\sigma$ by
 //! the branch that never exponentiates a positive number, so nothing overflows.
 //!
-//! ## Multinomial ([`Multinomial`]), $C$ classes, labels $y_k\in\{0..C-1\}$
+//! ## Multinomial ([`Multinomial`]), $C$ classes, labels $y_k\in\\{0..C-1\\}$
 //! Parameters: $W\in\mathbb R^{C\times d}$ row-major, then $b\in\mathbb R^C$ if biased
 //! (a [`Layout`] with blocks `w` ($C\times d$) and `b` ($C\times 1$)).
-//! $$f(\theta) = \frac1m\sum_k\Big[\operatorname{lse}(z_k) - z_{k,y_k}\Big] + \frac\lambda2\|\theta\|^2,
+//! $$f(\theta) = \frac1m\sum_k\Big[\operatorname{lse}(z_k) - z_{k,y_k}\Big] + \frac\lambda2\Vert\theta\Vert^2,
 //!   \quad z_k = W x_k + b,\quad \operatorname{lse}(z) = \max_c z_c + \log\sum_c e^{z_c - \max z},$$
-//! $$\nabla_{W} f = \frac1m\sum_k (p_k - e_{y_k})\,x_k^\top + \lambda W,\quad
+//! $$\nabla_{W} f = \frac1m\sum_k (p_k - e_{y_k})\\,x_k^\top + \lambda W,\quad
 //!   \nabla_b f = \frac1m\sum_k (p_k - e_{y_k}) + \lambda b,\quad p_k = \operatorname{softmax}(z_k).$$
 //!
 //! ## Constants (bounds, not exact values)
 //! | | $\mu$ | $L$ |
 //! |---|---|---|
-//! | binary | $\lambda$ | $\|\tilde X\|_2^2/(4m) + \lambda$ |
-//! | multinomial | $\lambda$ | $\|\tilde X\|_2^2/(2m) + \lambda$ |
+//! | binary | $\lambda$ | $\Vert\tilde X\Vert_2^2/(4m) + \lambda$ |
+//! | multinomial | $\lambda$ | $\Vert\tilde X\Vert_2^2/(2m) + \lambda$ |
 //!
 //! *Binary.* $\nabla^2 f = m^{-1}\tilde X^\top D\tilde X + \lambda I$ with
 //! $D = \operatorname{diag}(\sigma(z_k)(1-\sigma(z_k)))$, $0 \preceq D \preceq \tfrac14 I$, so
-//! $\lambda I \preceq \nabla^2 f \preceq (\tfrac{1}{4m}\|\tilde X\|_2^2 + \lambda) I$.
+//! $\lambda I \preceq \nabla^2 f \preceq (\tfrac{1}{4m}\Vert\tilde X\Vert_2^2 + \lambda) I$.
 //!
 //! *Multinomial.* Per example, the Hessian of the loss in the row-major vector of
 //! $(W, b)$ is $S_k\otimes \tilde x_k\tilde x_k^\top$ with $S_k = \operatorname{diag}(p_k) - p_kp_k^\top$.
 //! For $v\in\mathbb R^C$, $v^\top S_k v = \operatorname{Var}_{c\sim p_k}(v_c) \le
-//! \tfrac14(\max_c v_c - \min_c v_c)^2 \le \tfrac14\cdot 2(v_{\max}^2 + v_{\min}^2) \le \tfrac12\|v\|^2$
+//! \tfrac14(\max_c v_c - \min_c v_c)^2 \le \tfrac14\cdot 2(v_{\max}^2 + v_{\min}^2) \le \tfrac12\Vert v\Vert^2$
 //! (Popoviciu; the two extremes are distinct coordinates unless the variance is 0), so
 //! $0 \preceq S_k\preceq\tfrac12 I$. Kronecker products of PSD matrices preserve $\preceq$, so
 //! $\sum_k S_k\otimes\tilde x_k\tilde x_k^\top \preceq \tfrac12 I\otimes\tilde X^\top\tilde X$, whose
-//! largest eigenvalue is $\tfrac12\|\tilde X\|_2^2$. (Böhning 1992 has the sharper
+//! largest eigenvalue is $\tfrac12\Vert\tilde X\Vert_2^2$. (Böhning 1992 has the sharper
 //! $S_k\preceq\tfrac12(I - \mathbf 1\mathbf 1^\top/C)$.) Lower bound: $S_k \succeq 0$.
-//! $\|\tilde X\|_2^2 = \lambda_{\max}(\tilde X^\top\tilde X)$ is computed by nalgebra's symmetric
+//! $\Vert\tilde X\Vert_2^2 = \lambda_{\max}(\tilde X^\top\tilde X)$ is computed by nalgebra's symmetric
 //! eigensolver. No minimiser is known in closed form.
 //!
-//! As a [`FiniteSum`], $f_k = \ell_k + \tfrac\lambda2\|\theta\|^2$ (each example carries the
+//! As a [`FiniteSum`], $f_k = \ell_k + \tfrac\lambda2\Vert\theta\Vert^2$ (each example carries the
 //! whole regulariser).
 //!
 //! ## References
@@ -52,9 +52,10 @@
 //!    <https://doi.org/10.1007/BF00048682> (the Hessian bound).
 //! 2. T. Popoviciu (1935): $\operatorname{Var} X \le (\sup X - \inf X)^2/4$.
 
+use super::curvature::{FisherTargets, KfacLayer, KfacModel, LayerStats};
 use super::data::{digits, Digits, DIGITS_CLASSES};
 use super::{check_range, Constants, FiniteSum, Objective, ProblemError};
-use crate::optim::layout::Layout;
+use crate::layout::Layout;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -553,6 +554,225 @@ impl FiniteSum for Multinomial {
             }
         }
         g.axpy(self.lambda, theta, 1.0);
+    }
+}
+
+/// Exact (‖∇F(θ)‖², E‖g − ∇F(θ)‖²) of a size-B i.i.d. mini-batch
+/// ([`super::stochastic::IidBatchOracle`]) of binary logistic regression. Example i's
+/// gradient is r_i x̃_i + λθ (r_i = σ(z_i) − y_i), so the deviations from the mean are
+/// r_i x̃_i − ḡ with ḡ = m⁻¹Σ r_i x̃_i (λθ cancels) and σ²_pop = m⁻¹Σ r_i²‖x̃_i‖² − ‖ḡ‖²;
+/// `sq_norms[i]` = ‖x̃_i‖². One pass over the data (2md flops), like one full gradient.
+pub fn logistic_moments(
+    p: &BinaryLogistic,
+    sq_norms: &[f64],
+    batch_size: usize,
+    theta: &DVector<f64>,
+) -> (f64, f64) {
+    let x = p.features();
+    let (m, d) = (x.nrows(), x.ncols());
+    let mut z = x * theta.rows(0, d);
+    if p.has_bias() {
+        z.add_scalar_mut(theta[d]);
+    }
+    let r = DVector::from_iterator(m, z.iter().zip(p.labels()).map(|(&z, &y)| sigmoid(z) - y));
+    let mut loss_grad = DVector::zeros(theta.len());
+    loss_grad.rows_mut(0, d).gemv_tr(1.0 / m as f64, x, &r, 0.0);
+    if p.has_bias() {
+        loss_grad[d] = r.sum() / m as f64;
+    }
+    let mean_sq = r.iter().zip(sq_norms).map(|(r, s)| r * r * s).sum::<f64>() / m as f64;
+    let pop = (mean_sq - loss_grad.norm_squared()).max(0.0);
+    let grad_sq = (loss_grad + p.lambda() * theta).norm_squared();
+    let var = super::stochastic::without_replacement_variance(pop, m, batch_size).unwrap_or(f64::NAN);
+    (grad_sq, var)
+}
+
+/// $\tilde X$ restricted to `rows`: the features with a column of ones if biased (K-FAC's
+/// $\bar a$, Martens & Grosse 2015 §2).
+fn augmented_rows(x: &DMatrix<f64>, rows: &[usize], bias: bool) -> DMatrix<f64> {
+    augmented(&x.select_rows(rows), bias)
+}
+
+/// K-FAC's view of binary logistic regression: one layer $z = w^\top x + b$ (the `w` block,
+/// stored d × 1, is the 1 × d row-major weight), predictive distribution
+/// $y\sim\text{Bernoulli}(\sigma(z))$, output Fisher $\sigma(1-\sigma)$; a target gives
+/// $g = \sigma(z) - y$.
+impl KfacModel for BinaryLogistic {
+    fn kfac_layers(&self) -> Vec<KfacLayer> {
+        vec![KfacLayer {
+            weight: "w".into(),
+            bias: self.bias.then(|| "b".into()),
+            outputs: 1,
+            inputs: self.x.ncols(),
+        }]
+    }
+
+    fn kfac_layout(&self) -> Layout {
+        self.layout()
+    }
+
+    fn kfac_statistics(
+        &self,
+        theta: &DVector<f64>,
+        rows: &[usize],
+        targets: FisherTargets,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<LayerStats> {
+        use rand::RngExt;
+        let grads = rows.iter().map(|&k| {
+            let p = sigmoid(self.logit(k, theta));
+            match targets {
+                FisherTargets::Sampled => p - if rng.random::<f64>() < p { 1.0 } else { 0.0 },
+                FisherTargets::Empirical => p - self.y[k],
+                FisherTargets::Expected => (p * (1.0 - p)).sqrt(),
+            }
+        });
+        vec![LayerStats {
+            activations: augmented_rows(&self.x, rows, self.bias),
+            preactivation_grads: DMatrix::from_iterator(rows.len(), 1, grads),
+            examples: rows.len(),
+        }]
+    }
+
+    fn batch_gradient(&self, theta: &DVector<f64>, rows: &[usize]) -> DVector<f64> {
+        let xt = augmented_rows(&self.x, rows, self.bias);
+        let r = DVector::from_iterator(
+            rows.len(),
+            rows.iter().map(|&k| sigmoid(self.logit(k, theta)) - self.y[k]),
+        );
+        let mut g = xt.tr_mul(&r) / rows.len() as f64;
+        g.axpy(self.lambda, theta, 1.0);
+        g
+    }
+
+    fn output_jvp(&self, _theta: &DVector<f64>, rows: &[usize], v: &DVector<f64>) -> DMatrix<f64> {
+        let jv = augmented_rows(&self.x, rows, self.bias) * v;
+        DMatrix::from_column_slice(rows.len(), 1, jv.as_slice())
+    }
+
+    fn output_fisher(&self, theta: &DVector<f64>, rows: &[usize]) -> Vec<DMatrix<f64>> {
+        rows.iter()
+            .map(|&k| {
+                let p = sigmoid(self.logit(k, theta));
+                DMatrix::from_element(1, 1, p * (1.0 - p))
+            })
+            .collect()
+    }
+}
+
+impl Multinomial {
+    /// softmax(z_k) for example k.
+    fn probabilities(&self, k: usize, theta: &DVector<f64>) -> Vec<f64> {
+        let mut z = self.example_logits(k, theta);
+        let lse = log_sum_exp(&z);
+        for v in z.iter_mut() {
+            *v = (*v - lse).exp();
+        }
+        z
+    }
+}
+
+/// K-FAC's view of multinomial logistic regression: one layer $z = Wx + b$, predictive
+/// distribution $y\sim\text{Categorical}(p)$, $p = \operatorname{softmax}(z)$, output Fisher
+/// $S = \operatorname{diag}(p) - pp^\top$; a target gives $g = p - e_y$. For
+/// [`FisherTargets::Expected`], $S = LL^\top$ with $L = \operatorname{diag}(\sqrt p) -
+/// p\sqrt p^\top$ (check: $LL^\top = \operatorname{diag}(p) - 2pp^\top + pp^\top\sum_c p_c$), and
+/// each example contributes the C columns of $L$.
+impl KfacModel for Multinomial {
+    fn kfac_layers(&self) -> Vec<KfacLayer> {
+        vec![KfacLayer {
+            weight: "w".into(),
+            bias: self.bias.then(|| "b".into()),
+            outputs: self.classes,
+            inputs: self.x.ncols(),
+        }]
+    }
+
+    fn kfac_layout(&self) -> Layout {
+        self.layout()
+    }
+
+    fn kfac_statistics(
+        &self,
+        theta: &DVector<f64>,
+        rows: &[usize],
+        targets: FisherTargets,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<LayerStats> {
+        use rand::RngExt;
+        let c = self.classes;
+        let mut g: Vec<f64> = Vec::new();
+        let mut count = 0;
+        for &k in rows {
+            let p = self.probabilities(k, theta);
+            let mut push = |row: Vec<f64>| {
+                g.extend(row);
+                count += 1;
+            };
+            match targets {
+                FisherTargets::Sampled | FisherTargets::Empirical => {
+                    let y = if targets == FisherTargets::Empirical {
+                        self.labels[k]
+                    } else {
+                        // Inverse CDF; the last class takes any rounding remainder.
+                        let u = rng.random::<f64>();
+                        let mut acc = 0.0;
+                        (0..c)
+                            .find(|&cls| {
+                                acc += p[cls];
+                                u < acc
+                            })
+                            .unwrap_or(c - 1)
+                    };
+                    let mut row = p.clone();
+                    row[y] -= 1.0;
+                    push(row);
+                }
+                FisherTargets::Expected => {
+                    for j in 0..c {
+                        let s = p[j].sqrt();
+                        push((0..c).map(|i| if i == j { s } else { 0.0 } - p[i] * s).collect());
+                    }
+                }
+            }
+        }
+        vec![LayerStats {
+            activations: augmented_rows(&self.x, rows, self.bias),
+            preactivation_grads: DMatrix::from_row_slice(count, c, &g),
+            examples: rows.len(),
+        }]
+    }
+
+    fn batch_gradient(&self, theta: &DVector<f64>, rows: &[usize]) -> DVector<f64> {
+        let mut g = DVector::zeros(self.dim());
+        let mut e = DVector::zeros(self.dim());
+        for &k in rows {
+            self.example_gradient_into(k, theta, &mut e);
+            g += &e;
+        }
+        g / rows.len() as f64
+    }
+
+    fn output_jvp(&self, _theta: &DVector<f64>, rows: &[usize], v: &DVector<f64>) -> DMatrix<f64> {
+        // J v = V x + v_b: the logits of the parameters v.
+        let (c, d) = (self.classes, self.x.ncols());
+        DMatrix::from_fn(rows.len(), c, |r, cls| {
+            let k = rows[r];
+            let mut z = if self.bias { v[c * d + cls] } else { 0.0 };
+            for j in 0..d {
+                z += v[cls * d + j] * self.x[(k, j)];
+            }
+            z
+        })
+    }
+
+    fn output_fisher(&self, theta: &DVector<f64>, rows: &[usize]) -> Vec<DMatrix<f64>> {
+        rows.iter()
+            .map(|&k| {
+                let p = DVector::from_vec(self.probabilities(k, theta));
+                DMatrix::from_diagonal(&p) - &p * p.transpose()
+            })
+            .collect()
     }
 }
 

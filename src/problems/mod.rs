@@ -12,12 +12,14 @@
 //! | [`rosenbrock`] | Rosenbrock's banana |
 //! | [`lessard`] | Lessard–Recht–Packard piecewise quadratic (heavy-ball counterexample) |
 //! | [`smooth`] | one-dimensional smooth non-convex test functions (1 − cos, x²/(1+x²)) |
-//! | [`stochastic`] | mini-batch sampler, finite-sum oracle, additive-noise oracle |
+//! | [`stochastic`] | mini-batch sampler, finite-sum oracle, i.i.d. mini-batch oracle, additive-noise oracle |
 //! | [`data`] | the vendored UCI digits data set |
 
+pub mod curvature;
 pub mod data;
 pub mod least_squares;
 pub mod lessard;
+pub mod linear;
 pub mod logistic;
 pub mod mlp;
 pub mod quadratic;
@@ -28,12 +30,13 @@ pub mod stochastic;
 pub use data::{digits, Digits};
 pub use least_squares::LeastSquares;
 pub use lessard::Lessard;
-pub use logistic::{BinaryLogistic, BinaryTask, Multinomial};
+pub use linear::LinearNet;
+pub use logistic::{logistic_moments, BinaryLogistic, BinaryTask, Multinomial};
 pub use mlp::{DropoutOracle, Mlp};
 pub use quadratic::{Quadratic, Spectrum};
 pub use rosenbrock::Rosenbrock;
 pub use smooth::{OneMinusCos, RationalBump, ShiftedQuadratic, TanhNeuron};
-pub use stochastic::{AdditiveNoiseOracle, BatchSampler, LastBatch, MiniBatchOracle};
+pub use stochastic::{AdditiveNoiseOracle, BatchSampler, IidBatchOracle, LastBatch, MiniBatchOracle};
 
 use nalgebra::DVector;
 use thiserror::Error;
@@ -115,7 +118,7 @@ pub trait Objective: Sync {
 /// An objective that is a mean over `m` examples,
 /// $$f(\theta) = \frac1m \sum_{i=1}^m f_i(\theta).$$
 ///
-/// A regulariser $r(\theta)$ (e.g. $\tfrac\lambda2\|\theta\|^2$) is given **whole to every
+/// A regulariser $r(\theta)$ (e.g. $\tfrac\lambda2\Vert\theta\Vert^2$) is given **whole to every
 /// example**: $f_i = \ell_i + r$, so that the mean of the $f_i$ is $f$ and a mini-batch mean
 /// $|S|^{-1}\sum_{i\in S}\nabla f_i$ is an unbiased estimate of $\nabla f$ carrying the exact
 /// regulariser gradient (as `loss.mean() + reg` does in PyTorch).

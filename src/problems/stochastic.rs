@@ -1,23 +1,23 @@
 //! # Stochastic gradient oracles
 //!
 //! ## Mini-batches ([`BatchSampler`], [`MiniBatchOracle`])
-//! An **epoch** is a uniformly random permutation $\pi$ of $\{0,\dots,m-1\}$ (seeded ChaCha8,
+//! An **epoch** is a uniformly random permutation $\pi$ of $\\{0,\dots,m-1\\}$ (seeded ChaCha8,
 //! Fisher–Yates) cut into consecutive batches of size $B$: $S_1 = \pi(0..B)$,
-//! $S_2 = \pi(B..2B)$, … so the batches of an epoch **partition** $\{0,\dots,m-1\}$. When $B\nmid m$ the
+//! $S_2 = \pi(B..2B)$, … so the batches of an epoch **partition** $\\{0,\dots,m-1\\}$. When $B\nmid m$ the
 //! last batch has $m \bmod B$ elements: [`LastBatch::Keep`] uses it (PyTorch
 //! `DataLoader(shuffle=True, drop_last=False)`), [`LastBatch::Drop`] skips it
 //! (`drop_last=True`; those examples are unseen in that epoch). The mini-batch gradient is
 //! $$g_k = \frac1{|S_k|}\sum_{i\in S_k}\nabla f_i(\theta).$$
-//! Each $S_k$ is a uniformly random subset of its size, hence $\mathbb E\,g_k = \nabla f$
+//! Each $S_k$ is a uniformly random subset of its size, hence $\mathbb E\\,g_k = \nabla f$
 //! (including the smaller last batch), and
-//! $$\mathbb E\|g_k - \nabla f\|^2 = \frac{\sigma^2_{\rm pop}}{B}\cdot\frac{m - B}{m - 1},
-//!   \qquad \sigma^2_{\rm pop} = \frac1m\sum_{i=1}^m\|\nabla f_i - \nabla f\|^2$$
+//! $$\mathbb E\Vert g_k - \nabla f\Vert^2 = \frac{\sigma^2_{\rm pop}}{B}\cdot\frac{m - B}{m - 1},
+//!   \qquad \sigma^2_{\rm pop} = \frac1m\sum_{i=1}^m\Vert\nabla f_i - \nabla f\Vert^2$$
 //! (finite-population correction). *Derivation.* With $d_i = \nabla f_i - \nabla f$,
 //! $\sum_i d_i = 0$ and indicators $\xi_i = [i\in S]$, $\mathbb E\xi_i = B/m$,
 //! $\mathbb E\xi_i\xi_j = \frac{B(B-1)}{m(m-1)}$ ($i\ne j$), so
-//! $\mathbb E\|\sum_i\xi_id_i\|^2 = \frac Bm\sum_i\|d_i\|^2 + \frac{B(B-1)}{m(m-1)}\sum_{i\ne j}d_i^\top d_j$
-//! and $\sum_{i\ne j}d_i^\top d_j = \|\sum_i d_i\|^2 - \sum_i\|d_i\|^2 = -\sum_i\|d_i\|^2$.
-//! Hence $\mathbb E\|\sum\xi_id_i\|^2 = \frac Bm\big(1 - \frac{B-1}{m-1}\big)\sum_i\|d_i\|^2
+//! $\mathbb E\Vert\sum_i\xi_id_i\Vert^2 = \frac Bm\sum_i\Vert d_i\Vert^2 + \frac{B(B-1)}{m(m-1)}\sum_{i\ne j}d_i^\top d_j$
+//! and $\sum_{i\ne j}d_i^\top d_j = \Vert\sum_i d_i\Vert^2 - \sum_i\Vert d_i\Vert^2 = -\sum_i\Vert d_i\Vert^2$.
+//! Hence $\mathbb E\Vert\sum\xi_id_i\Vert^2 = \frac Bm\big(1 - \frac{B-1}{m-1}\big)\sum_i\Vert d_i\Vert^2
 //! = \frac{B(m-B)}{m-1}\sigma^2_{\rm pop}$; dividing by $B^2$ gives the formula. It is $0$ at
 //! $B = m$ and $\sigma^2_{\rm pop}/B$ (the with-replacement value) at $B = 1$. Tested by
 //! enumerating all $\binom mB$ batches.
@@ -25,7 +25,7 @@
 //! ## Additive noise ([`AdditiveNoiseOracle`])
 //! $g = \nabla f(\theta) + \xi$, $\xi\sim\mathcal N(0, \tfrac{\sigma^2}{n}I_n)$ i.i.d. per call:
 //! **$\sigma^2/n$ per coordinate**, so $\mathbb E g = \nabla f$ and
-//! $\mathbb E\|g - \nabla f\|^2 = \sigma^2$ exactly, independent of the dimension
+//! $\mathbb E\Vert g - \nabla f\Vert^2 = \sigma^2$ exactly, independent of the dimension
 //! (the "bounded variance $\sigma^2$" assumption of SGD analyses, attained with equality).
 //!
 //! ## References
@@ -238,7 +238,7 @@ impl<P: FiniteSum + ?Sized> GradientOracle for MiniBatchOracle<'_, P> {
     }
 }
 
-/// $\nabla f + \mathcal N(0, \sigma^2/n\,I)$ (see the module doc).
+/// $\nabla f + \mathcal N(0, \sigma^2/n\\,I)$ (see the module doc).
 pub struct AdditiveNoiseOracle<'a, P: Objective + ?Sized> {
     problem: &'a P,
     sigma: f64,
@@ -290,7 +290,7 @@ impl<P: Objective + ?Sized> GradientOracle for AdditiveNoiseOracle<'_, P> {
     }
 }
 
-/// Mean $\bar g$ and population variance $\sigma^2_{\rm pop} = m^{-1}\sum_i\|g_i - \bar g\|^2$.
+/// Mean $\bar g$ and population variance $\sigma^2_{\rm pop} = m^{-1}\sum_i\Vert g_i - \bar g\Vert^2$.
 pub fn population_variance(grads: &[DVector<f64>]) -> (DVector<f64>, f64) {
     let m = grads.len() as f64;
     let mut mean = DVector::zeros(grads.first().map_or(0, |g| g.len()));
@@ -314,7 +314,61 @@ pub fn without_replacement_variance(sigma2_pop: f64, m: usize, b: usize) -> Opti
     Some(sigma2_pop / b as f64 * (m - b) as f64 / (m - 1) as f64)
 }
 
-/// Exact $\mathbb E\|g_S - \nabla f(x)\|^2$ for a uniformly random batch of size `b` drawn
+/// Mini-batches drawn independently at every call: a uniform B-subset of the m examples
+/// (without replacement inside the batch, with replacement across calls), g = mean of the
+/// example gradients. Unlike [`MiniBatchOracle`]'s epochs, every call is conditionally unbiased
+/// given the past: E[g | past] = ∇f(θ), with E‖g − ∇f‖² = σ²_pop/B·(m − B)/(m − 1)
+/// (module doc).
+pub struct IidBatchOracle<'a, P: FiniteSum + ?Sized> {
+    problem: &'a P,
+    batch_size: usize,
+    rng: ChaCha8Rng,
+    batch: Vec<usize>,
+    scratch: DVector<f64>,
+}
+
+impl<'a, P: FiniteSum + ?Sized> IidBatchOracle<'a, P> {
+    /// Batches of `batch_size` examples of `problem`, drawn from `seed`.
+    ///
+    /// # Errors
+    /// `batch_size` is 0 or larger than the number of examples.
+    pub fn new(problem: &'a P, batch_size: usize, seed: u64) -> Result<Self, ProblemError> {
+        let m = problem.num_examples();
+        if batch_size == 0 || batch_size > m {
+            return Err(ProblemError::Invalid {
+                problem: "IidBatchOracle",
+                reason: format!("batch size {batch_size} outside 1..={m}"),
+            });
+        }
+        Ok(IidBatchOracle {
+            problem,
+            batch_size,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            batch: Vec::with_capacity(batch_size),
+            scratch: DVector::zeros(problem.dim()),
+        })
+    }
+
+    /// The batch drawn by the last call.
+    pub fn last_batch(&self) -> &[usize] {
+        &self.batch
+    }
+}
+
+impl<P: FiniteSum + ?Sized> GradientOracle for IidBatchOracle<'_, P> {
+    fn dim(&self) -> usize {
+        self.problem.dim()
+    }
+    fn gradient_into(&mut self, x: &DVector<f64>, g: &mut DVector<f64>) {
+        let m = self.problem.num_examples();
+        self.batch.clear();
+        self.batch
+            .extend(rand::seq::index::sample(&mut self.rng, m, self.batch_size).iter());
+        batch_gradient_into(self.problem, &self.batch, x, &mut self.scratch, g);
+    }
+}
+
+/// Exact $\mathbb E\Vert g_S - \nabla f(x)\Vert^2$ for a uniformly random batch of size `b` drawn
 /// without replacement from `problem`'s examples.
 pub fn batch_gradient_variance<P: FiniteSum + ?Sized>(
     problem: &P,
@@ -332,6 +386,28 @@ pub fn batch_gradient_variance<P: FiniteSum + ?Sized>(
     without_replacement_variance(s2, problem.num_examples(), b)
 }
 
+/// All size-`b` subsets of 0..m, in lexicographic order (exact enumeration of the mini-batches
+/// of size b; C(m, b) of them).
+pub fn subsets(m: usize, b: usize) -> Vec<Vec<usize>> {
+    fn rec(start: usize, m: usize, b: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if cur.len() == b {
+            out.push(cur.clone());
+            return;
+        }
+        for i in start..m {
+            if m - i < b - cur.len() {
+                break;
+            }
+            cur.push(i);
+            rec(i + 1, m, b, cur, out);
+            cur.pop();
+        }
+    }
+    let mut out = Vec::new();
+    rec(0, m, b, &mut Vec::new(), &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,24 +422,6 @@ mod tests {
                 g.norm()
             })
             .fold(0.0, f64::max)
-    }
-
-    /// All size-`b` subsets of 0..m in lexicographic order.
-    fn subsets(m: usize, b: usize) -> Vec<Vec<usize>> {
-        fn rec(start: usize, m: usize, b: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
-            if cur.len() == b {
-                out.push(cur.clone());
-                return;
-            }
-            for i in start..m {
-                cur.push(i);
-                rec(i + 1, m, b, cur, out);
-                cur.pop();
-            }
-        }
-        let mut out = Vec::new();
-        rec(0, m, b, &mut Vec::new(), &mut out);
-        out
     }
 
     #[test]

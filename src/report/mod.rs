@@ -10,9 +10,9 @@
 //! | [`markdown`] | the index `README.md` and one page per claim |
 //! | [`svg`] | the figures (plotters, SVG backend) |
 //! | [`thin`] | long lines reduced to their min–max envelope for figures and JSON |
-//! | [`write`] | writing the report directory |
-//! | [`list`] | the catalogue printed by `list` |
-//! | [`format`] | numbers, verdict markers, Markdown escaping |
+//! | [`write`](mod@write) | writing the report directory |
+//! | [`list`](mod@list) | the catalogue printed by `list` |
+//! | [`format`](mod@format) | numbers, verdict markers, Markdown escaping |
 //! | [`progress`] | the progress bar (terminal only) |
 //!
 //! Every file of a report is a pure function of the [`record::Results`]: no timestamps, no

@@ -1,7 +1,7 @@
 //! The records written to `results.json` (and printed by `verify --json`): every card and its
 //! evidence, in a form that survives a JSON round trip.
 //!
-//! The records mirror [`Evidence`] field for field (same names, same JSON shape), with one
+//! The records mirror [`Evidence`](crate::claims::Evidence) field for field (same names, same JSON shape), with one
 //! difference: a float is a [`JsonF64`], written as a JSON number when finite and as the
 //! string `"NaN"`, `"inf"` or `"-inf"` otherwise (serde_json would write `null`, which
 //! cannot be read back as a float). Finite floats are written in the shortest form that
