@@ -53,7 +53,7 @@ fn real_torch_schedules_are_named_with_their_arguments() {
 fn a_real_optax_schedule_is_named_evaluated_in_float32() {
     assert_inferred(
         "optax-sgd-warmup-cosine.jsonl",
-        "warmup_cosine_decay_schedule(init_value=0.0, peak_value=0.1, warmup_steps=10, decay_steps=60, end_value=0.001), evaluated in float32",
+        "warmup_cosine_decay_schedule(init_value=0.0, peak_value=0.1, warmup_steps=10, decay_steps=60, end_value=0.001), evaluated in float32 [confirmed",
     );
 }
 

@@ -372,6 +372,11 @@ pub struct ScheduleFit {
     pub values: Vec<f64>,
     /// Other arguments of the same family that also agree, in words (e.g. a range of T_max).
     pub note: String,
+    /// The learning rate the scheduler starts from (torch's group `lr`).
+    pub base_lr: f64,
+    /// Evaluated exactly as the framework does ([`super::schedules::values`]) and found to
+    /// agree at every step: `Some(true)`; `None` when that evaluation does not model it.
+    pub confirmed: Option<bool>,
 }
 
 /// The learning rate of every step inferred from the trace.
@@ -414,6 +419,7 @@ pub fn infer_schedule(tr: &Trace, setting: &Setting, tol: f64) -> Result<LrInfer
     let declared_fits = refuted.is_none() && verify(&steps, &vec![declared; n]).is_some();
     if refuted.is_none() && !declared_fits {
         fits = fit_schedules(&steps, &tr.header.preset, declared);
+        confirm(&mut fits, &steps, &tr.header.preset);
     }
     Ok(LrInference {
         steps,
@@ -421,6 +427,26 @@ pub fn infer_schedule(tr: &Trace, setting: &Setting, tol: f64) -> Result<LrInfer
         fits,
         declared_fits,
     })
+}
+
+/// Evaluate each fit exactly as its framework does ([`super::schedules::values`]: torch's
+/// recursive scheduler arithmetic, optax's JAX dtypes) where that evaluation models it, and
+/// keep it only if those values agree with every step; a fit it does not model (Keras names,
+/// a torch piecewise lr, optax's one-cycle) is kept as fitted, with `confirmed = None`.
+fn confirm(fits: &mut Vec<ScheduleFit>, steps: &[Interval], preset: &str) {
+    fits.retain_mut(|f| {
+        let Ok(spec) = serde_json::from_value::<super::format::ScheduleSpec>(f.declare.clone()) else {
+            return true;
+        };
+        match super::schedules::values(preset, &spec, f.base_lr, steps.len() as u64) {
+            Err(_) => true,
+            Ok(v) => {
+                let ok = verify_exact(steps, &v).is_some();
+                f.confirmed = Some(ok);
+                ok
+            }
+        }
+    });
 }
 
 /// η_k inside every step's interval as computed in f64; or, failing that, each step's
@@ -582,8 +608,10 @@ fn fit_schedules(steps: &[Interval], preset: &str, declared_lr: f64) -> Vec<Sche
                 declare,
                 complexity,
                 score,
+                base_lr: values.first().copied().unwrap_or(declared_lr),
                 values,
                 note,
+                confirmed: None,
             });
         }
     };
@@ -910,6 +938,9 @@ fn fit_schedules(steps: &[Interval], preset: &str, declared_lr: f64) -> Vec<Sche
                 )
             };
             push(&mut fits, label, declare, 3, eval(&c), String::new());
+            if let Some(f) = fits.last_mut().filter(|f| f.declare["name"] == "LinearLR") {
+                f.base_lr = q;
+            }
         }
     }
 
@@ -1027,6 +1058,9 @@ fn fit_schedules(steps: &[Interval], preset: &str, declared_lr: f64) -> Vec<Sche
                 )
             };
             push(&mut fits, label, declare, 5, eval(&c), String::new());
+            if let Some(f) = fits.last_mut().filter(|f| f.declare["name"] == "SequentialLR") {
+                f.base_lr = p;
+            }
         }
 
         // One-cycle (cosine annealing both phases): phase 1 from initial to max over
@@ -1086,12 +1120,12 @@ fn fit_schedules(steps: &[Interval], preset: &str, declared_lr: f64) -> Vec<Sche
             let (label, declare) = if torch {
                 (
                     format!(
-                        "OneCycleLR(max_lr={}, total_steps={total}, pct_start={}, div_factor={}, final_div_factor={}, anneal_strategy='cos', three_phase=False)",
+                        "OneCycleLR(max_lr={}, total_steps={total}, pct_start={}, div_factor={}, final_div_factor={}, anneal_strategy='cos', three_phase=False, cycle_momentum=False)",
                         fmt(max), fmt(pct), fmt(round_sig(max / init, 12)), fmt(round_sig(init / min, 12))
                     ),
                     json!({"name": "OneCycleLR", "args": {"max_lr": max, "total_steps": total, "pct_start": pct,
                         "div_factor": round_sig(max / init, 12), "final_div_factor": round_sig(init / min, 12),
-                        "anneal_strategy": "cos", "three_phase": false}}),
+                        "anneal_strategy": "cos", "three_phase": false, "cycle_momentum": false}}),
                 )
             } else {
                 (
@@ -1877,8 +1911,13 @@ pub fn diagnose(tr: &Trace, setting: &Setting, tol: f64) -> Report {
         }
         if let Some(best) = lr.fits.first() {
             text.push_str(&format!(
-                "  AGREES given the inferred schedule {}{}\n",
+                "  AGREES given the inferred schedule {}{}{}\n",
                 best.label,
+                if best.confirmed == Some(true) {
+                    " [confirmed: evaluated as the framework evaluates it, every step agrees]"
+                } else {
+                    ""
+                },
                 if best.note.is_empty() {
                     String::new()
                 } else {
@@ -2099,6 +2138,9 @@ mod tests {
             dtype: Dtype::F64,
             producer: "infer test".into(),
             params0: params0.clone(),
+            param_groups: None,
+            schedule: None,
+            transforms: vec![],
         };
         let mut theta = params0;
         let mut out = vec![];
@@ -2110,6 +2152,7 @@ mod tests {
                 grad: g,
                 params: theta.clone(),
                 loss: None,
+                hyperparameters: None,
             });
         }
         Trace { header, steps: out }
@@ -2263,15 +2306,12 @@ mod tests {
         assert!(b.contains("OneCycleLR(max_lr=0.1, total_steps=60, pct_start=0.3, div_factor=25.0, final_div_factor=10000.0"), "{}", r.text);
 
         // optax warmup_cosine_decay_schedule(0, 0.1, 10, 80, 0.001) on optax sgd (same update
-        // as torch's for a momentum trace).
-        let wc = move |k: usize| {
-            if k < 10 {
-                0.1 * k as f64 / 10.0
-            } else {
-                let c = 0.5 * (1.0 + (pi * ((k - 10).min(70)) as f64 / 70.0).cos());
-                0.001 + (0.1 - 0.001) * c
-            }
-        };
+        // as torch's for a momentum trace), its values as optax computes them (float32).
+        let spec: crate::oracle::format::ScheduleSpec = serde_json::from_value(json!({"name": "warmup_cosine_decay_schedule",
+            "args": {"init_value": 0.0, "peak_value": 0.1, "warmup_steps": 10, "decay_steps": 80, "end_value": 0.001}}))
+        .unwrap();
+        let wcv = crate::oracle::schedules::values("optax", &spec, 0.1, 50).unwrap();
+        let wc = move |k: usize| wcv[k];
         let mut tr = torch_sgd(0.9, 50, &wc, 0.1, W);
         tr.header.preset = "optax".into();
         tr.header.hyperparameters = json!({"learning_rate": 0.1, "momentum": 0.9})
@@ -2280,7 +2320,7 @@ mod tests {
             .unwrap();
         let r = run(&tr);
         assert!(
-            best(&r).contains("warmup_cosine_decay_schedule(init_value=0.0, peak_value=0.1, warmup_steps=10, decay_steps=80, end_value=0.001)"),
+            best(&r).contains("warmup_cosine_decay_schedule(init_value=0.0, peak_value=0.1, warmup_steps=10, decay_steps=80, end_value=0.001), evaluated in float32 [confirmed"),
             "{}",
             r.text
         );
