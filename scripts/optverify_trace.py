@@ -139,7 +139,8 @@ class TraceWriter:
     """
 
     def __init__(self, path, optimizer, preset, hyperparameters, producer, *, named_params=None,
-                 params0=None, layout=None, dtype=None):
+                 params0=None, layout=None, dtype=None, param_groups=None, schedule=None,
+                 transforms=None):
         if named_params is not None:
             named = [(n, _tolist(a) if not hasattr(a, "shape") else a) for n, a in named_params]
             layout = layout_of(named)
@@ -167,6 +168,19 @@ class TraceWriter:
             "producer": producer,
             "params0": params0,
         }
+        # Optional declarations (src/oracle/format.rs): parameter groups
+        # [{"blocks": [...], "hyperparameters": {...}}], the framework's schedule
+        # {"name", "args"[, "interval"]}, optax chain members [{"name", "args"}].
+        if param_groups is not None:
+            header["param_groups"] = [
+                {"blocks": list(g["blocks"]),
+                 "hyperparameters": {k: (list(v) if isinstance(v, tuple) else v)
+                                     for k, v in g.get("hyperparameters", {}).items()}}
+                for g in param_groups]
+        if schedule is not None:
+            header["schedule"] = schedule
+        if transforms:
+            header["transforms"] = list(transforms)
         self.dim = len(params0)
         self.steps = 0
         self._f = open(path, "w")
@@ -176,8 +190,11 @@ class TraceWriter:
         # allow_nan=False: a bare NaN token is not JSON; non-finite values are strings by now.
         self._f.write(json.dumps(obj, allow_nan=False) + "\n")
 
-    def step(self, grad, params, loss=None):
-        """Record one step: the gradient used, the parameters after the step, the loss before it."""
+    def step(self, grad, params, loss=None, hyperparameters=None):
+        """Record one step: the gradient used, the parameters after the step, the loss before it,
+        and optionally the hyperparameters used at this step (a dict, or a list of dicts, one per
+        parameter group: e.g. `[{"lr": g["lr"]} for g in opt.param_groups]` read before
+        `opt.step()`), for schedules the header cannot name."""
         g, p = flatten(grad), flatten(params)
         t = self.steps + 1
         if len(g) != self.dim or len(p) != self.dim:
@@ -189,6 +206,8 @@ class TraceWriter:
         }
         if loss is not None:
             rec["loss"] = _number(flatten(loss)[0] if not isinstance(loss, (int, float)) else loss, "loss", True)
+        if hyperparameters is not None:
+            rec["hyperparameters"] = hyperparameters
         self._write(rec)
         self.steps = t
 

@@ -41,6 +41,7 @@
 //!   landscapes*, ICML 2019 / JMLR 21 (2020); arXiv:1806.01811, Algorithm 1 (AdaGrad-Norm)
 //!   — <https://arxiv.org/abs/1806.01811>
 
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -159,9 +160,17 @@ impl Optimizer for AdaGradNorm {
     }
 
     fn step(&mut self, x: &mut DVector<f64>, g: &DVector<f64>) -> Result<(), StepError> {
-        check_step_input(x, g, self.len)?;
+        crate::error::step_check::len("gradient", g, x.len())?;
+        if let Some(n) = self.len {
+            crate::error::step_check::len("parameters", x, n)?;
+        }
         // ‖G(x_j)‖², left to right.
         let norm_squared = g.iter().fold(0.0, |acc, gi| acc + gi * gi);
+        // ‖g‖² is finite iff every gᵢ is and the sum did not overflow: the usual input check
+        // (which names the first non-finite entry) runs only then, saving a sweep over g.
+        if !norm_squared.is_finite() {
+            check_step_input(x, g, self.len)?;
+        }
         let b_squared = self.b_squared + norm_squared;
         if !b_squared.is_finite() {
             return Err(StepError::Invalid(format!(
@@ -173,10 +182,16 @@ impl Optimizer for AdaGradNorm {
         self.b_squared = b_squared;
         let b = b_squared.sqrt();
         let eta = self.config.eta;
-        for i in 0..x.len() {
-            // Same order as AdaGrad's η·(g/denom), which makes the 1-D equivalence exact.
-            x[i] -= eta * (g[i] / b);
-        }
+        let (x, g) = (x.as_mut_slice(), g.as_slice());
+        vectorised(
+            #[inline(always)]
+            || {
+                for (xi, gi) in x.iter_mut().zip(g) {
+                    // Same order as AdaGrad's η·(g/denom), which makes the 1-D equivalence exact.
+                    *xi -= eta * (gi / b);
+                }
+            },
+        );
         self.steps += 1;
         Ok(())
     }

@@ -214,32 +214,26 @@ impl Optimizer for AdamW {
     }
 
     fn step(&mut self, x: &mut DVector<f64>, g: &DVector<f64>) -> Result<(), StepError> {
-        // Lines 4–11 (Adam, reading θ_{t−1} = x and leaving it unchanged): u_t and η_t.
-        let eta = self.adam.advance(x, g)?;
-        let u = self.adam.last_update().expect("advance created the state");
+        // Lines 4–11 are Adam's (reading θ_{t−1} and the gradient); line 12, with the decay,
+        // runs in the same sweep, coordinate by coordinate, after u_t of that coordinate.
         let alpha = self.config.adam.lr;
         match self.weight_decay {
             // Line 12: θ_t ← θ_{t−1} − η_t (α m̂/(√v̂ + ε) + λ θ_{t−1}).
-            WeightDecay::DecoupledSchedule(lambda) => {
-                for (xi, ui) in x.iter_mut().zip(u.iter()) {
-                    *xi -= eta * (ui + lambda * *xi);
-                }
-            }
+            WeightDecay::DecoupledSchedule(lambda) => self.adam.step_with(x, g, |eta| {
+                move |x: &mut f64, u: f64| *x -= eta * (u + lambda * *x)
+            }),
             // PyTorch: param.mul_(1 − lr·λ) with lr = αη_t, then param −= η_t u_t.
-            WeightDecay::DecoupledTimesLr(lambda) => {
+            WeightDecay::DecoupledTimesLr(lambda) => self.adam.step_with(x, g, |eta| {
                 let keep = 1.0 - alpha * eta * lambda;
-                for (xi, ui) in x.iter_mut().zip(u.iter()) {
-                    *xi *= keep;
-                    *xi -= eta * ui;
+                move |x: &mut f64, u: f64| {
+                    *x *= keep;
+                    *x -= eta * u;
                 }
-            }
-            WeightDecay::None | WeightDecay::CoupledL2(_) => {
-                for (xi, ui) in x.iter_mut().zip(u.iter()) {
-                    *xi -= eta * ui;
-                }
-            }
+            }),
+            WeightDecay::None | WeightDecay::CoupledL2(_) => self
+                .adam
+                .step_with(x, g, |eta| move |x: &mut f64, u: f64| *x -= eta * u),
         }
-        Ok(())
     }
 
     fn steps_taken(&self) -> u64 {

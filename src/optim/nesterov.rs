@@ -51,6 +51,7 @@
 //! * PyTorch `torch/optim/sgd.py` (`_single_tensor_sgd`, `nesterov=True`).
 
 use super::heavy_ball::check_mu_l;
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -342,14 +343,22 @@ impl Optimizer for Nesterov {
                 state.last_look_ahead = hat;
             }
             NesterovForm::PyTorch => {
-                state.last_look_ahead.copy_from(x);
-                let b = &mut state.memory;
-                for i in 0..x.len() {
-                    // b_{k+1} = β b_k + g_k; with b_0 = 0 this is PyTorch's b_1 = g_1 exactly
-                    // (β·0 + g = g).
-                    b[i] = beta * b[i] + g[i];
-                    x[i] -= alpha * (g[i] + beta * b[i]);
-                }
+                let n = x.len();
+                let (x, g) = (&mut x.as_mut_slice()[..n], &g.as_slice()[..n]);
+                let b = &mut state.memory.as_mut_slice()[..n];
+                let previous = &mut state.last_look_ahead.as_mut_slice()[..n];
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        for i in 0..n {
+                            previous[i] = x[i];
+                            // b_{k+1} = β b_k + g_k; with b_0 = 0 this is PyTorch's b_1 = g_1
+                            // exactly (β·0 + g = g).
+                            b[i] = beta * b[i] + g[i];
+                            x[i] -= alpha * (g[i] + beta * b[i]);
+                        }
+                    },
+                );
             }
         }
         state.k += 1;

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`format`](mod@format) | the `optverify-trace` JSON Lines format: streaming reader with located errors, writer |
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
+//! | [`groups`] | a header's parameter groups, schedule, optax chain members and per-step hyperparameters, resolved for the replay |
 //! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
 //! | [`compare`] | replay a trace's gradients through its reference (kernel in the trace's dtype, or the crate's f64 optimizer), compare parameters in ulps and relative terms |
 //! | [`infer`] | when nothing declared matches: infer a schedule, parameter groups, clipping from the trace (exit 3), or name a typical bug |
@@ -22,6 +23,7 @@ pub mod binary;
 pub mod cli;
 pub mod compare;
 pub mod format;
+pub mod groups;
 pub mod infer;
 pub mod kernels;
 pub mod presets;

@@ -398,6 +398,9 @@ pub struct Results {
     pub summary: Summary,
     /// Every claim, in registry order.
     pub claims: Vec<ClaimRecord>,
+    /// Which shard of a split run these are (`--shard i/n`; absent for a whole run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::Shard>,
 }
 
 impl Results {
@@ -414,6 +417,7 @@ impl Results {
             command: command.into(),
             summary: Summary::of(&claims),
             claims,
+            shard: None,
         }
     }
 

@@ -383,6 +383,10 @@ mod tests {
         assert_eq!(n_lemma_iterations(2.0, 1.0, 1.0), BigInt::from(4));
         assert_eq!(n_lemma_minimal_iterations(2.0, 1.0, 1.0), BigInt::from(3));
         assert_eq!(n_lemma_minimal_iterations(1.0, 2.0, 1.0), BigInt::zero());
+        // b₀ > L: the printed count is 1 for L² < b₀² < L² + ε and ≤ 0 beyond (never clamped).
+        assert_eq!(n_lemma_iterations(1.0, 1.25, 1.0), BigInt::from(1));
+        assert_eq!(n_lemma_iterations(1.0, 2.0, 1.0), BigInt::from(-2));
+        assert_eq!(n_lemma_iterations_f64(1.0, 2.0, 1.0), -2.0);
     }
 
     #[test]

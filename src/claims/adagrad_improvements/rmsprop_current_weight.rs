@@ -30,28 +30,25 @@ pub const CHECKER: Checker = Checker {
 const ID: &str = "rmsprop-current-weight";
 
 /// Weights w_1..w_k of g_1², …, g_k² in B_k, measured on the optimizer by unit impulses.
-fn weights(
-    k: usize,
-    step: &mut dyn FnMut(&mut DVector<f64>, &DVector<f64>) -> Result<(), CheckError>,
-) -> Result<(), CheckError> {
+fn weights(k: usize, opt: &mut dyn Optimizer) -> Result<(), CheckError> {
     let mut x = DVector::zeros(k);
     for t in 0..k {
         let mut g = DVector::zeros(k);
         g[t] = 1.0;
-        step(&mut x, &g)?;
+        opt.step(&mut x, &g)?;
     }
     Ok(())
 }
 
 fn rms_weights(k: usize, g: f64) -> Result<DVector<f64>, CheckError> {
     let mut opt = RmsPropConfig::lecture(1e-3, g, 1e-8).build()?;
-    weights(k, &mut |x, gr| Ok(opt.step(x, gr)?))?;
+    weights(k, &mut opt)?;
     Ok(opt.v().cloned().unwrap_or_else(|| DVector::zeros(k)))
 }
 
 fn ada_weights(k: usize) -> Result<DVector<f64>, CheckError> {
     let mut opt = AdaGradConfig::lecture(1e-3, 1e-8).build()?;
-    weights(k, &mut |x, gr| Ok(opt.step(x, gr)?))?;
+    weights(k, &mut opt)?;
     Ok(opt.sum_of_squares().cloned().unwrap_or_else(|| DVector::zeros(k)))
 }
 
