@@ -1086,6 +1086,7 @@ fn new_outcome(reference: Reference, dtype: Dtype, tolerance: f64) -> Outcome {
         first_difference: None,
         first_beyond: None,
         worst_ulps: None,
+        worst_scaled_ulps: None,
         worst_rel: None,
         step_error: None,
         tolerance,
@@ -1133,6 +1134,7 @@ fn compare_step<A: Real, B: Real>(
             ours: a,
             theirs: b,
             ulps,
+            scaled_ulps: compare::scaled_ulps(dtype, a, b, Real::to_f64(*s)),
             rel,
         };
         if ulps != 0 {
@@ -1142,6 +1144,12 @@ fn compare_step<A: Real, B: Real>(
             }
             if out.worst_ulps.is_none_or(|w| ulps > w.ulps) {
                 out.worst_ulps = Some(d);
+            }
+            if out
+                .worst_scaled_ulps
+                .is_none_or(|w| d.scaled_ulps > w.scaled_ulps)
+            {
+                out.worst_scaled_ulps = Some(d);
             }
         }
         if (rel.is_nan() || rel > out.tolerance) && out.first_beyond.is_none() {
