@@ -44,11 +44,12 @@ fn weight_decay_balances_layers() {
 // ---- property tests --------------------------------------------------------------------------
 
 use nalgebra::{DMatrix, DVector};
-use optverify::claims::sgd::{subsets, two_layer};
 use optverify::optim::conventions::WeightDecay;
 use optverify::optim::sgd::SgdConfig;
 use optverify::optim::Optimizer;
 use optverify::prec::{gamma, UNIT_ROUNDOFF};
+use optverify::problems::mlp::two_layer;
+use optverify::problems::stochastic::subsets;
 use optverify::problems::stochastic::{population_variance, without_replacement_variance};
 use optverify::theory::weight_decay as wd;
 use proptest::prelude::*;

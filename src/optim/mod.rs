@@ -19,6 +19,7 @@
 //! | [`lars`] | LARS: layer-wise trust ratio + momentum (paper and optax denominators) | You, Gitman, Ginsburg 2017, Algorithm 1 |
 //! | [`lamb`] | LAMB: Adam moments + layer-wise trust ratio | You et al. 2020, Algorithm 2 |
 //! | [`adafactor`] | Adafactor: factored second moments, update clipping, relative step | Shazeer & Stern 2018, Algorithms 4–5 |
+//! | [`kfac`] | K-FAC: block-diagonal Kronecker-factored natural gradient, factored damping, §6.4/§7 rescaling and momentum | Martens & Grosse 2015, §§3–8 |
 //! | [`schedule`] | schedule multipliers η_t: constant, step-drop, cosine, warm restarts | Loshchilov & Hutter 2017 (SGDR) |
 //!
 //! ## The interface
@@ -37,6 +38,7 @@ pub mod adam;
 pub mod adamw;
 pub mod conventions;
 pub mod heavy_ball;
+pub mod kfac;
 pub mod lamb;
 pub mod lars;
 pub mod layout;
@@ -116,6 +118,7 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         lars::catalogue_entry(),
         lamb::catalogue_entry(),
         adafactor::catalogue_entry(),
+        kfac::catalogue_entry(),
     ]
 }
 

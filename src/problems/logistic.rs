@@ -54,6 +54,7 @@
 
 use super::data::{digits, Digits, DIGITS_CLASSES};
 use super::{check_range, Constants, FiniteSum, Objective, ProblemError};
+use crate::optim::kfac::{FisherTargets, KfacLayer, KfacModel, LayerStats};
 use crate::optim::layout::Layout;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rand::SeedableRng;
@@ -553,6 +554,195 @@ impl FiniteSum for Multinomial {
             }
         }
         g.axpy(self.lambda, theta, 1.0);
+    }
+}
+
+/// $\tilde X$ restricted to `rows`: the features with a column of ones if biased (K-FAC's
+/// $\bar a$, Martens & Grosse 2015 §2).
+fn augmented_rows(x: &DMatrix<f64>, rows: &[usize], bias: bool) -> DMatrix<f64> {
+    augmented(&x.select_rows(rows), bias)
+}
+
+/// K-FAC's view of binary logistic regression: one layer $z = w^\top x + b$ (the `w` block,
+/// stored d × 1, is the 1 × d row-major weight), predictive distribution
+/// $y\sim\text{Bernoulli}(\sigma(z))$, output Fisher $\sigma(1-\sigma)$; a target gives
+/// $g = \sigma(z) - y$.
+impl KfacModel for BinaryLogistic {
+    fn kfac_layers(&self) -> Vec<KfacLayer> {
+        vec![KfacLayer {
+            weight: "w".into(),
+            bias: self.bias.then(|| "b".into()),
+            outputs: 1,
+            inputs: self.x.ncols(),
+        }]
+    }
+
+    fn kfac_layout(&self) -> Layout {
+        self.layout()
+    }
+
+    fn kfac_statistics(
+        &self,
+        theta: &DVector<f64>,
+        rows: &[usize],
+        targets: FisherTargets,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<LayerStats> {
+        use rand::RngExt;
+        let grads = rows.iter().map(|&k| {
+            let p = sigmoid(self.logit(k, theta));
+            match targets {
+                FisherTargets::Sampled => p - if rng.random::<f64>() < p { 1.0 } else { 0.0 },
+                FisherTargets::Empirical => p - self.y[k],
+                FisherTargets::Expected => (p * (1.0 - p)).sqrt(),
+            }
+        });
+        vec![LayerStats {
+            activations: augmented_rows(&self.x, rows, self.bias),
+            preactivation_grads: DMatrix::from_iterator(rows.len(), 1, grads),
+            examples: rows.len(),
+        }]
+    }
+
+    fn batch_gradient(&self, theta: &DVector<f64>, rows: &[usize]) -> DVector<f64> {
+        let xt = augmented_rows(&self.x, rows, self.bias);
+        let r = DVector::from_iterator(
+            rows.len(),
+            rows.iter().map(|&k| sigmoid(self.logit(k, theta)) - self.y[k]),
+        );
+        let mut g = xt.tr_mul(&r) / rows.len() as f64;
+        g.axpy(self.lambda, theta, 1.0);
+        g
+    }
+
+    fn output_jvp(&self, _theta: &DVector<f64>, rows: &[usize], v: &DVector<f64>) -> DMatrix<f64> {
+        let jv = augmented_rows(&self.x, rows, self.bias) * v;
+        DMatrix::from_column_slice(rows.len(), 1, jv.as_slice())
+    }
+
+    fn output_fisher(&self, theta: &DVector<f64>, rows: &[usize]) -> Vec<DMatrix<f64>> {
+        rows.iter()
+            .map(|&k| {
+                let p = sigmoid(self.logit(k, theta));
+                DMatrix::from_element(1, 1, p * (1.0 - p))
+            })
+            .collect()
+    }
+}
+
+impl Multinomial {
+    /// softmax(z_k) for example k.
+    fn probabilities(&self, k: usize, theta: &DVector<f64>) -> Vec<f64> {
+        let mut z = self.example_logits(k, theta);
+        let lse = log_sum_exp(&z);
+        for v in z.iter_mut() {
+            *v = (*v - lse).exp();
+        }
+        z
+    }
+}
+
+/// K-FAC's view of multinomial logistic regression: one layer $z = Wx + b$, predictive
+/// distribution $y\sim\text{Categorical}(p)$, $p = \operatorname{softmax}(z)$, output Fisher
+/// $S = \operatorname{diag}(p) - pp^\top$; a target gives $g = p - e_y$. For
+/// [`FisherTargets::Expected`], $S = LL^\top$ with $L = \operatorname{diag}(\sqrt p) -
+/// p\sqrt p^\top$ (check: $LL^\top = \operatorname{diag}(p) - 2pp^\top + pp^\top\sum_c p_c$), and
+/// each example contributes the C columns of $L$.
+impl KfacModel for Multinomial {
+    fn kfac_layers(&self) -> Vec<KfacLayer> {
+        vec![KfacLayer {
+            weight: "w".into(),
+            bias: self.bias.then(|| "b".into()),
+            outputs: self.classes,
+            inputs: self.x.ncols(),
+        }]
+    }
+
+    fn kfac_layout(&self) -> Layout {
+        self.layout()
+    }
+
+    fn kfac_statistics(
+        &self,
+        theta: &DVector<f64>,
+        rows: &[usize],
+        targets: FisherTargets,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<LayerStats> {
+        use rand::RngExt;
+        let c = self.classes;
+        let mut g: Vec<f64> = Vec::new();
+        let mut count = 0;
+        for &k in rows {
+            let p = self.probabilities(k, theta);
+            let mut push = |row: Vec<f64>| {
+                g.extend(row);
+                count += 1;
+            };
+            match targets {
+                FisherTargets::Sampled | FisherTargets::Empirical => {
+                    let y = if targets == FisherTargets::Empirical {
+                        self.labels[k]
+                    } else {
+                        // Inverse CDF; the last class takes any rounding remainder.
+                        let u = rng.random::<f64>();
+                        let mut acc = 0.0;
+                        (0..c)
+                            .find(|&cls| {
+                                acc += p[cls];
+                                u < acc
+                            })
+                            .unwrap_or(c - 1)
+                    };
+                    let mut row = p.clone();
+                    row[y] -= 1.0;
+                    push(row);
+                }
+                FisherTargets::Expected => {
+                    for j in 0..c {
+                        let s = p[j].sqrt();
+                        push((0..c).map(|i| if i == j { s } else { 0.0 } - p[i] * s).collect());
+                    }
+                }
+            }
+        }
+        vec![LayerStats {
+            activations: augmented_rows(&self.x, rows, self.bias),
+            preactivation_grads: DMatrix::from_row_slice(count, c, &g),
+            examples: rows.len(),
+        }]
+    }
+
+    fn batch_gradient(&self, theta: &DVector<f64>, rows: &[usize]) -> DVector<f64> {
+        let mut g = DVector::zeros(self.dim());
+        let mut e = DVector::zeros(self.dim());
+        for &k in rows {
+            self.example_gradient_into(k, theta, &mut e);
+            g += &e;
+        }
+        g / rows.len() as f64
+    }
+
+    fn output_jvp(&self, _theta: &DVector<f64>, rows: &[usize], v: &DVector<f64>) -> DMatrix<f64> {
+        // J v = V x + v_b: the logits of the parameters v.
+        let (c, d) = (self.classes, self.x.ncols());
+        DMatrix::from_fn(rows.len(), c, |r, cls| {
+            let k = rows[r];
+            let mut z = if self.bias { v[c * d + cls] } else { 0.0 };
+            for j in 0..d {
+                z += v[cls * d + j] * self.x[(k, j)];
+            }
+            z
+        })
+    }
+
+    fn output_fisher(&self, theta: &DVector<f64>, rows: &[usize]) -> Vec<DMatrix<f64>> {
+        rows.iter()
+            .map(|&k| {
+                let p = DVector::from_vec(self.probabilities(k, theta));
+                DMatrix::from_diagonal(&p) - &p * p.transpose()
+            })
+            .collect()
     }
 }
 

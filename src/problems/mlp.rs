@@ -39,6 +39,7 @@
 use super::data::{digits, DIGITS_CLASSES};
 use super::stochastic::BatchSampler;
 use super::{check_range, FiniteSum, GradientOracle, Objective, ProblemError};
+use crate::optim::kfac::{FisherTargets, KfacLayer, KfacModel, LayerStats};
 use crate::optim::layout::Layout;
 use nalgebra::{DMatrix, DVector};
 use rand::{RngExt, SeedableRng};
@@ -499,6 +500,149 @@ impl GradientOracle for DropoutOracle<'_> {
             }
         }
     }
+}
+
+/// K-FAC's view of the network (Martens & Grosse 2015, §2): layer 1 maps
+/// $\bar a_0 = (x, 1)$ to $z = W_1x + b_1$, layer 2 maps $\bar a_1 = (\operatorname{ReLU}(z), 1)$
+/// to $H$ (no homogeneous coordinate without biases). The predictive distribution is
+/// $y\sim\mathcal N(H(x), I)$, whose negative log-likelihood is the loss $\tfrac12\|H-y\|^2$
+/// up to a constant: its output Fisher is $I$, and a sampled target $y = H + \xi$ gives the
+/// output gradient $H - y = -\xi$, $\xi\sim\mathcal N(0, I)$ (drawn from `rng`).
+impl KfacModel for Mlp {
+    fn kfac_layers(&self) -> Vec<KfacLayer> {
+        let (d, h, o) = (self.inputs(), self.hidden, self.outputs());
+        vec![
+            KfacLayer {
+                weight: "w1".into(),
+                bias: self.bias.then(|| "b1".into()),
+                outputs: h,
+                inputs: d,
+            },
+            KfacLayer {
+                weight: "w2".into(),
+                bias: self.bias.then(|| "b2".into()),
+                outputs: o,
+                inputs: h,
+            },
+        ]
+    }
+
+    fn kfac_layout(&self) -> Layout {
+        self.layout()
+    }
+
+    fn kfac_statistics(
+        &self,
+        theta: &DVector<f64>,
+        rows: &[usize],
+        targets: FisherTargets,
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<LayerStats> {
+        let (h, o, n) = (self.hidden, self.outputs(), rows.len());
+        let x = self.x.select_rows(rows);
+        let (z, a, out) = self.outputs_of(&x, theta, None);
+        // Rows of output gradients ∂(−log p)/∂H and the example each belongs to.
+        let (r, owner): (DMatrix<f64>, Vec<usize>) = match targets {
+            FisherTargets::Sampled => {
+                let xi = DMatrix::from_fn(n, o, |_, _| {
+                    let v: f64 = StandardNormal.sample(&mut *rng);
+                    -v
+                });
+                (xi, (0..n).collect())
+            }
+            FisherTargets::Empirical => (out - self.y.select_rows(rows), (0..n).collect()),
+            // E[(H − y)(H − y)ᵀ] = I = Σ_j e_j e_jᵀ: one row e_j per example and output.
+            FisherTargets::Expected => (
+                DMatrix::from_fn(n * o, o, |i, j| if i % o == j { 1.0 } else { 0.0 }),
+                (0..n * o).map(|i| i / o).collect(),
+            ),
+        };
+        let (_, w2t) = self.weights_t(theta);
+        let mut delta = &r * w2t.transpose();
+        for (i, &k) in owner.iter().enumerate() {
+            for j in 0..h {
+                if z[(k, j)] <= 0.0 {
+                    delta[(i, j)] = 0.0;
+                }
+            }
+        }
+        let bar = |m: DMatrix<f64>| {
+            if self.bias {
+                let c = m.ncols();
+                m.insert_column(c, 1.0)
+            } else {
+                m
+            }
+        };
+        vec![
+            LayerStats {
+                activations: bar(x),
+                preactivation_grads: delta,
+                examples: n,
+            },
+            LayerStats {
+                activations: bar(a),
+                preactivation_grads: r,
+                examples: n,
+            },
+        ]
+    }
+
+    fn batch_gradient(&self, theta: &DVector<f64>, rows: &[usize]) -> DVector<f64> {
+        let mut g = DVector::zeros(self.dim());
+        self.loss_and_gradient(
+            &self.x.select_rows(rows),
+            &self.y.select_rows(rows),
+            theta,
+            None,
+            Some(&mut g),
+        );
+        g
+    }
+
+    fn output_jvp(&self, theta: &DVector<f64>, rows: &[usize], v: &DVector<f64>) -> DMatrix<f64> {
+        // J v = V₂ ReLU(z) + W₂ (1[z > 0] ⊙ (V₁x + v_b₁)) + v_b₂.
+        let x = self.x.select_rows(rows);
+        let (z, a, _) = self.outputs_of(&x, theta, None);
+        let off = self.offsets();
+        let (v1t, v2t) = self.weights_t(v);
+        let (_, w2t) = self.weights_t(theta);
+        let mut dz = &x * v1t;
+        if let Some(b1) = off.b1 {
+            for j in 0..self.hidden {
+                dz.column_mut(j).add_scalar_mut(v[b1 + j]);
+            }
+        }
+        dz.zip_apply(&z, |dv, zv| {
+            if zv <= 0.0 {
+                *dv = 0.0
+            }
+        });
+        let mut dout = &a * v2t + dz * w2t;
+        if let Some(b2) = off.b2 {
+            for c in 0..self.outputs() {
+                dout.column_mut(c).add_scalar_mut(v[b2 + c]);
+            }
+        }
+        dout
+    }
+
+    fn output_fisher(&self, _theta: &DVector<f64>, rows: &[usize]) -> Vec<DMatrix<f64>> {
+        vec![DMatrix::identity(self.outputs(), self.outputs()); rows.len()]
+    }
+}
+
+/// W₂ ReLU(W₁x + b₁) + b₂: the two-layer ReLU network of the lecture's rescaling argument,
+/// evaluated directly (no layout).
+pub fn two_layer(
+    w1: &DMatrix<f64>,
+    b1: &DVector<f64>,
+    w2: &DMatrix<f64>,
+    b2: &DVector<f64>,
+    x: &DVector<f64>,
+) -> DVector<f64> {
+    let z = w1 * x + b1;
+    w2 * z.map(|v| v.max(0.0)) + b2
 }
 
 #[cfg(test)]

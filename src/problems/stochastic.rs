@@ -332,6 +332,28 @@ pub fn batch_gradient_variance<P: FiniteSum + ?Sized>(
     without_replacement_variance(s2, problem.num_examples(), b)
 }
 
+/// All size-`b` subsets of 0..m, in lexicographic order (exact enumeration of the mini-batches
+/// of size b; C(m, b) of them).
+pub fn subsets(m: usize, b: usize) -> Vec<Vec<usize>> {
+    fn rec(start: usize, m: usize, b: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+        if cur.len() == b {
+            out.push(cur.clone());
+            return;
+        }
+        for i in start..m {
+            if m - i < b - cur.len() {
+                break;
+            }
+            cur.push(i);
+            rec(i + 1, m, b, cur, out);
+            cur.pop();
+        }
+    }
+    let mut out = Vec::new();
+    rec(0, m, b, &mut Vec::new(), &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,24 +368,6 @@ mod tests {
                 g.norm()
             })
             .fold(0.0, f64::max)
-    }
-
-    /// All size-`b` subsets of 0..m in lexicographic order.
-    fn subsets(m: usize, b: usize) -> Vec<Vec<usize>> {
-        fn rec(start: usize, m: usize, b: usize, cur: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
-            if cur.len() == b {
-                out.push(cur.clone());
-                return;
-            }
-            for i in start..m {
-                cur.push(i);
-                rec(i + 1, m, b, cur, out);
-                cur.pop();
-            }
-        }
-        let mut out = Vec::new();
-        rec(0, m, b, &mut Vec::new(), &mut out);
-        out
     }
 
     #[test]
