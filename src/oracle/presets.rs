@@ -357,15 +357,22 @@ fn pytorch(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
                 amsgrad: hp.bool("amsgrad", false)?.then_some(AmsGradMax::RawV),
                 ..AdamConfig::pytorch()
             };
-            if optimizer == "adam" {
+            // torch ≥ 2.7 lists `decoupled_weight_decay` in `opt.defaults` (True for AdamW,
+            // which is Adam with it set; Adam(decoupled_weight_decay=True) is AdamW).
+            let decoupled = hp.bool("decoupled_weight_decay", optimizer == "adamw")?;
+            if optimizer == "adamw" && !decoupled {
+                return Err(hp.unsupported("AdamW with decoupled_weight_decay=False does not exist in torch"));
+            }
+            if !decoupled {
                 Setting::Adam(AdamConfig {
                     weight_decay: coupled(hp.f64("weight_decay", 0.0)?),
                     ..adam
                 })
             } else {
+                let default = if optimizer == "adamw" { 1e-2 } else { 0.0 };
                 Setting::AdamW(AdamWConfig {
                     adam,
-                    weight_decay: decoupled_times_lr(hp.f64("weight_decay", 1e-2)?),
+                    weight_decay: decoupled_times_lr(hp.f64("weight_decay", default)?),
                 })
             }
         }
