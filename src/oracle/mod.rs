@@ -4,7 +4,8 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | [`format`] | the `optverify-trace` JSON Lines format: streaming reader with located errors, writer |
+//! | [`format`] | the `optverify-trace` format (JSON Lines and the binary layout, specified there): streaming reader with located errors, writer |
+//! | [`binary`] | the binary layout (a directory of safetensors files, memory-mapped): reader, writer, `convert`, `check`/`replay` in constant memory, `--sample` |
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
 //! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
 //! | [`compare`] | replay a trace's gradients through its reference (kernel in the trace's dtype, or the crate's f64 optimizer), compare parameters in ulps and relative terms |
