@@ -7,6 +7,7 @@
 //! ## Module map
 //! | module | what |
 //! |---|---|
+//! | [`layout`] | named blocks of the flat parameter vector, shared by optimizers, problems and traces |
 //! | [`optim`] | one file per optimizer, the [`optim::Optimizer`] trait, conventions, schedules, the runner |
 //! | [`problems`] | objectives with exact gradients and stochastic oracles; the vendored digits data |
 //! | [`theory`] | closed forms: rates, bounds, iteration-matrix spectral radii |
@@ -17,10 +18,14 @@
 //! | [`error`] | typed errors for bad input |
 //!
 //! Data flows one way: `theorems/` → `claims` (runs `optim` on `problems`, compares with
-//! `theory`) → `Evidence` → `report`. The oracle reuses `optim` and `problems` only.
+//! `theory`) → `Evidence` → `report`. The oracle reuses `optim` and `problems` only. Module
+//! dependencies form no cycle: `layout` depends on nothing of the crate but `error`;
+//! `problems` depends on `layout` (never on `optim`); `optim` depends on `layout` and on the
+//! interfaces `problems` exposes (the runner's gradient oracles, K-FAC's curvature model).
 
 pub mod claims;
 pub mod error;
+pub mod layout;
 pub mod optim;
 pub mod oracle;
 pub mod prec;

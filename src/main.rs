@@ -43,14 +43,16 @@ impl Effort {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the claims' checks and print one line per claim: verdict, expected verdict if it
-    /// differs, measured vs predicted, time.
+    /// Run the claims' checks and their mutants and print one line per claim: verdict, expected
+    /// verdict if it differs, mutants killed, measured vs predicted, time.
     #[command(
         long_about = "Run the checks of the selected claims (all by default) and print, per claim, \
-the verdict (holds / fails as printed / inconclusive), the card's expected verdict when it differs, \
-the headline measured-vs-predicted figure and the time taken, then a summary line.\n\n\
-Exit status: 0 if every claim got its card's expected verdict, 1 otherwise, 2 on bad input \
-(unknown claim id, malformed card).",
+the verdict (holds / fails as printed / inconclusive, concluded by the engine from the roles of the \
+measurements), the card's expected verdict when it differs, how many of the card's mutants (false \
+perturbations of its statement) the check rejected, the headline measured-vs-predicted figure and \
+the time taken (mutants included), then a summary line.\n\n\
+Exit status: 0 if every claim got its card's expected verdict and killed every mutant, 1 otherwise, \
+2 on bad input (unknown claim id, malformed card).",
         after_help = "Examples:\n  optverify verify --quick\n  optverify verify --claim gd-rate --claim heavy-ball-rate\n  optverify verify --quick --json > results.json"
     )]
     Verify {

@@ -94,3 +94,49 @@ fn every_claim_gets_its_expected_verdict_kills_its_mutants_with_complete_evidenc
         problems.join("\n")
     );
 }
+
+/// Checkers supply measurements; only the engine writes a verdict. Every file under
+/// src/claims/ except the engine's own (engine.rs, evidence.rs) and the registry's test
+/// fixtures must be free of verdict literals and of the transitional `legacy_` fields.
+#[test]
+fn no_checker_file_writes_a_verdict() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("src/claims is readable") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/claims");
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    files.sort();
+    let allowed = ["engine.rs", "evidence.rs", "registry.rs", "card.rs", "mod.rs"];
+    let mut offenders = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
+        if allowed.contains(&rel.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if line.contains("Verdict::") || line.contains("legacy_") || line.contains("Evidence::legacy") {
+                offenders.push(format!("src/claims/{rel}:{}: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        files.len() > 10,
+        "found only {} files under src/claims",
+        files.len()
+    );
+    assert!(
+        offenders.is_empty(),
+        "{} verdict literal(s) outside the engine:\n{}",
+        offenders.len(),
+        offenders.join("\n")
+    );
+}

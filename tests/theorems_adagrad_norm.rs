@@ -205,10 +205,11 @@ fn full_mode_all() {
 // Stochastic families (digits mini-batches), confidence bands and robustness to b₀.
 
 use nalgebra::DVector;
-use optverify::claims::adagrad_norm::{logistic_moments, t_band, t_interval, IidBatchOracle};
+use optverify::claims::common::stats::{t_band, t_interval};
 use optverify::claims::Style;
 use optverify::prec::gamma;
 use optverify::problems::stochastic::batch_gradient_variance;
+use optverify::problems::{logistic_moments, IidBatchOracle};
 use optverify::problems::{BinaryLogistic, BinaryTask, FiniteSum, GradientOracle, Objective};
 
 fn digits_3_8() -> BinaryLogistic {
@@ -271,7 +272,7 @@ fn iid_batch_oracle_is_unbiased_with_the_exact_variance() {
     let theta = DVector::from_element(d, 0.05);
     let full = p.gradient(&theta);
     let (_, v) = logistic_moments(&p, &sq, b, &theta);
-    let mut oracle = IidBatchOracle::new(&p, b, 3);
+    let mut oracle = IidBatchOracle::new(&p, b, 3).unwrap();
     let draws = 20_000;
     let mut g = DVector::zeros(d);
     let mut sum = DVector::zeros(d);
@@ -294,9 +295,9 @@ fn iid_batch_oracle_is_unbiased_with_the_exact_variance() {
     let se = (hi - lo) / 2.0 / 3.3; // t_{0.9995} ≈ 3.29 for 19 999 degrees of freedom
     assert!((mv - v).abs() <= 6.0 * se, "{mv} vs {v} (se {se})");
     // Fixed seed: the same draws again.
-    let mut again = IidBatchOracle::new(&p, b, 3);
+    let mut again = IidBatchOracle::new(&p, b, 3).unwrap();
     let mut g2 = DVector::zeros(d);
-    let mut first = IidBatchOracle::new(&p, b, 3);
+    let mut first = IidBatchOracle::new(&p, b, 3).unwrap();
     first.gradient_into(&theta, &mut g);
     again.gradient_into(&theta, &mut g2);
     assert_eq!(g, g2);

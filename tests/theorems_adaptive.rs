@@ -5,9 +5,10 @@ mod common;
 
 use optverify::claims::Mode;
 
-const IDS: [&str; 9] = [
+const IDS: [&str; 10] = [
     "adagrad-definition",
     "rmsprop-as-printed",
+    "adadelta-as-printed",
     "adadelta-units",
     "adam-bias-correction",
     "adam-defaults",
@@ -26,6 +27,10 @@ fn adagrad_definition() {
 #[test]
 fn rmsprop_as_printed() {
     run("rmsprop-as-printed");
+}
+#[test]
+fn adadelta_as_printed() {
+    run("adadelta-as-printed");
 }
 #[test]
 fn adadelta_units() {
@@ -59,10 +64,10 @@ fn adamw_schedules() {
 // ---- property tests --------------------------------------------------------------------------
 
 use nalgebra::{DMatrix, DVector};
-use optverify::claims::adaptive::psd_sqrt;
 use optverify::optim::adam::AdamConfig;
 use optverify::optim::Optimizer;
 use optverify::prec::{gamma, UNIT_ROUNDOFF};
+use optverify::theory::adaptive::psd_sqrt;
 use optverify::theory::weight_decay as th;
 use proptest::prelude::*;
 use quickcheck::{quickcheck, TestResult};

@@ -16,23 +16,25 @@
 //! * [`engine`]: the conclusion, the headline, the mutants;
 //! * [`context`]: what a checker is given, with typed accessors of the card's tables;
 //! * [`card`]: the theorem cards; [`registry`]: one checker per card;
-//! * [`common`]: machinery shared by checkers (statistics).
+//! * [`common`]: machinery shared by checkers (statistics, recorded framework runs,
+//!   trajectories).
 //!
 //! Checker modules, by topic:
 //! * [`rates`]: GD, heavy-ball, NAG linear rates (claims.md 1–4);
 //! * [`sgd`]: mini-batches, weight decay ≡ L2, ReLU rescaling, balancing (5–9);
-//! * [`adaptive`]: AdaGrad, RMSProp, AdaDelta, Adam, AdamW (10–13);
-//! * [`adagrad_norm`]: Ward, Wu & Bottou's AdaGrad-Norm theory (14–20);
-//! * [`adagrad_norm_robustness`]: AdaGrad-Norm's robustness to b₀ against SGD with step 1/b₀ (20).
+//! * [`adaptive`]: AdaGrad, RMSProp, AdaDelta, Adam, AdamW (10–13), one file per card;
+//! * [`adagrad_norm`]: Ward, Wu & Bottou's AdaGrad-Norm theory and its robustness to b₀ (14–20),
+//!   one file per card.
 
 pub mod adagrad_norm;
-pub mod adagrad_norm_robustness;
 pub mod adaptive;
 pub mod card;
 pub mod common;
 pub mod context;
 pub mod engine;
 pub mod evidence;
+pub mod experiments;
+pub mod other_methods;
 pub mod rates;
 pub mod registry;
 pub mod sgd;

@@ -25,7 +25,8 @@ pub fn registry() -> Vec<Checker> {
     all.extend(super::sgd::checkers());
     all.extend(super::adaptive::checkers());
     all.extend(super::adagrad_norm::checkers());
-    all.extend(super::adagrad_norm_robustness::checkers());
+    all.extend(super::experiments::checkers());
+    all.extend(super::other_methods::checkers());
     all
 }
 

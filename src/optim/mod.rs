@@ -41,7 +41,8 @@ pub mod heavy_ball;
 pub mod kfac;
 pub mod lamb;
 pub mod lars;
-pub mod layout;
+/// The parameter layout, at [`crate::layout`] (re-exported here: optimizers use it).
+pub use crate::layout;
 pub mod nadam;
 pub mod nesterov;
 pub mod radam;

@@ -52,10 +52,10 @@
 //!    <https://doi.org/10.1007/BF00048682> (the Hessian bound).
 //! 2. T. Popoviciu (1935): $\operatorname{Var} X \le (\sup X - \inf X)^2/4$.
 
+use super::curvature::{FisherTargets, KfacLayer, KfacModel, LayerStats};
 use super::data::{digits, Digits, DIGITS_CLASSES};
 use super::{check_range, Constants, FiniteSum, Objective, ProblemError};
-use crate::optim::kfac::{FisherTargets, KfacLayer, KfacModel, LayerStats};
-use crate::optim::layout::Layout;
+use crate::layout::Layout;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -555,6 +555,36 @@ impl FiniteSum for Multinomial {
         }
         g.axpy(self.lambda, theta, 1.0);
     }
+}
+
+/// Exact (‖∇F(θ)‖², E‖g − ∇F(θ)‖²) of a size-B i.i.d. mini-batch
+/// ([`super::stochastic::IidBatchOracle`]) of binary logistic regression. Example i's
+/// gradient is r_i x̃_i + λθ (r_i = σ(z_i) − y_i), so the deviations from the mean are
+/// r_i x̃_i − ḡ with ḡ = m⁻¹Σ r_i x̃_i (λθ cancels) and σ²_pop = m⁻¹Σ r_i²‖x̃_i‖² − ‖ḡ‖²;
+/// `sq_norms[i]` = ‖x̃_i‖². One pass over the data (2md flops), like one full gradient.
+pub fn logistic_moments(
+    p: &BinaryLogistic,
+    sq_norms: &[f64],
+    batch_size: usize,
+    theta: &DVector<f64>,
+) -> (f64, f64) {
+    let x = p.features();
+    let (m, d) = (x.nrows(), x.ncols());
+    let mut z = x * theta.rows(0, d);
+    if p.has_bias() {
+        z.add_scalar_mut(theta[d]);
+    }
+    let r = DVector::from_iterator(m, z.iter().zip(p.labels()).map(|(&z, &y)| sigmoid(z) - y));
+    let mut loss_grad = DVector::zeros(theta.len());
+    loss_grad.rows_mut(0, d).gemv_tr(1.0 / m as f64, x, &r, 0.0);
+    if p.has_bias() {
+        loss_grad[d] = r.sum() / m as f64;
+    }
+    let mean_sq = r.iter().zip(sq_norms).map(|(r, s)| r * r * s).sum::<f64>() / m as f64;
+    let pop = (mean_sq - loss_grad.norm_squared()).max(0.0);
+    let grad_sq = (loss_grad + p.lambda() * theta).norm_squared();
+    let var = super::stochastic::without_replacement_variance(pop, m, batch_size).unwrap_or(f64::NAN);
+    (grad_sq, var)
 }
 
 /// $\tilde X$ restricted to `rows`: the features with a column of ones if biased (K-FAC's

@@ -36,11 +36,11 @@
 //!    errors*, Nature 323 (1986), <https://doi.org/10.1038/323533a0>.
 //! 2. N. Srivastava et al., *Dropout*, JMLR 15 (2014), <https://jmlr.org/papers/v15/srivastava14a.html>.
 
+use super::curvature::{FisherTargets, KfacLayer, KfacModel, LayerStats};
 use super::data::{digits, DIGITS_CLASSES};
 use super::stochastic::BatchSampler;
 use super::{check_range, FiniteSum, GradientOracle, Objective, ProblemError};
-use crate::optim::kfac::{FisherTargets, KfacLayer, KfacModel, LayerStats};
-use crate::optim::layout::Layout;
+use crate::layout::Layout;
 use nalgebra::{DMatrix, DVector};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -12,12 +12,14 @@
 //! | [`rosenbrock`] | Rosenbrock's banana |
 //! | [`lessard`] | Lessard–Recht–Packard piecewise quadratic (heavy-ball counterexample) |
 //! | [`smooth`] | one-dimensional smooth non-convex test functions (1 − cos, x²/(1+x²)) |
-//! | [`stochastic`] | mini-batch sampler, finite-sum oracle, additive-noise oracle |
+//! | [`stochastic`] | mini-batch sampler, finite-sum oracle, i.i.d. mini-batch oracle, additive-noise oracle |
 //! | [`data`] | the vendored UCI digits data set |
 
+pub mod curvature;
 pub mod data;
 pub mod least_squares;
 pub mod lessard;
+pub mod linear;
 pub mod logistic;
 pub mod mlp;
 pub mod quadratic;
@@ -28,12 +30,13 @@ pub mod stochastic;
 pub use data::{digits, Digits};
 pub use least_squares::LeastSquares;
 pub use lessard::Lessard;
-pub use logistic::{BinaryLogistic, BinaryTask, Multinomial};
+pub use linear::LinearNet;
+pub use logistic::{logistic_moments, BinaryLogistic, BinaryTask, Multinomial};
 pub use mlp::{DropoutOracle, Mlp};
 pub use quadratic::{Quadratic, Spectrum};
 pub use rosenbrock::Rosenbrock;
 pub use smooth::{OneMinusCos, RationalBump, ShiftedQuadratic, TanhNeuron};
-pub use stochastic::{AdditiveNoiseOracle, BatchSampler, LastBatch, MiniBatchOracle};
+pub use stochastic::{AdditiveNoiseOracle, BatchSampler, IidBatchOracle, LastBatch, MiniBatchOracle};
 
 use nalgebra::DVector;
 use thiserror::Error;

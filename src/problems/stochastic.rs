@@ -314,6 +314,60 @@ pub fn without_replacement_variance(sigma2_pop: f64, m: usize, b: usize) -> Opti
     Some(sigma2_pop / b as f64 * (m - b) as f64 / (m - 1) as f64)
 }
 
+/// Mini-batches drawn independently at every call: a uniform B-subset of the m examples
+/// (without replacement inside the batch, with replacement across calls), g = mean of the
+/// example gradients. Unlike [`MiniBatchOracle`]'s epochs, every call is conditionally unbiased
+/// given the past: E[g | past] = ∇f(θ), with E‖g − ∇f‖² = σ²_pop/B·(m − B)/(m − 1)
+/// (module doc).
+pub struct IidBatchOracle<'a, P: FiniteSum + ?Sized> {
+    problem: &'a P,
+    batch_size: usize,
+    rng: ChaCha8Rng,
+    batch: Vec<usize>,
+    scratch: DVector<f64>,
+}
+
+impl<'a, P: FiniteSum + ?Sized> IidBatchOracle<'a, P> {
+    /// Batches of `batch_size` examples of `problem`, drawn from `seed`.
+    ///
+    /// # Errors
+    /// `batch_size` is 0 or larger than the number of examples.
+    pub fn new(problem: &'a P, batch_size: usize, seed: u64) -> Result<Self, ProblemError> {
+        let m = problem.num_examples();
+        if batch_size == 0 || batch_size > m {
+            return Err(ProblemError::Invalid {
+                problem: "IidBatchOracle",
+                reason: format!("batch size {batch_size} outside 1..={m}"),
+            });
+        }
+        Ok(IidBatchOracle {
+            problem,
+            batch_size,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            batch: Vec::with_capacity(batch_size),
+            scratch: DVector::zeros(problem.dim()),
+        })
+    }
+
+    /// The batch drawn by the last call.
+    pub fn last_batch(&self) -> &[usize] {
+        &self.batch
+    }
+}
+
+impl<P: FiniteSum + ?Sized> GradientOracle for IidBatchOracle<'_, P> {
+    fn dim(&self) -> usize {
+        self.problem.dim()
+    }
+    fn gradient_into(&mut self, x: &DVector<f64>, g: &mut DVector<f64>) {
+        let m = self.problem.num_examples();
+        self.batch.clear();
+        self.batch
+            .extend(rand::seq::index::sample(&mut self.rng, m, self.batch_size).iter());
+        batch_gradient_into(self.problem, &self.batch, x, &mut self.scratch, g);
+    }
+}
+
 /// Exact $\mathbb E\|g_S - \nabla f(x)\|^2$ for a uniformly random batch of size `b` drawn
 /// without replacement from `problem`'s examples.
 pub fn batch_gradient_variance<P: FiniteSum + ?Sized>(

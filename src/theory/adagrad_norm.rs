@@ -5,7 +5,7 @@
 //!
 //! * Theorem 2.2 (deterministic AdaGrad-Norm), regime $b_0 \ge \eta L$:
 //!   $$N = 1 + \left\lceil \frac{4\Delta^2 + 2b_0\Delta}{\varepsilon} \right\rceil
-//!       = 1 + \left\lceil \frac{2\Delta(b_0 + 2\Delta)}{\varepsilon} \right\rceil,$$
+//!   = 1 + \left\lceil \frac{2\Delta(b_0 + 2\Delta)}{\varepsilon} \right\rceil,$$
 //!   regime $b_0 < \eta L$, with $C_{b_0} = 1 + 2\log(L/b_0)$:
 //!   $$N = 1 + \left\lceil \frac{2L\Delta + (2\Delta + LC_{b_0})^2 + L^2(1 + C_{b_0}) - b_0^2}{\varepsilon}\right\rceil,$$
 //!   after which $\min_{j \in [N]}\|\nabla F(x_j)\|^2 \le \varepsilon$, $[N] = \{0, \dots, N\}$.
@@ -270,6 +270,58 @@ pub fn to_f64(q: &BigRational) -> f64 {
     q.to_f64().unwrap_or(f64::NAN)
 }
 
+/// The lecture's literal (implicit) step on f = λx²/2 in one dimension:
+/// x₁ = x₀ − λx₁/b₁ with b₁² = b₀² + (λx₁)², i.e. the gradient taken at the point being
+/// computed. h(x₁) = x₁(1 + λ/√(b₀² + λ²x₁²)) − x₀ is strictly increasing (h′ =
+/// 1 + λb₀²/(b₀² + λ²x₁²)^{3/2} > 0), so for x₀ > 0 its unique root lies in [0, x₀] and 200
+/// bisection steps find it to the last bit. Returns (x₁, b₁).
+pub fn implicit_step_1d(lambda: f64, b0: f64, x0: f64) -> (f64, f64) {
+    let h = |x1: f64| x1 * (1.0 + lambda / (b0 * b0 + lambda * lambda * x1 * x1).sqrt()) - x0;
+    let (mut lo, mut hi) = (0.0, x0);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if h(mid) > 0.0 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    let x1 = 0.5 * (lo + hi);
+    (x1, (b0 * b0 + lambda * lambda * x1 * x1).sqrt())
+}
+
+/// Which accumulator divides the gradient in a reference AdaGrad-Norm step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepDivisor {
+    /// θ_k = θ_{k−1} − η g/b_k, b_k² = b_{k−1}² + ‖g‖² (Ward et al. Algorithm 1).
+    Updated,
+    /// θ_k = θ_{k−1} − η g/b_{k−1} (the accumulator before this gradient is added).
+    Previous,
+}
+
+/// One explicit AdaGrad-Norm step written out by hand (a reference recursion independent of
+/// `crate::optim`): `b_sq += ‖g‖²` (left-to-right sum of squares), then
+/// `x[i] -= eta·(g[i]/b)` with b = √b_sq after ([`StepDivisor::Updated`]) or before
+/// ([`StepDivisor::Previous`]) the update.
+pub fn reference_step(x: &mut [f64], b_sq: &mut f64, g: &[f64], eta: f64, divisor: StepDivisor) {
+    let before = b_sq.sqrt();
+    *b_sq += g.iter().fold(0.0, |acc, v| acc + v * v);
+    let b = match divisor {
+        StepDivisor::Updated => b_sq.sqrt(),
+        StepDivisor::Previous => before,
+    };
+    for (xi, gi) in x.iter_mut().zip(g) {
+        *xi -= eta * (gi / b);
+    }
+}
+
+/// The N-lemma's count N = ⌈(L² − b₀²)/ε⌉ + 1 evaluated in f64, as a reader with a calculator
+/// would: `((l*l - b0*b0)/eps).ceil() + 1`. It can differ from the exact
+/// [`n_lemma_iterations`] when the exact quotient is within rounding of an integer.
+pub fn n_lemma_iterations_f64(l: f64, b0: f64, eps: f64) -> f64 {
+    ((l * l - b0 * b0) / eps).ceil() + 1.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +392,34 @@ mod tests {
             constant_step_iterations_descent(0.7, 3.0, 3.0, 1e-3).unwrap()
         );
         assert!(constant_step_iterations_descent(1.0, 2.0, 1.0, 1e-3).is_none());
+    }
+
+    #[test]
+    fn implicit_step_solves_its_equation_and_differs_from_the_explicit_one() {
+        let (x1, b1) = implicit_step_1d(1.0, 1.0, 1.0);
+        assert!((x1 - (1.0 - x1 / b1)).abs() <= 4.0 * f64::EPSILON);
+        assert!((x1 - (1.0 - 1.0 / 2f64.sqrt())).abs() > 0.2);
+    }
+
+    #[test]
+    fn reference_step_divisors() {
+        let (mut x, mut b_sq) = (vec![1.0], 0.0);
+        reference_step(&mut x, &mut b_sq, &[3.0], 1.0, StepDivisor::Updated);
+        assert_eq!((x[0], b_sq), (0.0, 9.0));
+        let (mut x, mut b_sq) = (vec![1.0], 1.0);
+        reference_step(&mut x, &mut b_sq, &[3.0], 1.0, StepDivisor::Previous);
+        assert_eq!((x[0], b_sq), (-2.0, 10.0));
+    }
+
+    #[test]
+    fn n_lemma_f64_ceiling_can_differ_from_the_exact_one() {
+        // b₀ = √(L² − 3ε) rounded: the exact quotient is 3 + tiny or 3 − tiny, the f64 one may
+        // round onto 3; whichever way, both values are ⌈q⌉ + 1 of nearby numbers.
+        let (l, eps) = (1.0, 0.1);
+        let b0 = (1.0f64 - 0.3).sqrt();
+        let exact = n_lemma_iterations(l, b0, eps);
+        let float = n_lemma_iterations_f64(l, b0, eps);
+        assert!((to_f64(&BigRational::from_integer(exact)) - float).abs() <= 1.0);
     }
 
     #[test]

@@ -747,13 +747,11 @@ fn push_trajectory_measurements(ev: &mut Evidence, name: &str, st: &TrajectorySt
     }
 }
 
+/// One run of a log-error figure: label, ‖e_k‖, predicted rate ρ, optional (label, envelope).
+type LogErrorRun = (String, Vec<f64>, f64, Option<(String, Vec<f64>)>);
+
 /// A log-error figure: each run's ‖e_k‖/‖e_0‖ solid, its predicted rate line ρ^k dashed.
-fn log_error_figure(
-    id: &str,
-    title: &str,
-    runs: &[(String, Vec<f64>, f64, Option<(String, Vec<f64>)>)],
-    caption: &str,
-) -> Figure {
+fn log_error_figure(id: &str, title: &str, runs: &[LogErrorRun], caption: &str) -> Figure {
     let mut series = Vec::new();
     for (label, errs, rho, envelope) in runs {
         let e0 = errs[0];

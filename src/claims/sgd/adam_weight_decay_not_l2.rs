@@ -47,13 +47,8 @@ fn adam_weight_decay_not_l2(ctx: &CheckContext) -> Result<Evidence, CheckError> 
     };
     let n = h.len();
     let grad = |x: &DVector<f64>| DVector::from_fn(n, |i, _| h[i] * x[i]);
-    let run_l2 = |lp: f64| -> Result<Vec<DVector<f64>>, CheckError> {
-        let mut o = AdamConfig {
-            lr: alpha,
-            weight_decay: WeightDecay::CoupledL2(lp),
-            ..AdamConfig::paper()
-        }
-        .build()?;
+    // θ₀, θ₁, …, θ_steps of `o` on the quadratic.
+    let trajectory = |o: &mut dyn Optimizer| -> Result<Vec<DVector<f64>>, CheckError> {
         let mut x = x0.clone();
         let mut out = vec![x.clone()];
         for _ in 0..steps {
@@ -63,16 +58,17 @@ fn adam_weight_decay_not_l2(ctx: &CheckContext) -> Result<Evidence, CheckError> 
         }
         Ok(out)
     };
-    let run_w = |lambda: f64| -> Result<Vec<DVector<f64>>, CheckError> {
-        let mut o = AdamWConfig::paper(alpha, lambda, Schedule::default()).build()?;
-        let mut x = x0.clone();
-        let mut out = vec![x.clone()];
-        for _ in 0..steps {
-            let g = grad(&x);
-            o.step(&mut x, &g)?;
-            out.push(x.clone());
+    let run_l2 = |lp: f64| -> Result<Vec<DVector<f64>>, CheckError> {
+        let mut o = AdamConfig {
+            lr: alpha,
+            weight_decay: WeightDecay::CoupledL2(lp),
+            ..AdamConfig::paper()
         }
-        Ok(out)
+        .build()?;
+        trajectory(&mut o)
+    };
+    let run_w = |lambda: f64| -> Result<Vec<DVector<f64>>, CheckError> {
+        trajectory(&mut AdamWConfig::paper(alpha, lambda, Schedule::default()).build()?)
     };
     let eps = AdamConfig::paper().eps;
     let mut ms = Vec::new();
