@@ -96,7 +96,7 @@ fn write_trace(n: usize, steps: u64) -> PathBuf {
     dir
 }
 
-fn peak_during_check(dir: &PathBuf) -> (usize, u8) {
+fn peak_during_check(dir: &std::path::Path) -> (usize, u8) {
     let base = LIVE.load(Ordering::SeqCst);
     PEAK.store(base, Ordering::SeqCst);
     let out = binary::check(dir, None, None);

@@ -268,9 +268,7 @@ fn malformed_directories_are_bad_input_naming_file_and_field() {
     )
     .unwrap();
     expect_bad(&d, &[HEADER_FILE, HEADER_KEY, "missing"]);
-    let header = format!(
-        r#"{{"format":"optverify-trace","version":1,"optimizer":"sgd","preset":"pytorch","hyperparameters":{{}},"layout":[{{"name":"w","rows":18446744073709551615,"cols":3}}],"dtype":"f32","producer":"x"}}"#
-    );
+    let header = r#"{"format":"optverify-trace","version":1,"optimizer":"sgd","preset":"pytorch","hyperparameters":{},"layout":[{"name":"w","rows":18446744073709551615,"cols":3}],"dtype":"f32","producer":"x"}"#;
     let json = format!(
         r#"{{"__metadata__":{{"{HEADER_KEY}":{}}}}}"#,
         serde_json::to_string(&header).unwrap()
