@@ -1044,8 +1044,17 @@ impl Coords {
     }
     /// The file's values at these coordinates, into `out` (resized once).
     fn read<T: Elem>(&self, trace: &BinaryTrace, s: &StepFile, grad: bool, out: &mut Vec<T>) {
-        out.resize(self.len(trace.dim()), T::zero());
         let block = |i: usize| if grad { s.grad_block(i) } else { s.params_block(i) };
+        self.read_blocks(trace, block, out);
+    }
+    /// The values at these coordinates of the blocks `block(i)`, into `out`.
+    fn read_blocks<'a, T: Elem>(
+        &self,
+        trace: &BinaryTrace,
+        block: impl Fn(usize) -> &'a [u8],
+        out: &mut Vec<T>,
+    ) {
+        out.resize(self.len(trace.dim()), T::zero());
         match &self.picks {
             None => {
                 for i in 0..trace.sizes.len() {
@@ -1057,12 +1066,6 @@ impl Coords {
                     *o = T::get(block(b), j);
                 }
             }
-        }
-    }
-    fn select<T: Copy>(&self, full: &[T]) -> Vec<T> {
-        match &self.picks {
-            None => full.to_vec(),
-            Some(_) => self.global.iter().map(|&i| full[i]).collect(),
         }
     }
     fn global(&self, k: usize) -> usize {
@@ -1318,8 +1321,17 @@ fn run_typed<T: Elem>(
         None => Coords::all(),
     };
     let dim = trace.dim();
-    let x0: Vec<T> = trace.params0::<T>().map_err(|e| e.to_string())?;
-    let x0_main = main.select(&x0);
+    // θ₀ at the replayed coordinates only (a sampled check reads a few pages of the header).
+    let header_file = Mapped::open(&trace.dir.join(HEADER_FILE)).map_err(|e| e.to_string())?;
+    let parsed = header_file.parse().map_err(|e| e.to_string())?;
+    let p0 = block_tensors(&header_file.file, &parsed.0, &["params0"], header.dtype, &trace.sizes)
+        .map_err(|e| e.to_string())?;
+    let x0_of = |coords: &Coords| {
+        let mut x = Vec::new();
+        coords.read_blocks(trace, |i| p0[0][i], &mut x);
+        x
+    };
+    let x0_main: Vec<T> = x0_of(&main);
     let layout = header.layout();
     let declared = match kernels::build_for_layout::<T>(&header.preset, &setting, &layout) {
         Some(kernel) => {
@@ -1353,14 +1365,16 @@ fn run_typed<T: Elem>(
             Coords::all()
         };
         diagnosis_coords = diag.len(dim);
-        let x0_diag = diag.select(&x0);
+        let x0_diag = x0_of(&diag);
         for v in all.into_iter().skip(1) {
             tracks.push(crate_track(&v.setting, &x0_diag, header.dtype, tol, 1)?);
             variants.push(v);
         }
         coord_sets.push(diag);
     }
-    drop(x0);
+    drop(p0);
+    drop(parsed);
+    drop(header_file);
     let mut g: Vec<Vec<T>> = vec![Vec::new(); coord_sets.len()];
     let mut theirs: Vec<Vec<T>> = vec![Vec::new(); coord_sets.len()];
     for t in 1..=trace.steps() {
