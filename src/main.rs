@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use optverify::claims::Mode;
+use optverify::report::shard::Shard;
 use optverify::report::{self, RunOptions};
 use std::io;
 use std::path::PathBuf;
@@ -64,6 +65,10 @@ Exit status: 0 if every claim got its card's expected verdict and killed every m
         /// Print the results (cards, evidence, times) as JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Run only every n-th claim, starting at the i-th (1-based), e.g. 2/4; combine the
+        /// shards' --json output with `merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
     },
     /// Run every claim and write the report: README.md index, one page per claim, SVG figures,
     /// results.json.
@@ -79,6 +84,29 @@ differs from the card's expected one; the exit status is then 1.",
         #[command(flatten)]
         effort: Effort,
         /// Directory to write the report into.
+        #[arg(long, value_name = "DIR", default_value = "reports")]
+        out: PathBuf,
+        /// Run only every n-th claim, starting at the i-th (1-based), e.g. 2/4; the shard's
+        /// results.json is then one input of `merge`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<Shard>,
+    },
+    /// Combine the results.json of the shards of a split run (`report --shard i/n` or
+    /// `verify --shard i/n --json`) into the report of the whole run.
+    #[command(
+        long_about = "Read the results.json of every shard of a run split with --shard i/n (from `report \
+--shard i/n --out DIR` or `verify --shard i/n --json`), check that all n shards of one version and one \
+mode are there, and write the report of the whole run: the same files, byte for byte, as an unsharded \
+`report` (every file is re-rendered from the records).\n\n\
+Exit status: 0 if every claim got its card's expected verdict, 1 otherwise, 2 on bad input (unreadable \
+file, missing or repeated shard, shards of different runs).",
+        after_help = "Examples:\n  for i in 1 2 3 4; do optverify report --quick --shard $i/4 --out shard-$i & done; wait\n  optverify merge shard-*/results.json --out reports\n  sbatch --array=1-8 --wrap 'optverify report --shard $SLURM_ARRAY_TASK_ID/8 --out shard-$SLURM_ARRAY_TASK_ID'"
+    )]
+    Merge {
+        /// The shards' results.json files, in any order.
+        #[arg(required = true, value_name = "RESULTS_JSON")]
+        shards: Vec<PathBuf>,
+        /// Directory to write the merged report into.
         #[arg(long, value_name = "DIR", default_value = "reports")]
         out: PathBuf,
     },
@@ -219,17 +247,26 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
     let status = match cli.command {
-        Command::Verify { effort, claims, json } => {
+        Command::Verify {
+            effort,
+            claims,
+            json,
+            shard,
+        } => {
             let opts = RunOptions {
                 mode: effort.mode(),
                 claims,
                 jobs: effort.jobs,
+                shard,
             };
             report::verify(&opts, json, &mut out, &mut err)
         }
-        Command::Report { effort, out: dir } => {
-            report::report(effort.mode(), effort.jobs, &dir, &mut out, &mut err)
-        }
+        Command::Report {
+            effort,
+            out: dir,
+            shard,
+        } => report::report(effort.mode(), effort.jobs, shard, &dir, &mut out, &mut err),
+        Command::Merge { shards, out: dir } => report::merge(&shards, &dir, &mut out, &mut err),
         Command::List { json } => report::list(json, &mut out, &mut err),
         Command::Trace {
             preset,

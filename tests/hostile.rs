@@ -202,3 +202,58 @@ fn test_steps_zero_or_beyond_the_trace_budget_is_bad_input() {
         }
     }
 }
+
+/// The first error of reading `text` to the end.
+fn read_error(text: &[u8]) -> String {
+    match optverify::oracle::format::TraceReader::new("t.jsonl", text) {
+        Err(e) => e.to_string(),
+        Ok(mut r) => loop {
+            match r.next_step() {
+                Err(e) => break e.to_string(),
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("no error in {}", String::from_utf8_lossy(text)),
+            }
+        },
+    }
+}
+
+#[test]
+fn test_reader_errors_name_the_line_and_the_field_path() {
+    let two = r#"[{"name": "w", "rows": 2, "cols": 1}]"#;
+    let e = read_error(
+        format!(
+            "{}\n",
+            header(r#"[{"name": "w", "rows": "2", "cols": 1}]"#, "[1, 2]")
+        )
+        .as_bytes(),
+    );
+    assert!(
+        e.starts_with("t.jsonl:1: header field `layout[0].rows`: invalid type"),
+        "{e}"
+    );
+    let e = read_error(format!("{}\n", header(r#"[{"name": "w", "rows": 2}]"#, "[1, 2]")).as_bytes());
+    assert!(e.starts_with("t.jsonl:1: missing field `layout[0].cols`"), "{e}");
+    let step = r#"{"step": 1, "grad": [0.1, "x"], "params": [1, 2]}"#;
+    let e = read_error(format!("{}\n{step}\n", header(two, "[1, 2]")).as_bytes());
+    assert!(e.starts_with("t.jsonl:2: step 1 field `grad[1]`: "), "{e}");
+    // Invalid UTF-8 on line 3 (after a valid step).
+    let ok = r#"{"step": 1, "grad": [0.1, 0.2], "params": [1, 2]}"#;
+    let mut bytes = format!("{}\n{ok}\n", header(two, "[1, 2]")).into_bytes();
+    bytes.extend_from_slice(b"{\"step\": 2, \"grad\": [\xff]}\n");
+    let e = read_error(&bytes);
+    assert!(e.starts_with("t.jsonl:3: not UTF-8"), "{e}");
+}
+
+#[test]
+fn test_f32_trace_with_f64_values_names_the_line() {
+    let layout = r#"[{"name": "params", "rows": 1, "cols": 1}]"#;
+    let h = header(layout, "[0.5]").replace(r#""dtype": "f64""#, r#""dtype": "f32""#);
+    let f = TempFile::new(
+        "f32-values.jsonl",
+        &format!("{h}\n{{\"step\": 1, \"grad\": [0.1], \"params\": [0.49]}}\n"),
+    );
+    let out = optverify(&["check", f.path()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{}:2: step 1: grad[0]", f.path())), "{err}");
+}

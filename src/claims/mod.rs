@@ -15,7 +15,7 @@
 //!   counterexamples;
 //! * [`engine`]: the conclusion, the headline, the mutants;
 //! * [`context`]: what a checker is given, with typed accessors of the card's tables;
-//! * [`card`]: the theorem cards; [`registry`]: one checker per card;
+//! * [`card`]: the theorem cards; [`registry`](mod@registry): one checker per card;
 //! * [`common`]: machinery shared by checkers (statistics, recorded framework runs,
 //!   trajectories).
 //!
@@ -26,6 +26,7 @@
 //! * [`adagrad_norm`]: Ward, Wu & Bottou's AdaGrad-Norm theory and its robustness to b₀ (14–20),
 //!   one file per card.
 
+pub mod adagrad_improvements;
 pub mod adagrad_norm;
 pub mod adaptive;
 pub mod card;

@@ -26,6 +26,7 @@ pub fn registry() -> Vec<Checker> {
     all.extend(super::adaptive::checkers());
     all.extend(super::adagrad_norm::checkers());
     all.extend(super::experiments::checkers());
+    all.extend(super::adagrad_improvements::checkers());
     all.extend(super::other_methods::checkers());
     all
 }

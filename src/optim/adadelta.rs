@@ -2,13 +2,13 @@
 //!
 //! Zeiler (2012), Algorithm 1 ("Computing ADADELTA update at time t"), element-wise:
 //! $$\begin{aligned}
-//! E\[g^2\]_t &= \rho\\,E\[g^2\]_{t-1} + (1-\rho)\\,g_t^2\\\\
-//! \Delta x_t &= -\frac{\mathrm{RMS}\[\Delta x\]_{t-1}}{\mathrm{RMS}\[g\]_t}\\,g_t,
-//!   \qquad \mathrm{RMS}\[y\]_t = \sqrt{E\[y^2\]_t + \epsilon}\\\\
-//! E\[\Delta x^2\]_t &= \rho\\,E\[\Delta x^2\]_{t-1} + (1-\rho)\\,\Delta x_t^2\\\\
+//! E\[g^2\]\_t &= \rho\\,E\[g^2\]\_{t-1} + (1-\rho)\\,g_t^2\\\\
+//! \Delta x_t &= -\frac{\mathrm{RMS}\[\Delta x\]\_{t-1}}{\mathrm{RMS}\[g\]\_t}\\,g_t,
+//!   \qquad \mathrm{RMS}\[y\]\_t = \sqrt{E\[y^2\]\_t + \epsilon}\\\\
+//! E\[\Delta x^2\]\_t &= \rho\\,E\[\Delta x^2\]\_{t-1} + (1-\rho)\\,\Delta x_t^2\\\\
 //! x_{t+1} &= x_t + \eta\\,\Delta x_t
 //! \end{aligned}$$
-//! with $E\[g^2\]_0 = E\[\Delta x^2\]_0 = 0$. The paper has no learning rate (η = 1); PyTorch and
+//! with $E\[g^2\]\_0 = E\[\Delta x^2\]\_0 = 0$. The paper has no learning rate (η = 1); PyTorch and
 //! Keras multiply the applied step by `lr` but accumulate the unscaled Δx.
 //!
 //! The first step is $|\Delta x_1| = \sqrt{\epsilon}\\,|g_1|/\sqrt{(1-\rho)g_1^2 + \epsilon}$,
@@ -37,6 +37,7 @@
 //!   `keras/src/optimizers/adadelta.py`.
 
 use super::conventions::WeightDecay;
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -209,24 +210,55 @@ impl Optimizer for AdaDelta {
                 *xi -= *xi * lambda * lr;
             }
         }
-        for i in 0..n {
-            // Line 5 (with PyTorch's coupled decay): g_t.
-            let gi = match weight_decay {
-                WeightDecay::CoupledL2(lambda) => g[i] + lambda * x[i],
-                _ => g[i],
-            };
-            // Line 6: accumulate gradient.
-            state.sq_grad[i] = rho * state.sq_grad[i] + (1.0 - rho) * gi * gi;
-            // Line 7: compute update, RMS[Δx]_{t−1} / RMS[g]_t.
-            let rms_delta = (state.sq_delta[i] + eps).sqrt();
-            let rms_grad = (state.sq_grad[i] + eps).sqrt();
-            let delta = -(rms_delta / rms_grad) * gi;
-            // Line 8: accumulate updates.
-            state.sq_delta[i] = rho * state.sq_delta[i] + (1.0 - rho) * delta * delta;
-            // Line 9: apply update.
-            state.delta[i] = delta;
-            x[i] += lr * delta;
+        let (x, g) = (&mut x.as_mut_slice()[..n], &g.as_slice()[..n]);
+        let sq_grad = &mut state.sq_grad.as_mut_slice()[..n];
+        let sq_delta = &mut state.sq_delta.as_mut_slice()[..n];
+        let delta_out = &mut state.delta.as_mut_slice()[..n];
+        /// One sweep; the coupled decay is decided before it (λ = None: no term at all).
+        #[inline(always)]
+        fn sweep(
+            [lr, rho, eps]: [f64; 3],
+            lambda: Option<f64>,
+            (x, g): (&mut [f64], &[f64]),
+            [sq_grad, sq_delta, delta_out]: [&mut [f64]; 3],
+        ) {
+            let one_minus_rho = 1.0 - rho;
+            let n = x.len();
+            let (g, sq_grad, sq_delta, delta_out) = (
+                &g[..n],
+                &mut sq_grad[..n],
+                &mut sq_delta[..n],
+                &mut delta_out[..n],
+            );
+            for i in 0..n {
+                // Line 5 (with PyTorch's coupled decay): g_t.
+                let gi = match lambda {
+                    Some(lambda) => g[i] + lambda * x[i],
+                    None => g[i],
+                };
+                // Line 6: accumulate gradient.
+                sq_grad[i] = rho * sq_grad[i] + one_minus_rho * gi * gi;
+                // Line 7: compute update, RMS[Δx]_{t−1} / RMS[g]_t.
+                let rms_delta = (sq_delta[i] + eps).sqrt();
+                let rms_grad = (sq_grad[i] + eps).sqrt();
+                let delta = -(rms_delta / rms_grad) * gi;
+                // Line 8: accumulate updates.
+                sq_delta[i] = rho * sq_delta[i] + one_minus_rho * delta * delta;
+                // Line 9: apply update.
+                delta_out[i] = delta;
+                x[i] += lr * delta;
+            }
         }
+        let k = [lr, rho, eps];
+        vectorised(
+            #[inline(always)]
+            || match weight_decay {
+                WeightDecay::CoupledL2(lambda) => {
+                    sweep(k, Some(lambda), (x, g), [sq_grad, sq_delta, delta_out])
+                }
+                _ => sweep(k, None, (x, g), [sq_grad, sq_delta, delta_out]),
+            },
+        );
         Ok(())
     }
 

@@ -4,14 +4,14 @@
 //! coordinate by the root of the sum of its past squared gradients. The lecture (slide
 //! "Preconditioning via past gradient information (AdaGrad)") writes
 //! $B_k(i,i) = \big(\sum_{j=1}^k g^{(j)}(i)^2\big)^{1/2}$ and
-//! $\theta_{k+1} = \theta_k - \eta\,(B_k + \epsilon I)^{-1} g^{(k)}$. One step $t = 1, 2, \dots$,
+//! $\theta_{k+1} = \theta_k - \eta\\,(B_k + \epsilon I)^{-1} g^{(k)}$. One step $t = 1, 2, \dots$,
 //! in the order PyTorch's `_single_tensor_adagrad` executes it:
 //! $$\begin{aligned}
-//! \tilde\gamma_t &= \gamma / (1 + (t-1)\,\delta) && \text{(learning-rate decay } \delta\text{)}\\\\
+//! \tilde\gamma_t &= \gamma / (1 + (t-1)\\,\delta) && \text{(learning-rate decay } \delta\text{)}\\\\
 //! g &\leftarrow g_t + \lambda\theta_{t-1} && \text{(coupled weight decay, optional)}\\\\
 //! s_t &= s_{t-1} + g^2, \quad s_0 = \text{initial accumulator} \\\\
-//! \theta_t &= \theta_{t-1} - \tilde\gamma_t\, g / (\sqrt{s_t} + \epsilon)
-//!   \ \text{ or } \ \theta_{t-1} - \tilde\gamma_t\, g / \sqrt{s_t + \epsilon}.
+//! \theta_t &= \theta_{t-1} - \tilde\gamma_t\\, g / (\sqrt{s_t} + \epsilon)
+//!   \ \text{ or } \ \theta_{t-1} - \tilde\gamma_t\\, g / \sqrt{s_t + \epsilon}.
 //! \end{aligned}$$
 //! All operations are element-wise; $B = \sqrt{s}$.
 //!
@@ -39,13 +39,14 @@
 //! ## References
 //! * J. Duchi, E. Hazan, Y. Singer, *Adaptive Subgradient Methods for Online Learning and
 //!   Stochastic Optimization*, JMLR 12 (2011), §1.1 and Figure 1 (diagonal update
-//!   $x_{t+1} = x_t - \eta\,\mathrm{diag}(G_t)^{-1/2} g_t$, with $\delta I$ added in the
+//!   $x_{t+1} = x_t - \eta\\,\mathrm{diag}(G_t)^{-1/2} g_t$, with $\delta I$ added in the
 //!   composite-mirror form) — <https://jmlr.org/papers/volume12/duchi11a/duchi11a.pdf>
 //! * PyTorch `torch/optim/adagrad.py` (`_single_tensor_adagrad`); optax `_src/alias.py`
 //!   (`adagrad`) and `_src/transform.py` (`scale_by_rss`); Keras
 //!   `keras/src/optimizers/adagrad.py`.
 
 use super::conventions::{EpsPlacement, WeightDecay};
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -225,33 +226,87 @@ impl Optimizer for AdaGrad {
             sum_of_squares: DVector::from_element(n, s0),
         });
         state.t = t;
-        // Coupled decay reads θ_{t−1}: compute the effective gradient before θ moves.
-        let mut d = g.clone();
-        if let WeightDecay::CoupledL2(lambda) = c.weight_decay {
-            for i in 0..n {
-                d[i] += lambda * x[i];
-            }
-        }
-        if let WeightDecay::DecoupledTimesLr(lambda) = c.weight_decay {
-            for xi in x.iter_mut() {
-                *xi -= clr * lambda * *xi;
-            }
-        }
-        for i in 0..n {
-            let s = &mut state.sum_of_squares[i];
-            *s += d[i] * d[i];
-            let denom = match c.eps_placement {
-                EpsPlacement::OutsideSqrt => s.sqrt() + c.eps,
-                EpsPlacement::InsideSqrt => (*s + c.eps).sqrt(),
-            };
-            // PyTorch: param.addcdiv_(grad, std, value=-clr), i.e. θ + (−γ̃)(g/denom).
-            x[i] -= clr * (d[i] / denom);
-        }
+        let k = Coefficients {
+            clr,
+            eps: c.eps,
+            lambda: match c.weight_decay {
+                WeightDecay::CoupledL2(l) | WeightDecay::DecoupledTimesLr(l) => l,
+                _ => 0.0,
+            },
+            clr_lambda: match c.weight_decay {
+                WeightDecay::DecoupledTimesLr(l) => clr * l,
+                _ => 0.0,
+            },
+        };
+        let (x, g, s) = (
+            x.as_mut_slice(),
+            g.as_slice(),
+            state.sum_of_squares.as_mut_slice(),
+        );
+        let inside = c.eps_placement == EpsPlacement::InsideSqrt;
+        vectorised(
+            #[inline(always)]
+            || match (c.weight_decay, inside) {
+                (WeightDecay::CoupledL2(_), false) => sweep::<COUPLED, false>(&k, x, g, s),
+                (WeightDecay::CoupledL2(_), true) => sweep::<COUPLED, true>(&k, x, g, s),
+                (WeightDecay::DecoupledTimesLr(_), false) => sweep::<DECOUPLED_TIMES_LR, false>(&k, x, g, s),
+                (WeightDecay::DecoupledTimesLr(_), true) => sweep::<DECOUPLED_TIMES_LR, true>(&k, x, g, s),
+                (_, false) => sweep::<NO_DECAY, false>(&k, x, g, s),
+                (_, true) => sweep::<NO_DECAY, true>(&k, x, g, s),
+            },
+        );
         Ok(())
     }
 
     fn steps_taken(&self) -> u64 {
         self.t()
+    }
+}
+
+/// The weight decay, as a `const` parameter of the sweep.
+const NO_DECAY: u8 = 0;
+const COUPLED: u8 = 1;
+const DECOUPLED_TIMES_LR: u8 = 2;
+
+/// The constants of step t.
+struct Coefficients {
+    /// γ̃_t = γ/(1 + (t − 1)·lr_decay).
+    clr: f64,
+    eps: f64,
+    /// λ of the coupled decay.
+    lambda: f64,
+    /// γ̃_t λ of Keras's decoupled decay (`clr * lambda`).
+    clr_lambda: f64,
+}
+
+/// One step for every coordinate in one sweep over θ, g and Σg².
+#[inline(always)]
+fn sweep<const DECAY: u8, const EPS_INSIDE_SQRT: bool>(
+    k: &Coefficients,
+    x: &mut [f64],
+    g: &[f64],
+    s: &mut [f64],
+) {
+    let n = x.len();
+    let (g, s) = (&g[..n], &mut s[..n]);
+    for i in 0..n {
+        // Coupled decay reads θ_{t−1}: the effective gradient before θ moves.
+        let d = if DECAY == COUPLED {
+            g[i] + k.lambda * x[i]
+        } else {
+            g[i]
+        };
+        if DECAY == DECOUPLED_TIMES_LR {
+            x[i] -= k.clr_lambda * x[i];
+        }
+        s[i] += d * d;
+        let denom = if EPS_INSIDE_SQRT {
+            (s[i] + k.eps).sqrt()
+        } else {
+            s[i].sqrt() + k.eps
+        };
+        // PyTorch: param.addcdiv_(grad, std, value=-clr), i.e. θ + (−γ̃)(g/denom).
+        x[i] -= k.clr * (d / denom);
     }
 }
 

@@ -3,9 +3,9 @@
 //! Ward, Wu and Bottou (2018), Algorithm 1 "AdaGrad-Norm": one scalar step size $\eta/b$
 //! for all coordinates, $b$ the root of $b_0^2$ plus the sum of past squared gradient norms.
 //! In the paper's indexing, for $j = 0, 1, \dots$ with $b_0 > 0$, $\eta > 0$:
-//! $$b_{j+1}^2 = b_j^2 + \|G(x_j)\|^2, \qquad x_{j+1} = x_j - \frac{\eta}{b_{j+1}}\, G(x_j),$$
+//! $$b_{j+1}^2 = b_j^2 + \Vert G(x_j)\Vert^2, \qquad x_{j+1} = x_j - \frac{\eta}{b_{j+1}}\\, G(x_j),$$
 //! where $G(x_j)$ is the (stochastic) gradient at the *current* iterate $x_j$, and the step uses
-//! the *updated* $b_{j+1}$ (so every step has length $\eta\|G\|/b_{j+1} < \eta$).
+//! the *updated* $b_{j+1}$ (so every step has length $\eta\Vert G\Vert/b_{j+1} < \eta$).
 //!
 //! | symbol | field / accessor |
 //! |---|---|
@@ -16,12 +16,12 @@
 //!
 //! ## The lecture's indices
 //! The slide "Scalar AdaGrad update algorithm" prints
-//! $$b_k^2 = b_{b-1}^2 + \|\nabla L(\theta^{(k)})\|^2, \qquad
+//! $$b_k^2 = b_{b-1}^2 + \Vert\nabla L(\theta^{(k)})\Vert^2, \qquad
 //!   \theta^{(k)} = \theta^{(k-1)} - b_k^{-1}\nabla L(\theta^{(k)}).$$
 //! Read literally this is *implicit*: the gradient is taken at the point $\theta^{(k)}$ being
 //! computed (a backward step), and $b_{b-1}$ is a typo for $b_{k-1}$. The paper's Algorithm
 //! 1 is explicit: shifting the paper's $j + 1 \to k$, it reads
-//! $b_k^2 = b_{k-1}^2 + \|G(\theta^{(k-1)})\|^2$, $\theta^{(k)} = \theta^{(k-1)} - \eta\,
+//! $b_k^2 = b_{k-1}^2 + \Vert G(\theta^{(k-1)})\Vert^2$, $\theta^{(k)} = \theta^{(k-1)} - \eta\\,
 //! b_k^{-1} G(\theta^{(k-1)})$, i.e. the lecture's formula with $\nabla L(\theta^{(k)})$
 //! replaced by $\nabla L(\theta^{(k-1)})$ in both lines and η = 1. This file implements the
 //! paper's explicit update; the gradient it is given is the one at the current parameters.
@@ -33,7 +33,7 @@
 //!   γ = η, bit for bit: the state stored here is $b^2$ (not $b$), updated by the same
 //!   operations (`tests/equivalences_momentum.rs`).
 //! * A constant step $1/b$ is plain GD: `Sgd::gd(1.0 / b)`.
-//! * $\|G\|^2$ is summed left to right over coordinates. If $b^2$ overflows, the step is
+//! * $\Vert G\Vert^2$ is summed left to right over coordinates. If $b^2$ overflows, the step is
 //!   refused ([`StepError::Invalid`]) instead of silently freezing the parameters.
 //!
 //! ## References
@@ -41,6 +41,7 @@
 //!   landscapes*, ICML 2019 / JMLR 21 (2020); arXiv:1806.01811, Algorithm 1 (AdaGrad-Norm)
 //!   — <https://arxiv.org/abs/1806.01811>
 
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -159,9 +160,17 @@ impl Optimizer for AdaGradNorm {
     }
 
     fn step(&mut self, x: &mut DVector<f64>, g: &DVector<f64>) -> Result<(), StepError> {
-        check_step_input(x, g, self.len)?;
+        crate::error::step_check::len("gradient", g, x.len())?;
+        if let Some(n) = self.len {
+            crate::error::step_check::len("parameters", x, n)?;
+        }
         // ‖G(x_j)‖², left to right.
         let norm_squared = g.iter().fold(0.0, |acc, gi| acc + gi * gi);
+        // ‖g‖² is finite iff every gᵢ is and the sum did not overflow: the usual input check
+        // (which names the first non-finite entry) runs only then, saving a sweep over g.
+        if !norm_squared.is_finite() {
+            check_step_input(x, g, self.len)?;
+        }
         let b_squared = self.b_squared + norm_squared;
         if !b_squared.is_finite() {
             return Err(StepError::Invalid(format!(
@@ -173,10 +182,16 @@ impl Optimizer for AdaGradNorm {
         self.b_squared = b_squared;
         let b = b_squared.sqrt();
         let eta = self.config.eta;
-        for i in 0..x.len() {
-            // Same order as AdaGrad's η·(g/denom), which makes the 1-D equivalence exact.
-            x[i] -= eta * (g[i] / b);
-        }
+        let (x, g) = (x.as_mut_slice(), g.as_slice());
+        vectorised(
+            #[inline(always)]
+            || {
+                for (xi, gi) in x.iter_mut().zip(g) {
+                    // Same order as AdaGrad's η·(g/denom), which makes the 1-D equivalence exact.
+                    *xi -= eta * (gi / b);
+                }
+            },
+        );
         self.steps += 1;
         Ok(())
     }

@@ -10,7 +10,7 @@
 //! \hat v_t &\leftarrow v_t / (1-\beta_2^t)\\\\
 //! \eta_t &\leftarrow \mathrm{SetScheduleMultiplier}(t) && \text{(Alg. 2 line 11; 1 without a schedule)}\\\\
 //! \theta_t &\leftarrow \theta_{t-1} - \eta_t\\, \alpha\\, \hat m_t / \bigl(\sqrt{\hat v_t + \bar\epsilon} + \epsilon\bigr)
-//!   && (\bar\epsilon = \texttt{eps\\_root}, \text{ optax; 0 in the paper})
+//!   && (\bar\epsilon = \texttt{eps\\\_root}, \text{ optax; 0 in the paper})
 //! \end{aligned}$$
 //! with $m_0 = v_0 = 0$. [`AdamFormulation::EpsHat`] replaces the last three lines by the
 //! reordering "just before §2.1" of the paper, which Keras/TensorFlow implement:
@@ -61,12 +61,48 @@
 
 use super::conventions::{AdamFormulation, AmsGradMax, BiasCorrection, WeightDecay};
 use super::schedule::Schedule;
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
+use num_traits::Float;
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 
 const NAME: &str = "adam";
+
+/// AMSGrad's maximum, as a `const` parameter of the sweeps: none, of the raw v (PyTorch,
+/// Keras, Reddi et al.), of v̂ (optax).
+const NO_MAX: u8 = 0;
+const MAX_OF_V: u8 = 1;
+const MAX_OF_V_HAT: u8 = 2;
+
+/// Call `f::<L2, EPS_HAT, MAX>(args…)` with the conventions of an [`AdamConfig`] as constants,
+/// so that the sweeps have no convention branch inside the loop.
+macro_rules! conventions {
+    ($config:expr, $f:ident($($arg:expr),* $(,)?)) => {{
+        let c: &AdamConfig = &$config;
+        let l2 = matches!(c.weight_decay, WeightDecay::CoupledL2(_));
+        let max = match c.amsgrad {
+            None => NO_MAX,
+            Some(AmsGradMax::RawV | AmsGradMax::PaperNoBiasCorrection) => MAX_OF_V,
+            Some(AmsGradMax::BiasCorrectedV) => MAX_OF_V_HAT,
+        };
+        match (c.formulation, l2, max) {
+            (AdamFormulation::Algorithm1, false, NO_MAX) => $f::<_, false, false, NO_MAX>($($arg),*),
+            (AdamFormulation::Algorithm1, false, MAX_OF_V) => $f::<_, false, false, MAX_OF_V>($($arg),*),
+            (AdamFormulation::Algorithm1, false, _) => $f::<_, false, false, MAX_OF_V_HAT>($($arg),*),
+            (AdamFormulation::Algorithm1, true, NO_MAX) => $f::<_, true, false, NO_MAX>($($arg),*),
+            (AdamFormulation::Algorithm1, true, MAX_OF_V) => $f::<_, true, false, MAX_OF_V>($($arg),*),
+            (AdamFormulation::Algorithm1, true, _) => $f::<_, true, false, MAX_OF_V_HAT>($($arg),*),
+            // The ε-hat form keeps the maximum of the raw v (validate rejects v̂).
+            (AdamFormulation::EpsHat, false, NO_MAX) => $f::<_, false, true, NO_MAX>($($arg),*),
+            (AdamFormulation::EpsHat, false, _) => $f::<_, false, true, MAX_OF_V>($($arg),*),
+            (AdamFormulation::EpsHat, true, NO_MAX) => $f::<_, true, true, NO_MAX>($($arg),*),
+            (AdamFormulation::EpsHat, true, _) => $f::<_, true, true, MAX_OF_V>($($arg),*),
+        }
+    }};
+}
 
 /// How the first moment m₀ is initialised when the state is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -219,6 +255,7 @@ impl AdamConfig {
             config: self,
             initial: None,
             state: None,
+            update: OnceLock::new(),
         })
     }
 }
@@ -230,8 +267,6 @@ struct State {
     v: DVector<f64>,
     /// Running maximum for AMSGrad (of v or of v̂, per [`AmsGradMax`]).
     v_max: Option<DVector<f64>>,
-    /// u_t = α m̂_t/(√(v̂_t + ε̄) + ε) (or α_t m_t/(√v_t + ε̂)), before η_t.
-    update: DVector<f64>,
 }
 
 /// Adam with validated hyperparameters and its state (see the module documentation).
@@ -241,6 +276,10 @@ pub struct Adam {
     /// Explicit (m₀, v₀), overriding `first_moment_init`.
     initial: Option<(DVector<f64>, DVector<f64>)>,
     state: Option<State>,
+    /// u_t = α m̂_t/(√(v̂_t + ε̄) + ε) (or α_t m_t/(√v_t + ε̂)), before η_t: written by
+    /// [`Adam::advance`], and by [`Adam::last_update`] on demand after a fused
+    /// [`Optimizer::step`] (which never stores it: u_t is a function of m_t, v_t and t).
+    update: OnceLock<DVector<f64>>,
 }
 
 impl Adam {
@@ -295,9 +334,18 @@ impl Adam {
         self.state.as_ref().and_then(|s| s.v_max.as_ref())
     }
 
-    /// The last update u_t = α m̂_t/(√v̂_t + ε), before the schedule multiplier.
+    /// The last update u_t = α m̂_t/(√v̂_t + ε), before the schedule multiplier (computed from
+    /// the moments on the first call after a step, with the step's operations).
     pub fn last_update(&self) -> Option<&DVector<f64>> {
-        self.state.as_ref().map(|s| &s.update)
+        let state = self.state.as_ref()?;
+        Some(self.update.get_or_init(|| {
+            let k = Coefficients::<f64>::at(&self.config, state.t);
+            let mut u = DVector::zeros(state.m.len());
+            let v_max = state.v_max.as_ref().map_or(&[][..], |v| v.as_slice());
+            let (m, v) = (state.m.as_slice(), state.v.as_slice());
+            conventions!(self.config, updates_of_moments(&k, m, v, v_max, u.as_mut_slice()));
+            u
+        }))
     }
 
     /// Steps taken (t).
@@ -308,11 +356,65 @@ impl Adam {
     /// Lines 4–11 of Loshchilov & Hutter Algorithm 2 without decoupled decay (= Kingma & Ba
     /// Algorithm 1 up to the update): advance t, update the moments from the gradient `g` at
     /// θ_{t−1} = `x`, store u_t (see [`Adam::last_update`]) and return η_t. Does not modify
-    /// `x`; [`Optimizer::step`] applies θ_t = θ_{t−1} − η_t u_t and AdamW adds its decay.
+    /// `x`; [`Optimizer::step`] applies θ_t = θ_{t−1} − η_t u_t in the same sweep, and AdamW
+    /// adds its decay there ([`Adam::step_with`]).
     ///
     /// # Errors
     /// As [`Optimizer::step`]; on error nothing changes.
     pub fn advance(&mut self, x: &DVector<f64>, g: &DVector<f64>) -> Result<f64, StepError> {
+        let (k, eta) = self.begin_step(x, g)?;
+        let mut u = self.update.take().unwrap_or_else(|| DVector::zeros(x.len()));
+        let state = self.state.as_mut().expect("begin_step created the state");
+        let v_max = state.v_max.as_mut().map_or(&mut [][..], |v| v.as_mut_slice());
+        let (x, g, m, v) = (
+            x.as_slice(),
+            g.as_slice(),
+            state.m.as_mut_slice(),
+            state.v.as_mut_slice(),
+        );
+        let u_out = u.as_mut_slice();
+        conventions!(self.config, sweep_into(&k, x, g, m, v, v_max, u_out));
+        self.update = OnceLock::from(u);
+        Ok(eta)
+    }
+
+    /// One step whose line 12 is `finish(θ_i, u_i)` for each coordinate, in the same sweep as
+    /// the moments: θ_i ← θ_i − η_t u_i for Adam, with the decoupled decay for
+    /// [`super::adamw::AdamW`]. `finish` receives η_t first (the schedule is evaluated before
+    /// the sweep) and returns the per-coordinate rule.
+    ///
+    /// # Errors
+    /// As [`Optimizer::step`]; on error nothing changes.
+    pub fn step_with<F: FnMut(&mut f64, f64)>(
+        &mut self,
+        x: &mut DVector<f64>,
+        g: &DVector<f64>,
+        finish: impl FnOnce(f64) -> F,
+    ) -> Result<(), StepError> {
+        let (k, eta) = self.begin_step(x, g)?;
+        let finish = finish(eta);
+        let state = self.state.as_mut().expect("begin_step created the state");
+        let v_max = state.v_max.as_mut().map_or(&mut [][..], |v| v.as_mut_slice());
+        let (x, g, m, v) = (
+            x.as_mut_slice(),
+            g.as_slice(),
+            state.m.as_mut_slice(),
+            state.v.as_mut_slice(),
+        );
+        vectorised(
+            #[inline(always)]
+            || conventions!(self.config, sweep(&k, x, g, m, v, v_max, finish)),
+        );
+        Ok(())
+    }
+
+    /// Check the input, create the state on the first step, t ← t + 1 (line 4), and return
+    /// the constants of step t with η_t (line 11: η_t ← SetScheduleMultiplier(t)).
+    fn begin_step(
+        &mut self,
+        x: &DVector<f64>,
+        g: &DVector<f64>,
+    ) -> Result<(Coefficients<f64>, f64), StepError> {
         check_step_input(x, g, self.state.as_ref().map(|s| s.m.len()))?;
         let c = &self.config;
         let n = x.len();
@@ -333,63 +435,288 @@ impl Adam {
                 m,
                 v,
                 v_max: c.amsgrad.map(|_| DVector::zeros(n)),
-                update: DVector::zeros(n),
             });
         }
+        // The last update is recomputed on demand from the new moments.
+        self.update.take();
         let state = self.state.as_mut().expect("state initialised above");
         // Line 4: t ← t + 1.
         state.t += 1;
-        let t = state.t as f64;
+        let eta = c.schedule.as_ref().map_or(1.0, |s| s.multiplier(state.t));
+        Ok((Coefficients::at(c, state.t), eta))
+    }
+}
+
+/// # Adam over plain slices of any float type
+///
+/// The sweep of [`Adam`] (the same lines in the same operation order) on `&mut [T]`, for f32
+/// parameters and for callers that own their buffers: the state is allocated by `new`, and a
+/// step checks lengths only (no finiteness check, no allocation). With `T = f64` it is
+/// bit-identical to [`Adam`], and with a decoupled decay to [`super::adamw::AdamW`]
+/// (`tests/step_bits.rs`); in f32 it runs the paper's operation order in f32 arithmetic with
+/// the step's constants (1 − βᵗ, α_t, η_t, …) computed in f64 and rounded once, as PyTorch
+/// rounds its Python-float scalars. The f32 benches and the side-by-side with PyTorch use it.
+#[derive(Debug, Clone)]
+pub struct AdamCore<T> {
+    config: AdamConfig,
+    /// `None`, or AdamW's decoupled decay.
+    decay: WeightDecay,
+    t: u64,
+    m: Vec<T>,
+    v: Vec<T>,
+    v_max: Vec<T>,
+}
+
+impl<T: Float> AdamCore<T> {
+    /// Adam for `n` parameters, m₀ = v₀ = 0.
+    ///
+    /// # Errors
+    /// As [`AdamConfig::validate`]; [`HyperError::Incompatible`] for m₀ = θ₀ (give the
+    /// moments to [`Adam::with_initial_moments`] instead).
+    pub fn new(config: AdamConfig, n: usize) -> Result<Self, HyperError> {
+        config.validate()?;
+        if config.first_moment_init != FirstMomentInit::Zero {
+            return Err(HyperError::Incompatible {
+                optimizer: NAME,
+                reason: "AdamCore starts from m0 = v0 = 0".into(),
+            });
+        }
+        Ok(Self::with_decay(config, WeightDecay::None, n))
+    }
+
+    /// AdamW (Adam + its decoupled decay) for `n` parameters.
+    ///
+    /// # Errors
+    /// As [`super::adamw::AdamWConfig::validate`].
+    pub fn adamw(config: &super::adamw::AdamWConfig, n: usize) -> Result<Self, HyperError> {
+        config.validate()?;
+        Ok(Self::with_decay(config.adam.clone(), config.weight_decay, n))
+    }
+
+    fn with_decay(config: AdamConfig, decay: WeightDecay, n: usize) -> Self {
+        let v_max = if config.amsgrad.is_some() { n } else { 0 };
+        AdamCore {
+            config,
+            decay,
+            t: 0,
+            m: vec![T::zero(); n],
+            v: vec![T::zero(); n],
+            v_max: vec![T::zero(); v_max],
+        }
+    }
+
+    /// Steps taken (t).
+    pub fn t(&self) -> u64 {
+        self.t
+    }
+
+    /// One step of lines 4–12 (with AdamW's decay when built by [`AdamCore::adamw`]).
+    ///
+    /// # Errors
+    /// [`StepError::DimensionMismatch`] if `x` or `g` differ in length from the state.
+    pub fn step(&mut self, x: &mut [T], g: &[T]) -> Result<(), StepError> {
+        for (what, len) in [("parameters", x.len()), ("gradient", g.len())] {
+            if len != self.m.len() {
+                return Err(StepError::DimensionMismatch {
+                    what,
+                    expected: self.m.len(),
+                    got: len,
+                });
+            }
+        }
+        self.t += 1;
+        let eta64 = self
+            .config
+            .schedule
+            .as_ref()
+            .map_or(1.0, |s| s.multiplier(self.t));
+        let k = Coefficients::<T>::at(&self.config, self.t);
+        let r = |x: f64| T::from(x).expect("an f64 rounds to any float type");
+        let eta = r(eta64);
+        let (m, v, v_max) = (&mut self.m[..], &mut self.v[..], &mut self.v_max[..]);
+        let c = &self.config;
+        match self.decay {
+            WeightDecay::DecoupledSchedule(lambda) => {
+                let lambda = r(lambda);
+                let finish = move |x: &mut T, u: T| *x = *x - eta * (u + lambda * *x);
+                vectorised(
+                    #[inline(always)]
+                    || conventions!(c, sweep(&k, x, g, m, v, v_max, finish)),
+                )
+            }
+            WeightDecay::DecoupledTimesLr(lambda) => {
+                let keep = r(1.0 - c.lr * eta64 * lambda);
+                let finish = move |x: &mut T, u: T| {
+                    *x = *x * keep;
+                    *x = *x - eta * u;
+                };
+                vectorised(
+                    #[inline(always)]
+                    || conventions!(c, sweep(&k, x, g, m, v, v_max, finish)),
+                )
+            }
+            WeightDecay::None | WeightDecay::CoupledL2(_) => {
+                let finish = move |x: &mut T, u: T| *x = *x - eta * u;
+                vectorised(
+                    #[inline(always)]
+                    || conventions!(c, sweep(&k, x, g, m, v, v_max, finish)),
+                )
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The constants of step t, computed once before the sweep (the same expressions the
+/// per-coordinate lines would evaluate, so the same bits).
+#[derive(Debug, Clone, Copy)]
+struct Coefficients<T> {
+    lr: T,
+    beta1: T,
+    one_minus_beta1: T,
+    beta2: T,
+    one_minus_beta2: T,
+    /// 1 − β₁ᵗ and 1 − β₂ᵗ (1 without bias correction).
+    bc1: T,
+    bc2: T,
+    eps: T,
+    eps_root: T,
+    /// Keras's α_t of the ε-hat form (α when bias correction is off).
+    alpha_t: T,
+    /// λ of the coupled L2 term (read only when it is on).
+    lambda: T,
+}
+
+impl<T: Float> Coefficients<T> {
+    /// The constants in f64, rounded once to `T` (as a framework rounds its Python-float
+    /// scalars when they meet a tensor; the identity for f64).
+    fn at(c: &AdamConfig, t: u64) -> Self {
+        let r = |x: f64| T::from(x).expect("an f64 rounds to any float type");
+        let t = t as f64;
         let (bc1, bc2) = match c.bias_correction {
             BiasCorrection::On => (1.0 - c.beta1.powf(t), 1.0 - c.beta2.powf(t)),
             BiasCorrection::Off => (1.0, 1.0),
         };
-        // Keras's α_t of the ε-hat form (α when bias correction is off).
-        let alpha_t = c.lr * bc2.sqrt() / bc1;
-        for i in 0..n {
-            // Lines 5–6: g_t (+ λθ_{t−1} for Adam with L2).
-            let gi = match c.weight_decay {
-                WeightDecay::CoupledL2(lambda) => g[i] + lambda * x[i],
-                _ => g[i],
-            };
-            // Line 7: biased first moment.
-            state.m[i] = c.beta1 * state.m[i] + (1.0 - c.beta1) * gi;
-            // Line 8: biased second raw moment.
-            state.v[i] = c.beta2 * state.v[i] + (1.0 - c.beta2) * gi * gi;
-            state.update[i] = match c.formulation {
-                AdamFormulation::Algorithm1 => {
-                    // Line 9: bias-corrected first moment.
-                    let m_hat = state.m[i] / bc1;
-                    // Line 10: bias-corrected second moment, or AMSGrad's maximum.
-                    let v_hat = match (c.amsgrad, state.v_max.as_mut()) {
-                        (Some(AmsGradMax::RawV | AmsGradMax::PaperNoBiasCorrection), Some(v_max)) => {
-                            v_max[i] = v_max[i].max(state.v[i]);
-                            v_max[i] / bc2
-                        }
-                        (Some(AmsGradMax::BiasCorrectedV), Some(v_max)) => {
-                            v_max[i] = v_max[i].max(state.v[i] / bc2);
-                            v_max[i]
-                        }
-                        _ => state.v[i] / bc2,
-                    };
-                    // Line 12 without η_t: α m̂/(√(v̂ + ε̄) + ε).
-                    c.lr * (m_hat / ((v_hat + c.eps_root).sqrt() + c.eps))
-                }
-                AdamFormulation::EpsHat => {
-                    let v_used = match state.v_max.as_mut() {
-                        Some(v_max) => {
-                            v_max[i] = v_max[i].max(state.v[i]);
-                            v_max[i]
-                        }
-                        None => state.v[i],
-                    };
-                    // Keras: (m α_t) / (√v + ε̂).
-                    state.m[i] * alpha_t / (v_used.sqrt() + c.eps)
-                }
-            };
+        Coefficients {
+            lr: r(c.lr),
+            beta1: r(c.beta1),
+            one_minus_beta1: r(1.0 - c.beta1),
+            beta2: r(c.beta2),
+            one_minus_beta2: r(1.0 - c.beta2),
+            bc1: r(bc1),
+            bc2: r(bc2),
+            eps: r(c.eps),
+            eps_root: r(c.eps_root),
+            alpha_t: r(c.lr * bc2.sqrt() / bc1),
+            lambda: r(match c.weight_decay {
+                WeightDecay::CoupledL2(lambda) => lambda,
+                _ => 0.0,
+            }),
         }
-        // Line 11: η_t ← SetScheduleMultiplier(t).
-        Ok(c.schedule.as_ref().map_or(1.0, |s| s.multiplier(state.t)))
+    }
+
+    /// Lines 5–8 for one coordinate: the gradient (+ λθ_{t−1} for Adam with L2) and the
+    /// biased moments.
+    #[inline(always)]
+    fn moments<const L2: bool>(&self, x: T, g: T, m: &mut T, v: &mut T) {
+        // Lines 5–6: g_t (+ λθ_{t−1} for Adam with L2).
+        let g = if L2 { g + self.lambda * x } else { g };
+        // Line 7: biased first moment.
+        *m = self.beta1 * *m + self.one_minus_beta1 * g;
+        // Line 8: biased second raw moment.
+        *v = self.beta2 * *v + self.one_minus_beta2 * g * g;
+    }
+
+    /// Lines 9–10 and line 12 without η_t for one coordinate: u_t from m_t and v_t (and
+    /// AMSGrad's running maximum, which it updates).
+    #[inline(always)]
+    fn update<const EPS_HAT: bool, const MAX: u8>(&self, m: T, v: T, v_max: &mut T) -> T {
+        if EPS_HAT {
+            let v_used = if MAX == NO_MAX {
+                v
+            } else {
+                *v_max = v_max.max(v);
+                *v_max
+            };
+            // Keras: (m α_t) / (√v + ε̂).
+            return m * self.alpha_t / (v_used.sqrt() + self.eps);
+        }
+        // Line 9: bias-corrected first moment.
+        let m_hat = m / self.bc1;
+        // Line 10: bias-corrected second moment, or AMSGrad's maximum.
+        let v_hat = match MAX {
+            MAX_OF_V => {
+                *v_max = v_max.max(v);
+                *v_max / self.bc2
+            }
+            MAX_OF_V_HAT => {
+                *v_max = v_max.max(v / self.bc2);
+                *v_max
+            }
+            _ => v / self.bc2,
+        };
+        // Line 12 without η_t: α m̂/(√(v̂ + ε̄) + ε).
+        self.lr * (m_hat / ((v_hat + self.eps_root).sqrt() + self.eps))
+    }
+}
+
+/// Lines 5–12 for every coordinate in one sweep over θ, g, m, v (and v_max): the moments, u_t,
+/// and `finish(θ_i, u_i)` for line 12.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn sweep<T: Float, const L2: bool, const EPS_HAT: bool, const MAX: u8>(
+    k: &Coefficients<T>,
+    x: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    v_max: &mut [T],
+    mut finish: impl FnMut(&mut T, T),
+) {
+    // Equal lengths up front: the loop below then has no bounds checks.
+    let n = x.len();
+    let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+    let v_max = if MAX == NO_MAX { v_max } else { &mut v_max[..n] };
+    let mut no_max = T::zero();
+    for i in 0..n {
+        k.moments::<L2>(x[i], g[i], &mut m[i], &mut v[i]);
+        let v_max_i = if MAX == NO_MAX { &mut no_max } else { &mut v_max[i] };
+        let u = k.update::<EPS_HAT, MAX>(m[i], v[i], v_max_i);
+        finish(&mut x[i], u);
+    }
+}
+
+/// As [`sweep`], storing u_t in `u` and leaving θ alone ([`Adam::advance`]).
+#[allow(clippy::too_many_arguments)]
+fn sweep_into<T: Float, const L2: bool, const EPS_HAT: bool, const MAX: u8>(
+    k: &Coefficients<T>,
+    x: &[T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+    v_max: &mut [T],
+    u: &mut [T],
+) {
+    let mut no_max = T::zero();
+    for i in 0..x.len() {
+        k.moments::<L2>(x[i], g[i], &mut m[i], &mut v[i]);
+        let v_max_i = if MAX == NO_MAX { &mut no_max } else { &mut v_max[i] };
+        u[i] = k.update::<EPS_HAT, MAX>(m[i], v[i], v_max_i);
+    }
+}
+
+/// u_t from the moments after a step ([`Adam::last_update`]). AMSGrad's maximum is already
+/// max(v_max, v) (or of v̂), so updating a copy of it again changes nothing.
+fn updates_of_moments<T: Float, const L2: bool, const EPS_HAT: bool, const MAX: u8>(
+    k: &Coefficients<T>,
+    m: &[T],
+    v: &[T],
+    v_max: &[T],
+    u: &mut [T],
+) {
+    for i in 0..m.len() {
+        let mut v_max_i = if MAX == NO_MAX { T::zero() } else { v_max[i] };
+        u[i] = k.update::<EPS_HAT, MAX>(m[i], v[i], &mut v_max_i);
     }
 }
 
@@ -415,13 +742,8 @@ impl Optimizer for Adam {
     }
 
     fn step(&mut self, x: &mut DVector<f64>, g: &DVector<f64>) -> Result<(), StepError> {
-        let eta = self.advance(x, g)?;
-        let update = &self.state.as_ref().expect("advance created the state").update;
         // Line 12 (Alg. 1's last line when η_t = 1): θ_t ← θ_{t−1} − η_t u_t.
-        for (xi, ui) in x.iter_mut().zip(update.iter()) {
-            *xi -= eta * ui;
-        }
-        Ok(())
+        self.step_with(x, g, |eta| move |x: &mut f64, u: f64| *x -= eta * u)
     }
 
     fn steps_taken(&self) -> u64 {

@@ -3,8 +3,8 @@
 //! Adam with decoupled weight decay (Loshchilov & Hutter 2019, Algorithm 2, the green
 //! branch): lines 1–11 are Adam's (without the L2 term of line 6, see [`super::adam`]), and
 //! line 12 decays the parameters *outside* the adaptive preconditioner:
-//! $$\theta_t \leftarrow \theta_{t-1} - \eta_t\left(\alpha\\,\hat m_t/(\sqrt{\hat v_t} + \epsilon)
-//!   + \lambda\\,\theta_{t-1}\right).$$
+//! $$\theta_t \leftarrow \theta_{t-1} - \eta_t\left(\alpha\\,\hat m_t/(\sqrt{\hat v_t} + \epsilon) +
+//!   \lambda\\,\theta_{t-1}\right).$$
 //! The decay reads θ_{t−1}, the parameters *before* this step's Adam update. This file does
 //! not repeat Adam: [`Adam::advance`] performs lines 4–11 and returns η_t with the update
 //! $u_t = \alpha\hat m_t/(\sqrt{\hat v_t}+\epsilon)$, and [`AdamW::step`] only writes line 12.
@@ -214,32 +214,26 @@ impl Optimizer for AdamW {
     }
 
     fn step(&mut self, x: &mut DVector<f64>, g: &DVector<f64>) -> Result<(), StepError> {
-        // Lines 4–11 (Adam, reading θ_{t−1} = x and leaving it unchanged): u_t and η_t.
-        let eta = self.adam.advance(x, g)?;
-        let u = self.adam.last_update().expect("advance created the state");
+        // Lines 4–11 are Adam's (reading θ_{t−1} and the gradient); line 12, with the decay,
+        // runs in the same sweep, coordinate by coordinate, after u_t of that coordinate.
         let alpha = self.config.adam.lr;
         match self.weight_decay {
             // Line 12: θ_t ← θ_{t−1} − η_t (α m̂/(√v̂ + ε) + λ θ_{t−1}).
-            WeightDecay::DecoupledSchedule(lambda) => {
-                for (xi, ui) in x.iter_mut().zip(u.iter()) {
-                    *xi -= eta * (ui + lambda * *xi);
-                }
-            }
+            WeightDecay::DecoupledSchedule(lambda) => self.adam.step_with(x, g, |eta| {
+                move |x: &mut f64, u: f64| *x -= eta * (u + lambda * *x)
+            }),
             // PyTorch: param.mul_(1 − lr·λ) with lr = αη_t, then param −= η_t u_t.
-            WeightDecay::DecoupledTimesLr(lambda) => {
+            WeightDecay::DecoupledTimesLr(lambda) => self.adam.step_with(x, g, |eta| {
                 let keep = 1.0 - alpha * eta * lambda;
-                for (xi, ui) in x.iter_mut().zip(u.iter()) {
-                    *xi *= keep;
-                    *xi -= eta * ui;
+                move |x: &mut f64, u: f64| {
+                    *x *= keep;
+                    *x -= eta * u;
                 }
-            }
-            WeightDecay::None | WeightDecay::CoupledL2(_) => {
-                for (xi, ui) in x.iter_mut().zip(u.iter()) {
-                    *xi -= eta * ui;
-                }
-            }
+            }),
+            WeightDecay::None | WeightDecay::CoupledL2(_) => self
+                .adam
+                .step_with(x, g, |eta| move |x: &mut f64, u: f64| *x -= eta * u),
         }
-        Ok(())
     }
 
     fn steps_taken(&self) -> u64 {

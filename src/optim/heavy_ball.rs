@@ -2,7 +2,7 @@
 //!
 //! Polyak's heavy-ball method in the lecture's form (slide "Improved convergence rate:
 //! minimizing over larger subspaces"):
-//! $$\theta_{k+1} = \theta_k + \beta(\theta_k - \theta_{k-1}) - \alpha\,\nabla L(\theta_k),
+//! $$\theta_{k+1} = \theta_k + \beta(\theta_k - \theta_{k-1}) - \alpha\\,\nabla L(\theta_k),
 //!   \qquad k = 0, 1, \dots,$$
 //! started from $\theta_{-1} = \theta_0$ unless a different $\theta_{-1}$ is supplied
 //! (`theta_prev`: the worst cases of the rate claims start with $\theta_{-1} \ne \theta_0$).
@@ -38,6 +38,7 @@
 //!   integral quadratic constraints*, SIAM J. Optim. 26(1), 2016, §3.2 and §4.6 —
 //!   <https://arxiv.org/abs/1408.3595>
 
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -203,11 +204,22 @@ impl Optimizer for HeavyBall {
         }
         let (alpha, beta) = (self.config.lr, self.config.momentum);
         let state = self.state.as_mut().expect("state initialised above");
-        for i in 0..x.len() {
-            let current = x[i];
-            x[i] = current + beta * (current - state.prev[i]) - alpha * g[i];
-            state.prev[i] = current;
-        }
+        let n = x.len();
+        let (x, g, prev) = (
+            &mut x.as_mut_slice()[..n],
+            &g.as_slice()[..n],
+            &mut state.prev.as_mut_slice()[..n],
+        );
+        vectorised(
+            #[inline(always)]
+            || {
+                for i in 0..n {
+                    let current = x[i];
+                    x[i] = current + beta * (current - prev[i]) - alpha * g[i];
+                    prev[i] = current;
+                }
+            },
+        );
         state.k += 1;
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! $$\begin{aligned}
 //! g_t^l &\leftarrow \nabla L(w_t^l)\\\\
 //! \lambda^l &\leftarrow \eta\\,\frac{\lVert w_t^l\rVert}{\lVert g_t^l\rVert + \beta\lVert w_t^l\rVert}
-//!   && \text{(local LR; [`LarsTrustRatio::Paper`])}\\\\
+//!   && \text{(local LR; LarsTrustRatio::Paper)}\\\\
 //! v_{t+1}^l &\leftarrow m\\,v_t^l + \gamma_t\\,\lambda^l\\,(g_t^l + \beta w_t^l)\\\\
 //! w_{t+1}^l &\leftarrow w_t^l - v_{t+1}^l
 //! \end{aligned}$$

@@ -12,8 +12,8 @@
 //!   && \text{(or } \mu_t = \beta_1 \text{: optax)}\\\\
 //! m_t &\leftarrow \beta_1 m_{t-1} + (1-\beta_1)\\, g_t, \qquad
 //!   v_t \leftarrow \beta_2 v_{t-1} + (1-\beta_2)\\, g_t^2\\\\
-//! \bar m_t &\leftarrow \frac{\mu_{t+1}\\, m_t}{1 - \prod_{i=1}^{t+1}\mu_i}
-//!   + \frac{(1-\mu_t)\\, g_t}{1 - \prod_{i=1}^{t}\mu_i}\\\\
+//! \bar m_t &\leftarrow \frac{\mu_{t+1}\\, m_t}{1 - \prod_{i=1}^{t+1}\mu_i} +
+//!   \frac{(1-\mu_t)\\, g_t}{1 - \prod_{i=1}^{t}\mu_i}\\\\
 //! \hat v_t &\leftarrow v_t / (1-\beta_2^t)\\\\
 //! \theta_t &\leftarrow \theta_{t-1} - \alpha\\, \bar m_t / \bigl(\sqrt{\hat v_t + \bar\epsilon} + \epsilon\bigr)
 //! \end{aligned}$$
@@ -55,6 +55,7 @@
 //!   partial(adam, nesterov=True)`), `_src/transform.py` (`scale_by_adam`).
 
 use super::conventions::WeightDecay;
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -257,17 +258,39 @@ impl Optimizer for NAdam {
             let factor = 1.0 - c.lr * lambda;
             x.iter_mut().for_each(|xi| *xi *= factor);
         }
-        for i in 0..n {
-            let gi = match c.weight_decay {
-                WeightDecay::CoupledL2(lambda) => g[i] + lambda * x[i],
-                _ => g[i],
-            };
-            state.m[i] = c.beta1 * state.m[i] + (1.0 - c.beta1) * gi;
-            state.v[i] = c.beta2 * state.v[i] + (1.0 - c.beta2) * gi * gi;
-            let m_bar = coef_m * state.m[i] + coef_g * gi;
-            let denom = (state.v[i] / bc2 + c.eps_root).sqrt() + c.eps;
-            x[i] -= c.lr * (m_bar / denom);
+        let (x, g, m, v) = (
+            &mut x.as_mut_slice()[..n],
+            &g.as_slice()[..n],
+            &mut state.m.as_mut_slice()[..n],
+            &mut state.v.as_mut_slice()[..n],
+        );
+        let k = [c.lr, c.beta1, c.beta2, c.eps, c.eps_root, coef_m, coef_g, bc2];
+        /// One sweep; the coupled decay is decided before it (λ = None: no term at all).
+        #[inline(always)]
+        fn sweep(k: [f64; 8], lambda: Option<f64>, x: &mut [f64], g: &[f64], m: &mut [f64], v: &mut [f64]) {
+            let [lr, beta1, beta2, eps, eps_root, coef_m, coef_g, bc2] = k;
+            let (one_minus_beta1, one_minus_beta2) = (1.0 - beta1, 1.0 - beta2);
+            let n = x.len();
+            let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+            for i in 0..n {
+                let gi = match lambda {
+                    Some(lambda) => g[i] + lambda * x[i],
+                    None => g[i],
+                };
+                m[i] = beta1 * m[i] + one_minus_beta1 * gi;
+                v[i] = beta2 * v[i] + one_minus_beta2 * gi * gi;
+                let m_bar = coef_m * m[i] + coef_g * gi;
+                let denom = (v[i] / bc2 + eps_root).sqrt() + eps;
+                x[i] -= lr * (m_bar / denom);
+            }
         }
+        vectorised(
+            #[inline(always)]
+            || match c.weight_decay {
+                WeightDecay::CoupledL2(lambda) => sweep(k, Some(lambda), x, g, m, v),
+                _ => sweep(k, None, x, g, m, v),
+            },
+        );
         Ok(())
     }
 

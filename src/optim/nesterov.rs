@@ -3,14 +3,14 @@
 //! The lecture's form (slide "Improved convergence rate: minimizing over larger subspaces"),
 //! [`NesterovForm::LookAhead`]:
 //! $$\hat\theta_k = \theta_k + \beta(\theta_k - \theta_{k-1}), \qquad
-//!   \theta_{k+1} = \hat\theta_k - \alpha\,\nabla L(\hat\theta_k), \qquad k = 0, 1, \dots,$$
+//!   \theta_{k+1} = \hat\theta_k - \alpha\\,\nabla L(\hat\theta_k), \qquad k = 0, 1, \dots,$$
 //! with $\theta_{-1} = \theta_0$ unless given. The gradient is wanted at the look-ahead point
 //! $\hat\theta_k$, which the optimizer reports through [`Optimizer::gradient_point`].
 //!
 //! [`NesterovForm::PyTorch`] stores the look-ahead points $y_k = \hat\theta_k$ as the
 //! parameters and takes the gradient there (Sutskever et al. 2013 §2.1 reparametrised; what
 //! `torch.optim.SGD(nesterov=True)` computes with a constant learning rate):
-//! $$b_{k+1} = \beta b_k + \nabla L(y_k), \qquad y_{k+1} = y_k - \alpha\,\big(\nabla L(y_k) +
+//! $$b_{k+1} = \beta b_k + \nabla L(y_k), \qquad y_{k+1} = y_k - \alpha\\,\big(\nabla L(y_k) +
 //!   \beta b_{k+1}\big), \qquad b_0 = 0.$$
 //! With $v_k = \theta_k - \theta_{k-1}$ one has $b_k = -v_k/\alpha$ and $y_k = \theta_k + \beta
 //! v_k$, so both forms generate the same look-ahead sequence; [`pytorch_start`] converts a
@@ -51,6 +51,7 @@
 //! * PyTorch `torch/optim/sgd.py` (`_single_tensor_sgd`, `nesterov=True`).
 
 use super::heavy_ball::check_mu_l;
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -342,14 +343,22 @@ impl Optimizer for Nesterov {
                 state.last_look_ahead = hat;
             }
             NesterovForm::PyTorch => {
-                state.last_look_ahead.copy_from(x);
-                let b = &mut state.memory;
-                for i in 0..x.len() {
-                    // b_{k+1} = β b_k + g_k; with b_0 = 0 this is PyTorch's b_1 = g_1 exactly
-                    // (β·0 + g = g).
-                    b[i] = beta * b[i] + g[i];
-                    x[i] -= alpha * (g[i] + beta * b[i]);
-                }
+                let n = x.len();
+                let (x, g) = (&mut x.as_mut_slice()[..n], &g.as_slice()[..n]);
+                let b = &mut state.memory.as_mut_slice()[..n];
+                let previous = &mut state.last_look_ahead.as_mut_slice()[..n];
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        for i in 0..n {
+                            previous[i] = x[i];
+                            // b_{k+1} = β b_k + g_k; with b_0 = 0 this is PyTorch's b_1 = g_1
+                            // exactly (β·0 + g = g).
+                            b[i] = beta * b[i] + g[i];
+                            x[i] -= alpha * (g[i] + beta * b[i]);
+                        }
+                    },
+                );
             }
         }
         state.k += 1;

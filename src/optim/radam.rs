@@ -55,6 +55,7 @@
 //!   `_src/transform.py` (`scale_by_radam`).
 
 use super::conventions::{AdamFormulation, WeightDecay};
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -294,32 +295,68 @@ impl Optimizer for RAdam {
             1.0
         };
         let bc1_next = 1.0 - c.beta1.powf(t + 1.0);
-        for i in 0..n {
-            let gi = match c.weight_decay {
-                WeightDecay::CoupledL2(lambda) => g[i] + lambda * x[i],
-                _ => g[i],
-            };
-            state.m[i] = c.beta1 * state.m[i] + (1.0 - c.beta1) * gi;
-            state.v[i] = c.beta2 * state.v[i] + (1.0 - c.beta2) * gi * gi;
-            let m_hat = if c.nesterov {
-                c.beta1 * (state.m[i] / bc1_next) + (1.0 - c.beta1) * (gi / bc1)
-            } else {
-                state.m[i] / bc1
-            };
-            let u = if !rectify {
-                m_hat
-            } else {
-                match c.formulation {
+        let (x, g, m, v) = (
+            &mut x.as_mut_slice()[..n],
+            &g.as_slice()[..n],
+            &mut state.m.as_mut_slice()[..n],
+            &mut state.v.as_mut_slice()[..n],
+        );
+        let k = [c.lr, c.beta1, c.beta2, c.eps, c.eps_root, bc1, bc1_next, bc2, r];
+        /// One sweep; the conventions are decided before it (this function is inlined into each
+        /// arm below, where its flags are constants).
+        #[inline(always)]
+        #[allow(clippy::too_many_arguments)]
+        fn sweep(
+            k: [f64; 9],
+            (lambda, nesterov, rectify, eps_hat): (Option<f64>, bool, bool, bool),
+            x: &mut [f64],
+            g: &[f64],
+            m: &mut [f64],
+            v: &mut [f64],
+        ) {
+            let [lr, beta1, beta2, eps, eps_root, bc1, bc1_next, bc2, r] = k;
+            let (one_minus_beta1, one_minus_beta2, sqrt_bc2) = (1.0 - beta1, 1.0 - beta2, bc2.sqrt());
+            let n = x.len();
+            let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
+            for i in 0..n {
+                let gi = match lambda {
+                    Some(lambda) => g[i] + lambda * x[i],
+                    None => g[i],
+                };
+                m[i] = beta1 * m[i] + one_minus_beta1 * gi;
+                v[i] = beta2 * v[i] + one_minus_beta2 * gi * gi;
+                let m_hat = if nesterov {
+                    beta1 * (m[i] / bc1_next) + one_minus_beta1 * (gi / bc1)
+                } else {
+                    m[i] / bc1
+                };
+                let u = if !rectify {
+                    m_hat
+                } else if eps_hat {
                     // PyTorch: m̂ · (√(1 − β₂ᵗ)/(√v + ε)) · r.
-                    AdamFormulation::EpsHat => m_hat * (bc2.sqrt() / (state.v[i].sqrt() + c.eps)) * r,
+                    m_hat * (sqrt_bc2 / (v[i].sqrt() + eps)) * r
+                } else {
                     // optax: r · m̂/(√(v̂ + ε̄) + ε).
-                    AdamFormulation::Algorithm1 => {
-                        r * m_hat / ((state.v[i] / bc2 + c.eps_root).sqrt() + c.eps)
-                    }
-                }
-            };
-            x[i] -= c.lr * u;
+                    r * m_hat / ((v[i] / bc2 + eps_root).sqrt() + eps)
+                };
+                x[i] -= lr * u;
+            }
         }
+        let eps_hat = c.formulation == AdamFormulation::EpsHat;
+        let lambda = match c.weight_decay {
+            WeightDecay::CoupledL2(lambda) => Some(lambda),
+            _ => None,
+        };
+        vectorised(
+            #[inline(always)]
+            || match (lambda.is_some() || c.nesterov, rectify, eps_hat) {
+                // PyTorch's default: no coupled decay, no Nesterov.
+                (false, true, true) => sweep(k, (None, false, true, true), x, g, m, v),
+                (false, true, false) => sweep(k, (None, false, true, false), x, g, m, v),
+                (false, false, _) => sweep(k, (None, false, false, false), x, g, m, v),
+                _ => sweep(k, (lambda, c.nesterov, rectify, eps_hat), x, g, m, v),
+            },
+        );
         Ok(())
     }
 

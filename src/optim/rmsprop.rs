@@ -11,8 +11,8 @@
 //! g &\leftarrow g + \lambda\theta && \text{(coupled weight decay, optional)}\\\\
 //! v_t &\leftarrow \gamma v_{t-1} + (1-\gamma) g^2, \quad v_0 = s_0 && \text{(initial scale } s_0\text{)}\\\\
 //! \bar g_t &\leftarrow \gamma \bar g_{t-1} + (1-\gamma) g && \text{(centred only)}\\\\
-//! \hat v_t &= v_t/(1-\gamma^t),\ \hat{\bar g}_t = \bar g_t/(1-\gamma^t) && \text{(bias correction, optional)}\\\\
-//! \tilde v_t &= \hat v_t - \hat{\bar g}_t^{\\,2} \text{ (centred) or } \hat v_t\\\\
+//! \hat v_t &= v_t/(1-\gamma^t),\ \hat{\bar g}\_t = \bar g_t/(1-\gamma^t) && \text{(bias correction, optional)}\\\\
+//! \tilde v_t &= \hat v_t - \hat{\bar g}\_t^{\\,2} \text{ (centred) or } \hat v_t\\\\
 //! d_t &= g/(\sqrt{\tilde v_t} + \epsilon) \text{ or } g/\sqrt{\tilde v_t + \epsilon} && \text{(ε outside / inside)}\\\\
 //! b_t &= \mu b_{t-1} + d_t,\ \theta \leftarrow \theta - \eta b_t && \text{(PyTorch momentum)}\\\\
 //! b_t &= \mu b_{t-1} + \eta d_t,\ \theta \leftarrow \theta - b_t && \text{(optax/Keras momentum)}\\\\
@@ -61,6 +61,7 @@
 //!   `keras/src/optimizers/rmsprop.py`.
 
 use super::conventions::{BiasCorrection, EpsPlacement, WeightDecay};
+use super::sweep::{self, vectorised};
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -210,10 +211,13 @@ impl RmsPropConfig {
 struct State {
     t: u64,
     v: DVector<f64>,
+    /// An upper bound on every vᵢ (see [`RmsProp::fast_path_is_safe`]).
+    v_bound: f64,
     g_avg: Option<DVector<f64>>,
     buffer: Option<DVector<f64>>,
-    /// Scratch for one step: effective gradient, next moments and denominators, computed
-    /// and checked before anything is committed.
+    /// Scratch for one step of the checked path: effective gradient, next moments and
+    /// denominators, computed and checked before anything is committed (allocated on first
+    /// use, never by the fast path).
     grad: DVector<f64>,
     v_next: DVector<f64>,
     g_avg_next: DVector<f64>,
@@ -283,25 +287,73 @@ impl Optimizer for RmsProp {
     }
 
     fn step(&mut self, x: &mut DVector<f64>, g: &DVector<f64>) -> Result<(), StepError> {
-        check_step_input(x, g, self.state.as_ref().map(|s| s.v.len()))?;
+        crate::error::step_check::len("gradient", g, x.len())?;
+        if let Some(state) = &self.state {
+            crate::error::step_check::len("parameters", x, state.v.len())?;
+        }
+        // One vectorised read of g tells whether it is finite and bounds it (the fast path
+        // needs the bound); the full check (which names the entry) runs only when it is not.
+        let g_max_bits = sweep::max_abs_bits(g.as_slice());
+        if g_max_bits >= sweep::INFINITY_BITS {
+            check_step_input(x, g, self.state.as_ref().map(|s| s.v.len()))?;
+        }
+        let g_max = f64::from_bits(g_max_bits);
         let c = self.config.clone();
         let n = x.len();
-        let centred = c.centering == Centering::Centered;
         let state = self.state.get_or_insert_with(|| State {
             t: 0,
             v: DVector::from_element(n, c.initial_scale),
-            g_avg: centred.then(|| DVector::zeros(n)),
+            v_bound: c.initial_scale,
+            g_avg: (c.centering == Centering::Centered).then(|| DVector::zeros(n)),
             buffer: (c.momentum > 0.0).then(|| DVector::zeros(n)),
-            grad: DVector::zeros(n),
-            v_next: DVector::zeros(n),
-            g_avg_next: DVector::zeros(n),
-            denom: DVector::zeros(n),
+            grad: DVector::zeros(0),
+            v_next: DVector::zeros(0),
+            g_avg_next: DVector::zeros(0),
+            denom: DVector::zeros(0),
         });
         let t = state.t + 1;
         let correction = match c.bias_correction {
             BiasCorrection::On => 1.0 - c.decay.powf(t as f64),
             BiasCorrection::Off => 1.0,
         };
+        // vᵢ ← γvᵢ + (1 − γ)gᵢ² ≤ max(vᵢ, gᵢ²)(1 + 5u): a bound that needs no sweep over v.
+        let v_bound = state.v_bound.max(g_max * g_max) * (1.0 + 1e-14);
+        if RmsProp::fast_path_is_safe(&c, v_bound, correction) {
+            state.t = t;
+            state.v_bound = v_bound;
+            let k = Coefficients::of(&c, correction);
+            let v = state.v.as_mut_slice();
+            let momentum = match (state.buffer.is_some(), c.momentum_placement) {
+                (false, _) => NO_MOMENTUM,
+                (true, MomentumPlacement::LrOutsideBuffer) => LR_OUTSIDE_BUFFER,
+                (true, MomentumPlacement::LrInsideBuffer) => LR_INSIDE_BUFFER,
+            };
+            let b = state.buffer.as_mut().map_or(&mut [][..], |b| b.as_mut_slice());
+            let (x, g) = (x.as_mut_slice(), g.as_slice());
+            let decoupled = matches!(c.weight_decay, WeightDecay::DecoupledTimesLr(_));
+            let inside = c.eps_placement == EpsPlacement::InsideSqrt;
+            let divide = correction != 1.0;
+            vectorised(
+                #[inline(always)]
+                || match (decoupled, divide) {
+                    (false, false) => with_eps_and_momentum::<false, false>(&k, inside, momentum, x, g, v, b),
+                    (false, true) => with_eps_and_momentum::<false, true>(&k, inside, momentum, x, g, v, b),
+                    (true, false) => with_eps_and_momentum::<true, false>(&k, inside, momentum, x, g, v, b),
+                    (true, true) => with_eps_and_momentum::<true, true>(&k, inside, momentum, x, g, v, b),
+                },
+            );
+            return Ok(());
+        }
+        // The checked path: centred (v − ḡ² may round below −ε), coupled decay (|g + λθ| is
+        // not bounded by |g|), or moments near overflow.
+        for scratch in [&mut state.grad, &mut state.v_next, &mut state.denom] {
+            if scratch.len() != n {
+                *scratch = DVector::zeros(n);
+            }
+        }
+        if state.g_avg.is_some() && state.g_avg_next.len() != n {
+            state.g_avg_next = DVector::zeros(n);
+        }
         // Pass 1: the new moments and denominators, written to scratch so that a failure
         // leaves the optimizer exactly as it was.
         for i in 0..n {
@@ -341,6 +393,7 @@ impl Optimizer for RmsProp {
         // Commit the moments.
         state.t = t;
         std::mem::swap(&mut state.v, &mut state.v_next);
+        state.v_bound = state.v.iter().fold(0.0, |m: f64, &v| m.max(v));
         if let Some(g_avg) = state.g_avg.as_mut() {
             std::mem::swap(g_avg, &mut state.g_avg_next);
         }
@@ -371,6 +424,115 @@ impl Optimizer for RmsProp {
 
     fn steps_taken(&self) -> u64 {
         self.t()
+    }
+}
+
+impl RmsProp {
+    /// Whether this step can run in one sweep, committing as it goes: uncentred, no coupled
+    /// decay, and every ṽᵢ = vᵢ/(1 − γᵗ) below 10³⁰⁰ (`v_bound` bounds the new vᵢ). Then every
+    /// denominator is finite and ≥ min(ε, √ε) > 0, so the step cannot fail half-way; otherwise
+    /// the checked two-pass path decides before anything moves.
+    fn fast_path_is_safe(c: &RmsPropConfig, v_bound: f64, correction: f64) -> bool {
+        c.centering == Centering::Uncentered
+            && !matches!(c.weight_decay, WeightDecay::CoupledL2(_))
+            && v_bound / correction < 1e300
+    }
+}
+
+/// Momentum placement, as a `const` parameter of the sweep.
+const NO_MOMENTUM: u8 = 0;
+const LR_OUTSIDE_BUFFER: u8 = 1;
+const LR_INSIDE_BUFFER: u8 = 2;
+
+/// The constants of step t.
+struct Coefficients {
+    lr: f64,
+    decay: f64,
+    one_minus_decay: f64,
+    correction: f64,
+    eps: f64,
+    momentum: f64,
+    /// λ of Keras's decoupled decay.
+    lambda: f64,
+}
+
+impl Coefficients {
+    fn of(c: &RmsPropConfig, correction: f64) -> Self {
+        Coefficients {
+            lr: c.lr,
+            decay: c.decay,
+            one_minus_decay: 1.0 - c.decay,
+            correction,
+            eps: c.eps,
+            momentum: c.momentum,
+            lambda: match c.weight_decay {
+                WeightDecay::DecoupledTimesLr(l) => l,
+                _ => 0.0,
+            },
+        }
+    }
+}
+
+/// Pick the ε placement and momentum constants of the sweep.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn with_eps_and_momentum<const DECOUPLED: bool, const DIVIDE: bool>(
+    k: &Coefficients,
+    inside: bool,
+    momentum: u8,
+    x: &mut [f64],
+    g: &[f64],
+    v: &mut [f64],
+    b: &mut [f64],
+) {
+    match (inside, momentum) {
+        (false, NO_MOMENTUM) => sweep::<DECOUPLED, DIVIDE, false, NO_MOMENTUM>(k, x, g, v, b),
+        (false, LR_OUTSIDE_BUFFER) => sweep::<DECOUPLED, DIVIDE, false, LR_OUTSIDE_BUFFER>(k, x, g, v, b),
+        (false, _) => sweep::<DECOUPLED, DIVIDE, false, LR_INSIDE_BUFFER>(k, x, g, v, b),
+        (true, NO_MOMENTUM) => sweep::<DECOUPLED, DIVIDE, true, NO_MOMENTUM>(k, x, g, v, b),
+        (true, LR_OUTSIDE_BUFFER) => sweep::<DECOUPLED, DIVIDE, true, LR_OUTSIDE_BUFFER>(k, x, g, v, b),
+        (true, _) => sweep::<DECOUPLED, DIVIDE, true, LR_INSIDE_BUFFER>(k, x, g, v, b),
+    }
+}
+
+/// One uncentred step for every coordinate in one sweep over θ, g, v (and the buffer): the
+/// same operations, in the same order, as the checked path's two passes.
+#[inline(always)]
+fn sweep<const DECOUPLED: bool, const DIVIDE: bool, const EPS_INSIDE_SQRT: bool, const MOMENTUM: u8>(
+    k: &Coefficients,
+    x: &mut [f64],
+    g: &[f64],
+    v: &mut [f64],
+    b: &mut [f64],
+) {
+    let n = x.len();
+    let (g, v) = (&g[..n], &mut v[..n]);
+    let b = if MOMENTUM == NO_MOMENTUM { b } else { &mut b[..n] };
+    for i in 0..n {
+        let gi = g[i];
+        v[i] = k.decay * v[i] + k.one_minus_decay * gi * gi;
+        let v_tilde = if DIVIDE { v[i] / k.correction } else { v[i] };
+        let denom = if EPS_INSIDE_SQRT {
+            (v_tilde + k.eps).sqrt()
+        } else {
+            v_tilde.sqrt() + k.eps
+        };
+        // Keras's decoupled decay, before the step.
+        if DECOUPLED {
+            x[i] -= x[i] * k.lambda * k.lr;
+        }
+        let d = gi / denom;
+        match MOMENTUM {
+            LR_OUTSIDE_BUFFER => {
+                b[i] = k.momentum * b[i] + d;
+                x[i] -= k.lr * b[i];
+            }
+            LR_INSIDE_BUFFER => {
+                b[i] = k.momentum * b[i] + k.lr * d;
+                x[i] -= b[i];
+            }
+            _ => x[i] -= k.lr * d,
+        }
     }
 }
 

@@ -7,11 +7,11 @@
 //! $t = 1, 2, \dots$:
 //! $$\begin{aligned}
 //! g &\leftarrow g_t + \lambda\theta_{t-1} && \text{(coupled weight decay, optional)}\\\\
-//! b_t &\leftarrow \begin{cases} g & t = 1\\\\ \mu b_{t-1} + (1-\tau)\, g & t > 1\end{cases}
+//! b_t &\leftarrow \begin{cases} g & t = 1\\\\ \mu b_{t-1} + (1-\tau)\\, g & t > 1\end{cases}
 //!     && \text{(only if } \mu \ne 0\text{)}\\\\
 //! g &\leftarrow \begin{cases} g + \mu b_t & \text{Nesterov}\\\\ b_t & \text{otherwise}\end{cases}
 //!     && \text{(only if } \mu \ne 0\text{)}\\\\
-//! \theta_t &\leftarrow \theta_{t-1} - \gamma\, g.
+//! \theta_t &\leftarrow \theta_{t-1} - \gamma\\, g.
 //! \end{aligned}$$
 //! With $\mu = 0$ this is plain GD/SGD, $\theta_t = \theta_{t-1} - \gamma g_t$
 //! ([`SgdConfig::gd`]).
@@ -56,6 +56,7 @@
 //!   <https://pytorch.org/docs/stable/generated/torch.optim.SGD.html>
 
 use super::conventions::WeightDecay;
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -217,53 +218,131 @@ impl Optimizer for Sgd {
             buffer: None,
         });
         state.t += 1;
-        // Coupled decay reads θ_{t−1}, before θ moves.
-        let mut d = g.clone();
-        if let WeightDecay::CoupledL2(lambda) = c.weight_decay {
-            for i in 0..n {
-                d[i] += lambda * x[i];
-            }
-        }
-        if c.momentum != 0.0 {
-            match state.buffer.as_mut() {
-                // b_1 = g_1: PyTorch clones the (decayed) gradient into a fresh buffer.
-                None => state.buffer = Some(d.clone()),
-                Some(b) => {
-                    for i in 0..n {
-                        b[i] = c.momentum * b[i] + (1.0 - c.dampening) * d[i];
-                    }
+        // b_1 = g_1: PyTorch clones the (decayed) gradient into a fresh buffer.
+        let momentum = match (c.momentum != 0.0, state.buffer.is_some()) {
+            (false, _) => NO_MOMENTUM,
+            (true, false) => FIRST_STEP,
+            (true, true) => LATER_STEP,
+        };
+        let buffer = match momentum {
+            NO_MOMENTUM => &mut [][..],
+            _ => state
+                .buffer
+                .get_or_insert_with(|| DVector::zeros(n))
+                .as_mut_slice(),
+        };
+        let k = Coefficients::of(c);
+        let (x, g) = (x.as_mut_slice(), g.as_slice());
+        vectorised(
+            #[inline(always)]
+            || match c.weight_decay {
+                WeightDecay::None => with_momentum::<NO_DECAY>(&k, momentum, c.nesterov, x, g, buffer),
+                WeightDecay::CoupledL2(_) => with_momentum::<COUPLED>(&k, momentum, c.nesterov, x, g, buffer),
+                WeightDecay::DecoupledTimesLr(_) => {
+                    with_momentum::<DECOUPLED_TIMES_LR>(&k, momentum, c.nesterov, x, g, buffer)
                 }
-            }
-            let b = state.buffer.as_ref().expect("buffer set above");
-            if c.nesterov {
-                for i in 0..n {
-                    d[i] += c.momentum * b[i];
+                WeightDecay::DecoupledSchedule(_) => {
+                    with_momentum::<DECOUPLED>(&k, momentum, c.nesterov, x, g, buffer)
                 }
-            } else {
-                d.copy_from(b);
-            }
-        }
-        match c.weight_decay {
-            WeightDecay::DecoupledTimesLr(lambda) => {
-                for xi in x.iter_mut() {
-                    *xi -= c.lr * lambda * *xi;
-                }
-            }
-            WeightDecay::DecoupledSchedule(lambda) => {
-                for xi in x.iter_mut() {
-                    *xi -= lambda * *xi;
-                }
-            }
-            WeightDecay::None | WeightDecay::CoupledL2(_) => {}
-        }
-        for i in 0..n {
-            x[i] -= c.lr * d[i];
-        }
+            },
+        );
         Ok(())
     }
 
     fn steps_taken(&self) -> u64 {
         self.t()
+    }
+}
+
+/// Weight decay and momentum, as `const` parameters of the sweep (decided once per step).
+const NO_DECAY: u8 = 0;
+const COUPLED: u8 = 1;
+const DECOUPLED_TIMES_LR: u8 = 2;
+const DECOUPLED: u8 = 3;
+const NO_MOMENTUM: u8 = 0;
+const FIRST_STEP: u8 = 1;
+const LATER_STEP: u8 = 2;
+
+/// The constants of a step, computed once (the same expressions as in the loop, so the same
+/// bits).
+struct Coefficients {
+    lr: f64,
+    momentum: f64,
+    one_minus_dampening: f64,
+    /// λ of whichever decay is on.
+    lambda: f64,
+    /// γλ of PyTorch's decoupled decay (`c.lr * lambda`).
+    lr_lambda: f64,
+}
+
+impl Coefficients {
+    fn of(c: &SgdConfig) -> Self {
+        let lambda = match c.weight_decay {
+            WeightDecay::None => 0.0,
+            WeightDecay::CoupledL2(l)
+            | WeightDecay::DecoupledTimesLr(l)
+            | WeightDecay::DecoupledSchedule(l) => l,
+        };
+        Coefficients {
+            lr: c.lr,
+            momentum: c.momentum,
+            one_minus_dampening: 1.0 - c.dampening,
+            lambda,
+            lr_lambda: c.lr * lambda,
+        }
+    }
+}
+
+/// Pick the momentum constants of the sweep.
+#[inline(always)]
+fn with_momentum<const DECAY: u8>(
+    k: &Coefficients,
+    momentum: u8,
+    nesterov: bool,
+    x: &mut [f64],
+    g: &[f64],
+    b: &mut [f64],
+) {
+    match (momentum, nesterov) {
+        (NO_MOMENTUM, _) => sweep::<DECAY, NO_MOMENTUM, false>(k, x, g, b),
+        (FIRST_STEP, false) => sweep::<DECAY, FIRST_STEP, false>(k, x, g, b),
+        (FIRST_STEP, true) => sweep::<DECAY, FIRST_STEP, true>(k, x, g, b),
+        (_, false) => sweep::<DECAY, LATER_STEP, false>(k, x, g, b),
+        (_, true) => sweep::<DECAY, LATER_STEP, true>(k, x, g, b),
+    }
+}
+
+/// One step for every coordinate in one sweep over θ, g (and b).
+#[inline(always)]
+fn sweep<const DECAY: u8, const MOMENTUM: u8, const NESTEROV: bool>(
+    k: &Coefficients,
+    x: &mut [f64],
+    g: &[f64],
+    b: &mut [f64],
+) {
+    let n = x.len();
+    let g = &g[..n];
+    let b = if MOMENTUM == NO_MOMENTUM { b } else { &mut b[..n] };
+    for i in 0..n {
+        // Coupled decay reads θ_{t−1}, before θ moves.
+        let mut d = g[i];
+        if DECAY == COUPLED {
+            d += k.lambda * x[i];
+        }
+        if MOMENTUM != NO_MOMENTUM {
+            b[i] = if MOMENTUM == FIRST_STEP {
+                d
+            } else {
+                k.momentum * b[i] + k.one_minus_dampening * d
+            };
+            d = if NESTEROV { d + k.momentum * b[i] } else { b[i] };
+        }
+        match DECAY {
+            DECOUPLED_TIMES_LR => x[i] -= k.lr_lambda * x[i],
+            DECOUPLED => x[i] -= k.lambda * x[i],
+            _ => {}
+        }
+        x[i] -= k.lr * d;
     }
 }
 

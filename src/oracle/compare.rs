@@ -94,15 +94,19 @@ pub fn default_tolerance(dtype: Dtype) -> f64 {
 pub enum ReplayError {
     #[error(transparent)]
     Trace(#[from] TraceError),
-    #[error("{file}: header: {source}")]
+    #[error("{file}:1: header: {source}")]
     Preset {
         file: String,
         #[source]
         source: Box<PresetError>,
     },
     /// An `"f32"` trace with a value that is not an f32 widened to f64.
-    #[error("{file}: {message}")]
-    Dtype { file: String, message: String },
+    #[error("{file}:{line}: {message}")]
+    Dtype {
+        file: String,
+        line: usize,
+        message: String,
+    },
 }
 
 /// What a trace is compared against.
@@ -541,6 +545,7 @@ fn check_dtype(
     dtype: Dtype,
     what: &str,
     step: Option<u64>,
+    line: usize,
     values: &[f64],
 ) -> Result<(), ReplayError> {
     if dtype == Dtype::F64 {
@@ -553,6 +558,7 @@ fn check_dtype(
         let at = step.map_or(String::new(), |s| format!("step {s}: "));
         return Err(ReplayError::Dtype {
             file: file.into(),
+            line,
             message: format!(
                 "{at}{what}[{i}] = {:e} is not an f32 value (an \"f32\" trace stores f32 values widened to f64, e.g. float(x) of a float32 tensor's entries)",
                 values[i]
@@ -574,7 +580,7 @@ pub fn compare_candidates<R: BufRead>(
 ) -> Result<Vec<Outcome>, ReplayError> {
     let header = reader.header().clone();
     let file = reader.file().to_string();
-    check_dtype(&file, header.dtype, "params0", None, &header.params0)?;
+    check_dtype(&file, header.dtype, "params0", None, 1, &header.params0)?;
     let mut trackers: Vec<Tracker> = Vec::with_capacity(candidates.len());
     for c in candidates {
         let replayer = if c.prefer_kernel {
@@ -595,14 +601,16 @@ pub fn compare_candidates<R: BufRead>(
             },
             BuildError::Params0(s) => ReplayError::Dtype {
                 file: file.clone(),
+                line: 1,
                 message: s.to_string(),
             },
         })?;
         trackers.push(Tracker::new(replayer, &header.params0, header.dtype, tolerance));
     }
     while let Some(rec) = reader.next_step()? {
-        check_dtype(&file, header.dtype, "grad", Some(rec.step), &rec.grad)?;
-        check_dtype(&file, header.dtype, "params", Some(rec.step), &rec.params)?;
+        let line = reader.line();
+        check_dtype(&file, header.dtype, "grad", Some(rec.step), line, &rec.grad)?;
+        check_dtype(&file, header.dtype, "params", Some(rec.step), line, &rec.params)?;
         for t in trackers.iter_mut() {
             t.feed(&rec);
         }

@@ -318,29 +318,63 @@ pub enum TraceError {
         line: usize,
         message: String,
     },
+    #[error("{file}:{line}: not UTF-8 text (a trace is JSON Lines)")]
+    NotUtf8 { file: String, line: usize },
 }
 
 impl TraceError {
-    fn json(file: &str, line: usize, what: &str, err: &serde_json::Error) -> Self {
+    /// `path` is where in the line's object the error is (`layout[0].rows`), `None` or `"."`
+    /// at the top level.
+    fn json(file: &str, line: usize, what: &str, err: &serde_json::Error, path: Option<&str>) -> Self {
         let msg = err.to_string();
+        let path = path.filter(|p| !p.is_empty() && *p != ".");
         // serde_json reports a missing field as "missing field `x` at line 1 column N".
         if let Some(rest) = msg.strip_prefix("missing field `") {
             if let Some(end) = rest.find('`') {
+                let name = &rest[..end];
                 return TraceError::MissingField {
                     file: file.into(),
                     line,
                     what: what.into(),
-                    field: rest[..end].into(),
+                    field: path.map_or_else(|| name.to_string(), |p| format!("{p}.{name}")),
                 };
             }
         }
         TraceError::Json {
             file: file.into(),
             line,
-            what: what.into(),
+            what: path.map_or_else(|| what.to_string(), |p| format!("{what} field `{p}`")),
             message: msg,
         }
     }
+
+    /// A failed `read_line`: invalid UTF-8 is located at `line`, anything else is I/O.
+    fn read(file: &str, line: usize, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::InvalidData {
+            TraceError::NotUtf8 {
+                file: file.into(),
+                line,
+            }
+        } else {
+            TraceError::Io {
+                file: file.into(),
+                source,
+            }
+        }
+    }
+}
+
+/// Parse one line. On failure, parse it again tracking the path so that the error names the
+/// field (`layout[0].rows`, `grad[3]`); the fast path pays nothing for it.
+fn parse_line<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, (serde_json::Error, Option<String>)> {
+    serde_json::from_str(text).map_err(|e| {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let path = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(located) => Some(located.path().to_string()),
+            Ok(_) => None,
+        };
+        (e, path)
+    })
 }
 
 // ---- numbers: finite f64, or (where allowed) the strings "NaN", "Infinity", "-Infinity" ----
@@ -515,15 +549,14 @@ impl<R: BufRead> TraceReader<R> {
     pub fn new(file: impl Into<String>, mut reader: R) -> Result<Self, TraceError> {
         let file = file.into();
         let mut buf = String::new();
-        let n = reader.read_line(&mut buf).map_err(|source| TraceError::Io {
-            file: file.clone(),
-            source,
-        })?;
+        let n = reader
+            .read_line(&mut buf)
+            .map_err(|source| TraceError::read(&file, 1, source))?;
         if n == 0 || buf.trim().is_empty() {
             return Err(TraceError::Empty { file });
         }
-        let header: Header = serde_json::from_str(buf.trim_end()).map_err(|e| {
-            let mut err = TraceError::json(&file, 1, "header", &e);
+        let header: Header = parse_line(buf.trim_end()).map_err(|(e, path)| {
+            let mut err = TraceError::json(&file, 1, "header", &e, path.as_deref());
             if let TraceError::Json { message, .. } = &mut err {
                 message.push_str(bare_non_finite_hint(&buf));
             }
@@ -625,13 +658,13 @@ impl<R: BufRead> TraceReader<R> {
         }
         loop {
             self.buf.clear();
-            let n = self
-                .reader
-                .read_line(&mut self.buf)
-                .map_err(|source| TraceError::Io {
-                    file: self.file.clone(),
-                    source,
-                })?;
+            let n = match self.reader.read_line(&mut self.buf) {
+                Ok(n) => n,
+                Err(source) => {
+                    self.done = true;
+                    return Err(TraceError::read(&self.file, self.line + 1, source));
+                }
+            };
             if n == 0 {
                 self.done = true;
                 return Ok(None);
@@ -642,9 +675,9 @@ impl<R: BufRead> TraceReader<R> {
             }
         }
         let complete = self.buf.ends_with('\n');
-        let rec: StepRecord = match serde_json::from_str(self.buf.trim_end()) {
+        let rec: StepRecord = match parse_line(self.buf.trim_end()) {
             Ok(r) => r,
-            Err(e) => {
+            Err((e, path)) => {
                 self.done = true;
                 if !complete && (e.is_eof() || e.is_syntax()) {
                     return Err(TraceError::Truncated {
@@ -654,7 +687,7 @@ impl<R: BufRead> TraceReader<R> {
                     });
                 }
                 let what = format!("step {}", self.next_step);
-                let mut err = TraceError::json(&self.file, self.line, &what, &e);
+                let mut err = TraceError::json(&self.file, self.line, &what, &e, path.as_deref());
                 if let TraceError::Json { message, .. } = &mut err {
                     message.push_str(bare_non_finite_hint(&self.buf));
                 }

@@ -19,7 +19,7 @@
 //! ([`Setting::with_layout`]); [`resolve`] alone gives one block.
 //!
 //! [`variants`] lists the convention variants of a resolved setting that the diagnosis of
-//! [`super::check`] replays (ε inside/outside the root, AMSGrad's maximum, AdamW's decay,
+//! [`super::cli::check`] replays (ε inside/outside the root, AMSGrad's maximum, AdamW's decay,
 //! Keras' ε-hat, AdaGrad's initial accumulator, where the learning rate enters a momentum
 //! buffer, NAdam's momentum schedule, RAdam's ε order and threshold).
 

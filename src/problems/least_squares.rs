@@ -1,13 +1,13 @@
 //! # Least squares
 //!
-//! $$f(\theta) = \frac{1}{2m}\|X\theta - y\|^2 = \frac1m\sum_{k=1}^m \tfrac12 (x_k^\top\theta - y_k)^2,
+//! $$f(\theta) = \frac{1}{2m}\Vert X\theta - y\Vert^2 = \frac1m\sum_{k=1}^m \tfrac12 (x_k^\top\theta - y_k)^2,
 //!   \qquad \nabla f(\theta) = \frac1m X^\top (X\theta - y),$$
 //! with $X \in \mathbb R^{m\times d}$ (one example per row) and $y \in \mathbb R^m$.
 //!
 //! ## Constants
 //! | symbol | value | how it is known |
 //! |---|---|---|
-//! | $L$ | $\lambda_{\max}(X^\top X)/m$ | the Hessian is the constant $X^\top X/m$; nalgebra's symmetric eigensolver (backward stable: error $O(u\,\lambda_{\max})$) |
+//! | $L$ | $\lambda_{\max}(X^\top X)/m$ | the Hessian is the constant $X^\top X/m$; nalgebra's symmetric eigensolver (backward stable: error $O(u\\,\lambda_{\max})$) |
 //! | $\mu$ | $\lambda_{\min}(X^\top X)/m$ | same; $0$ up to that rounding when $X$ is rank deficient |
 //! | $\theta^\star$ | least-squares solution | SVD of $X$ (solves the normal equations $X^\top X\theta = X^\top y$ without squaring the condition number; the minimum-norm solution when rank deficient) |
 //! | $f^\star$ | $f(\theta^\star)$ | computed, so known to rounding only |

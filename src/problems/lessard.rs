@@ -12,7 +12,7 @@
 //!
 //! ## Constants (exact)
 //! $\varphi$ is $C^1$ (values 12.5 and 38, slopes 25 and 26 agree at the breakpoints 1 and 2) and
-//! $\varphi''\in\{25, 1, 25\}$ piecewise, so $\varphi'$ is monotone with slopes in $[1, 25]$:
+//! $\varphi''\in\\{25, 1, 25\\}$ piecewise, so $\varphi'$ is monotone with slopes in $[1, 25]$:
 //! $\mu = 1$, $L = 25$, both attained. $x^\star = 0$ (where $\varphi' = 0$), $f^\star = 0$.
 //!
 //! ## References

@@ -1,6 +1,6 @@
 //! # One linear layer with squared loss (multi-output linear regression)
 //!
-//! $$f(\theta) = \frac1m\sum_{k=1}^m \tfrac12\|W x_k + b - y_k\|^2,\qquad
+//! $$f(\theta) = \frac1m\sum_{k=1}^m \tfrac12\Vert W x_k + b - y_k\Vert^2,\qquad
 //!   \nabla_W f = \frac1m\sum_k r_k x_k^\top,\quad \nabla_b f = \frac1m\sum_k r_k,\quad r_k = Wx_k + b - y_k,$$
 //! with $W\in\mathbb R^{o\times d}$ (row-major block `w`) and an optional bias $b$ (block `b`).
 //! The predictive distribution is $y\sim\mathcal N(Wx + b, I)$, so the loss is its negative
@@ -146,7 +146,7 @@ impl FiniteSum for LinearNet {
 }
 
 /// K-FAC's view: one layer, ā = x̄, g = Wx̄ − y (sampled: −ξ, ξ ~ N(0, I); expected: the unit
-/// vectors, E[ggᵀ] = I), output Fisher I.
+/// vectors, E\[ggᵀ\] = I), output Fisher I.
 impl KfacModel for LinearNet {
     fn kfac_layers(&self) -> Vec<KfacLayer> {
         vec![KfacLayer {

@@ -1,50 +1,50 @@
 //! # Logistic regression (binary and multinomial)
 //!
 //! Data $X\in\mathbb R^{m\times d}$ (one example $x_k$ per row), optional bias, optional L2
-//! term $\tfrac\lambda2\|\theta\|^2$ on **all** parameters, bias included (as PyTorch's
+//! term $\tfrac\lambda2\Vert\theta\Vert^2$ on **all** parameters, bias included (as PyTorch's
 //! `weight_decay` does unless biases are put in their own group; it keeps $\mu = \lambda$).
 //! Write $\tilde x_k = (x_k, 1)$ with a bias and $\tilde x_k = x_k$ without, and
 //! $\tilde X$ for the matrix of rows $\tilde x_k$.
 //!
-//! ## Binary ([`BinaryLogistic`]), labels $y_k \in \{0, 1\}$
-//! $$f(\theta) = \frac1m\sum_{k=1}^m \Big[\log(1 + e^{z_k}) - y_k z_k\Big] + \frac\lambda2\|\theta\|^2,
+//! ## Binary ([`BinaryLogistic`]), labels $y_k \in \\{0, 1\\}$
+//! $$f(\theta) = \frac1m\sum_{k=1}^m \Big[\log(1 + e^{z_k}) - y_k z_k\Big] + \frac\lambda2\Vert\theta\Vert^2,
 //!   \qquad z_k = \theta^\top \tilde x_k,$$
-//! $$\nabla f(\theta) = \frac1m\sum_k (\sigma(z_k) - y_k)\,\tilde x_k + \lambda\theta.$$
-//! (With labels $s_k = 2y_k - 1 \in\{\pm1\}$ this is $m^{-1}\sum_k\log(1+e^{-s_k z_k})$.)
+//! $$\nabla f(\theta) = \frac1m\sum_k (\sigma(z_k) - y_k)\\,\tilde x_k + \lambda\theta.$$
+//! (With labels $s_k = 2y_k - 1 \in\\{\pm1\\}$ this is $m^{-1}\sum_k\log(1+e^{-s_k z_k})$.)
 //! $\log(1+e^z)$ is computed as $\max(z, 0) + \operatorname{log1p}(e^{-|z|})$ and $\sigma$ by
 //! the branch that never exponentiates a positive number, so nothing overflows.
 //!
-//! ## Multinomial ([`Multinomial`]), $C$ classes, labels $y_k\in\{0..C-1\}$
+//! ## Multinomial ([`Multinomial`]), $C$ classes, labels $y_k\in\\{0..C-1\\}$
 //! Parameters: $W\in\mathbb R^{C\times d}$ row-major, then $b\in\mathbb R^C$ if biased
 //! (a [`Layout`] with blocks `w` ($C\times d$) and `b` ($C\times 1$)).
-//! $$f(\theta) = \frac1m\sum_k\Big[\operatorname{lse}(z_k) - z_{k,y_k}\Big] + \frac\lambda2\|\theta\|^2,
+//! $$f(\theta) = \frac1m\sum_k\Big[\operatorname{lse}(z_k) - z_{k,y_k}\Big] + \frac\lambda2\Vert\theta\Vert^2,
 //!   \quad z_k = W x_k + b,\quad \operatorname{lse}(z) = \max_c z_c + \log\sum_c e^{z_c - \max z},$$
-//! $$\nabla_{W} f = \frac1m\sum_k (p_k - e_{y_k})\,x_k^\top + \lambda W,\quad
+//! $$\nabla_{W} f = \frac1m\sum_k (p_k - e_{y_k})\\,x_k^\top + \lambda W,\quad
 //!   \nabla_b f = \frac1m\sum_k (p_k - e_{y_k}) + \lambda b,\quad p_k = \operatorname{softmax}(z_k).$$
 //!
 //! ## Constants (bounds, not exact values)
 //! | | $\mu$ | $L$ |
 //! |---|---|---|
-//! | binary | $\lambda$ | $\|\tilde X\|_2^2/(4m) + \lambda$ |
-//! | multinomial | $\lambda$ | $\|\tilde X\|_2^2/(2m) + \lambda$ |
+//! | binary | $\lambda$ | $\Vert\tilde X\Vert_2^2/(4m) + \lambda$ |
+//! | multinomial | $\lambda$ | $\Vert\tilde X\Vert_2^2/(2m) + \lambda$ |
 //!
 //! *Binary.* $\nabla^2 f = m^{-1}\tilde X^\top D\tilde X + \lambda I$ with
 //! $D = \operatorname{diag}(\sigma(z_k)(1-\sigma(z_k)))$, $0 \preceq D \preceq \tfrac14 I$, so
-//! $\lambda I \preceq \nabla^2 f \preceq (\tfrac{1}{4m}\|\tilde X\|_2^2 + \lambda) I$.
+//! $\lambda I \preceq \nabla^2 f \preceq (\tfrac{1}{4m}\Vert\tilde X\Vert_2^2 + \lambda) I$.
 //!
 //! *Multinomial.* Per example, the Hessian of the loss in the row-major vector of
 //! $(W, b)$ is $S_k\otimes \tilde x_k\tilde x_k^\top$ with $S_k = \operatorname{diag}(p_k) - p_kp_k^\top$.
 //! For $v\in\mathbb R^C$, $v^\top S_k v = \operatorname{Var}_{c\sim p_k}(v_c) \le
-//! \tfrac14(\max_c v_c - \min_c v_c)^2 \le \tfrac14\cdot 2(v_{\max}^2 + v_{\min}^2) \le \tfrac12\|v\|^2$
+//! \tfrac14(\max_c v_c - \min_c v_c)^2 \le \tfrac14\cdot 2(v_{\max}^2 + v_{\min}^2) \le \tfrac12\Vert v\Vert^2$
 //! (Popoviciu; the two extremes are distinct coordinates unless the variance is 0), so
 //! $0 \preceq S_k\preceq\tfrac12 I$. Kronecker products of PSD matrices preserve $\preceq$, so
 //! $\sum_k S_k\otimes\tilde x_k\tilde x_k^\top \preceq \tfrac12 I\otimes\tilde X^\top\tilde X$, whose
-//! largest eigenvalue is $\tfrac12\|\tilde X\|_2^2$. (Böhning 1992 has the sharper
+//! largest eigenvalue is $\tfrac12\Vert\tilde X\Vert_2^2$. (Böhning 1992 has the sharper
 //! $S_k\preceq\tfrac12(I - \mathbf 1\mathbf 1^\top/C)$.) Lower bound: $S_k \succeq 0$.
-//! $\|\tilde X\|_2^2 = \lambda_{\max}(\tilde X^\top\tilde X)$ is computed by nalgebra's symmetric
+//! $\Vert\tilde X\Vert_2^2 = \lambda_{\max}(\tilde X^\top\tilde X)$ is computed by nalgebra's symmetric
 //! eigensolver. No minimiser is known in closed form.
 //!
-//! As a [`FiniteSum`], $f_k = \ell_k + \tfrac\lambda2\|\theta\|^2$ (each example carries the
+//! As a [`FiniteSum`], $f_k = \ell_k + \tfrac\lambda2\Vert\theta\Vert^2$ (each example carries the
 //! whole regulariser).
 //!
 //! ## References

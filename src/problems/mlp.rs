@@ -1,15 +1,15 @@
 //! # Two-layer ReLU network
 //!
-//! $$H(x) = W_2\,\operatorname{ReLU}(W_1 x + b_1) + b_2,\qquad
-//!   f(\theta) = \frac1m\sum_{k=1}^m \tfrac12\|H(x_k) - y_k\|^2 + \frac\lambda2\|\theta\|^2,$$
+//! $$H(x) = W_2\\,\operatorname{ReLU}(W_1 x + b_1) + b_2,\qquad
+//!   f(\theta) = \frac1m\sum_{k=1}^m \tfrac12\Vert H(x_k) - y_k\Vert^2 + \frac\lambda2\Vert\theta\Vert^2,$$
 //! with $W_1\in\mathbb R^{h\times d}$, $W_2\in\mathbb R^{o\times h}$, biases optional. The ½
-//! convention: the per-example loss is $\tfrac12\|H - y\|^2$ (so its gradient in $H$ is the
-//! residual $r = H - y$); PyTorch's `MSELoss` would instead be $\tfrac1{o}\|H-y\|^2$.
+//! convention: the per-example loss is $\tfrac12\Vert H - y\Vert^2$ (so its gradient in $H$ is the
+//! residual $r = H - y$); PyTorch's `MSELoss` would instead be $\tfrac1{o}\Vert H-y\Vert^2$.
 //!
 //! ## Backpropagation (by hand)
 //! Per example, $z = W_1x + b_1$, $a = \operatorname{ReLU}(z)$, $r = H(x) - y$:
-//! $$\nabla_{W_2} = r\,a^\top,\quad \nabla_{b_2} = r,\quad
-//!   \delta = (W_2^\top r)\odot \mathbb 1_{z > 0},\quad \nabla_{W_1} = \delta\,x^\top,\quad
+//! $$\nabla_{W_2} = r\\,a^\top,\quad \nabla_{b_2} = r,\quad
+//!   \delta = (W_2^\top r)\odot \mathbb 1_{z > 0},\quad \nabla_{W_1} = \delta\\,x^\top,\quad
 //!   \nabla_{b_1} = \delta,$$
 //! averaged over the examples, plus $\lambda\theta$. $\operatorname{ReLU}'(0) := 0$, as in
 //! PyTorch; $f$ is differentiable wherever no pre-activation $z_{kj}$ is exactly 0.
@@ -258,7 +258,7 @@ impl Mlp {
     }
 
     /// PyTorch's default `nn.Linear` initialisation: every weight and bias of a layer with
-    /// `fan_in` inputs uniform on $[-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}}]$
+    /// `fan_in` inputs uniform on $[-1/\sqrt{\text{fan\\\_in}}, 1/\sqrt{\text{fan\\\_in}}]$
     /// (`kaiming_uniform_(a=√5)`), from `seed`.
     pub fn init(&self, seed: u64) -> DVector<f64> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -330,7 +330,7 @@ impl Mlp {
 
     /// $\min_{k,j}|z_{kj}|$: the distance of the pre-activations from the ReLU kink. The
     /// gradient is classical (and finite differences with step $h$ are exact up to rounding
-    /// of a quadratic) when this exceeds $h\max(1, \|X\|_\infty)$.
+    /// of a quadratic) when this exceeds $h\max(1, \Vert X\Vert_\infty)$.
     pub fn min_abs_preactivation(&self, theta: &DVector<f64>) -> f64 {
         self.preactivations(&self.x, theta).amin()
     }
@@ -505,7 +505,7 @@ impl GradientOracle for DropoutOracle<'_> {
 /// K-FAC's view of the network (Martens & Grosse 2015, §2): layer 1 maps
 /// $\bar a_0 = (x, 1)$ to $z = W_1x + b_1$, layer 2 maps $\bar a_1 = (\operatorname{ReLU}(z), 1)$
 /// to $H$ (no homogeneous coordinate without biases). The predictive distribution is
-/// $y\sim\mathcal N(H(x), I)$, whose negative log-likelihood is the loss $\tfrac12\|H-y\|^2$
+/// $y\sim\mathcal N(H(x), I)$, whose negative log-likelihood is the loss $\tfrac12\Vert H-y\Vert^2$
 /// up to a constant: its output Fisher is $I$, and a sampled target $y = H + \xi$ gives the
 /// output gradient $H - y = -\xi$, $\xi\sim\mathcal N(0, I)$ (drawn from `rng`).
 impl KfacModel for Mlp {

@@ -118,7 +118,7 @@ pub trait Objective: Sync {
 /// An objective that is a mean over `m` examples,
 /// $$f(\theta) = \frac1m \sum_{i=1}^m f_i(\theta).$$
 ///
-/// A regulariser $r(\theta)$ (e.g. $\tfrac\lambda2\|\theta\|^2$) is given **whole to every
+/// A regulariser $r(\theta)$ (e.g. $\tfrac\lambda2\Vert\theta\Vert^2$) is given **whole to every
 /// example**: $f_i = \ell_i + r$, so that the mean of the $f_i$ is $f$ and a mini-batch mean
 /// $|S|^{-1}\sum_{i\in S}\nabla f_i$ is an unbiased estimate of $\nabla f$ carrying the exact
 /// regulariser gradient (as `loss.mean() + reg` does in PyTorch).

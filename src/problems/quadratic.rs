@@ -13,7 +13,7 @@
 //! | $f^\star$ | $0$ | $A \succeq 0$ |
 //!
 //! The eigenvalues are prescribed, not computed, so $\mu$ and $L$ are exact by construction;
-//! the rotated form only perturbs $A$ by rounding ($\|\hat A - A\| \lesssim \gamma_n L$, tested).
+//! the rotated form only perturbs $A$ by rounding ($\Vert\hat A - A\Vert \lesssim \gamma_n L$, tested).
 //! $\mu = 0$ is allowed (convex, not strongly convex; then $\theta^\star$ is one minimiser).
 //!
 //! ## Spectra ([`Spectrum`]) between $\mu$ and $L$, extremes always included

@@ -1,9 +1,9 @@
 //! # Rosenbrock
 //!
 //! The $d$-dimensional Rosenbrock function ($a = 1$, $b = 100$, $d \ge 2$):
-//! $$f(x) = \sum_{i=1}^{d-1} \Big[ b\,(x_{i+1} - x_i^2)^2 + (a - x_i)^2 \Big],$$
-//! $$\frac{\partial f}{\partial x_i} = -4b\,x_i (x_{i+1} - x_i^2) - 2(a - x_i)\,\mathbb 1_{i<d}
-//!   + 2b\,(x_i - x_{i-1}^2)\,\mathbb 1_{i>1}.$$
+//! $$f(x) = \sum_{i=1}^{d-1} \Big[ b\\,(x_{i+1} - x_i^2)^2 + (a - x_i)^2 \Big],$$
+//! $$\frac{\partial f}{\partial x_i} = -4b\\,x_i (x_{i+1} - x_i^2) - 2(a - x_i)\\,\mathbb 1_{i<d} +
+//!   2b\\,(x_i - x_{i-1}^2)\\,\mathbb 1_{i>1}.$$
 //!
 //! ## Constants
 //! $x^\star = (1,\dots,1)$ and $f^\star = 0$ exactly (a sum of squares that vanishes there).

@@ -1,7 +1,7 @@
 //! # Smooth non-convex test functions with exact L
 //!
 //! Separable functions $f(x) = a\sum_i \psi(x_i)$ whose Hessian is diagonal, so the smallest
-//! Lipschitz constant of $\nabla f$ is exactly $L = a\,\sup_t|\psi''(t)|$. The AdaGrad-Norm
+//! Lipschitz constant of $\nabla f$ is exactly $L = a\\,\sup_t|\psi''(t)|$. The AdaGrad-Norm
 //! claims need such functions: smooth, bounded below, not convex, with $L$ known exactly.
 //!
 //! | type | $\psi(t)$ | $\psi''(t)$ | $L$ | $\inf f$ |

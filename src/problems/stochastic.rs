@@ -1,23 +1,23 @@
 //! # Stochastic gradient oracles
 //!
 //! ## Mini-batches ([`BatchSampler`], [`MiniBatchOracle`])
-//! An **epoch** is a uniformly random permutation $\pi$ of $\{0,\dots,m-1\}$ (seeded ChaCha8,
+//! An **epoch** is a uniformly random permutation $\pi$ of $\\{0,\dots,m-1\\}$ (seeded ChaCha8,
 //! Fisher–Yates) cut into consecutive batches of size $B$: $S_1 = \pi(0..B)$,
-//! $S_2 = \pi(B..2B)$, … so the batches of an epoch **partition** $\{0,\dots,m-1\}$. When $B\nmid m$ the
+//! $S_2 = \pi(B..2B)$, … so the batches of an epoch **partition** $\\{0,\dots,m-1\\}$. When $B\nmid m$ the
 //! last batch has $m \bmod B$ elements: [`LastBatch::Keep`] uses it (PyTorch
 //! `DataLoader(shuffle=True, drop_last=False)`), [`LastBatch::Drop`] skips it
 //! (`drop_last=True`; those examples are unseen in that epoch). The mini-batch gradient is
 //! $$g_k = \frac1{|S_k|}\sum_{i\in S_k}\nabla f_i(\theta).$$
-//! Each $S_k$ is a uniformly random subset of its size, hence $\mathbb E\,g_k = \nabla f$
+//! Each $S_k$ is a uniformly random subset of its size, hence $\mathbb E\\,g_k = \nabla f$
 //! (including the smaller last batch), and
-//! $$\mathbb E\|g_k - \nabla f\|^2 = \frac{\sigma^2_{\rm pop}}{B}\cdot\frac{m - B}{m - 1},
-//!   \qquad \sigma^2_{\rm pop} = \frac1m\sum_{i=1}^m\|\nabla f_i - \nabla f\|^2$$
+//! $$\mathbb E\Vert g_k - \nabla f\Vert^2 = \frac{\sigma^2_{\rm pop}}{B}\cdot\frac{m - B}{m - 1},
+//!   \qquad \sigma^2_{\rm pop} = \frac1m\sum_{i=1}^m\Vert\nabla f_i - \nabla f\Vert^2$$
 //! (finite-population correction). *Derivation.* With $d_i = \nabla f_i - \nabla f$,
 //! $\sum_i d_i = 0$ and indicators $\xi_i = [i\in S]$, $\mathbb E\xi_i = B/m$,
 //! $\mathbb E\xi_i\xi_j = \frac{B(B-1)}{m(m-1)}$ ($i\ne j$), so
-//! $\mathbb E\|\sum_i\xi_id_i\|^2 = \frac Bm\sum_i\|d_i\|^2 + \frac{B(B-1)}{m(m-1)}\sum_{i\ne j}d_i^\top d_j$
-//! and $\sum_{i\ne j}d_i^\top d_j = \|\sum_i d_i\|^2 - \sum_i\|d_i\|^2 = -\sum_i\|d_i\|^2$.
-//! Hence $\mathbb E\|\sum\xi_id_i\|^2 = \frac Bm\big(1 - \frac{B-1}{m-1}\big)\sum_i\|d_i\|^2
+//! $\mathbb E\Vert\sum_i\xi_id_i\Vert^2 = \frac Bm\sum_i\Vert d_i\Vert^2 + \frac{B(B-1)}{m(m-1)}\sum_{i\ne j}d_i^\top d_j$
+//! and $\sum_{i\ne j}d_i^\top d_j = \Vert\sum_i d_i\Vert^2 - \sum_i\Vert d_i\Vert^2 = -\sum_i\Vert d_i\Vert^2$.
+//! Hence $\mathbb E\Vert\sum\xi_id_i\Vert^2 = \frac Bm\big(1 - \frac{B-1}{m-1}\big)\sum_i\Vert d_i\Vert^2
 //! = \frac{B(m-B)}{m-1}\sigma^2_{\rm pop}$; dividing by $B^2$ gives the formula. It is $0$ at
 //! $B = m$ and $\sigma^2_{\rm pop}/B$ (the with-replacement value) at $B = 1$. Tested by
 //! enumerating all $\binom mB$ batches.
@@ -25,7 +25,7 @@
 //! ## Additive noise ([`AdditiveNoiseOracle`])
 //! $g = \nabla f(\theta) + \xi$, $\xi\sim\mathcal N(0, \tfrac{\sigma^2}{n}I_n)$ i.i.d. per call:
 //! **$\sigma^2/n$ per coordinate**, so $\mathbb E g = \nabla f$ and
-//! $\mathbb E\|g - \nabla f\|^2 = \sigma^2$ exactly, independent of the dimension
+//! $\mathbb E\Vert g - \nabla f\Vert^2 = \sigma^2$ exactly, independent of the dimension
 //! (the "bounded variance $\sigma^2$" assumption of SGD analyses, attained with equality).
 //!
 //! ## References
@@ -238,7 +238,7 @@ impl<P: FiniteSum + ?Sized> GradientOracle for MiniBatchOracle<'_, P> {
     }
 }
 
-/// $\nabla f + \mathcal N(0, \sigma^2/n\,I)$ (see the module doc).
+/// $\nabla f + \mathcal N(0, \sigma^2/n\\,I)$ (see the module doc).
 pub struct AdditiveNoiseOracle<'a, P: Objective + ?Sized> {
     problem: &'a P,
     sigma: f64,
@@ -290,7 +290,7 @@ impl<P: Objective + ?Sized> GradientOracle for AdditiveNoiseOracle<'_, P> {
     }
 }
 
-/// Mean $\bar g$ and population variance $\sigma^2_{\rm pop} = m^{-1}\sum_i\|g_i - \bar g\|^2$.
+/// Mean $\bar g$ and population variance $\sigma^2_{\rm pop} = m^{-1}\sum_i\Vert g_i - \bar g\Vert^2$.
 pub fn population_variance(grads: &[DVector<f64>]) -> (DVector<f64>, f64) {
     let m = grads.len() as f64;
     let mut mean = DVector::zeros(grads.first().map_or(0, |g| g.len()));
@@ -368,7 +368,7 @@ impl<P: FiniteSum + ?Sized> GradientOracle for IidBatchOracle<'_, P> {
     }
 }
 
-/// Exact $\mathbb E\|g_S - \nabla f(x)\|^2$ for a uniformly random batch of size `b` drawn
+/// Exact $\mathbb E\Vert g_S - \nabla f(x)\Vert^2$ for a uniformly random batch of size `b` drawn
 /// without replacement from `problem`'s examples.
 pub fn batch_gradient_variance<P: FiniteSum + ?Sized>(
     problem: &P,

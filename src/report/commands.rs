@@ -5,6 +5,7 @@ use super::format::{verdict_marked, ERROR_MARKED, UNEXPECTED_MARK};
 use super::list::listing;
 use super::progress::claims_bar;
 use super::record::{mode_name, Results};
+use super::shard::Shard;
 use super::write::{write_report, WriteError};
 use crate::claims::registry::{run_cards, select_cards, ClaimRun, SelectError};
 use crate::claims::Mode;
@@ -42,6 +43,8 @@ pub struct RunOptions {
     pub claims: Vec<String>,
     /// Worker threads; rayon's default (one per core) when `None`.
     pub jobs: Option<usize>,
+    /// Run only this shard of the selected claims (see [`super::shard`]).
+    pub shard: Option<Shard>,
 }
 
 /// `cargo run --release -- <subcommand> …`: the command that reproduces a run.
@@ -54,6 +57,9 @@ fn command_line(subcommand: &str, opts: &RunOptions) -> String {
         s.push_str(" --claim ");
         s.push_str(id);
     }
+    if let Some(shard) = opts.shard {
+        s.push_str(&format!(" --shard {shard}"));
+    }
     s
 }
 
@@ -63,7 +69,15 @@ fn command_line(subcommand: &str, opts: &RunOptions) -> String {
 /// # Errors
 /// A malformed card or an unknown claim id.
 pub fn run_claims(opts: &RunOptions) -> Result<Vec<ClaimRun>, SelectError> {
-    let cards = select_cards(&opts.claims)?;
+    let mut cards = select_cards(&opts.claims)?;
+    if let Some(shard) = opts.shard {
+        cards = cards
+            .into_iter()
+            .enumerate()
+            .filter(|(k, _)| shard.owns(*k))
+            .map(|(_, card)| card)
+            .collect();
+    }
     let bar = claims_bar(cards.len());
     let work = || {
         run_cards(&cards, opts.mode, &|run| {
@@ -160,7 +174,8 @@ pub fn verify(opts: &RunOptions, json: bool, out: &mut dyn Write, err: &mut dyn 
         Ok(r) => r,
         Err(e) => return bad_input(err, &e),
     };
-    let results = Results::new(&runs, opts.mode, command_line("verify", opts), true);
+    let mut results = Results::new(&runs, opts.mode, command_line("verify", opts), true);
+    results.shard = opts.shard;
     if json {
         let _ = out.write_all(results.to_json().as_bytes());
     } else {
@@ -185,6 +200,7 @@ pub fn verify(opts: &RunOptions, json: bool, out: &mut dyn Write, err: &mut dyn 
 pub fn report(
     mode: Mode,
     jobs: Option<usize>,
+    shard: Option<Shard>,
     out_dir: &Path,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -193,13 +209,79 @@ pub fn report(
         mode,
         claims: Vec::new(),
         jobs,
+        shard,
     };
     let runs = match run_claims(&opts) {
         Ok(r) => r,
         Err(e) => return bad_input(err, &e),
     };
-    let results = Results::new(&runs, mode, command_line("report", &opts), false);
-    match write_report(out_dir, &results) {
+    let mut results = Results::new(&runs, mode, command_line("report", &opts), false);
+    results.shard = shard;
+    if let Err(status) = write(out_dir, &results, out, err) {
+        return status;
+    }
+    for run in runs.iter().filter(|r| !r.as_expected()) {
+        let id_width = run.card.id.chars().count();
+        let _ = writeln!(out, "{}", verify_line(run, id_width));
+    }
+    let _ = writeln!(out, "{}", results.summary.line());
+    status_of(&runs)
+}
+
+/// `optverify merge`: read the shards' `results.json` (written by `report --shard i/n`, or
+/// printed by `verify --shard i/n --json`), merge them and write the report of the whole run
+/// under `out_dir` (see [`super::shard`]). Exit status as `report`: 0 if every claim got its
+/// expected verdict, 1 if not, 2 if a file is unreadable or the shards do not fit together.
+pub fn merge(
+    files: &[std::path::PathBuf],
+    out_dir: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Status {
+    let mut shards = Vec::new();
+    for path in files {
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return bad_input(err, &format!("cannot read {name}: {e}")),
+        };
+        match serde_json::from_str::<Results>(&text) {
+            Ok(r) => shards.push((name, r)),
+            Err(e) => return bad_input(err, &format!("{name} is not a results.json: {e}")),
+        }
+    }
+    let mode = match shards.first() {
+        Some((_, r)) => r.mode,
+        None => return bad_input(err, &super::shard::MergeError::Empty),
+    };
+    let whole = RunOptions {
+        mode,
+        claims: Vec::new(),
+        jobs: None,
+        shard: None,
+    };
+    let results = match super::shard::merge(shards, command_line("report", &whole)) {
+        Ok(r) => r,
+        Err(e) => return bad_input(err, &e),
+    };
+    if let Err(status) = write(out_dir, &results, out, err) {
+        return status;
+    }
+    for c in results.claims.iter().filter(|c| !c.as_expected) {
+        let _ = writeln!(out, "✗ {} not as expected", c.card.id);
+    }
+    let _ = writeln!(out, "{}", results.summary.line());
+    if results.summary.all_as_expected() {
+        Status::Success
+    } else {
+        Status::NotAsExpected
+    }
+}
+
+/// Write the report of `results` and say where; the status to return on failure.
+fn write(out_dir: &Path, results: &Results, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), Status> {
+    let mode = results.mode;
+    match write_report(out_dir, results) {
         Ok(files) => {
             let _ = writeln!(
                 out,
@@ -209,18 +291,13 @@ pub fn report(
                 mode_name(mode)
             );
         }
-        Err(e @ WriteError::Io { .. }) => return bad_input(err, &e),
+        Err(e @ WriteError::Io { .. }) => return Err(bad_input(err, &e)),
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
-            return Status::NotAsExpected;
+            return Err(Status::NotAsExpected);
         }
     }
-    for run in runs.iter().filter(|r| !r.as_expected()) {
-        let id_width = run.card.id.chars().count();
-        let _ = writeln!(out, "{}", verify_line(run, id_width));
-    }
-    let _ = writeln!(out, "{}", results.summary.line());
-    status_of(&runs)
+    Ok(())
 }
 
 /// `optverify list`: the claims, optimizers and problems, as text or JSON.

@@ -97,14 +97,13 @@ pub fn no_html(text: &str) -> String {
         match c {
             '`' => in_code = !in_code,
             '$' if !in_code => in_math = !in_math,
-            '<' if !in_code => {
-                if chars
+            '<' if !in_code
+                && chars
                     .peek()
-                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'))
-                {
-                    out.push_str(if in_math { "< " } else { "\\<" });
-                    continue;
-                }
+                    .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')) =>
+            {
+                out.push_str(if in_math { "< " } else { "\\<" });
+                continue;
             }
             _ => {}
         }

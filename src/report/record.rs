@@ -1,7 +1,7 @@
 //! The records written to `results.json` (and printed by `verify --json`): every card and its
 //! evidence, in a form that survives a JSON round trip.
 //!
-//! The records mirror [`Evidence`] field for field (same names, same JSON shape), with one
+//! The records mirror [`Evidence`](crate::claims::Evidence) field for field (same names, same JSON shape), with one
 //! difference: a float is a [`JsonF64`], written as a JSON number when finite and as the
 //! string `"NaN"`, `"inf"` or `"-inf"` otherwise (serde_json would write `null`, which
 //! cannot be read back as a float). Finite floats are written in the shortest form that
@@ -398,6 +398,9 @@ pub struct Results {
     pub summary: Summary,
     /// Every claim, in registry order.
     pub claims: Vec<ClaimRecord>,
+    /// Which shard of a split run these are (`--shard i/n`; absent for a whole run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<super::shard::Shard>,
 }
 
 impl Results {
@@ -414,6 +417,7 @@ impl Results {
             command: command.into(),
             summary: Summary::of(&claims),
             claims,
+            shard: None,
         }
     }
 

@@ -8,7 +8,7 @@
 //!   = 1 + \left\lceil \frac{2\Delta(b_0 + 2\Delta)}{\varepsilon} \right\rceil,$$
 //!   regime $b_0 < \eta L$, with $C_{b_0} = 1 + 2\log(L/b_0)$:
 //!   $$N = 1 + \left\lceil \frac{2L\Delta + (2\Delta + LC_{b_0})^2 + L^2(1 + C_{b_0}) - b_0^2}{\varepsilon}\right\rceil,$$
-//!   after which $\min_{j \in [N]}\|\nabla F(x_j)\|^2 \le \varepsilon$, $[N] = \{0, \dots, N\}$.
+//!   after which $\min_{j \in \[N\]}\Vert\nabla F(x_j)\Vert^2 \le \varepsilon$, $\[N\] = \\{0, \dots, N\\}$.
 //! * The lecture's regime-$b_0 < L$ count (an earlier arXiv version's, which we could not
 //!   read; see the card):
 //!   $$T = 1 + \left\lceil \frac{L^2 - b_0^2 + 4\big(\Delta + (\tfrac34 + \log\tfrac{L}{b_0})L\big)^2}{\varepsilon}\right\rceil.$$
@@ -164,13 +164,13 @@ pub fn batch_iterations_lecture(gap: f64, l: f64, b0: f64, eps: f64) -> Ceil {
 
 /// Lemma 2.1 (JMLR), constant step 1/b with b ≥ L: "min over $j \in [N-1]$ after at most
 /// $N = 2b\Delta/\varepsilon$ steps"; as an integer count, $\lceil 2b\Delta/\varepsilon\rceil$
-/// iterates $x_0..x_{N-1}$ (the descent lemma gives $\sum_{j<K}\|g_j\|^2 \le 2b\Delta$).
+/// iterates $x_0..x_{N-1}$ (the descent lemma gives $\sum_{j<K}\Vert g_j\Vert^2 \le 2b\Delta$).
 pub fn constant_step_iterations(gap: f64, b: f64, eps: f64) -> BigInt {
     let two = BigRational::from_integer(2.into());
     ceil(&(two * rat(b) * rat(gap) / rat(eps)))
 }
 
-/// Constant step 1/b with L/2 < b (descent lemma: $F_{j+1} \le F_j - \tfrac1b(1 - \tfrac{L}{2b})\|g_j\|^2$):
+/// Constant step 1/b with L/2 < b (descent lemma: $F_{j+1} \le F_j - \tfrac1b(1 - \tfrac{L}{2b})\Vert g_j\Vert^2$):
 /// $\lceil b^2\Delta/(\varepsilon(b - L/2))\rceil$; equals [`constant_step_iterations`] at b = L.
 /// `None` when b ≤ L/2 (no guarantee).
 pub fn constant_step_iterations_descent(gap: f64, l: f64, b: f64, eps: f64) -> Option<BigInt> {
@@ -210,7 +210,7 @@ pub fn b_squared_exact(b0: f64, a: &[f64]) -> BigRational {
     a.iter().fold(&br * &br, |s, &x| s + rat(x))
 }
 
-/// $b_0^2 + n\,a$ exactly (the N-lemma's adversarial constant sequences, without summing n terms).
+/// $b_0^2 + n\\,a$ exactly (the N-lemma's adversarial constant sequences, without summing n terms).
 pub fn b_squared_exact_constant(b0: f64, a: f64, n: usize) -> BigRational {
     let br = rat(b0);
     &br * &br + rat(a) * BigRational::from_integer(BigInt::from(n))
@@ -383,6 +383,10 @@ mod tests {
         assert_eq!(n_lemma_iterations(2.0, 1.0, 1.0), BigInt::from(4));
         assert_eq!(n_lemma_minimal_iterations(2.0, 1.0, 1.0), BigInt::from(3));
         assert_eq!(n_lemma_minimal_iterations(1.0, 2.0, 1.0), BigInt::zero());
+        // b₀ > L: the printed count is 1 for L² < b₀² < L² + ε and ≤ 0 beyond (never clamped).
+        assert_eq!(n_lemma_iterations(1.0, 1.25, 1.0), BigInt::from(1));
+        assert_eq!(n_lemma_iterations(1.0, 2.0, 1.0), BigInt::from(-2));
+        assert_eq!(n_lemma_iterations_f64(1.0, 2.0, 1.0), -2.0);
     }
 
     #[test]

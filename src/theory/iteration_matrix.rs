@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | GD, step $\alpha$ | $e_{k+1} = (1-\alpha\lambda)e_k$ | $z - (1-\alpha\lambda)$ |
 //! | heavy-ball $(\alpha,\beta)$ | $e_{k+1} = (1+\beta-\alpha\lambda)e_k - \beta e_{k-1}$ | $z^2 - (1+\beta-\alpha\lambda)z + \beta$ |
-//! | NAG $(\alpha,\beta)$ | $e_{k+1} = (1+\beta)(1-\alpha\lambda)e_k - \beta(1-\alpha\lambda)e_{k-1}$ | $z^2 - (1+\beta)c\,z + \beta c$, $c = 1-\alpha\lambda$ |
+//! | NAG $(\alpha,\beta)$ | $e_{k+1} = (1+\beta)(1-\alpha\lambda)e_k - \beta(1-\alpha\lambda)e_{k-1}$ | $z^2 - (1+\beta)c\\,z + \beta c$, $c = 1-\alpha\lambda$ |
 //!
 //! The two-step recursions are the $2\times2$ blocks $\begin{pmatrix} b & -c_0\\ 1 & 0\end{pmatrix}$
 //! acting on $(e_k, e_{k-1})$, with $z^2 - bz + c_0$ their characteristic polynomial.
@@ -29,11 +29,11 @@
 //! ## Accuracy near a double root
 //! Near $D = 0$ the roots are ill-conditioned: a perturbation $\delta$ of the matrix moves them
 //! by $O(\sqrt\delta)$. A general eigensolver (nalgebra's Schur) works on the rounded matrix, so
-//! it returns the modulus with error up to about $\sqrt{u}\,|b| \approx 10^{-8}$ there; the
+//! it returns the modulus with error up to about $\sqrt{u}\\,|b| \approx 10^{-8}$ there; the
 //! closed form returns exactly $\sqrt{c_0}$ on the complex side. But the tuned parameters
 //! themselves are rounded: at $\lambda = \mu$ the computed $\alpha\lambda$ may land a few ulps
 //! on the real side of the threshold $(1-\sqrt\beta)^2$, and the block *actually iterated in
-//! f64* then has two real roots $\sqrt\beta\,(1 \pm O(\sqrt u))$. The closed form reports the
+//! f64* then has two real roots $\sqrt\beta\\,(1 \pm O(\sqrt u))$. The closed form reports the
 //! radius of that rounded block; the analytic value at exact parameters is in
 //! [`super::rates`] ([`super::rates::heavy_ball_tuned_rate`], [`super::rates::nag_tuned_rate`]).
 //! The two differ by at most about $(1-\sqrt\beta)\sqrt{8u} \lesssim 3\cdot10^{-8}$, far below

@@ -5,20 +5,20 @@
 //!
 //! | method | parameters | what is proved | source |
 //! |---|---|---|---|
-//! | GD | $h = 2/(\mu+L)$ | $\|e_k\| \le \big(\frac{\kappa-1}{\kappa+1}\big)^k\|e_0\|$ for all $k$, all $f\in\mathcal S^{1,1}_{\mu,L}$ | Nesterov 2004, Thm 2.1.15 |
-//! | GD | $0<h\le 2/(\mu+L)$ | $\|e_k\|^2 \le \big(1 - \frac{2h\mu L}{\mu+L}\big)^k\|e_0\|^2$; at $h = 1/L$ the distance rate is $\sqrt{(\kappa-1)/(\kappa+1)}$ (on quadratics the true rate is $1 - 1/\kappa$) | same |
-//! | heavy-ball | $\alpha = \frac{4}{(\sqrt L+\sqrt\mu)^2}$, $\beta = \big(\frac{\sqrt\kappa-1}{\sqrt\kappa+1}\big)^2$ | on quadratics, every $2\times2$ block has spectral radius $\sqrt\beta = \frac{\sqrt\kappa-1}{\sqrt\kappa+1}$, with double roots at $\lambda = \mu, L$: an *asymptotic* rate, $\|e_k\| \sim k\,q^k$ | Polyak 1964 (local, near a non-degenerate minimum of a $C^2$ function); not global (Lessard et al. 2016 §4.6) |
-//! | NAG | $\alpha = 1/L$, $\beta = \frac{\sqrt\kappa-1}{\sqrt\kappa+1}$, $x_{-1} = x_0$ | $f(x_k) - f^\star \le (1-\frac1{\sqrt\kappa})^k\big(f(x_0) - f^\star + \frac\mu2\|e_0\|^2\big)$ | Nesterov 2004 §2.2.1 (Thm 2.2.1 + Lemma 2.2.4, constant step scheme III, $\gamma_0 = \mu$); d'Aspremont, Scieur, Taylor 2021, Cor. 4.15 |
-//! | NAG | same | hence $\|e_k\| \le \sqrt{\kappa+1}\,\big(\sqrt{1-1/\sqrt\kappa}\big)^k\|e_0\|$ (the slide's rate, with its constant) | from $f - f^\star \ge \frac\mu2\|e\|^2$ and $f(x_0) - f^\star \le \frac L2\|e_0\|^2$ |
+//! | GD | $h = 2/(\mu+L)$ | $\Vert e_k\Vert \le \big(\frac{\kappa-1}{\kappa+1}\big)^k\Vert e_0\Vert$ for all $k$, all $f\in\mathcal S^{1,1}_{\mu,L}$ | Nesterov 2004, Thm 2.1.15 |
+//! | GD | $0<h\le 2/(\mu+L)$ | $\Vert e_k\Vert^2 \le \big(1 - \frac{2h\mu L}{\mu+L}\big)^k\Vert e_0\Vert^2$; at $h = 1/L$ the distance rate is $\sqrt{(\kappa-1)/(\kappa+1)}$ (on quadratics the true rate is $1 - 1/\kappa$) | same |
+//! | heavy-ball | $\alpha = \frac{4}{(\sqrt L+\sqrt\mu)^2}$, $\beta = \big(\frac{\sqrt\kappa-1}{\sqrt\kappa+1}\big)^2$ | on quadratics, every $2\times2$ block has spectral radius $\sqrt\beta = \frac{\sqrt\kappa-1}{\sqrt\kappa+1}$, with double roots at $\lambda = \mu, L$: an *asymptotic* rate, $\Vert e_k\Vert \sim k\\,q^k$ | Polyak 1964 (local, near a non-degenerate minimum of a $C^2$ function); not global (Lessard et al. 2016 §4.6) |
+//! | NAG | $\alpha = 1/L$, $\beta = \frac{\sqrt\kappa-1}{\sqrt\kappa+1}$, $x_{-1} = x_0$ | $f(x_k) - f^\star \le (1-\frac1{\sqrt\kappa})^k\big(f(x_0) - f^\star + \frac\mu2\Vert e_0\Vert^2\big)$ | Nesterov 2004 §2.2.1 (Thm 2.2.1 + Lemma 2.2.4, constant step scheme III, $\gamma_0 = \mu$); d'Aspremont, Scieur, Taylor 2021, Cor. 4.15 |
+//! | NAG | same | hence $\Vert e_k\Vert \le \sqrt{\kappa+1}\\,\big(\sqrt{1-1/\sqrt\kappa}\big)^k\Vert e_0\Vert$ (the slide's rate, with its constant) | from $f - f^\star \ge \frac\mu2\Vert e\Vert^2$ and $f(x_0) - f^\star \le \frac L2\Vert e_0\Vert^2$ |
 //! | NAG | same | on quadratics the block radius is maximal at $\lambda = \mu$, a double root $1 - 1/\sqrt\kappa$ (the square of the slide's rate) | [`super::iteration_matrix`] |
-//! | any first-order method | — | $\|e_k\| \ge \big(\frac{\sqrt\kappa-1}{\sqrt\kappa+1}\big)^k\|e_0\|$ on a worst-case function in $\ell_2$ | Nesterov 2004, Thm 2.1.13 |
-//! | GD, $\mu = 0$ | $h = 1/L$ | $f(x_k) - f^\star \le \frac{2L\|e_0\|^2}{k+4}$ | Nesterov 2004, Cor. 2.1.2 |
-//! | FISTA/NAG, $\mu = 0$ | $\alpha = 1/L$, $t_{k+1} = \frac{1+\sqrt{1+4t_k^2}}2$, $\beta_k = \frac{t_k-1}{t_{k+1}}$ | $f(x_k) - f^\star \le \frac{2L\|e_0\|^2}{(k+1)^2}$ | Beck & Teboulle 2009, Thm 4.4 |
+//! | any first-order method | — | $\Vert e_k\Vert \ge \big(\frac{\sqrt\kappa-1}{\sqrt\kappa+1}\big)^k\Vert e_0\Vert$ on a worst-case function in $\ell_2$ | Nesterov 2004, Thm 2.1.13 |
+//! | GD, $\mu = 0$ | $h = 1/L$ | $f(x_k) - f^\star \le \frac{2L\Vert e_0\Vert^2}{k+4}$ | Nesterov 2004, Cor. 2.1.2 |
+//! | FISTA/NAG, $\mu = 0$ | $\alpha = 1/L$, $t_{k+1} = \frac{1+\sqrt{1+4t_k^2}}2$, $\beta_k = \frac{t_k-1}{t_{k+1}}$ | $f(x_k) - f^\star \le \frac{2L\Vert e_0\Vert^2}{(k+1)^2}$ | Beck & Teboulle 2009, Thm 4.4 |
 //!
 //! The derivation of the NAG distance constant: with $\gamma_0 = \mu$ the bracket is
-//! $f(x_0) - f^\star + \frac\mu2\|e_0\|^2 \le \frac{L+\mu}2\|e_0\|^2$, and
-//! $\frac\mu2\|e_k\|^2 \le f(x_k) - f^\star$, so $\|e_k\|^2 \le (\kappa+1)(1-1/\sqrt\kappa)^k\|e_0\|^2$.
-//! (Nesterov's Thm 2.2.3 states the cruder $f(x_k) - f^\star \le L(1-\sqrt{\mu/L})^k\|e_0\|^2$
+//! $f(x_0) - f^\star + \frac\mu2\Vert e_0\Vert^2 \le \frac{L+\mu}2\Vert e_0\Vert^2$, and
+//! $\frac\mu2\Vert e_k\Vert^2 \le f(x_k) - f^\star$, so $\Vert e_k\Vert^2 \le (\kappa+1)(1-1/\sqrt\kappa)^k\Vert e_0\Vert^2$.
+//! (Nesterov's Thm 2.2.3 states the cruder $f(x_k) - f^\star \le L(1-\sqrt{\mu/L})^k\Vert e_0\Vert^2$
 //! for the general scheme with $\gamma_0 = L$, which gives the constant $\sqrt{2\kappa}$.)
 //!
 //! ## References

@@ -2,10 +2,10 @@
 //!
 //! **Balancing.** For a two-layer ReLU network the rescaling (W₁, W₂) ↦ (cW₁, c⁻¹W₂), c > 0,
 //! leaves the function unchanged, and the weight-decay penalty along the orbit is
-//! $$\Phi(c) = \lambda\left(c^2\|W_1\|^2 + c^{-2}\|W_2\|^2\right).$$
-//! $\Phi'(c) = 2\lambda(c\|W_1\|^2 - c^{-3}\|W_2\|^2) = 0$ gives $c_*^2 = \|W_2\|/\|W_1\|$,
-//! where $\|c_*W_1\| = \|c_*^{-1}W_2\| = \sqrt{\|W_1\|\|W_2\|}$ (balanced) and
-//! $\Phi(c_*) = 2\lambda\|W_1\|\|W_2\|$ (AM–GM; $\Phi$ is convex in $\log c$, so this is the
+//! $$\Phi(c) = \lambda\left(c^2\Vert W_1\Vert^2 + c^{-2}\Vert W_2\Vert^2\right).$$
+//! $\Phi'(c) = 2\lambda(c\Vert W_1\Vert^2 - c^{-3}\Vert W_2\Vert^2) = 0$ gives $c_\star^2 = \Vert W_2\Vert/\Vert W_1\Vert$,
+//! where $\Vert c_\star W_1\Vert = \Vert c_\star^{-1}W_2\Vert = \sqrt{\Vert W_1\Vert\Vert W_2\Vert}$ (balanced) and
+//! $\Phi(c_\star) = 2\lambda\Vert W_1\Vert\Vert W_2\Vert$ (AM–GM; $\Phi$ is convex in $\log c$, so this is the
 //! global minimum).
 //!
 //! **Adam's effective step** (Kingma & Ba §2.1 with ε = 0). With bias correction,

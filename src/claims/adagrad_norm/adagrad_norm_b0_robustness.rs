@@ -10,7 +10,7 @@
 //!   b₀ < L/2.
 //! * **Context**: large b₀ against the bound's linear factor, worst/best ratios, SGD beside.
 //!
-//! The runs depend only on the mode's parameters and are cached ([`super::cached`]): the
+//! The runs depend only on the mode's parameters and are cached (`super::cached`): the
 //! statement and its mutants are judged on the same runs.
 //!
 //! Instance: F(θ) = ½(θ − θ*)ᵀA(θ − θ*), n = 10, spectrum uniform on [0.1, 1] with both ends

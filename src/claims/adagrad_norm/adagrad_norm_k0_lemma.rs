@@ -8,7 +8,7 @@
 //!   D = F(θ_{k₀−1}) − F* and the statement's coefficient, JMLR eq. (15), and Lemma 4.2 with
 //!   the initial gap (coefficient `gap_coeff`), each beyond the rounding slack argued below.
 
-use super::{instances, other, run_adagrad_norm, Instance};
+use super::{cache_key, cached, instances, other, run_adagrad_norm, Instance};
 use crate::claims::{CheckContext, CheckError, Checker, Counterexample, Evidence, Measurement, Relation};
 use crate::problems::{Objective, Quadratic, ShiftedQuadratic};
 use nalgebra::DVector;
@@ -18,6 +18,64 @@ pub const CHECKER: Checker = Checker {
     id: "adagrad-norm-k0-lemma",
     run: check,
 };
+
+/// What one run gives (independent of the statement): k₀ − 1's b and F, max_{k≥k₀} b_k.
+struct Record {
+    name: String,
+    dim: usize,
+    b0: f64,
+    l: f64,
+    /// F(θ₀) − F*.
+    gap0: f64,
+    f_star: f64,
+    bk: f64,
+    fk: f64,
+    bmax: f64,
+}
+
+/// The runs with b₀ < L whose b_k reaches L after k = 0, on the instances of the
+/// batch-complexity card plus a quadratic with inf F = −10.
+fn simulate(steps: usize, dims: &[usize], seeds: u64, ratios: &[f64]) -> Result<Vec<Record>, CheckError> {
+    let mut insts = instances(dims, seeds)?;
+    // inf F < 0: the raw value is below the gap.
+    let sq = ShiftedQuadratic::new(vec![1.0, 0.5], -10.0).map_err(other)?;
+    let x0 = DVector::from_row_slice(&[3.0, -2.0]);
+    let raw = sq.value(&x0);
+    insts.push(Instance {
+        name: "shifted quadratic c = −10".into(),
+        gap: raw + 10.0,
+        raw,
+        l: 1.0,
+        x0,
+        obj: Box::new(sq),
+    });
+    let mut out = Vec::new();
+    for inst in &insts {
+        let f_star = inst.raw - inst.gap;
+        for &r in ratios.iter().filter(|&&r| r < 1.0) {
+            let b0 = r * inst.l;
+            let run = run_adagrad_norm(inst.obj.as_ref(), &inst.x0, b0, steps, None)?;
+            let Some(k0) = run.b.iter().position(|&b| b >= inst.l) else {
+                continue;
+            };
+            if k0 == 0 {
+                continue;
+            }
+            out.push(Record {
+                name: inst.name.clone(),
+                dim: inst.obj.dim(),
+                b0,
+                l: inst.l,
+                gap0: inst.gap,
+                f_star,
+                bk: run.b[k0 - 1],
+                fk: run.f[k0 - 1],
+                bmax: run.b[k0..].iter().cloned().fold(0.0, f64::max),
+            });
+        }
+    }
+    Ok(out)
+}
 
 fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let first_coeff = ctx.stmt_f64("first_coeff")?;
@@ -33,40 +91,18 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     // JMLR eq. (15): Σ_{k=k₀−1}^{M−1}‖∇F_k‖² ≤ 4D² + 2D·b_{k₀−1} (D = F(θ_{k₀−1}) − F*, η = 1),
     // i.e. b_M² ≤ b_{k₀−1}² + 4D² + 2D·b_{k₀−1} ≤ (b_{k₀−1} + 2D)² for every M ≥ k₀.
     let (mut eq15_fail, mut worst_eq15) = (0u64, 0.0f64);
-    let mut insts = instances(&dims, seeds)?;
-    // inf F < 0: the raw value is below the gap.
-    let sq = ShiftedQuadratic::new(vec![1.0, 0.5], -10.0).map_err(other)?;
-    let x0 = DVector::from_row_slice(&[3.0, -2.0]);
-    let raw = sq.value(&x0);
-    insts.push(Instance {
-        name: "shifted quadratic c = −10".into(),
-        gap: raw + 10.0,
-        raw,
-        l: 1.0,
-        x0,
-        obj: Box::new(sq),
-    });
+    let records = cached(cache_key(ctx), || simulate(steps, &dims, seeds, &ratios))?;
     let mut smallest_printed: Option<(String, f64, f64, f64)> = None;
-    for inst in &insts {
-        let f_star = inst.raw - inst.gap;
-        for &r in ratios.iter().filter(|&&r| r < 1.0) {
-            let b0 = r * inst.l;
-            let run = run_adagrad_norm(inst.obj.as_ref(), &inst.x0, b0, steps, None)?;
-            let Some(k0) = run.b.iter().position(|&b| b >= inst.l) else {
-                continue;
-            };
-            if k0 == 0 {
-                continue;
-            }
-            n += 1;
-            let (bk, fk) = (run.b[k0 - 1], run.f[k0 - 1]);
+    for rec in records.iter() {
+        let (f_star, b0, bk, fk, bmax) = (rec.f_star, rec.b0, rec.bk, rec.fk, rec.bmax);
+        n += 1;
+        {
             let gap_k = fk - f_star;
-            let bmax = run.b[k0..].iter().cloned().fold(0.0, f64::max);
             // Rounding: b_k² accumulates ≤ `steps` non-negative terms (relative error ≤ γ_steps,
             // Higham Lemma 3.1) and F is a sum of n terms (≤ γ_{n+4} of Σ|terms| ≤ |F| + |F*|):
             // slack γ_{steps+n+16}·max(1, |rhs|, |F|, |F*|).
             let scale = fk.abs().max(f_star.abs()).max(1.0);
-            let slack = |rhs: f64| crate::prec::gamma(steps + inst.obj.dim() + 16) * rhs.abs().max(scale);
+            let slack = |rhs: f64| crate::prec::gamma(steps + rec.dim + 16) * rhs.abs().max(scale);
             let rhs1 = bk + first_coeff * gap_k;
             worst_first = worst_first.max(bmax / rhs1);
             if bmax > rhs1 + slack(rhs1) {
@@ -79,23 +115,23 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             worst_eq15 = worst_eq15.max(bmax * bmax / rhs15);
             // D carries an absolute error ≤ γ·scale and ∂rhs/∂D = 8D + 2b_{k₀−1}: add that
             // propagated error to the relative slack of the squares.
-            let gamma = crate::prec::gamma(steps + inst.obj.dim() + 16);
+            let gamma = crate::prec::gamma(steps + rec.dim + 16);
             let slack15 = gamma * (rhs15 + (8.0 * gap_k.abs() + 2.0 * bk) * scale);
             if bmax * bmax > rhs15 + slack15 {
                 eq15_fail += 1;
             }
-            let log_term = 0.5 * inst.l * (1.0 + 2.0 * (bk / b0).ln());
+            let log_term = 0.5 * rec.l * (1.0 + 2.0 * (bk / b0).ln());
             if gap_k > log_term + slack(log_term) {
                 second_printed_fail += 1;
-                let cand = (inst.name.clone(), b0, gap_k, log_term);
+                let cand = (rec.name.clone(), b0, gap_k, log_term);
                 if smallest_printed
                     .as_ref()
-                    .is_none_or(|s| inst.obj.dim() < 2 && s.2 > gap_k)
+                    .is_none_or(|s| rec.dim < 2 && s.2 > gap_k)
                 {
                     smallest_printed = Some(cand);
                 }
             }
-            let corrected = gap_coeff * inst.gap + log_term;
+            let corrected = gap_coeff * rec.gap0 + log_term;
             worst_second_corr = worst_second_corr.max(gap_k / corrected);
             if gap_k > corrected + slack(corrected) {
                 second_corr_fail += 1;

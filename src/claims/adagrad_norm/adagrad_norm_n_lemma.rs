@@ -7,12 +7,11 @@
 //!   are included: there N ≤ 1 and, when b₀² ≥ L² + ε, N ≤ 0. "After N ≤ 0 iterations" is
 //!   read as after max(N, 0) = 0 iterations (a number of iterations is not negative), where
 //!   the min over no a_k is not ≤ ε and b₀ ≥ L must hold — it does, since b₀ > L.
-//! * **Checks**: the count is computed exactly ([`th::n_lemma_iterations`]); where a reader's
-//!   f64 evaluation of the ceiling differs from it (quotients within rounding of an integer,
-//!   constructed by b₀ = fl(√(L² − mε))), the two differ by exactly one.
-//! * **Context**: N − 1 already suffices (the +1 is slack) and N − 2 does not; how many cases
-//!   had N ≤ 0 or N = 1; how many f64 ceilings differ from the exact one, and whether the
-//!   lemma holds at the f64 count too.
+//! * **Checks**: the count is computed exactly ([`th::n_lemma_iterations`]); a reader's f64
+//!   evaluation of the ceiling differs from it on at least one constructed input (quotients
+//!   within rounding of an integer, b₀ = fl(√(L² − mε))) and never by more than one; the cases
+//!   with N ≤ 0 are exactly those with b₀² ≥ L² + ε (an independent exact test).
+//! * **Context**: N − 1 already suffices (the +1 is slack) and N − 2 does not.
 
 use super::other;
 use crate::claims::{CheckContext, CheckError, Checker, Evidence, Measurement, Relation};
@@ -52,7 +51,7 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         (th::n_lemma_iterations(l, b0, eps) - BigInt::from(1) + BigInt::from(offset)).to_i64()
     };
     let (mut violations, mut checked) = (Vec::new(), 0u64);
-    let (mut n_nonpositive, mut n_one, mut above_l) = (0u64, 0u64, 0u64);
+    let (mut n_nonpositive, mut n_one, mut above_l, mut beyond_eps) = (0u64, 0u64, 0u64, 0u64);
     let (mut minimal_ok, mut minimal_tight, mut below_l) = (0u64, 0u64, 0u64);
     let witness_case = |l: f64, b0: f64, eps: f64, a: f64, violations: &mut Vec<String>| -> bool {
         let Some(n) = count(l, b0, eps) else { return false };
@@ -84,6 +83,10 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let exact = th::n_lemma_iterations(l, b0, eps);
         if b0 > l {
             above_l += 1;
+            // Independently of the ceiling: N ≤ 0 ⇔ ⌈q⌉ ≤ −1 ⇔ q ≤ −1 ⇔ b₀² ≥ L² + ε (exact).
+            if rat(b0) * rat(b0) >= rat(l) * rat(l) + rat(eps) {
+                beyond_eps += 1;
+            }
             if !exact.is_positive() {
                 n_nonpositive += 1;
             } else if exact == BigInt::from(1) {
@@ -176,29 +179,27 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     );
     ev.push(
         Measurement::new(
-            "constructed near-integer quotients where the f64 ceiling ≠ the exact one",
+            "constructed near-integer quotients where the f64 ceiling ≠ the exact one (exhibited: ≥ 1)",
             differ as f64,
-            0.0,
+            1.0,
             Relation::AtLeast,
         )
         .with_note(format!(
             "{}; f64 smaller in {f64_smaller} of them, where the lemma still holds at the f64 count in {f64_holds} (the +1 is slack); exact quotient an integer in {exact_integer} constructed cases",
             differ_examples.join("; ")
         ))
-        .context()
         .key(),
     );
     ev.push(
         Measurement::new(
-            "cases with b₀ > L: N ≤ 0 (b₀² ≥ L² + ε)",
+            "cases with b₀ > L and N ≤ 0, by the ceiling vs by b₀² ≥ L² + ε (exact)",
             n_nonpositive as f64,
-            above_l as f64,
-            Relation::AtMost,
+            beyond_eps as f64,
+            Relation::Exact,
         )
         .with_note(format!(
             "{above_l} cases with b₀ > L, of which N ≤ 0 in {n_nonpositive} and N = 1 in {n_one}; read as max(N, 0) iterations: b₀ ≥ L already"
-        ))
-        .context(),
+        )),
     );
     ev.push(
         Measurement::new(

@@ -3,7 +3,7 @@
 //!
 //! Three families with E‖g − ∇F‖² known exactly at every point (additive noise A, B; i.i.d.
 //! mini-batches of the digits logistic regression), many seeds each. The simulations depend
-//! only on the mode's parameters and are cached ([`super::cached`]): the statement and its
+//! only on the mode's parameters and are cached (`super::cached`): the statement and its
 //! mutants are judged on the same runs.
 //!
 //! * **Witness** (as printed, b_k ≈ c_g√k): per family, the upper end of the 1 − α interval of

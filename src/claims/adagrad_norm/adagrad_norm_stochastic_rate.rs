@@ -4,7 +4,7 @@
 //! Two families (additive noise on Σ(1 − cos θ_i); i.i.d. mini-batches of the digits logistic
 //! regression), many seeds; U(N) = (mean of ‖∇F(θ_ℓ)‖^{4/3} over ℓ ∈ [N/1.1, N))^{3/2} is an
 //! upper estimate of the theorem's minimum, estimated without bias by a mean over seeds. The
-//! runs depend only on the mode's parameters and are cached ([`super::cached`]): the
+//! runs depend only on the mode's parameters and are cached (`super::cached`): the
 //! statement and its mutants are judged on the same runs.
 //!
 //! * **Witness** (the printed O(·) bound with the statement's `exponent`, −½ as printed): per

@@ -3,8 +3,8 @@
 //! but also estimates the stepsize using an average difference in θ^(k) − θ^(k−1)".
 //!
 //! * witness: on PyTorch's recorded Adadelta runs (defaults ρ = 0.9, ε = 1e-6, lr = 1), every
-//!   step equals −√(E[Δθ²]_{k−1} + ε)/√(B_k + ε)·g_k, where B_k = ρB_{k−1} + (1−ρ)g_k² is
-//!   B^RMS with γ = ρ and E[Δθ²] is the running average of the squared *recorded*
+//!   step equals −√(E\[Δθ²\]_{k−1} + ε)/√(B_k + ε)·g_k, where B_k = ρB_{k−1} + (1−ρ)g_k² is
+//!   B^RMS with γ = ρ and E\[Δθ²\] is the running average of the squared *recorded*
 //!   differences θ^(k) − θ^(k−1) — read with the `[statement]`'s kind of mean, lag and
 //!   preconditioner;
 //! * check: the run moves (every compared step is non-zero), so the comparison says something.

@@ -197,6 +197,7 @@ type Key = (Model, Option<usize>, Method, u64, usize, usize, Vec<usize>);
 type Cache = Mutex<HashMap<Key, Arc<Vec<Vec<f64>>>>>;
 
 /// Accuracies of every seed (rows) after each reported epoch (columns).
+#[allow(clippy::too_many_arguments)]
 fn runs(
     problems: &Problems,
     model: Model,

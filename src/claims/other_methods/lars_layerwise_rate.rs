@@ -116,7 +116,7 @@ fn check_lars(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let groups: Vec<std::ops::Range<usize>> = if granularity == "layer" {
             layout.blocks().iter().map(|b| b.range()).collect()
         } else {
-            vec![0..n]
+            std::iter::once(0..n).collect()
         };
         for r in groups {
             let ratios: Vec<f64> = r

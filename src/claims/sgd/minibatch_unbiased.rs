@@ -1,11 +1,11 @@
 //! Checker of `theorems/minibatch-unbiased.md`: a mini-batch gradient is unbiased, an epoch
-//! partitions [m], and a batch of size B drawn without replacement has variance
+//! partitions \[m\], and a batch of size B drawn without replacement has variance
 //! σ²/B·(m−B)/(m−1).
 //!
 //! * **Witnesses** (the statement, by exact enumeration of all C(m, B) batches): the mean of
 //!   the batch gradients equals ∇f to rounding; their variance equals the statement's formula
 //!   (`finite_population_correction`: with the factor (m−B)/(m−1), or σ²/B without it); every
-//!   epoch of the sampler partitions [m].
+//!   epoch of the sampler partitions \[m\].
 //! * **Check**: the sampler's first batch is uniform over the C(5, 2) subsets (chi-square,
 //!   false-alarm probability 10⁻⁴) — the hypothesis under which the enumeration is the
 //!   expectation.

@@ -3,7 +3,7 @@
 //!
 //! | card | file | claim |
 //! |---|---|---|
-//! | `minibatch-unbiased` | [`minibatch_unbiased`] | batch gradients are unbiased, epochs partition [m], without-replacement variance |
+//! | `minibatch-unbiased` | [`minibatch_unbiased`] | batch gradients are unbiased, epochs partition \[m\], without-replacement variance |
 //! | `sgd-weight-decay-equals-l2` | [`sgd_weight_decay_equals_l2`] | (1−λ)θ − α∇L ≡ SGD on L + (λ′/2)‖θ‖², λ = αλ′ (L&H Prop. 1) |
 //! | `sgd-momentum-weight-decay` | [`sgd_momentum_weight_decay`] | the equivalence does not survive momentum |
 //! | `adam-weight-decay-not-l2` | [`adam_weight_decay_not_l2`] | Adam + L2 ≠ AdamW for every λ′ (L&H Prop. 2) |

@@ -16,7 +16,7 @@
 //!   `jax.jit(inline=True)`; called eagerly it is one computation in which XLA rewrites
 //!   `t / (1 - decay**count)` into `t * (1 / (1 - decay**count))` — but only when the pytree
 //!   has one leaf or the moment is f32; for several f64 leaves it keeps the division
-//!   ([`BiasCorrectionOp`]). `decay**count` is XLA's `power` on f64, which on CPU calls the
+//!   (`BiasCorrectionOp`). `decay**count` is XLA's `power` on f64, which on CPU calls the
 //!   same libm `pow` as [`f64::powf`].
 //! * **`jax.lax.rsqrt`.** XLA:CPU without AVX-512 emits f64 `rsqrt(x)` as `1 / sqrt(x)` (two
 //!   roundings). f32 `rsqrt(x)` on an AVX machine is the hardware estimate `rsqrtss`
@@ -273,7 +273,7 @@ impl<T: Real> Kernel<T> for Sgd<T> {
 /// | `mu = (1 - b1) * (g**1) + b1 * mu` (`update_moment`; `g**1` is a copy) | three: two multiplies, the add |
 /// | `nu = (1 - b2) * (g**2) + b2 * nu` (`g**2` is `g*g`) | four |
 /// | `count_inc = safe_increment(count)` | exact (int32) |
-/// | `mu_hat = bias_correction(mu, b1, count_inc)` (jitted, see [`BiasCorrectionOp`]) | one leaf or f32: `mu * (1/(1 - b1**t))`, reciprocal once per step; several f64 leaves: `mu / (1 - b1**t)` |
+/// | `mu_hat = bias_correction(mu, b1, count_inc)` (jitted, see `BiasCorrectionOp`) | one leaf or f32: `mu * (1/(1 - b1**t))`, reciprocal once per step; several f64 leaves: `mu / (1 - b1**t)` |
 /// | `nu_hat = bias_correction(nu, b2, count_inc)` | as above |
 /// | amsgrad: `nu_max = maximum(nu_max, nu_hat)` | exact |
 /// | `m / (sqrt(v + eps_root) + eps)` | four: add (exact when eps_root = 0), sqrt, add, divide |
@@ -346,9 +346,9 @@ impl<T: Real> Adam<T> {
             self.nu_max = vec![T::zero(); theta.len()];
         }
         self.count = (self.count + 1).min(i32::MAX as u32);
-        for i in 0..theta.len() {
-            self.mu[i] = moment(self.one_minus_b1, self.b1_t, g[i], self.mu[i]);
-            self.nu[i] = moment(self.one_minus_b2, self.b2_t, g[i] * g[i], self.nu[i]);
+        for ((mu, nu), &gi) in self.mu.iter_mut().zip(self.nu.iter_mut()).zip(g) {
+            *mu = moment(self.one_minus_b1, self.b1_t, gi, *mu);
+            *nu = moment(self.one_minus_b2, self.b2_t, gi * gi, *nu);
         }
         Ok(())
     }
@@ -447,10 +447,10 @@ fn nadam<T: Real>(c: &NAdamConfig, leaves: usize) -> Option<Adam<T>> {
 /// | optax line | rounding |
 /// |---|---|
 /// | `mu`, `nu` as in [`Adam`] | three / four |
-/// | `b2t = b2**count_inc` (eager, concrete int32 exponent: `lax.integer_pow`) | [`integer_pow`]: binary powering, one rounding per multiply (not libm `pow`) |
+/// | `b2t = b2**count_inc` (eager, concrete int32 exponent: `lax.integer_pow`) | `integer_pow`: binary powering, one rounding per multiply (not libm `pow`) |
 /// | `ro = ro_inf - 2 * count_inc * b2t / (1 - b2t)`, `ro_inf = 2/(1 - b2) - 1` in Python | `2·t` exact (int32); then multiply, subtract, divide, subtract in f64 |
 /// | `r = sqrt((ro - 4) * (ro - 2) * ro_inf / ((ro_inf - 4) * (ro_inf - 2) * ro))` | f64, left to right; `(ro_inf − 4)(ro_inf − 2)` is a Python float |
-/// | `mu_hat`, `nu_hat` ([`BiasCorrectionOp`]; nesterov as in [`Adam`]) | |
+/// | `mu_hat`, `nu_hat` (`BiasCorrectionOp`; nesterov as in [`Adam`]) | |
 /// | `r.astype(m.dtype) * m / (jnp.sqrt(v + eps_root) + eps)` | `r` rounded to the dtype; multiply, add, sqrt, add, divide |
 /// | `jnp.where(ro >= threshold, update, mu_hat)` | exact |
 /// | `-lr * u`, `p + u` | one each |
@@ -583,7 +583,7 @@ impl<T: Real> Kernel<T> for AdaGrad<T> {
 /// |---|---|
 /// | centred: `mu = (1 - decay) * (g**1) + decay * mu` | three |
 /// | `nu = (1 - decay) * (g**2) + decay * nu`, `nu₀ = initial_scale` | four |
-/// | bias_correction: `nu_hat = bias_correction(nu, decay, t)` (and `mu_hat`) | [`BiasCorrectionOp`] |
+/// | bias_correction: `nu_hat = bias_correction(nu, decay, t)` (and `mu_hat`) | `BiasCorrectionOp` |
 /// | `jax.lax.rsqrt(n + eps)` (eps_in_sqrt) / `1 / (jnp.sqrt(n) + eps)` | add + [`rsqrt`] / sqrt, add, divide |
 /// | centred: `rsqrt(n - abs_sq(m) + eps)` / `1 / (sqrt(n - abs_sq(m)) + eps)` | multiply, subtract, then as above |
 /// | `s * g` | one |
