@@ -1324,8 +1324,14 @@ fn run_typed<T: Elem>(
     // θ₀ at the replayed coordinates only (a sampled check reads a few pages of the header).
     let header_file = Mapped::open(&trace.dir.join(HEADER_FILE)).map_err(|e| e.to_string())?;
     let parsed = header_file.parse().map_err(|e| e.to_string())?;
-    let p0 = block_tensors(&header_file.file, &parsed.0, &["params0"], header.dtype, &trace.sizes)
-        .map_err(|e| e.to_string())?;
+    let p0 = block_tensors(
+        &header_file.file,
+        &parsed.0,
+        &["params0"],
+        header.dtype,
+        &trace.sizes,
+    )
+    .map_err(|e| e.to_string())?;
     let x0_of = |coords: &Coords| {
         let mut x = Vec::new();
         coords.read_blocks(trace, |i| p0[0][i], &mut x);
