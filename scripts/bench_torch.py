@@ -158,7 +158,7 @@ def main():
                     "ratios_best_median": ratios,
                 }
                 rows.append(row)
-                print(f"| {name} | {d} | {n:.0e} | {best * 1e3:.3f} / {med * 1e3:.3f} | "
+                print(f"| {name} | {d} | {n:.2g} | {best * 1e3:.3f} / {med * 1e3:.3f} | "
                       f"{max(g for g in gbs if g):.1f} | "
                       f"{(100 * max(frac)):.0f} / {(100 * statistics.median(frac)):.0f} | " + " | ".join(cells) + " |")
     print("\nratios: torch ms / crate ms, best / median over the repeats (> 1: the crate is faster); "

@@ -5,6 +5,11 @@ Usage (versions pinned in scripts/requirements-golden.txt):
 
     python3 -m venv /tmp/ovenv && /tmp/ovenv/bin/pip install -r scripts/requirements-golden.txt
     /tmp/ovenv/bin/python scripts/golden_traces.py tests/data/golden
+    /tmp/ovenv/bin/python scripts/golden_traces.py --features tests/data/golden/features
+
+The second form writes the traces of the header declarations (schedules, parameter groups,
+optax chains, newly modelled options, the frameworks' own argument dicts verbatim): see
+TORCH_FEATURES and OPTAX_FEATURES below.
 
 Every trace is in the optverify-trace v1 format (src/oracle/format.rs): a header line, then
 one line per step with the gradient the framework was given and the parameters after the
@@ -291,7 +296,362 @@ def write(path, optimizer, preset, hp, theta0, layout, steps, producer, dtype):
             w.step(rec["grad"], rec["params"], rec.get("loss"))
 
 
+# ---------------------------------------------------------------- features (issue 12)
+# Schedules, parameter groups, optax chains, newly modelled options, and the frameworks' own
+# argument dicts written verbatim (torch `opt.defaults` / `param_groups[i]`, optax's full alias
+# signatures). Written by `--features DIR` (default tests/data/golden/features) on the matrix
+# case (a 3x4 weight and a bias of 3, open loop), FEATURE_STEPS steps, float64 and float32.
+FEATURE_STEPS = 30
+BLOCKS = ["w", "b"]
+
+
+def sched_spec(name, args, interval=None):
+    spec = {"name": name, "args": args}
+    if interval is not None:
+        spec["interval"] = interval
+    return spec
+
+
+def torch_scheduler(opt, spec):
+    args = dict(spec["args"])
+    if spec["name"] == "SequentialLR":
+        args["schedulers"] = [torch_scheduler(opt, s) for s in args["schedulers"]]
+    return getattr(torch.optim.lr_scheduler, spec["name"])(opt, **args)
+
+
+def torch_jsonable(d):
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items() if k != "params"}
+
+
+# (tag, optimizer, hyperparameters, options). Options: groups=[(blocks, overrides)],
+# schedule=spec, verbatim=True (header = opt.defaults and param_groups dumped after the
+# scheduler is built), lambda_lr=f (LambdaLR, recorded per step as step hyperparameters).
+TORCH_FEATURES = [
+    ("sgd-steplr", "sgd", dict(lr=0.05, momentum=0.9), dict(schedule=sched_spec("StepLR", dict(step_size=7, gamma=0.5)))),
+    ("sgd-multisteplr", "sgd", dict(lr=0.05, momentum=0.9),
+     dict(schedule=sched_spec("MultiStepLR", dict(milestones=[5, 12, 12, 20], gamma=0.3)))),
+    ("sgd-exponentiallr", "sgd", dict(lr=0.05, momentum=0.9, nesterov=True),
+     dict(schedule=sched_spec("ExponentialLR", dict(gamma=0.93)))),
+    ("sgd-cosine", "sgd", dict(lr=0.05, momentum=0.9), dict(schedule=sched_spec("CosineAnnealingLR", dict(T_max=17, eta_min=0.001)))),
+    ("sgd-warmrestarts", "sgd", dict(lr=0.05, momentum=0.9, weight_decay=0.01),
+     dict(schedule=sched_spec("CosineAnnealingWarmRestarts", dict(T_0=7, T_mult=2, eta_min=0.002)))),
+    ("sgd-linearlr", "sgd", dict(lr=0.05, momentum=0.9), dict(schedule=sched_spec("LinearLR", dict(start_factor=0.1, total_iters=9)))),
+    ("sgd-onecycle", "sgd", dict(lr=0.05, momentum=0.9), dict(schedule=sched_spec("OneCycleLR", dict(max_lr=0.1, total_steps=30)))),
+    ("sgd-sequential", "sgd", dict(lr=0.05, momentum=0.9), dict(schedule=sched_spec("SequentialLR", dict(
+        schedulers=[sched_spec("LinearLR", dict(start_factor=0.01, total_iters=6)),
+                    sched_spec("CosineAnnealingLR", dict(T_max=24, eta_min=1e-4))], milestones=[6])))),
+    ("adam-cosine", "adam", dict(lr=0.01), dict(schedule=sched_spec("CosineAnnealingLR", dict(T_max=30)))),
+    ("adamw-cosine", "adamw", dict(lr=0.01, weight_decay=0.1), dict(schedule=sched_spec("CosineAnnealingLR", dict(T_max=30)))),
+    ("adamw-onecycle", "adamw", dict(lr=0.01, amsgrad=True),
+     dict(schedule=sched_spec("OneCycleLR", dict(max_lr=0.02, total_steps=30, three_phase=True, anneal_strategy="linear")))),
+    ("adamw-sequential", "adamw", dict(lr=0.01, weight_decay=0.05), dict(schedule=sched_spec("SequentialLR", dict(
+        schedulers=[sched_spec("LinearLR", dict(start_factor=0.1, total_iters=5)),
+                    sched_spec("StepLR", dict(step_size=4, gamma=0.7)),
+                    sched_spec("CosineAnnealingWarmRestarts", dict(T_0=6))], milestones=[5, 15])))),
+    ("adam-steplr-epoch", "adam", dict(lr=0.01), dict(schedule=sched_spec("StepLR", dict(step_size=1, gamma=0.7), interval=5))),
+    ("adagrad-exponentiallr", "adagrad", dict(lr=0.1, lr_decay=0.01), dict(schedule=sched_spec("ExponentialLR", dict(gamma=0.95)))),
+    ("rmsprop-onecycle", "rmsprop", dict(lr=0.005, momentum=0.9, centered=True),
+     dict(schedule=sched_spec("OneCycleLR", dict(max_lr=0.01, epochs=3, steps_per_epoch=10)))),
+    ("adadelta-multisteplr", "adadelta", dict(lr=1.0), dict(schedule=sched_spec("MultiStepLR", dict(milestones=[10, 20])))),
+    ("nadam-linearlr", "nadam", dict(lr=0.01), dict(schedule=sched_spec("LinearLR", dict(start_factor=0.5, total_iters=10)))),
+    ("radam-cosine", "radam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+     dict(schedule=sched_spec("CosineAnnealingLR", dict(T_max=10, eta_min=0.001)))),
+    # parameter groups (no weight decay and another lr on the bias)
+    ("adamw-groups", "adamw", dict(lr=0.01, weight_decay=0.1),
+     dict(groups=[(["w"], {}), (["b"], dict(weight_decay=0.0, lr=0.02))])),
+    ("sgd-groups", "sgd", dict(lr=0.05, momentum=0.9, weight_decay=0.01),
+     dict(groups=[(["w"], {}), (["b"], dict(weight_decay=0.0, momentum=0.5))])),
+    ("adamw-groups-cosine", "adamw", dict(lr=0.01, weight_decay=0.1),
+     dict(groups=[(["w"], {}), (["b"], dict(weight_decay=0.0, lr=0.03))],
+          schedule=sched_spec("CosineAnnealingLR", dict(T_max=30, eta_min=1e-4)))),
+    # the frameworks' own dicts, verbatim (decoupled_weight_decay, foreach, fused, ...)
+    ("sgd-defaults", "sgd", dict(lr=0.05, momentum=0.9), dict(verbatim=True)),
+    ("adam-defaults", "adam", dict(lr=0.01), dict(verbatim=True)),
+    ("adamw-defaults", "adamw", dict(lr=0.01), dict(verbatim=True)),
+    ("adagrad-defaults", "adagrad", dict(lr=0.1), dict(verbatim=True)),
+    ("rmsprop-defaults", "rmsprop", dict(lr=0.01), dict(verbatim=True)),
+    ("adadelta-defaults", "adadelta", dict(), dict(verbatim=True)),
+    ("nadam-defaults", "nadam", dict(lr=0.01), dict(verbatim=True)),
+    ("radam-defaults", "radam", dict(lr=0.01), dict(verbatim=True)),
+    ("adafactor-defaults", "adafactor", dict(lr=0.01), dict(verbatim=True)),
+    ("adamw-defaults-groups-sequential", "adamw", dict(lr=0.01, weight_decay=0.1),
+     dict(verbatim=True, groups=[(["w"], {}), (["b"], dict(weight_decay=0.0))], schedule=sched_spec("SequentialLR", dict(
+         schedulers=[sched_spec("LinearLR", dict(start_factor=0.2, total_iters=5)),
+                     sched_spec("CosineAnnealingLR", dict(T_max=25))], milestones=[5])))),
+    # newly modelled options
+    ("adam-maximize", "adam", dict(lr=0.01, maximize=True), dict()),
+    ("sgd-maximize", "sgd", dict(lr=0.05, momentum=0.9, maximize=True), dict()),
+    ("adam-decoupled", "adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), dict()),
+    # a schedule nobody can name: the lr of every step on the step lines
+    ("adamw-lambdalr", "adamw", dict(lr=0.01), dict(lambda_lr=lambda e: 1.0 / (1.0 + 0.3 * e) ** 0.5)),
+    ("sgd-groups-lambdalr", "sgd", dict(lr=0.05, momentum=0.9),
+     dict(groups=[(["w"], {}), (["b"], dict(lr=0.1))], lambda_lr=lambda e: 0.97 ** e)),
+]
+
+
+def run_torch_feature(name, hp, opts, dtype):
+    """A run on the matrix case; returns (theta0, layout, steps, producer, header extras)."""
+    layout = layout_for("matrix")
+    theta0 = initial_params("matrix")
+    if dtype == torch.float32:
+        theta0 = theta0.astype(np.float32)
+    flat = torch.tensor(theta0, dtype=dtype)
+    params, off = {}, 0
+    for bname, r, c in layout:
+        shape = (r, c) if c > 1 else (r,)
+        params[bname] = flat[off:off + r * c].reshape(shape).clone()
+        off += r * c
+    groups = opts.get("groups")
+    if groups is None:
+        opt = TORCH_CLASSES[name]([params[b] for b in BLOCKS], foreach=False, **hp)
+    else:
+        opt = TORCH_CLASSES[name]([dict(params=[params[b] for b in blocks], **over) for blocks, over in groups],
+                                  foreach=False, **hp)
+    extras = {}
+    if not opts.get("verbatim"):
+        extras["hyperparameters"] = hp
+        if groups is not None:
+            extras["param_groups"] = [{"blocks": blocks, "hyperparameters": over} for blocks, over in groups]
+    sched = None
+    if "schedule" in opts:
+        sched = torch_scheduler(opt, opts["schedule"])
+        extras["schedule"] = opts["schedule"]
+    elif "lambda_lr" in opts:
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, opts["lambda_lr"])
+    if opts.get("verbatim"):
+        # What a user writes: opt.defaults, and every param group's dict minus its tensors,
+        # read after the scheduler was built (so with `initial_lr`).
+        extras["hyperparameters"] = torch_jsonable(opt.defaults)
+        blocks_of = groups if groups is not None else [(BLOCKS, {})]
+        extras["param_groups"] = [{"blocks": blocks, "hyperparameters": torch_jsonable(g)}
+                                  for (blocks, _), g in zip(blocks_of, opt.param_groups)]
+    interval = opts.get("schedule", {}).get("interval", 1)
+    gs = open_loop_gradients("matrix")[:FEATURE_STEPS]
+    steps = []
+    for t in range(FEATURE_STEPS):
+        g = torch.tensor(gs[t], dtype=dtype)
+        off = 0
+        for b in BLOCKS:
+            p = params[b]
+            p.grad = g[off:off + p.numel()].reshape(p.shape).clone()
+            off += p.numel()
+        used = None
+        if "lambda_lr" in opts:
+            used = [{"lr": grp["lr"]} for grp in opt.param_groups]
+            used = used[0] if len(used) == 1 else used
+        opt.step()
+        if sched is not None and (t + 1) % interval == 0:
+            sched.step()
+        after = torch.cat([params[b].reshape(-1) for b in BLOCKS])
+        rec = {"step": t + 1, "grad": floats(g.tolist()), "params": floats(after.tolist())}
+        if used is not None:
+            rec["hyperparameters"] = used
+        steps.append(rec)
+    producer = f"torch {torch.__version__} (CPU, foreach=False, 1 thread)"
+    return theta0, layout, steps, producer, extras
+
+
+def signature_defaults(fn, **given):
+    """Every argument of an optax alias with its default, as JSON (None → null, a dtype class
+    → its name), overridden by `given`: what a user writes who copies the signature."""
+    import inspect
+    out = {}
+    for pname, prm in inspect.signature(fn).parameters.items():
+        d = prm.default
+        if d is inspect.Parameter.empty:
+            continue
+        if d is not None and not isinstance(d, (bool, int, float, str)):
+            d = getattr(d, "__name__", str(d))
+        out[pname] = d
+    out.update(given)
+    return out
+
+
+def cos_sched(**kw):
+    return sched_spec("cosine_decay_schedule", kw)
+
+
+def optax_schedule(spec):
+    args = dict(spec["args"])
+    if spec["name"] == "join_schedules":
+        args["schedules"] = [optax_schedule(s) for s in args["schedules"]]
+    if spec["name"] == "piecewise_constant_schedule":
+        args["boundaries_and_scales"] = {int(k): v for k, v in args["boundaries_and_scales"].items()}
+    return getattr(optax, spec["name"])(**args)
+
+
+# (tag, alias, hyperparameters (header), options). Options: schedule=spec (the alias gets the
+# schedule as learning_rate), groups=[(blocks, overrides)] (built as mask= or multi_transform),
+# multi=True, transforms=[(name, args)] (chain members before the alias), inject=True,
+# verbatim=True (the header lists the alias's full signature), custom=f (inject_hyperparams
+# with an anonymous schedule, recorded per step), f64_only=True.
+OPTAX_FEATURES = [
+    ("sgd-constant", "sgd", dict(momentum=0.9), dict(schedule=sched_spec("constant_schedule", dict(value=0.03)))),
+    ("adam-exponential", "adam", dict(), dict(schedule=sched_spec("exponential_decay", dict(
+        init_value=0.02, transition_steps=7, decay_rate=0.5)))),
+    ("sgd-exponential-staircase", "sgd", dict(momentum=0.9, nesterov=True), dict(schedule=sched_spec("exponential_decay", dict(
+        init_value=0.05, transition_steps=5, decay_rate=0.7, transition_begin=4, staircase=True, end_value=0.01)))),
+    ("adam-cosine", "adam", dict(), dict(schedule=cos_sched(init_value=0.02, decay_steps=25, alpha=0.05))),
+    ("rmsprop-cosine-exponent", "rmsprop", dict(momentum=0.9), dict(schedule=cos_sched(init_value=0.01, decay_steps=30, exponent=2.0))),
+    ("adamw-warmup-cosine", "adamw", dict(weight_decay=0.1), dict(schedule=sched_spec("warmup_cosine_decay_schedule", dict(
+        init_value=0.0, peak_value=0.02, warmup_steps=5, decay_steps=30, end_value=0.001)))),
+    ("sgd-piecewise", "sgd", dict(momentum=0.9), dict(schedule=sched_spec("piecewise_constant_schedule", dict(
+        init_value=0.05, boundaries_and_scales={"8": 0.5, "16": 0.1, "24": 3.0})))),
+    ("adam-join", "adam", dict(b1=0.85), dict(schedule=sched_spec("join_schedules", dict(
+        schedules=[sched_spec("constant_schedule", dict(value=0.01)), cos_sched(init_value=0.02, decay_steps=15),
+                   sched_spec("exponential_decay", dict(init_value=0.01, transition_steps=3, decay_rate=0.8))],
+        boundaries=[8, 20])))),
+    ("adagrad-linear", "adagrad", dict(), dict(schedule=sched_spec("linear_schedule", dict(
+        init_value=0.1, end_value=0.01, transition_steps=25)))),
+    ("nadam-cosine", "nadam", dict(), dict(schedule=cos_sched(init_value=0.01, decay_steps=30))),
+    ("radam-cosine", "radam", dict(), dict(schedule=cos_sched(init_value=0.01, decay_steps=30))),
+    # masks and multi_transform as parameter groups
+    ("adamw-mask", "adamw", dict(learning_rate=0.01, weight_decay=0.1),
+     dict(groups=[(["w"], {}), (["b"], dict(weight_decay=0.0))])),
+    ("adam-multi", "adam", dict(learning_rate=0.01),
+     dict(groups=[(["w"], {}), (["b"], dict(learning_rate=0.03, b1=0.8))], multi=True)),
+    ("adamw-mask-warmup-cosine", "adamw", dict(weight_decay=0.1),
+     dict(groups=[(["w"], {}), (["b"], dict(weight_decay=0.0))], schedule=sched_spec("warmup_cosine_decay_schedule", dict(
+         init_value=0.0, peak_value=0.02, warmup_steps=5, decay_steps=30)))),
+    # chains
+    ("adam-clip", "adam", dict(learning_rate=0.01), dict(transforms=[("clip_by_global_norm", dict(max_norm=3.0))])),
+    ("sgd-decayed-weights", "sgd", dict(learning_rate=0.05, momentum=0.9),
+     dict(transforms=[("add_decayed_weights", dict(weight_decay=0.01, mask=["w"]))])),
+    ("adamw-clip-cosine", "adamw", dict(weight_decay=0.05), dict(
+        transforms=[("clip_by_global_norm", dict(max_norm=2.5))], schedule=cos_sched(init_value=0.01, decay_steps=30))),
+    ("adamw-inject-cosine", "adamw", dict(weight_decay=0.05), dict(
+        inject=True, schedule=cos_sched(init_value=0.01, decay_steps=30), f64_only=True)),
+    ("adam-inject-custom", "adam", dict(), dict(inject=True, custom=lambda c: 0.02 / (1.0 + 0.2 * c), f64_only=True)),
+    # newly modelled option
+    ("amsgrad-uncorrected", "amsgrad", dict(learning_rate=0.01, bias_correction_mu=False, bias_correction_nu=False), dict()),
+    # full signatures, verbatim
+    ("sgd-signature", "sgd", dict(learning_rate=0.05, momentum=0.9), dict(verbatim=True)),
+    ("adam-signature", "adam", dict(learning_rate=0.01), dict(verbatim=True)),
+    ("adamw-signature", "adamw", dict(learning_rate=0.01), dict(verbatim=True)),
+    ("amsgrad-signature", "amsgrad", dict(learning_rate=0.01), dict(verbatim=True)),
+    ("nadam-signature", "nadam", dict(learning_rate=0.01), dict(verbatim=True)),
+    ("nadamw-signature", "nadamw", dict(learning_rate=0.01), dict(verbatim=True)),
+    ("radam-signature", "radam", dict(learning_rate=0.01), dict(verbatim=True)),
+    ("adagrad-signature", "adagrad", dict(learning_rate=0.1), dict(verbatim=True)),
+    ("rmsprop-signature", "rmsprop", dict(learning_rate=0.01), dict(verbatim=True)),
+    ("adadelta-signature", "adadelta", dict(learning_rate=1.0), dict(verbatim=True)),
+    ("lamb-signature", "lamb", dict(learning_rate=0.01), dict(verbatim=True)),
+    ("lars-signature", "lars", dict(learning_rate=0.5), dict(verbatim=True)),
+    ("adafactor-signature", "adafactor", dict(learning_rate=0.01, min_dim_size_to_factor=2), dict(verbatim=True)),
+]
+
+OPTAX_FACTORIES["nadamw"] = optax.nadamw
+
+
+def run_optax_feature(name, hp, opts, dtype):
+    layout = layout_for("matrix")
+    theta0 = initial_params("matrix").astype(dtype)
+    params, off = [], 0
+    for _, r, c in layout:
+        shape = (r, c) if c > 1 else (r,)
+        params.append(jnp.asarray(theta0[off:off + r * c].reshape(shape), dtype=dtype))
+        off += r * c
+    factory = OPTAX_FACTORIES[name]
+    extras = {"hyperparameters": dict(hp)}
+    if opts.get("verbatim"):
+        extras["hyperparameters"] = signature_defaults(factory, **hp)
+    kwargs = {k: v for k, v in hp.items()}
+    sched = None
+    if "schedule" in opts:
+        sched = optax_schedule(opts["schedule"])
+        kwargs["learning_rate"] = sched
+        extras["schedule"] = opts["schedule"]
+    transforms = []
+    groups = opts.get("groups")
+    if groups is not None:
+        extras["param_groups"] = [{"blocks": blocks, "hyperparameters": over} for blocks, over in groups]
+        if opts.get("multi"):
+            txs = {f"g{i}": factory(**{**kwargs, **over}) for i, (_, over) in enumerate(groups)}
+            labels = [next(f"g{i}" for i, (blocks, _) in enumerate(groups) if b in blocks) for b in BLOCKS]
+            tx = optax.multi_transform(txs, labels)
+            transforms.append({"name": "multi_transform", "args": {}})
+        else:
+            # Groups that differ only in weight_decay: the alias's `mask=` argument.
+            mask = [not any(b in blocks and over.get("weight_decay") == 0.0 for blocks, over in groups) for b in BLOCKS]
+            tx = factory(**kwargs, mask=mask)
+    elif opts.get("inject"):
+        if "custom" in opts:
+            kwargs["learning_rate"] = opts["custom"]
+        tx = optax.inject_hyperparams(factory)(**kwargs)
+        transforms.append({"name": "inject_hyperparams", "args": {}})
+        if "custom" in opts:
+            extras["hyperparameters"]["learning_rate"] = None
+    else:
+        tx = factory(**kwargs)
+    members = []
+    for tname, targs in opts.get("transforms", []):
+        if tname == "clip_by_global_norm":
+            members.append(optax.clip_by_global_norm(**targs))
+        else:
+            mask = [b in targs["mask"] for b in BLOCKS]
+            members.append(optax.add_decayed_weights(targs["weight_decay"], mask=mask))
+        transforms.append({"name": tname, "args": targs})
+    if members:
+        tx = optax.chain(*members, tx)
+    if transforms:
+        extras["transforms"] = transforms
+    state = tx.init(params)
+    gs = open_loop_gradients("matrix")[:FEATURE_STEPS].astype(dtype)
+    steps = []
+    for t in range(FEATURE_STEPS):
+        g = gs[t]
+        grads, off = [], 0
+        for p in params:
+            grads.append(jnp.asarray(g[off:off + p.size].reshape(p.shape), dtype=dtype))
+            off += p.size
+        updates, state = tx.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+        for p in params:
+            assert p.dtype == dtype, f"{name}: params are {p.dtype}"
+        after = np.concatenate([np.asarray(p).reshape(-1) for p in params])
+        rec = {"step": t + 1, "grad": floats(g), "params": floats(after)}
+        if "custom" in opts:
+            rec["hyperparameters"] = {"learning_rate": float(state.hyperparams["learning_rate"])}
+        steps.append(rec)
+    producer = f"optax {optax.__version__}, jax {jax.__version__} (CPU, x64, eager)"
+    return theta0, layout, steps, producer, extras
+
+
+def write_feature(path, optimizer, preset, theta0, layout, steps, producer, dtype, extras):
+    from optverify_trace import TraceWriter
+
+    with TraceWriter(path, optimizer, preset, jsonable(extras["hyperparameters"]), producer,
+                     params0=floats(theta0), layout=layout, dtype=dtype,
+                     param_groups=extras.get("param_groups"), schedule=extras.get("schedule"),
+                     transforms=extras.get("transforms")) as w:
+        for rec in steps:
+            w.step(rec["grad"], rec["params"], rec.get("loss"), rec.get("hyperparameters"))
+
+
+def features(out):
+    os.makedirs(out, exist_ok=True)
+    count = 0
+    for tag, name, hp, opts in TORCH_FEATURES:
+        for dtype, suffix, dt in [(torch.float64, "", "f64"), (torch.float32, "-f32", "f32")]:
+            theta0, layout, steps, producer, extras = run_torch_feature(name, hp, opts, dtype)
+            write_feature(f"{out}/torch-{tag}{suffix}.jsonl", name, "pytorch", theta0, layout, steps,
+                          producer, dt, extras)
+            count += 1
+    for tag, name, hp, opts in OPTAX_FEATURES:
+        for dtype, suffix, dt in [(np.float64, "", "f64"), (np.float32, "-f32", "f32")]:
+            if opts.get("f64_only") and dt == "f32":
+                continue
+            theta0, layout, steps, producer, extras = run_optax_feature(name, hp, opts, dtype)
+            write_feature(f"{out}/optax-{tag}{suffix}.jsonl", name, "optax", theta0, layout, steps,
+                          producer, dt, extras)
+            count += 1
+    print(f"wrote {count} feature traces to {out}")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--features":
+        features(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden/features")
+        return
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/data/golden"
     os.makedirs(out, exist_ok=True)
     cases = ["randn", "scaled", "sparse", "matrix", "quad"]

@@ -1226,3 +1226,298 @@ fn adafactor_factoring_and_decay_precision_are_diagnosed() {
         f64_decay.worst_rel_value()
     );
 }
+
+// ---------------------------------------------------------------- declarations (issue 12)
+
+fn feature_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(golden_dir().join("features"))
+        .expect("tests/data/golden/features exists")
+        .map(|e| e.expect("readable dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every feature trace (schedules of both frameworks, parameter groups, optax chains, newly
+/// modelled options, the frameworks' own dicts verbatim; scripts/golden_traces.py
+/// --features), declared as written, AGREES with its declared reference at the default
+/// tolerance — and bit for bit wherever a kernel transcribes the framework's arithmetic
+/// without `rsqrt`. Exempt from bit identity, with the reason:
+/// * optax adagrad and rmsprop (ε inside the root) use `jax.lax.rsqrt`, whose f32 result is
+///   the CPU's estimate (machine-dependent, kernels/optax.rs) and whose f64 result on the
+///   AVX-512 machine that wrote these traces is XLA's refined `vrsqrt14pd`, not the
+///   `1/√x` of AVX2 machines the kernel transcribes;
+/// * lamb, lars, adafactor (both frameworks) have no kernel: the crate's f64 optimizer is the
+///   reference, agreement to rounding.
+///
+/// The tolerance is the default one (compare.rs: 1e-12 for f64, 200·32·u_f32 for f32, for up
+/// to 200 steps of ≤ 16 roundings per coordinate; these traces have 30), not loosened.
+#[test]
+fn feature_golden_traces_agree_and_replay_bit_for_bit() {
+    let files = feature_files();
+    assert!(
+        files.len() >= 130,
+        "expected the feature traces, found {}",
+        files.len()
+    );
+    let mut failures = Vec::new();
+    let mut bit = 0;
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let mut reader = format::open(path).unwrap();
+        let o = match compare::replay(&mut reader, None) {
+            Ok(o) => o,
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        if !o.agrees() {
+            failures.push(format!(
+                "{name}: disagrees: {:?} {:?}",
+                o.first_beyond, o.step_error
+            ));
+            continue;
+        }
+        let exempt = ["adagrad", "rmsprop", "lamb", "lars", "adafactor"]
+            .iter()
+            .any(|k| name.starts_with(&format!("optax-{k}")) || name.starts_with(&format!("torch-{k}")))
+            && !name.starts_with("torch-adagrad")
+            && !name.starts_with("torch-rmsprop");
+        if o.bit_identical() {
+            bit += 1;
+        } else if !exempt {
+            failures.push(format!(
+                "{name}: {}/{} steps bit-identical, first difference {:?}",
+                o.bit_identical_steps, o.steps, o.first_difference
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    println!("{bit} of {} feature traces bit for bit", files.len());
+}
+
+/// The dicts the frameworks report (scripts/framework_defaults.py: torch `opt.defaults` and
+/// `param_groups[0]` minus `params`, optax's full alias signatures with their defaults, Keras
+/// `get_config()`), written verbatim, are accepted, and they change nothing: the setting is
+/// the one of a header that names only the learning rate.
+#[test]
+fn framework_default_dicts_are_accepted_verbatim_and_are_no_ops() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/framework-defaults.json");
+    let data: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut n = 0;
+    for (preset, lr_name) in [
+        ("pytorch", "lr"),
+        ("optax", "learning_rate"),
+        ("keras", "learning_rate"),
+    ] {
+        for (optimizer, entry) in data[preset].as_object().unwrap() {
+            let dicts: Vec<&serde_json::Value> = if preset == "pytorch" {
+                vec![&entry["defaults"], &entry["param_group"]]
+            } else {
+                vec![entry]
+            };
+            for d in dicts {
+                let map = d.as_object().unwrap();
+                let got = presets::resolve(preset, optimizer, map)
+                    .unwrap_or_else(|e| panic!("{preset} {optimizer}: {e}\n{d}"));
+                let mut minimal = serde_json::Map::new();
+                if let Some(lr) = map.get(lr_name) {
+                    minimal.insert(lr_name.into(), lr.clone());
+                }
+                let want = presets::resolve(preset, optimizer, &minimal).unwrap();
+                assert_eq!(
+                    got, want,
+                    "{preset} {optimizer}: the verbatim dict changed the setting"
+                );
+                n += 1;
+            }
+        }
+    }
+    assert_eq!(n, 2 * 9 + 13 + 6);
+}
+
+/// Values that change the update and are not modelled are refused, naming the argument and
+/// saying "not modelled"; the newly modelled ones are accepted.
+#[test]
+fn arguments_that_are_not_modelled_are_refused_by_name() {
+    let refused = |preset: &str, optimizer: &str, hp: &str, name: &str| {
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(hp).unwrap();
+        let e = presets::resolve(preset, optimizer, &map)
+            .expect_err(hp)
+            .to_string();
+        assert!(
+            e.contains(name) && e.contains("not modelled"),
+            "{preset} {optimizer} {hp}: {e}"
+        );
+    };
+    refused("pytorch", "adam", r#"{"fused": true}"#, "fused");
+    refused(
+        "pytorch",
+        "adamw",
+        r#"{"decoupled_weight_decay": false}"#,
+        "decoupled_weight_decay",
+    );
+    refused(
+        "optax",
+        "adam",
+        r#"{"learning_rate": 0.1, "mu_dtype": "bfloat16"}"#,
+        "mu_dtype",
+    );
+    refused(
+        "optax",
+        "sgd",
+        r#"{"learning_rate": 0.1, "accumulator_dtype": "bfloat16"}"#,
+        "accumulator_dtype",
+    );
+    refused(
+        "optax",
+        "amsgrad",
+        r#"{"learning_rate": 0.1, "bias_correction_nu": false}"#,
+        "bias_correction_nu=False",
+    );
+    refused(
+        "optax",
+        "adamw",
+        r#"{"learning_rate": 0.1, "mask": [true, false]}"#,
+        "mask",
+    );
+    refused(
+        "optax",
+        "rmsprop",
+        r#"{"learning_rate": 0.1, "nesterov": true}"#,
+        "nesterov",
+    );
+    refused(
+        "optax",
+        "adafactor",
+        r#"{"learning_rate": 0.1, "momentum": 0.9}"#,
+        "momentum",
+    );
+    // Newly accepted: Adam(decoupled_weight_decay=True) is AdamW; optax's both-uncorrected AMSGrad.
+    let map = |s: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).unwrap();
+    let a = presets::resolve(
+        "pytorch",
+        "adam",
+        &map(r#"{"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": true}"#),
+    )
+    .unwrap();
+    let w = presets::resolve("pytorch", "adamw", &map(r#"{"lr": 0.01, "weight_decay": 0.1}"#)).unwrap();
+    assert_eq!(a, w);
+    assert!(presets::resolve(
+        "optax",
+        "amsgrad",
+        &map(r#"{"learning_rate": 0.1, "bias_correction_mu": false, "bias_correction_nu": false}"#)
+    )
+    .is_ok());
+}
+
+/// A header's declarations are validated before any replay: a malformed or unmodelled one
+/// is bad input (exit 2) naming the field.
+#[test]
+fn bad_declarations_are_bad_input_naming_the_field() {
+    let base = std::fs::read_to_string(golden_dir().join("features/torch-adamw-groups.jsonl")).unwrap();
+    let (head, rest) = base.split_once('\n').unwrap();
+    let case = |edit: &dyn Fn(&mut serde_json::Value), want: &[&str]| {
+        let mut h: serde_json::Value = serde_json::from_str(head).unwrap();
+        edit(&mut h);
+        let bytes = format!("{h}\n{rest}");
+        let mut r = TraceReader::new("edited.jsonl", bytes.as_bytes()).unwrap();
+        let out = cli::replay_reader(&mut r, None);
+        assert_eq!(out.status, EXIT_BAD_INPUT, "{}", out.text);
+        for w in want {
+            assert!(out.text.contains(w), "expected {w:?} in: {}", out.text);
+        }
+    };
+    case(
+        &|h| h["param_groups"][1]["blocks"] = serde_json::json!(["bias"]),
+        &["param_groups[1].blocks", "\"bias\""],
+    );
+    case(
+        &|h| h["param_groups"][1]["blocks"] = serde_json::json!(["w"]),
+        &["already in param_groups[0]"],
+    );
+    case(
+        &|h| h["param_groups"][1]["blocks"] = serde_json::json!([]),
+        &["names no block"],
+    );
+    case(
+        &|h| h["param_groups"].as_array_mut().unwrap().truncate(1),
+        &["block \"b\" is in no group"],
+    );
+    case(
+        &|h| h["param_groups"][1]["hyperparameters"]["fused"] = serde_json::json!(true),
+        &["param_groups[1].hyperparameters", "fused", "not modelled"],
+    );
+    case(
+        &|h| h["schedule"] = serde_json::json!({"name": "LambdaLR", "args": {}}),
+        &["schedule", "LambdaLR", "hyperparameters"],
+    );
+    case(
+        &|h| h["schedule"] = serde_json::json!({"name": "CosineAnnealingLR", "args": {"T_max": 0}}),
+        &["schedule", "T_max"],
+    );
+    case(
+        &|h| {
+            h["transforms"] = serde_json::json!([{"name": "clip_by_global_norm", "args": {"max_norm": 1.0}}])
+        },
+        &["transforms", "clip_grad_norm_"],
+    );
+}
+
+/// A step line's `hyperparameters` drive the replay (a LambdaLR nobody can name): removing
+/// them turns the agreeing trace into a disagreement, and a malformed entry is bad input.
+#[test]
+fn step_hyperparameters_drive_the_replay() {
+    let path = golden_dir().join("features/torch-adamw-lambdalr.jsonl");
+    assert_eq!(cli::replay(&path, None).status, EXIT_AGREE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let stripped: String = text
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if let Some(o) = v.as_object_mut().filter(|o| o.contains_key("step")) {
+                o.remove("hyperparameters");
+            }
+            format!("{v}\n")
+        })
+        .collect();
+    let mut r = TraceReader::new("stripped.jsonl", stripped.as_bytes()).unwrap();
+    assert_eq!(cli::replay_reader(&mut r, None).status, EXIT_DISAGREE);
+    let bad: String = text
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v.get("step") == Some(&serde_json::json!(3)) {
+                v["hyperparameters"]["eps"] = serde_json::json!(1e-3);
+            }
+            format!("{v}\n")
+        })
+        .collect();
+    let mut r = TraceReader::new("bad.jsonl", bad.as_bytes()).unwrap();
+    let out = cli::replay_reader(&mut r, None);
+    assert_eq!(out.status, EXIT_BAD_INPUT, "{}", out.text);
+    assert!(
+        out.text.contains("`eps`") && out.text.contains("not modelled"),
+        "{}",
+        out.text
+    );
+}
+
+/// A correct AdamW run with a cosine schedule and bias groups, declared, AGREES under
+/// `check` (exit 0), bit for bit, and says why the convention variants were not replayed.
+#[test]
+fn declared_schedule_and_groups_agree_under_check() {
+    let out = cli::check(
+        &golden_dir().join("features/torch-adamw-groups-cosine.jsonl"),
+        None,
+    );
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    assert!(out.text.contains("30/30 steps bit for bit"), "{}", out.text);
+    assert!(
+        out.text.contains("convention variants not replayed"),
+        "{}",
+        out.text
+    );
+}

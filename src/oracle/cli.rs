@@ -272,7 +272,11 @@ pub fn diagnosis(header: &Header, results: &[(presets::Variant, Outcome)]) -> St
     let mut s = format!(
         "diagnosis (convention variants, each replayed by the crate's optimizer in f64, tolerance {tol:.1e}):\n"
     );
-    if matches.is_empty() {
+    if results.len() == 1 {
+        s.push_str(
+            "  convention variants not replayed: the header declares parameter groups, a schedule, optax chain members or maximize, which the crate's reference optimizers do not take\n",
+        );
+    } else if matches.is_empty() {
         s.push_str("  matches none of the known convention variants\n");
     }
     for (v, o) in &matches {

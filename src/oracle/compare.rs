@@ -62,8 +62,10 @@
 //!   per step, so the same default applies.
 
 use super::format::{Dtype, Header, StepRecord, TraceError, TraceReader};
+use super::groups::{self, Plan};
 use super::kernels::{self, Kernel, Real};
 use super::presets::{PresetError, Setting, Variant};
+use super::schedules::{Scalars, ScheduleRun};
 use crate::error::{HyperError, StepError};
 use crate::optim::Optimizer;
 use nalgebra::DVector;
@@ -103,6 +105,13 @@ pub enum ReplayError {
     /// An `"f32"` trace with a value that is not an f32 widened to f64.
     #[error("{file}:{line}: {message}")]
     Dtype {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    /// A step line's `hyperparameters` that is malformed or not modelled.
+    #[error("{file}:{line}: {message}")]
+    Step {
         file: String,
         line: usize,
         message: String,
@@ -149,6 +158,24 @@ enum Engine {
         theta: Vec<f32>,
         g: Vec<f32>,
     },
+    /// Parameter groups, a schedule, optax chain members or torch `maximize`
+    /// ([`super::groups`]).
+    Composite(Box<Composite>),
+}
+
+/// One reference per parameter group, each with its schedule, behind the chain members.
+struct Composite {
+    plan: Plan,
+    layout: Vec<super::format::BlockSpec>,
+    dtype: Dtype,
+    parts: Vec<Part>,
+    g: Vec<f64>,
+}
+
+struct Part {
+    replayer: Replayer,
+    schedule: Option<ScheduleRun>,
+    g: Vec<f64>,
 }
 
 /// The reference computation for one setting, stepped with a trace's gradients.
@@ -190,11 +217,41 @@ impl Replayer {
         dtype: Dtype,
         params0: &[f64],
     ) -> Result<Self, BuildError> {
+        Self::declared_with_leaves(preset, setting, blocks, blocks.len(), dtype, params0)
+    }
+
+    /// [`Self::declared`] for a group of `blocks` inside a pytree of `leaves` leaves (optax
+    /// computes an alias's moments over the whole tree; see [`super::groups`]).
+    ///
+    /// # Errors
+    /// As [`Self::declared`].
+    pub fn declared_with_leaves(
+        preset: &str,
+        setting: &Setting,
+        blocks: &[super::format::BlockSpec],
+        leaves: usize,
+        dtype: Dtype,
+        params0: &[f64],
+    ) -> Result<Self, BuildError> {
         let layout =
             crate::optim::Layout::from_shapes(blocks.iter().map(|b| (b.name.clone(), b.rows, b.cols)));
+        let kernel64 = || {
+            if preset == "optax" {
+                kernels::optax::build_for_leaves::<f64>(setting, leaves)
+            } else {
+                kernels::build_for_layout::<f64>(preset, setting, &layout)
+            }
+        };
+        let kernel32 = || {
+            if preset == "optax" {
+                kernels::optax::build_for_leaves::<f32>(setting, leaves)
+            } else {
+                kernels::build_for_layout::<f32>(preset, setting, &layout)
+            }
+        };
         match dtype {
             Dtype::F64 => {
-                if let Some(kernel) = kernels::build_for_layout::<f64>(preset, setting, &layout) {
+                if let Some(kernel) = kernel64() {
                     let reference = Reference::Kernel {
                         description: kernel.describe(),
                         dtype,
@@ -209,7 +266,7 @@ impl Replayer {
                 }
             }
             Dtype::F32 => {
-                if let Some(kernel) = kernels::build_for_layout::<f32>(preset, setting, &layout) {
+                if let Some(kernel) = kernel32() {
                     let mut theta = Vec::new();
                     kernels::exact_from_f64("params0", params0, &mut theta).map_err(BuildError::Params0)?;
                     let reference = Reference::Kernel {
@@ -245,9 +302,116 @@ impl Replayer {
         })
     }
 
+    /// The reference for everything `plan` resolved from `header`: one reference per
+    /// parameter group ([`Self::declared_with_leaves`] on the group's blocks and coordinates),
+    /// each with its schedule, behind the optax chain members and torch's `maximize`.
+    ///
+    /// # Errors
+    /// As [`Self::declared`].
+    pub fn for_plan(header: &Header, plan: &Plan) -> Result<Self, BuildError> {
+        let mut parts = Vec::with_capacity(plan.groups.len());
+        for (gi, g) in plan.groups.iter().enumerate() {
+            let p0: Vec<f64> = g.indices.iter().map(|&i| header.params0[i]).collect();
+            let replayer = Self::declared_with_leaves(
+                &header.preset,
+                &g.setting,
+                &g.blocks,
+                g.leaves,
+                header.dtype,
+                &p0,
+            )?;
+            let schedule = match &header.schedule {
+                None => None,
+                Some(spec) => Some(
+                    ScheduleRun::new(&header.preset, spec, g.base_lr, g.base_momentum, gi)
+                        .map_err(|e| BuildError::Params0(StepError::Invalid(e.to_string())))?,
+                ),
+            };
+            parts.push(Part {
+                replayer,
+                schedule,
+                g: Vec::new(),
+            });
+        }
+        let mut notes = Vec::new();
+        if plan.groups.len() > 1 {
+            notes.push(format!("{} parameter groups", plan.groups.len()));
+        }
+        if let Some(s) = &header.schedule {
+            notes.push(format!("schedule {}", s.name));
+        }
+        for t in &plan.transforms {
+            notes.push(match t {
+                groups::Transform::ClipByGlobalNorm(c) => format!("after clip_by_global_norm({c})"),
+                groups::Transform::AddDecayedWeights { weight_decay, .. } => {
+                    format!("after add_decayed_weights({weight_decay})")
+                }
+            });
+        }
+        if plan.maximize {
+            notes.push("maximize (−grad)".into());
+        }
+        let reference = if parts.iter().any(|p| p.replayer.reference == Reference::CrateF64) {
+            Reference::CrateF64
+        } else {
+            match &parts[0].replayer.reference {
+                Reference::Kernel { description, dtype } => Reference::Kernel {
+                    description: if notes.is_empty() {
+                        description.clone()
+                    } else {
+                        format!("{description} [{}]", notes.join("; "))
+                    },
+                    dtype: *dtype,
+                },
+                Reference::CrateF64 => Reference::CrateF64,
+            }
+        };
+        Ok(Replayer {
+            engine: Engine::Composite(Box::new(Composite {
+                plan: plan.clone(),
+                layout: header.layout.clone(),
+                dtype: header.dtype,
+                parts,
+                g: Vec::new(),
+            })),
+            reference,
+        })
+    }
+
     /// Which computation this is.
     pub fn reference(&self) -> &Reference {
         &self.reference
+    }
+
+    /// Take the scalars of the next step ([`Kernel::set_scalars`]); `false` when the
+    /// reference cannot (the crate's f64 optimizers take none).
+    pub fn set_scalars(&mut self, s: &Scalars) -> bool {
+        match &mut self.engine {
+            Engine::Crate { .. } | Engine::Composite(_) => false,
+            Engine::F64 { kernel, .. } => kernel.set_scalars(s),
+            Engine::F32 { kernel, .. } => kernel.set_scalars(s),
+        }
+    }
+
+    /// One step with the per-group scalars a step line declared (`None`: the declared
+    /// schedule's, or none).
+    ///
+    /// # Errors
+    /// As [`Self::step`]; [`StepError::Invalid`] when the reference cannot take the scalars
+    /// (not modelled) or the schedule refuses the step.
+    pub fn step_with(&mut self, grad: &[f64], scalars: Option<&[Scalars]>) -> Result<(), StepError> {
+        if let Engine::Composite(c) = &mut self.engine {
+            return c.step(grad, scalars);
+        }
+        if let Some(s) = scalars {
+            if !self.set_scalars(&s[0]) {
+                return Err(StepError::Invalid(format!(
+                    "per-step hyperparameters (lr {}) are not modelled by {}",
+                    s[0].lr, self.reference
+                )));
+            }
+        }
+        self.step(grad)
     }
 
     /// One step from gradient `g` (for an f32 kernel, `g` must hold f32 values).
@@ -269,6 +433,7 @@ impl Replayer {
                 kernels::exact_from_f64("grad", grad, g)?;
                 kernel.step(theta, g)
             }
+            Engine::Composite(c) => c.step(grad, None),
         }
     }
 
@@ -278,6 +443,7 @@ impl Replayer {
             Engine::Crate { x, .. } => x.len(),
             Engine::F64 { theta, .. } => theta.len(),
             Engine::F32 { theta, .. } => theta.len(),
+            Engine::Composite(c) => c.plan.owner.len(),
         }
     }
 
@@ -292,12 +458,71 @@ impl Replayer {
             Engine::Crate { x, .. } => x[i],
             Engine::F64 { theta, .. } => theta[i],
             Engine::F32 { theta, .. } => theta[i].to_f64(),
+            Engine::Composite(c) => {
+                let (g, k) = c.plan.owner[i];
+                c.parts[g].replayer.param(k)
+            }
         }
     }
 
     /// All parameters, widened to f64.
     pub fn params(&self) -> Vec<f64> {
         (0..self.len()).map(|i| self.param(i)).collect()
+    }
+}
+
+impl Composite {
+    fn step(&mut self, grad: &[f64], scalars: Option<&[Scalars]>) -> Result<(), StepError> {
+        if grad.len() != self.plan.owner.len() {
+            return Err(StepError::DimensionMismatch {
+                what: "gradient",
+                expected: self.plan.owner.len(),
+                got: grad.len(),
+            });
+        }
+        self.g.clear();
+        self.g.extend_from_slice(grad);
+        if self.plan.maximize {
+            // torch: `grad = -grads[i]` (exact).
+            self.g.iter_mut().for_each(|x| *x = -*x);
+        }
+        if !self.plan.transforms.is_empty() {
+            let theta: Vec<f64> = (0..self.plan.owner.len())
+                .map(|i| {
+                    let (g, k) = self.plan.owner[i];
+                    self.parts[g].replayer.param(k)
+                })
+                .collect();
+            match self.dtype {
+                Dtype::F64 => {
+                    groups::apply_transforms::<f64>(&self.plan.transforms, &self.layout, &theta, &mut self.g)
+                }
+                Dtype::F32 => {
+                    groups::apply_transforms::<f32>(&self.plan.transforms, &self.layout, &theta, &mut self.g)
+                }
+            }
+        }
+        for (gi, part) in self.parts.iter_mut().enumerate() {
+            part.g.clear();
+            part.g
+                .extend(self.plan.groups[gi].indices.iter().map(|&i| self.g[i]));
+            // The schedule advances every step, also when the step line gives the values.
+            let scheduled = match &mut part.schedule {
+                None => None,
+                Some(s) => Some(s.next_scalars().map_err(|e| StepError::Invalid(e.to_string()))?),
+            };
+            if let Some(s) = scalars.map(|s| s[gi]).or(scheduled) {
+                if !part.replayer.set_scalars(&s) {
+                    return Err(StepError::Invalid(format!(
+                        "a per-step learning rate{} is not modelled by {}",
+                        if s.momentum.is_some() { " and momentum" } else { "" },
+                        part.replayer.reference
+                    )));
+                }
+            }
+            part.replayer.step(&part.g)?;
+        }
+        Ok(())
     }
 }
 
@@ -463,11 +688,16 @@ impl Tracker {
         }
     }
 
+    #[cfg(test)]
     fn feed(&mut self, rec: &StepRecord) {
+        self.feed_with(rec, None);
+    }
+
+    fn feed_with(&mut self, rec: &StepRecord, scalars: Option<&[Scalars]>) {
         if self.stopped {
             return;
         }
-        if let Err(e) = self.replayer.step(&rec.grad) {
+        if let Err(e) = self.replayer.step_with(&rec.grad, scalars) {
             self.out.step_error = Some((rec.step, e));
             self.stopped = true;
             return;
@@ -581,9 +811,29 @@ pub fn compare_candidates<R: BufRead>(
     let header = reader.header().clone();
     let file = reader.file().to_string();
     check_dtype(&file, header.dtype, "params0", None, 1, &header.params0)?;
+    // The header's groups, schedule and chain, resolved when the declared reference is built
+    // or a step line declares per-step hyperparameters.
+    let mut plan: Option<Plan> = None;
+    let get_plan = |plan: &mut Option<Plan>| -> Result<Plan, ReplayError> {
+        if plan.is_none() {
+            *plan = Some(declared_plan(&file, &header)?);
+        }
+        Ok(plan.clone().unwrap_or_else(|| unreachable!()))
+    };
     let mut trackers: Vec<Tracker> = Vec::with_capacity(candidates.len());
     for c in candidates {
-        let replayer = if c.prefer_kernel {
+        let composite = if c.prefer_kernel
+            && (groups::declares_more(&header)
+                || header_maximizes(&header)
+                || groups::lr_is_callable(&header))
+        {
+            Some(get_plan(&mut plan)?)
+        } else {
+            None
+        };
+        let replayer = if let Some(p) = &composite {
+            Replayer::for_plan(&header, p)
+        } else if c.prefer_kernel {
             Replayer::declared(
                 &header.preset,
                 &c.setting,
@@ -611,8 +861,27 @@ pub fn compare_candidates<R: BufRead>(
         let line = reader.line();
         check_dtype(&file, header.dtype, "grad", Some(rec.step), line, &rec.grad)?;
         check_dtype(&file, header.dtype, "params", Some(rec.step), line, &rec.params)?;
+        let scalars = if rec.hyperparameters.is_some() {
+            let p = get_plan(&mut plan)?;
+            groups::step_scalars(&header, &p, &rec).map_err(|message| ReplayError::Step {
+                file: file.clone(),
+                line,
+                message,
+            })?
+        } else if plan.as_ref().is_some_and(|p| p.lr_from_steps) {
+            return Err(ReplayError::Step {
+                file: file.clone(),
+                line,
+                message: format!(
+                    "step {}: the header's `learning_rate` is a callable and no `schedule` is declared, so every step line must give `hyperparameters` with `learning_rate`",
+                    rec.step
+                ),
+            });
+        } else {
+            None
+        };
         for t in trackers.iter_mut() {
-            t.feed(&rec);
+            t.feed_with(&rec, scalars.as_deref());
         }
     }
     Ok(trackers.into_iter().map(|t| t.out).collect())
@@ -642,10 +911,32 @@ pub fn compare_settings<R: BufRead>(
 /// # Errors
 /// [`ReplayError::Preset`] if the header cannot be mapped.
 pub fn declared_setting(file: &str, header: &Header) -> Result<Setting, ReplayError> {
-    super::presets::resolve_header(header).map_err(|source| ReplayError::Preset {
+    Ok(declared_plan(file, header)?.groups.swap_remove(0).setting)
+}
+
+/// The header's groups, schedule and chain members, resolved ([`groups::plan`]).
+///
+/// # Errors
+/// [`ReplayError::Preset`] naming the field.
+pub fn declared_plan(file: &str, header: &Header) -> Result<Plan, ReplayError> {
+    groups::plan(header).map_err(|source| ReplayError::Preset {
         file: file.to_string(),
         source: Box::new(source),
     })
+}
+
+/// torch `maximize=True` in the header or a group.
+fn header_maximizes(header: &Header) -> bool {
+    let t = |m: &serde_json::Map<String, serde_json::Value>| {
+        m.get("maximize") == Some(&serde_json::Value::Bool(true))
+    };
+    header.preset == "pytorch"
+        && (t(&header.hyperparameters)
+            || header
+                .param_groups
+                .iter()
+                .flatten()
+                .any(|g| t(&g.hyperparameters)))
 }
 
 /// Replay a trace against its declared preset: its kernel in the trace's dtype if one exists,
@@ -682,7 +973,12 @@ pub fn compare_variants<R: BufRead>(
     let h = reader.header();
     let setting = declared_setting(reader.file(), h)?;
     let label = format!("{} {}", h.preset, h.optimizer);
-    let variants = super::presets::variants(&label, &setting);
+    let mut variants = super::presets::variants(&label, &setting);
+    if groups::declares_more(h) || header_maximizes(h) {
+        // The convention variants are the crate's optimizers, which take no groups, schedule
+        // or chain: only the declared reference is replayed.
+        variants.truncate(1);
+    }
     let tol = tolerance.unwrap_or_else(|| default_tolerance(h.dtype));
     let candidates: Vec<Candidate> = variants
         .iter()

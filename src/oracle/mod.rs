@@ -7,6 +7,7 @@
 //! | [`format`](mod@format) | the `optverify-trace` format (JSON Lines and the binary layout, specified there): streaming reader with located errors, writer |
 //! | [`binary`] | the binary layout (a directory of safetensors files, memory-mapped): reader, writer, `convert`, `check`/`replay` in constant memory, `--sample` |
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
+//! | [`groups`] | a header's parameter groups, schedule, optax chain members and per-step hyperparameters, resolved for the replay |
 //! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
 //! | [`compare`] | replay a trace's gradients through its reference (kernel in the trace's dtype, or the crate's f64 optimizer), compare parameters in ulps and relative terms |
 //! | [`schedules`] | the frameworks' learning-rate schedulers/schedules in their own arithmetic (torch recursive, optax in JAX dtypes) |
@@ -22,6 +23,7 @@ pub mod binary;
 pub mod cli;
 pub mod compare;
 pub mod format;
+pub mod groups;
 pub mod kernels;
 pub mod presets;
 pub mod schedules;

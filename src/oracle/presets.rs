@@ -83,6 +83,10 @@ pub enum PresetError {
     },
     #[error("{0}")]
     Hyper(#[from] HyperError),
+    /// A header field beyond the hyperparameters (`param_groups`, `schedule`, `transforms`)
+    /// that is malformed or declares something not modelled.
+    #[error("header field `{field}`: {message}")]
+    Declaration { field: String, message: String },
 }
 
 /// A resolved configuration of one of the crate's optimizers.
@@ -120,6 +124,37 @@ impl Setting {
             Setting::Lars(c) => Box::new(c.build()?),
             Setting::Adafactor(c) => Box::new(c.build()?),
         })
+    }
+
+    /// The learning rate of the setting (what a schedule starts from).
+    pub fn lr(&self) -> f64 {
+        match self {
+            Setting::Sgd(c) => c.lr,
+            Setting::Adam(c) => c.lr,
+            Setting::AdamW(c) => c.adam.lr,
+            Setting::AdaGrad(c) => c.lr,
+            Setting::RmsProp(c) => c.lr,
+            Setting::AdaDelta(c) => c.lr,
+            Setting::NAdam(c) => c.lr,
+            Setting::RAdam(c) => c.lr,
+            Setting::Lamb(c) => c.lr,
+            Setting::Lars(c) => c.lr,
+            Setting::Adafactor(c) => c.lr,
+        }
+    }
+
+    /// What torch's `OneCycleLR` cycles: `betas[0]` of the Adam family, `momentum` of SGD and
+    /// RMSprop; `None` for the others.
+    pub fn momentum_like(&self) -> Option<f64> {
+        match self {
+            Setting::Sgd(c) => Some(c.momentum),
+            Setting::RmsProp(c) => Some(c.momentum),
+            Setting::Adam(c) => Some(c.beta1),
+            Setting::AdamW(c) => Some(c.adam.beta1),
+            Setting::NAdam(c) => Some(c.beta1),
+            Setting::RAdam(c) => Some(c.beta1),
+            _ => None,
+        }
     }
 
     /// The setting with the trace's layout: layer-wise and factored optimizers (LAMB, LARS)
@@ -357,22 +392,27 @@ fn pytorch(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
                 amsgrad: hp.bool("amsgrad", false)?.then_some(AmsGradMax::RawV),
                 ..AdamConfig::pytorch()
             };
-            // torch ≥ 2.7 lists `decoupled_weight_decay` in `opt.defaults` (True for AdamW,
-            // which is Adam with it set; Adam(decoupled_weight_decay=True) is AdamW).
+            // torch 2.15: Adam(decoupled_weight_decay=True) is AdamW; AdamW's is always True.
             let decoupled = hp.bool("decoupled_weight_decay", optimizer == "adamw")?;
             if optimizer == "adamw" && !decoupled {
-                return Err(hp.unsupported("AdamW with decoupled_weight_decay=False does not exist in torch"));
+                return Err(hp.unsupported(
+                    "`decoupled_weight_decay=False` is not modelled for AdamW (torch 2.15's AdamW always decouples); use optimizer \"adam\"",
+                ));
             }
-            if !decoupled {
+            if optimizer == "adam" && decoupled {
+                Setting::AdamW(AdamWConfig {
+                    adam,
+                    weight_decay: decoupled_times_lr(hp.f64("weight_decay", 0.0)?),
+                })
+            } else if optimizer == "adam" {
                 Setting::Adam(AdamConfig {
                     weight_decay: coupled(hp.f64("weight_decay", 0.0)?),
                     ..adam
                 })
             } else {
-                let default = if optimizer == "adamw" { 1e-2 } else { 0.0 };
                 Setting::AdamW(AdamWConfig {
                     adam,
-                    weight_decay: decoupled_times_lr(hp.f64("weight_decay", default)?),
+                    weight_decay: decoupled_times_lr(hp.f64("weight_decay", 1e-2)?),
                 })
             }
         }
@@ -468,14 +508,23 @@ fn pytorch(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
 
 fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
     Ok(match optimizer {
-        "sgd" => Setting::Sgd(SgdConfig {
-            lr: hp.required_f64("learning_rate")?,
-            momentum: hp.f64("momentum", 0.0)?,
-            dampening: 0.0,
-            nesterov: hp.bool("nesterov", false)?,
-            weight_decay: WeightDecay::None,
-        }),
-        "adam" | "adamw" | "amsgrad" | "nadam" => {
+        "sgd" => {
+            if let Some(v) = hp.get("accumulator_dtype") {
+                return Err(hp.unsupported(&format!(
+                    "`accumulator_dtype={v}` (a momentum trace in another dtype) is not modelled; null is"
+                )));
+            }
+            Setting::Sgd(SgdConfig {
+                lr: hp.required_f64("learning_rate")?,
+                momentum: hp.f64("momentum", 0.0)?,
+                dampening: 0.0,
+                nesterov: hp.bool("nesterov", false)?,
+                weight_decay: WeightDecay::None,
+            })
+        }
+        "adam" | "adamw" | "amsgrad" | "nadam" | "nadamw" => {
+            let optimizer = if optimizer == "nadamw" { "adamw" } else { optimizer };
+            let nesterov_default = hp.optimizer == "nadam" || hp.optimizer == "nadamw";
             let adam = AdamConfig {
                 lr: hp.required_f64("learning_rate")?,
                 beta1: hp.f64("b1", 0.9)?,
@@ -486,9 +535,35 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
                 ..AdamConfig::optax()
             };
             // optax.nadam = partial(adam, nesterov=True); nadamw likewise for adamw.
-            let nesterov = optimizer != "amsgrad" && hp.bool("nesterov", optimizer == "nadam")?;
+            let nesterov = optimizer != "amsgrad" && hp.bool("nesterov", nesterov_default)?;
             if hp.get("mu_dtype").is_some() {
                 return Err(hp.unsupported("mu_dtype (a lower-precision first moment) is not modelled"));
+            }
+            if optimizer == "adamw" {
+                if let Some(v) = hp.get("mask") {
+                    return Err(hp.unsupported(&format!(
+                        "`mask={v}` is not modelled as an argument: declare the mask as header `param_groups` (the masked-out blocks with \"weight_decay\": 0)"
+                    )));
+                }
+            }
+            let mut adam = adam;
+            if optimizer == "amsgrad" {
+                // bias_correction_mu/nu (optax 0.2.8 scale_by_amsgrad): both False is
+                // Reddi et al.'s form, max over the raw v and no correction at all.
+                match (hp.bool("bias_correction_mu", true)?, hp.bool("bias_correction_nu", true)?) {
+                    (true, true) => {}
+                    (false, false) => {
+                        adam.bias_correction = BiasCorrection::Off;
+                        adam.amsgrad = Some(AmsGradMax::PaperNoBiasCorrection);
+                    }
+                    (mu, nu) => {
+                        return Err(hp.unsupported(&format!(
+                            "`bias_correction_mu={}, bias_correction_nu={}` (one moment corrected, the other not) is not modelled",
+                            if mu { "True" } else { "False" },
+                            if nu { "True" } else { "False" }
+                        )))
+                    }
+                }
             }
             let weight_decay = if optimizer == "adamw" {
                 decoupled_times_lr(hp.f64("weight_decay", 1e-4)?)
@@ -649,7 +724,14 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
             })
         }
         "adadelta" => Setting::AdaDelta(AdaDeltaConfig {
-            lr: hp.f64("learning_rate", 1.0)?,
+            lr: {
+                if let Some(v) = hp.get("weight_decay_mask") {
+                    return Err(hp.unsupported(&format!(
+                        "`weight_decay_mask={v}` is not modelled as an argument: declare it as header `param_groups`"
+                    )));
+                }
+                hp.f64("learning_rate", 1.0)?
+            },
             rho: hp.f64("rho", 0.9)?,
             eps: hp.f64("eps", 1e-6)?,
             weight_decay: coupled(hp.f64("weight_decay", 0.0)?),
@@ -658,7 +740,7 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
             return Err(unknown(
                 "optax",
                 optimizer,
-                "sgd, adam, adamw, amsgrad, nadam, radam, lamb, lars, adafactor, adagrad, rmsprop, adadelta",
+                "sgd, adam, adamw, amsgrad, nadam, nadamw, radam, lamb, lars, adafactor, adagrad, rmsprop, adadelta",
             ))
         }
     })

@@ -125,6 +125,7 @@ impl ScheduleRun {
                     lr,
                     initial_lr: None,
                     momentum,
+                    momentum_cycled: false,
                     max_lr: 0.0,
                     min_lr: 0.0,
                     max_momentum: 0.0,
@@ -174,7 +175,12 @@ impl ScheduleRun {
                 }
                 Ok(Scalars {
                     lr: group.lr,
-                    momentum: group.momentum,
+                    // Only OneCycleLR(cycle_momentum=True) writes the momentum.
+                    momentum: if group.momentum_cycled {
+                        group.momentum
+                    } else {
+                        None
+                    },
                 })
             }
             Inner::Optax(s) => {
@@ -336,6 +342,8 @@ struct Group {
     lr: f64,
     initial_lr: Option<f64>,
     momentum: Option<f64>,
+    /// A scheduler writes the momentum (OneCycleLR with cycle_momentum).
+    momentum_cycled: bool,
     max_lr: f64,
     min_lr: f64,
     max_momentum: f64,
@@ -568,6 +576,7 @@ impl TorchSched {
                         ));
                     }
                     group.momentum = Some(max_m);
+                    group.momentum_cycled = true;
                     group.max_momentum = max_m;
                     group.base_momentum = base_m;
                 }
@@ -1293,7 +1302,9 @@ mod tests {
                     break;
                 }
                 if let Some(m) = case.get("momenta").and_then(|m| m[k].as_f64()) {
-                    if got.momentum.map(f64::to_bits) != Some(m.to_bits()) {
+                    // No momentum from the schedule: the optimizer keeps its own.
+                    let ours = got.momentum.or(case["momentum"].as_f64());
+                    if ours.map(f64::to_bits) != Some(m.to_bits()) {
                         failures.push(format!(
                             "{preset} {}: step {}: momentum {:?}, framework {m:e}",
                             spec.name,

@@ -104,6 +104,16 @@ pub trait Kernel<T: Real>: Send {
     /// [`StepError::DimensionMismatch`] if lengths differ from each other or from the state;
     /// [`StepError::NonFinite`] for a NaN or infinite gradient entry.
     fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError>;
+
+    /// Take the scalars of the next step (a declared schedule's, or the trace's per-step
+    /// `hyperparameters`): the learning rate, and torch `OneCycleLR`'s momentum (`betas[0]` or
+    /// `momentum`), as the framework reads them at every step — torch reads `group["lr"]` (a
+    /// Python float) anew at each `step()`, optax multiplies by the schedule's value cast to
+    /// the dtype. Returns `false` when this kernel cannot take them (the caller then reports
+    /// the declaration as not modelled).
+    fn set_scalars(&mut self, _s: &crate::oracle::schedules::Scalars) -> bool {
+        false
+    }
 }
 
 /// The kernel transcribing `preset`'s implementation of `setting` in dtype `T`, or `None` when

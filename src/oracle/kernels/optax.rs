@@ -56,7 +56,8 @@ pub fn build_for_layout<T: Real>(setting: &Setting, layout: &Layout) -> Option<B
     build_for_leaves(setting, layout.blocks().len())
 }
 
-fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box<dyn Kernel<T>>> {
+/// As [`build`], for parameters made of `leaves` pytree leaves.
+pub fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box<dyn Kernel<T>>> {
     fn boxed<T: Real, K: Kernel<T> + 'static>(k: Option<K>) -> Option<Box<dyn Kernel<T>>> {
         k.map(|k| Box::new(k) as Box<dyn Kernel<T>>)
     }
@@ -261,6 +262,12 @@ impl<T: Real> Kernel<T> for Sgd<T> {
         }
         Ok(())
     }
+
+    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
+    }
 }
 
 // ------------------------------------------------------------------------------- adam
@@ -290,6 +297,9 @@ pub struct Adam<T: Real> {
     eps_root: T,
     weight_decay: Option<T>,
     amsgrad: bool,
+    /// `amsgrad(bias_correction_mu=False, bias_correction_nu=False)`: `mu_hat = mu`,
+    /// `nu_eff = nu` (no jitted bias correction at all).
+    uncorrected: bool,
     nesterov: bool,
     minus_lr: T,
     leaves: usize,
@@ -303,13 +313,13 @@ impl<T: Real> Adam<T> {
     /// `None` unless `c` is one of optax's Adam forms (Algorithm 1 with bias correction, no
     /// coupled decay, no schedule, m₀ = 0, AMSGrad only over the bias-corrected v̂).
     fn new(c: &AdamConfig, decoupled_weight_decay: f64, leaves: usize) -> Option<Self> {
-        let amsgrad = match c.amsgrad {
-            None => false,
-            Some(AmsGradMax::BiasCorrectedV) => true,
-            Some(_) => return None,
+        let (amsgrad, uncorrected) = match (c.amsgrad, c.bias_correction) {
+            (None, BiasCorrection::On) => (false, false),
+            (Some(AmsGradMax::BiasCorrectedV), BiasCorrection::On) => (true, false),
+            (Some(AmsGradMax::PaperNoBiasCorrection), BiasCorrection::Off) => (true, true),
+            _ => return None,
         };
         let optax_form = c.formulation == AdamFormulation::Algorithm1
-            && c.bias_correction == BiasCorrection::On
             && c.weight_decay == WeightDecay::None
             && c.schedule.is_none()
             && c.first_moment_init == FirstMomentInit::Zero;
@@ -324,6 +334,7 @@ impl<T: Real> Adam<T> {
             eps_root: T::from_f64(c.eps_root),
             weight_decay: (decoupled_weight_decay != 0.0).then(|| T::from_f64(decoupled_weight_decay)),
             amsgrad,
+            uncorrected,
             nesterov: false,
             minus_lr: T::from_f64(-c.lr),
             leaves,
@@ -395,8 +406,11 @@ impl<T: Real> Kernel<T> for Adam<T> {
         self.advance(theta, g)?;
         let (bc1, bc1_next, bc2) = self.corrections();
         for i in 0..theta.len() {
-            let mu_hat = self.mu_hat(i, g[i], bc1, bc1_next);
-            let mut nu_hat = bc2.apply(self.nu[i]);
+            let (mu_hat, mut nu_hat) = if self.uncorrected {
+                (self.mu[i], self.nu[i])
+            } else {
+                (self.mu_hat(i, g[i], bc1, bc1_next), bc2.apply(self.nu[i]))
+            };
             if self.amsgrad {
                 self.nu_max[i] = self.nu_max[i].max(nu_hat);
                 nu_hat = self.nu_max[i];
@@ -408,6 +422,12 @@ impl<T: Real> Kernel<T> for Adam<T> {
             theta[i] = theta[i] + self.minus_lr * u;
         }
         Ok(())
+    }
+
+    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
     }
 }
 
@@ -517,6 +537,11 @@ impl<T: Real> Kernel<T> for RAdam<T> {
         }
         Ok(())
     }
+
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.moments.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
+    }
 }
 
 // ------------------------------------------------------------------------------- adagrad
@@ -570,6 +595,12 @@ impl<T: Real> Kernel<T> for AdaGrad<T> {
             theta[i] = theta[i] + self.minus_lr * (inv_sqrt * g[i]);
         }
         Ok(())
+    }
+
+    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
     }
 }
 
@@ -705,6 +736,12 @@ impl<T: Real> Kernel<T> for RmsProp<T> {
         }
         Ok(())
     }
+
+    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
+    }
 }
 
 // ------------------------------------------------------------------------------- adadelta
@@ -765,6 +802,12 @@ impl<T: Real> Kernel<T> for AdaDelta<T> {
             theta[i] = theta[i] + self.minus_lr * u;
         }
         Ok(())
+    }
+
+    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.minus_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
     }
 }
 

@@ -201,6 +201,18 @@ impl<T: Real> Kernel<T> for Sgd<T> {
         }
         Ok(())
     }
+
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.lr = T::from_f64(-s.lr);
+        if let Some(m) = s.momentum {
+            // group["momentum"] is read at each step; a buffer exists only with momentum ≠ 0.
+            if (m != 0.0) != (self.momentum != T::zero()) {
+                return false;
+            }
+            self.momentum = T::from_f64(m);
+        }
+        true
+    }
 }
 
 /// `torch.optim.Adam` and `torch.optim.AdamW`, `_single_tensor_adam` (AdamW calls it with
@@ -228,6 +240,8 @@ pub struct Adam<T: Real> {
     weight_decay: T,
     /// AdamW's `1 − lr·weight_decay`, rounded to T.
     decoupled_factor: Option<T>,
+    /// AdamW's λ (to recompute the factor when the learning rate changes).
+    decoupled_lambda: f64,
     amsgrad: bool,
     one_minus_beta1: T,
     beta2_t: T,
@@ -269,6 +283,10 @@ impl<T: Real> Adam<T> {
             eps: T::from_f64(c.eps),
             weight_decay: T::from_f64(coupled),
             decoupled_factor,
+            decoupled_lambda: match decoupled {
+                WeightDecay::DecoupledTimesLr(l) => l,
+                _ => 0.0,
+            },
             amsgrad,
             one_minus_beta1: T::from_f64(1.0 - c.beta1),
             beta2_t: T::from_f64(c.beta2),
@@ -337,6 +355,21 @@ impl<T: Real> Kernel<T> for Adam<T> {
         }
         Ok(())
     }
+
+    /// `group["lr"]` and `group["betas"][0]` are read at every step: `step_size`, the bias
+    /// correction `1 − β₁ᵗ` (with the current β₁), `lerp`'s weight and AdamW's
+    /// `1 − lr·λ` follow them.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.lr = s.lr;
+        if self.decoupled_factor.is_some() {
+            self.decoupled_factor = Some(T::from_f64(1.0 - s.lr * self.decoupled_lambda));
+        }
+        if let Some(b1) = s.momentum {
+            self.beta1 = b1;
+            self.one_minus_beta1 = T::from_f64(1.0 - b1);
+        }
+        true
+    }
 }
 
 /// `torch.optim.Adagrad`, `_single_tensor_adagrad`, dense branch:
@@ -403,6 +436,11 @@ impl<T: Real> Kernel<T> for Adagrad<T> {
             theta[i] = aten::addcdiv(theta[i], neg_clr, grad, std);
         }
         Ok(())
+    }
+
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.lr = s.lr;
+        s.momentum.is_none()
     }
 }
 
@@ -506,6 +544,17 @@ impl<T: Real> Kernel<T> for RmsProp<T> {
         }
         Ok(())
     }
+
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.neg_lr = T::from_f64(-s.lr);
+        if let Some(m) = s.momentum {
+            if (m > 0.0) != (self.momentum > T::zero()) {
+                return false;
+            }
+            self.momentum = T::from_f64(m);
+        }
+        true
+    }
 }
 
 /// `torch.optim.Adadelta`, `_single_tensor_adadelta`:
@@ -572,6 +621,11 @@ impl<T: Real> Kernel<T> for Adadelta<T> {
         }
         Ok(())
     }
+
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.neg_lr = T::from_f64(-s.lr);
+        s.momentum.is_none()
+    }
 }
 
 /// `torch.optim.NAdam`, `_single_tensor_nadam`, the non-capturable branch:
@@ -599,6 +653,7 @@ pub struct NAdam<T: Real> {
     eps: T,
     weight_decay: T,
     decoupled_factor: Option<T>,
+    decoupled_lambda: f64,
     one_minus_beta1: T,
     beta2_t: T,
     one_minus_beta2: T,
@@ -632,6 +687,10 @@ impl<T: Real> NAdam<T> {
             eps: T::from_f64(c.eps),
             weight_decay: T::from_f64(weight_decay),
             decoupled_factor,
+            decoupled_lambda: match c.weight_decay {
+                WeightDecay::DecoupledTimesLr(l) => l,
+                _ => 0.0,
+            },
             one_minus_beta1: T::from_f64(1.0 - c.beta1),
             beta2_t: T::from_f64(c.beta2),
             one_minus_beta2: T::from_f64(1.0 - c.beta2),
@@ -684,6 +743,14 @@ impl<T: Real> Kernel<T> for NAdam<T> {
         }
         Ok(())
     }
+
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.lr = s.lr;
+        if self.decoupled_factor.is_some() {
+            self.decoupled_factor = Some(T::from_f64(1.0 - s.lr * self.decoupled_lambda));
+        }
+        s.momentum.is_none()
+    }
 }
 
 /// `torch.optim.RAdam`, `_single_tensor_radam`, the non-capturable branch:
@@ -708,6 +775,7 @@ pub struct RAdam<T: Real> {
     eps: T,
     weight_decay: T,
     decoupled_factor: Option<T>,
+    decoupled_lambda: f64,
     one_minus_beta1: T,
     beta2_t: T,
     one_minus_beta2: T,
@@ -741,6 +809,10 @@ impl<T: Real> RAdam<T> {
             eps: T::from_f64(c.eps),
             weight_decay: T::from_f64(weight_decay),
             decoupled_factor,
+            decoupled_lambda: match c.weight_decay {
+                WeightDecay::DecoupledTimesLr(l) => l,
+                _ => 0.0,
+            },
             one_minus_beta1: T::from_f64(1.0 - c.beta1),
             beta2_t: T::from_f64(c.beta2),
             one_minus_beta2: T::from_f64(1.0 - c.beta2),
@@ -800,6 +872,14 @@ impl<T: Real> Kernel<T> for RAdam<T> {
             theta[i] = aten::add_alpha(theta[i], -T::one(), update);
         }
         Ok(())
+    }
+
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.lr = s.lr;
+        if self.decoupled_factor.is_some() {
+            self.decoupled_factor = Some(T::from_f64(1.0 - s.lr * self.decoupled_lambda));
+        }
+        s.momentum.is_none()
     }
 }
 

@@ -1,0 +1,558 @@
+//! # Parameter groups, schedules, optax chains and per-step hyperparameters in a replay
+//!
+//! What a header declares beyond `(preset, optimizer, hyperparameters)` ([`super::format`]):
+//!
+//! * **`param_groups`** — each group names layout blocks and overrides hyperparameters (torch
+//!   `param_groups`, e.g. `weight_decay = 0` on biases; optax `mask=` arguments or
+//!   `multi_transform` written as groups). The replay runs one reference per group on the
+//!   group's coordinates, with the group's hyperparameters (layer-wise optimizers per block of
+//!   the group, as before). torch steps each tensor independently, so per-group references are
+//!   exact. For optax, the alias's moments are computed over the whole pytree and only the
+//!   masked member differs, so each group's kernel is built with the *whole* tree's leaf count
+//!   (which decides how XLA compiles the bias correction); a `multi_transform` (each
+//!   optimizer sees only its own leaves) is declared with the transform
+//!   `{"name": "multi_transform"}`, and then each group counts its own leaves.
+//! * **`schedule`** — one [`super::schedules::ScheduleRun`] per group, started from the group's
+//!   learning rate (torch: the group's `initial_lr` if the dict has one, i.e. it was dumped
+//!   after the scheduler was built; else its `lr`). For optax the schedule replaces
+//!   `learning_rate`, which may then be absent, `null` or a string.
+//! * **`transforms`** (optax, chain order, all before the optimizer):
+//!   `clip_by_global_norm` `{max_norm}`: optax's `tree.norm` — per leaf `jnp.sum(x*x)`
+//!   (sequential on XLA:CPU for leaves of up to 17 entries, measured; longer leaves are
+//!   reduced in another order and replay to rounding), the leaf sums added in leaf order, √,
+//!   then `select(norm < max_norm, g, (g / norm) * max_norm)`, all in the dtype, with the
+//!   division computed as XLA compiles it, `g · (1/norm)`;
+//!   `add_decayed_weights` `{weight_decay, mask}`: `g + weight_decay * p` (two roundings) on
+//!   the blocks of `mask` (a list of block names; `null` = all);
+//!   `inject_hyperparams` `{}`: the alias was wrapped by `optax.inject_hyperparams` (the
+//!   schedule is then the header's `schedule`). In float64 it computes exactly what the plain
+//!   alias does; in float32 it casts every numeric hyperparameter to float32 first, which the
+//!   kernels do not model, so an f32 trace declaring it is refused as not modelled.
+//!   `multi_transform` `{}`: see above.
+//! * **torch `maximize=True`**: torch steps with `-grad` (exact), so the replay negates the
+//!   gradient. torch's `clip_grad_norm_` needs no declaration: it runs before `opt.step()`,
+//!   and the trace records the gradient the optimizer saw, i.e. the clipped one.
+//! * **step `hyperparameters`** — the values the producer used at this step (`lr`, `betas`,
+//!   `momentum` for torch; `learning_rate` for optax), an object for all groups or an array
+//!   with one object per group: they take precedence over the declared schedule. Other names
+//!   are accepted when they equal the group's declared value (and torch's scheduler
+//!   bookkeeping `initial_lr`, `max_lr`, `min_lr`, `base_momentum`, `max_momentum` always);
+//!   a differing value of any other hyperparameter is refused as not modelled.
+
+use super::format::{BlockSpec, Dtype, Header, StepRecord};
+use super::presets::{self, PresetError, Setting};
+use super::schedules::{Scalars, ScheduleRun};
+use serde_json::{Map, Value};
+
+/// torch's scheduler bookkeeping in a param group: no effect on the update.
+const TORCH_SCHEDULER_KEYS: [&str; 5] = ["initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum"];
+
+/// One optax chain member before the optimizer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transform {
+    /// `clip_by_global_norm(max_norm)`.
+    ClipByGlobalNorm(f64),
+    /// `add_decayed_weights(weight_decay, mask)`: `mask[i]` per coordinate.
+    AddDecayedWeights { weight_decay: f64, mask: Vec<bool> },
+}
+
+/// One group of a plan.
+#[derive(Debug, Clone)]
+pub struct GroupPlan {
+    /// The group's blocks, in layout order.
+    pub blocks: Vec<BlockSpec>,
+    /// The group's coordinates in the flattened parameters, ascending.
+    pub indices: Vec<usize>,
+    /// The resolved setting (with the group's layout).
+    pub setting: Setting,
+    /// The group's hyperparameters as declared (header's, overridden by the group's).
+    pub hyperparameters: Map<String, Value>,
+    /// The lr a torch scheduler starts from.
+    pub base_lr: f64,
+    /// The momentum (or β₁) a torch `OneCycleLR` starts from.
+    pub base_momentum: Option<f64>,
+    /// optax: the number of pytree leaves the group's kernel sees.
+    pub leaves: usize,
+}
+
+/// Everything a header declares, resolved.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub groups: Vec<GroupPlan>,
+    pub transforms: Vec<Transform>,
+    /// torch `maximize=True`: the gradient is negated.
+    pub maximize: bool,
+    /// Coordinate i → (group, index inside the group).
+    pub owner: Vec<(usize, usize)>,
+    /// optax `learning_rate` is not a number in the header (a callable written as `null` or
+    /// a string) and no schedule is declared: every step line must give it.
+    pub lr_from_steps: bool,
+}
+
+impl Plan {
+    /// True when the plan is a single group without schedule, transforms or maximize: the
+    /// plain reference of [`super::compare::Replayer::declared`] computes it.
+    pub fn is_plain(&self, header: &Header) -> bool {
+        self.groups.len() == 1 && self.transforms.is_empty() && !self.maximize && header.schedule.is_none()
+    }
+}
+
+/// True when the header declares groups, a schedule or transforms.
+pub fn declares_more(header: &Header) -> bool {
+    header.param_groups.is_some() || header.schedule.is_some() || !header.transforms.is_empty()
+}
+
+/// True when the header's optax `learning_rate` is a callable (`null` or a string) without a
+/// declared schedule: the step lines must give it ([`Plan::lr_from_steps`]).
+pub fn lr_is_callable(header: &Header) -> bool {
+    header.preset == "optax"
+        && header.schedule.is_none()
+        && header
+            .hyperparameters
+            .get("learning_rate")
+            .is_some_and(|v| !v.is_number())
+}
+
+fn decl(field: &str, message: impl Into<String>) -> PresetError {
+    PresetError::Declaration {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Resolve a header's groups, schedule and transforms.
+///
+/// # Errors
+/// [`PresetError`] naming the field: an unknown block, a block in two groups or in none, an
+/// unknown transform, a declaration for a preset that has no such thing, a value not modelled.
+pub fn plan(header: &Header) -> Result<Plan, PresetError> {
+    let preset = header.preset.as_str();
+    let nblocks = header.layout.len();
+    // Block name → (index, first coordinate).
+    let mut offsets = Vec::with_capacity(nblocks);
+    let mut off = 0;
+    for b in &header.layout {
+        offsets.push(off);
+        off += b.rows * b.cols;
+    }
+    let block_index = |name: &str, field: &str| -> Result<usize, PresetError> {
+        header.layout.iter().position(|b| b.name == name).ok_or_else(|| {
+            let known: Vec<&str> = header.layout.iter().map(|b| b.name.as_str()).collect();
+            decl(
+                field,
+                format!(
+                    "unknown block {name:?}; the layout's blocks: {}",
+                    known.join(", ")
+                ),
+            )
+        })
+    };
+    // Transforms.
+    let mut transforms = Vec::new();
+    let mut multi = false;
+    let mut injected = false;
+    if !header.transforms.is_empty() && preset != "optax" {
+        return Err(decl(
+            "transforms",
+            format!(
+                "chain members are optax's; a {preset} trace declares none (torch's clip_grad_norm_ needs no declaration: the trace records the gradient the optimizer saw, the clipped one)"
+            ),
+        ));
+    }
+    for (k, t) in header.transforms.iter().enumerate() {
+        let field = format!("transforms[{k}]");
+        let known = |allowed: &[&str]| -> Result<(), PresetError> {
+            match t.args.keys().find(|a| !allowed.contains(&a.as_str())) {
+                Some(a) => Err(decl(
+                    &field,
+                    format!(
+                        "{}: unknown argument {a:?}; known: {}",
+                        t.name,
+                        allowed.join(", ")
+                    ),
+                )),
+                None => Ok(()),
+            }
+        };
+        let num = |name: &str| -> Result<f64, PresetError> {
+            t.args
+                .get(name)
+                .and_then(Value::as_f64)
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| {
+                    decl(
+                        &field,
+                        format!("{}: argument `{name}` must be a finite number", t.name),
+                    )
+                })
+        };
+        match t.name.as_str() {
+            "clip_by_global_norm" => {
+                known(&["max_norm"])?;
+                let c = num("max_norm")?;
+                if c <= 0.0 {
+                    return Err(decl(&field, "clip_by_global_norm: `max_norm` must be > 0"));
+                }
+                transforms.push(Transform::ClipByGlobalNorm(c));
+            }
+            "add_decayed_weights" => {
+                known(&["weight_decay", "mask"])?;
+                let wd = if t.args.get("weight_decay").is_some() {
+                    num("weight_decay")?
+                } else {
+                    0.0
+                };
+                let mut mask = vec![true; header.dim()];
+                match t.args.get("mask") {
+                    None | Some(Value::Null) => {}
+                    Some(Value::Array(names)) => {
+                        mask.iter_mut().for_each(|m| *m = false);
+                        for n in names {
+                            let n = n.as_str().ok_or_else(|| {
+                                decl(&field, "add_decayed_weights: `mask` must be null or a list of block names")
+                            })?;
+                            let bi = block_index(n, &field)?;
+                            let b = &header.layout[bi];
+                            mask[offsets[bi]..offsets[bi] + b.rows * b.cols]
+                                .iter_mut()
+                                .for_each(|m| *m = true);
+                        }
+                    }
+                    Some(_) => {
+                        return Err(decl(&field, "add_decayed_weights: `mask` must be null or a list of block names"))
+                    }
+                }
+                if wd != 0.0 {
+                    transforms.push(Transform::AddDecayedWeights { weight_decay: wd, mask });
+                }
+            }
+            "inject_hyperparams" => {
+                known(&[])?;
+                injected = true;
+            }
+            "multi_transform" => {
+                known(&[])?;
+                multi = true;
+            }
+            other => {
+                return Err(decl(
+                    &field,
+                    format!("unknown transform {other:?}; modelled: clip_by_global_norm, add_decayed_weights, inject_hyperparams, multi_transform"),
+                ))
+            }
+        }
+    }
+    if injected && header.dtype == Dtype::F32 {
+        return Err(decl(
+            "transforms",
+            "inject_hyperparams in float32 is not modelled (it casts every hyperparameter to float32 before the alias computes 1 − β, β^t, …); float64 is",
+        ));
+    }
+    // Groups: each block in exactly one.
+    let raw_groups: Vec<(Vec<usize>, Map<String, Value>)> = match &header.param_groups {
+        None => vec![((0..nblocks).collect(), Map::new())],
+        Some(gs) => {
+            if gs.is_empty() {
+                return Err(decl("param_groups", "is empty; omit it for one group"));
+            }
+            if header.preset == "keras" {
+                return Err(decl(
+                    "param_groups",
+                    "keras has no parameter groups; not modelled",
+                ));
+            }
+            let mut seen = vec![None::<usize>; nblocks];
+            let mut out = Vec::new();
+            for (gi, g) in gs.iter().enumerate() {
+                let field = format!("param_groups[{gi}].blocks");
+                let mut idx = Vec::new();
+                for n in &g.blocks {
+                    let bi = block_index(n, &field)?;
+                    if let Some(other) = seen[bi] {
+                        return Err(decl(
+                            &field,
+                            format!("block {n:?} is already in param_groups[{other}]"),
+                        ));
+                    }
+                    seen[bi] = Some(gi);
+                    idx.push(bi);
+                }
+                if idx.is_empty() {
+                    return Err(decl(&field, "names no block"));
+                }
+                idx.sort_unstable();
+                out.push((idx, g.hyperparameters.clone()));
+            }
+            if let Some(bi) = seen.iter().position(Option::is_none) {
+                return Err(decl(
+                    "param_groups",
+                    format!(
+                        "block {:?} is in no group (each layout block must be in exactly one)",
+                        header.layout[bi].name
+                    ),
+                ));
+            }
+            out
+        }
+    };
+    let mut groups = Vec::with_capacity(raw_groups.len());
+    let mut owner = vec![(0, 0); header.dim()];
+    let mut maximize = None::<bool>;
+    let mut lr_from_steps = false;
+    for (gi, (blocks, over)) in raw_groups.into_iter().enumerate() {
+        let mut hp = header.hyperparameters.clone();
+        for (k, v) in over {
+            hp.insert(k, v);
+        }
+        let what = if header.param_groups.is_some() {
+            format!("param_groups[{gi}].hyperparameters")
+        } else {
+            "hyperparameters".to_string()
+        };
+        let mut resolve_map = hp.clone();
+        let mut base_lr_override = None;
+        if preset == "pytorch" {
+            // Scheduler bookkeeping; with `initial_lr` the dict was dumped after the scheduler
+            // was built and `lr` is already scheduled: the replay starts from `initial_lr`.
+            for k in TORCH_SCHEDULER_KEYS {
+                if let Some(v) = resolve_map.remove(k) {
+                    if k == "initial_lr" && header.schedule.is_some() && !v.is_null() {
+                        let x = v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                            decl(&what, format!("`initial_lr` must be a finite number, got {v}"))
+                        })?;
+                        base_lr_override = Some(x);
+                        resolve_map.insert("lr".into(), Value::from(x));
+                    }
+                }
+            }
+            let m = match resolve_map.remove("maximize") {
+                None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+                Some(Value::Bool(true)) => true,
+                Some(v) => return Err(decl(&what, format!("`maximize` must be true or false, got {v}"))),
+            };
+            if maximize.is_some_and(|x| x != m) {
+                return Err(decl(
+                    "param_groups",
+                    "`maximize` differs between groups; not modelled",
+                ));
+            }
+            maximize = Some(m);
+        }
+        if preset == "optax" {
+            // A schedule replaces learning_rate (a callable: absent, null or its repr); without
+            // one, a callable must be resolved from the step lines.
+            let callable = resolve_map.get("learning_rate").is_some_and(|v| !v.is_number());
+            if header.schedule.is_some() && resolve_map.get("learning_rate").is_none_or(|v| !v.is_number()) {
+                resolve_map.insert("learning_rate".into(), Value::from(1.0));
+            } else if callable {
+                lr_from_steps = true;
+                resolve_map.insert("learning_rate".into(), Value::from(1.0));
+            }
+        }
+        let block_specs: Vec<BlockSpec> = blocks.iter().map(|&b| header.layout[b].clone()).collect();
+        let sub = Header {
+            hyperparameters: resolve_map,
+            layout: block_specs.clone(),
+            params0: Vec::new(),
+            param_groups: None,
+            schedule: None,
+            transforms: Vec::new(),
+            ..header.clone()
+        };
+        let setting = presets::resolve_header(&sub).map_err(|e| match e {
+            PresetError::Declaration { .. } => e,
+            other => {
+                if header.param_groups.is_some() {
+                    decl(&what, other.to_string())
+                } else {
+                    other
+                }
+            }
+        })?;
+        let mut indices = Vec::new();
+        for &b in &blocks {
+            let n = header.layout[b].rows * header.layout[b].cols;
+            indices.extend(offsets[b]..offsets[b] + n);
+        }
+        for (k, &i) in indices.iter().enumerate() {
+            owner[i] = (gi, k);
+        }
+        groups.push(GroupPlan {
+            leaves: if multi { blocks.len() } else { nblocks },
+            base_lr: base_lr_override.unwrap_or_else(|| setting.lr()),
+            base_momentum: setting.momentum_like(),
+            blocks: block_specs,
+            indices,
+            setting,
+            hyperparameters: hp,
+        });
+    }
+    if let Some(spec) = &header.schedule {
+        // Validate now (bad input before any replay).
+        for (gi, g) in groups.iter().enumerate() {
+            ScheduleRun::new(preset, spec, g.base_lr, g.base_momentum, gi)
+                .map_err(|e| decl("schedule", e.to_string()))?;
+        }
+    }
+    Ok(Plan {
+        groups,
+        transforms,
+        maximize: maximize.unwrap_or(false),
+        owner,
+        lr_from_steps,
+    })
+}
+
+/// The per-group scalars a step record's `hyperparameters` declare (`None` when the record
+/// has none).
+///
+/// # Errors
+/// A message naming the field, for a malformed value or a hyperparameter whose per-step change
+/// is not modelled.
+pub fn step_scalars(header: &Header, plan: &Plan, rec: &StepRecord) -> Result<Option<Vec<Scalars>>, String> {
+    let Some(v) = &rec.hyperparameters else {
+        return Ok(None);
+    };
+    let n = plan.groups.len();
+    let objects: Vec<&Map<String, Value>> = match v {
+        Value::Object(m) => vec![m; n],
+        Value::Array(a) if a.len() == n => a
+            .iter()
+            .map(|x| x.as_object().ok_or("each entry must be an object"))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("step {}: `hyperparameters`: {e}", rec.step))?,
+        Value::Array(a) => {
+            return Err(format!(
+                "step {}: `hyperparameters` has {} entries, the header declares {n} parameter group(s)",
+                rec.step,
+                a.len()
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "step {}: `hyperparameters` must be an object or an array of objects (one per group)",
+                rec.step
+            ))
+        }
+    };
+    let mut out = Vec::with_capacity(n);
+    for (gi, (m, g)) in objects.into_iter().zip(&plan.groups).enumerate() {
+        let at = if n > 1 {
+            format!("step {}: `hyperparameters[{gi}]`", rec.step)
+        } else {
+            format!("step {}: `hyperparameters`", rec.step)
+        };
+        let num = |k: &str, v: &Value| -> Result<f64, String> {
+            v.as_f64()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| format!("{at}: `{k}` must be a finite number, got {v}"))
+        };
+        let lr_key = if header.preset == "optax" {
+            "learning_rate"
+        } else {
+            "lr"
+        };
+        let mut s = Scalars {
+            lr: g.setting.lr(),
+            momentum: None,
+        };
+        let mut lr_seen = false;
+        for (k, v) in m {
+            if k == lr_key {
+                s.lr = num(k, v)?;
+                lr_seen = true;
+            } else if header.preset == "pytorch" && k == "betas" {
+                let pair = v
+                    .as_array()
+                    .filter(|a| a.len() == 2)
+                    .ok_or_else(|| format!("{at}: `betas` must be a pair"))?;
+                let b1 = num("betas[0]", &pair[0])?;
+                let declared_b2 = g.hyperparameters.get("betas").and_then(|b| b.get(1)).cloned();
+                let b2_ok = match &declared_b2 {
+                    Some(d) => d.as_f64() == pair[1].as_f64(),
+                    None => pair[1].as_f64() == Some(0.999),
+                };
+                if !b2_ok {
+                    return Err(format!("{at}: a per-step change of betas[1] is not modelled"));
+                }
+                // Only a changed β₁ is passed on (a kernel that cannot take one refuses it).
+                if Some(b1) != g.setting.momentum_like() {
+                    s.momentum = Some(b1);
+                }
+            } else if header.preset == "pytorch" && k == "momentum" && g.setting.momentum_like().is_some() {
+                let m = num(k, v)?;
+                if Some(m) != g.setting.momentum_like() {
+                    s.momentum = Some(m);
+                }
+            } else {
+                // No-ops: torch's scheduler bookkeeping, and the declared value itself.
+                let no_op = (header.preset == "pytorch" && TORCH_SCHEDULER_KEYS.contains(&k.as_str()))
+                    || g.hyperparameters.get(k) == Some(v)
+                    || (v.is_null() && g.hyperparameters.get(k).is_none());
+                if no_op {
+                    continue;
+                }
+                return Err(format!(
+                    "{at}: `{k}` = {v} differs from the declared {}; a per-step change of `{k}` is not modelled (only `{lr_key}`{})",
+                    g.hyperparameters.get(k).map_or("(absent)".to_string(), Value::to_string),
+                    if header.preset == "pytorch" { ", `betas[0]`, `momentum`" } else { "" }
+                ));
+            }
+        }
+        if !lr_seen {
+            return Err(format!("{at}: must give `{lr_key}`"));
+        }
+        out.push(s);
+    }
+    Ok(Some(out))
+}
+
+/// `clip_by_global_norm` and `add_decayed_weights` on the gradient `g` (values of the trace's
+/// dtype widened to f64) at parameters `theta`, in dtype `T`.
+pub fn apply_transforms<T: super::kernels::Real>(
+    transforms: &[Transform],
+    layout: &[BlockSpec],
+    theta: &[f64],
+    g: &mut [f64],
+) {
+    for t in transforms {
+        match t {
+            Transform::ClipByGlobalNorm(max_norm) => {
+                // optax.tree.norm: per leaf jnp.sum(x*x) (sequential), leaves added in order.
+                let mut total = T::zero();
+                let mut off = 0;
+                for b in layout {
+                    let n = b.rows * b.cols;
+                    let mut s = T::zero();
+                    for &x in &g[off..off + n] {
+                        let x = T::from_f64(x);
+                        s = s + x * x;
+                    }
+                    total = total + s;
+                    off += n;
+                }
+                let norm = total.sqrt();
+                let c = T::from_f64(*max_norm);
+                // `select(norm < max_norm, g, …)`: a NaN norm clips (the comparison is false).
+                let trigger = norm < c;
+                if !trigger {
+                    // `(t / norm) * max_norm`: XLA turns the division by the (broadcast)
+                    // scalar into a multiplication by its reciprocal (measured: the division
+                    // disagrees on ~87% of random inputs, the reciprocal on none).
+                    let r = T::one() / norm;
+                    for x in g.iter_mut() {
+                        *x = ((T::from_f64(*x) * r) * c).to_f64();
+                    }
+                }
+            }
+            Transform::AddDecayedWeights { weight_decay, mask } => {
+                let wd = T::from_f64(*weight_decay);
+                for i in 0..g.len() {
+                    if mask[i] {
+                        g[i] = (T::from_f64(g[i]) + wd * T::from_f64(theta[i])).to_f64();
+                    }
+                }
+            }
+        }
+    }
+}
