@@ -7,8 +7,8 @@
 # The venv gets the wheel and its dependencies (numpy, safetensors) from PyPI. torch, jax and
 # optax are not downloaded: set EXTRA_SITE to a site-packages directory that has them (e.g. an
 # existing venv's) to run the torch and optax examples too; without them only the NumPy
-# example runs. The examples that need the oracle's schedule / parameter-group support are
-# reported, and required to agree only with STRICT_SCHEDULES=1.
+# example runs. Every example must agree (STRICT_SCHEDULES=0 only reports the schedule and
+# parameter-group ones).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -54,13 +54,13 @@ run numpy-binary 1 numpy-binary.ovt numpy_sgd.py
 run numpy-jsonl 1 numpy-jsonl.jsonl numpy_sgd.py
 if python -c 'import torch' 2>/dev/null; then
     run torch-plain 1 torch-plain.ovt "$root/python/examples/torch_watch.py" --plain
-    run torch-groups-schedule "${STRICT_SCHEDULES:-0}" torch-groups-schedule.ovt "$root/python/examples/torch_watch.py"
+    run torch-groups-schedule "${STRICT_SCHEDULES:-1}" torch-groups-schedule.ovt "$root/python/examples/torch_watch.py"
 else
     echo "== torch not importable (set EXTRA_SITE): torch examples skipped"
 fi
 if python -c 'import optax' 2>/dev/null; then
     run optax-plain 1 optax-plain.ovt "$root/python/examples/optax_record.py" --plain
-    run optax-schedule "${STRICT_SCHEDULES:-0}" optax-schedule.ovt "$root/python/examples/optax_record.py"
+    run optax-schedule "${STRICT_SCHEDULES:-1}" optax-schedule.ovt "$root/python/examples/optax_record.py"
 else
     echo "== optax not importable (set EXTRA_SITE): optax examples skipped"
 fi

@@ -20,8 +20,8 @@ same `p + u`) for the recorded parameters to be the run's.
 Recording happens through `jax.debug.callback(..., ordered=True)`, so the wrapped `update`
 works eagerly and under `jax.jit` alike; the host receives the gradients and the new
 parameters of each step in order. If the inner state carries `hyperparams` (a transformation
-built with `optax.inject_hyperparams`, the way to use a schedule you want recorded), their
-values at every step are written as the step's `hyperparameters`.
+built with `optax.inject_hyperparams`, the way to use a schedule you want recorded), its
+learning rate at every step is written as the step's `hyperparameters`.
 """
 import jax
 import jax.numpy as jnp
@@ -75,8 +75,11 @@ class Recorder:
 
     def write(self, grads, new_params, hyperparams):
         hp = None
-        if hyperparams is not None:
-            hp = {k: jsonable(v) for k, v in hyperparams.items()}
+        if hyperparams is not None and "learning_rate" in hyperparams:
+            # Only the learning rate: inject_hyperparams stores every hyperparameter as an f32
+            # array (b1 = 0.8999999761581421), which is not the value the header declares, and
+            # a schedule drives the learning rate.
+            hp = {"learning_rate": jsonable(hyperparams["learning_rate"])}
         self.writer.step(list(grads), list(new_params), hyperparameters=hp)
 
     @property

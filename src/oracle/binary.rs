@@ -1441,6 +1441,136 @@ fn crate_track<T: Elem>(
     })
 }
 
+/// True when the fast path's single declared setting is the whole story: no transforms, no
+/// schedule, parameter groups (if any) without overrides, and every step's recorded
+/// hyperparameters equal to the header's. Otherwise `check`/`replay` go through the JSON Lines
+/// path ([`super::compare`], which replays groups, schedules and per-step values), fed by
+/// [`JsonLinesView`].
+fn fast_path_applies(trace: &BinaryTrace) -> Result<bool, BinaryError> {
+    let h = trace.header();
+    if !h.transforms.is_empty() || h.schedule.is_some() {
+        return Ok(false);
+    }
+    if let Some(groups) = &h.param_groups {
+        if groups.iter().any(|g| {
+            g.hyperparameters
+                .iter()
+                .any(|(k, v)| h.hyperparameters.get(k) != Some(v))
+        }) {
+            return Ok(false);
+        }
+    }
+    let same = |v: &serde_json::Value| {
+        v.as_object()
+            .is_some_and(|m| m.iter().all(|(k, v)| h.hyperparameters.get(k) == Some(v)))
+    };
+    for t in 1..=trace.steps() {
+        let s = trace.step(t)?;
+        match &s.record().hyperparameters {
+            None => {}
+            Some(serde_json::Value::Array(groups)) => {
+                if !groups.iter().all(same) {
+                    return Ok(false);
+                }
+            }
+            Some(v) => {
+                if !same(v) {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// A binary trace read as JSON Lines text, one line at a time (memory: one step's line), so
+/// that the JSON Lines reader and [`super::compare`] can check it with all their features.
+pub struct JsonLinesView {
+    trace: BinaryTrace,
+    next: u64,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl fmt::Debug for JsonLinesView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonLinesView")
+            .field("trace", &self.trace.name)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JsonLinesView {
+    /// The view of `trace`, from its header line.
+    pub fn new(trace: BinaryTrace) -> Self {
+        JsonLinesView {
+            trace,
+            next: 0,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+
+    fn refill(&mut self) -> std::io::Result<bool> {
+        self.buf.clear();
+        self.pos = 0;
+        if self.next > self.trace.steps() {
+            return Ok(false);
+        }
+        if self.next == 0 {
+            let mut h = self.trace.header().clone();
+            h.params0 = self.trace.params0_f64().map_err(std::io::Error::other)?;
+            serde_json::to_writer(&mut self.buf, &h).map_err(std::io::Error::other)?;
+        } else {
+            let rec = self.trace.record(self.next).map_err(std::io::Error::other)?;
+            serde_json::to_writer(&mut self.buf, &rec).map_err(std::io::Error::other)?;
+        }
+        self.buf.push(b'\n');
+        self.next += 1;
+        Ok(true)
+    }
+}
+
+impl std::io::Read for JsonLinesView {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.buf.len() && !self.refill()? {
+            return Ok(0);
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// `check` (`diagnose`) or `replay` of a binary trace through the JSON Lines path.
+fn via_json_lines(
+    trace: BinaryTrace,
+    rel_tol: Option<f64>,
+    sample: Option<usize>,
+    diagnose: bool,
+) -> CommandOutput {
+    if sample.is_some() {
+        return bad(format!(
+            "error: {}: --sample is not available for a trace that declares parameter groups with overrides, a schedule, \
+             transforms, or per-step hyperparameters that change: check it in full",
+            trace.name()
+        ));
+    }
+    let name = trace.name().to_string();
+    let mut reader = match format::TraceReader::new(name, std::io::BufReader::new(JsonLinesView::new(trace)))
+    {
+        Ok(r) => r,
+        Err(e) => return bad(format!("error: {e}")),
+    };
+    if diagnose {
+        cli::check_reader(&mut reader, rel_tol)
+    } else {
+        cli::replay_reader(&mut reader, rel_tol)
+    }
+}
+
 fn sample_text(trace: &BinaryTrace, k: Option<usize>, o: &BinaryOutcome) -> String {
     match k {
         Some(k) => format!(
@@ -1476,6 +1606,11 @@ pub fn replay(path: &Path, rel_tol: Option<f64>, sample: Option<usize>) -> Comma
         Ok(t) => t,
         Err(e) => return e,
     };
+    match fast_path_applies(&trace) {
+        Err(e) => return bad(format!("error: {e}")),
+        Ok(false) => return via_json_lines(trace, rel_tol, sample, false),
+        Ok(true) => {}
+    }
     let o = match run(&trace, rel_tol, sample, false) {
         Ok(o) => o,
         Err(e) => return bad(format!("error: {e}")),
@@ -1501,6 +1636,11 @@ pub fn check(path: &Path, rel_tol: Option<f64>, sample: Option<usize>) -> Comman
         Ok(t) => t,
         Err(e) => return e,
     };
+    match fast_path_applies(&trace) {
+        Err(e) => return bad(format!("error: {e}")),
+        Ok(false) => return via_json_lines(trace, rel_tol, sample, true),
+        Ok(true) => {}
+    }
     let o = match run(&trace, rel_tol, sample, true) {
         Ok(o) => o,
         Err(e) => return bad(format!("error: {e}")),
