@@ -63,12 +63,15 @@ fn binary_and_json_lines_give_the_same_check_output() {
         "torch-adam-amsgrad-matrix.jsonl",
         "optax-adam-default-matrix.jsonl",
         "keras-adadelta-default-quad-f32.jsonl",
+        // Schedules and parameter groups: checked through the JSON Lines path.
+        "features/torch-adam-cosine.jsonl",
+        "features/optax-sgd-piecewise.jsonl",
     ] {
         let src = golden(name);
         if !src.exists() {
             panic!("golden trace {name} missing");
         }
-        let d = scratch(&format!("same-{name}"));
+        let d = scratch(&format!("same-{}", name.replace('/', "-")));
         let bin = d.join("t.ovt");
         convert(&src, &bin);
         let a = cli::check(&src, None);

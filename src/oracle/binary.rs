@@ -1466,18 +1466,13 @@ fn fast_path_applies(trace: &BinaryTrace) -> Result<bool, BinaryError> {
     };
     for t in 1..=trace.steps() {
         let s = trace.step(t)?;
-        match &s.record().hyperparameters {
-            None => {}
-            Some(serde_json::Value::Array(groups)) => {
-                if !groups.iter().all(same) {
-                    return Ok(false);
-                }
-            }
-            Some(v) => {
-                if !same(v) {
-                    return Ok(false);
-                }
-            }
+        let ok = match &s.record().hyperparameters {
+            None => true,
+            Some(serde_json::Value::Array(groups)) => groups.iter().all(same),
+            Some(v) => same(v),
+        };
+        if !ok {
+            return Ok(false);
         }
     }
     Ok(true)
