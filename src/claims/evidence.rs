@@ -236,7 +236,7 @@ pub struct Counterexample {
 }
 
 /// What a checker returns. It holds no verdict and no headline: the engine concludes both.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Evidence {
     pub measurements: Vec<Measurement>,
     pub figures: Vec<Figure>,
@@ -249,48 +249,12 @@ pub struct Evidence {
     pub remarks: Option<String>,
     /// Number of instances (problems × starts × seeds) examined.
     pub instances: u64,
-    /// TRANSITIONAL (issue 9): the verdict an unconverted checker still computes. The engine
-    /// ignores it; it is deleted once every checker is converted.
-    #[serde(skip, default = "legacy_default")]
-    pub legacy_verdict: Verdict,
-    /// TRANSITIONAL (issue 9): the headline an unconverted checker still writes; ignored.
-    #[serde(skip)]
-    pub legacy_headline: String,
-}
-
-fn legacy_default() -> Verdict {
-    Verdict::Inconclusive
-}
-
-impl Default for Evidence {
-    fn default() -> Self {
-        Evidence {
-            measurements: Vec::new(),
-            figures: Vec::new(),
-            counterexample: None,
-            corrected_statement: None,
-            remarks: None,
-            instances: 0,
-            legacy_verdict: Verdict::Inconclusive,
-            legacy_headline: String::new(),
-        }
-    }
 }
 
 impl Evidence {
     /// Empty evidence.
     pub fn new() -> Self {
         Evidence::default()
-    }
-
-    /// TRANSITIONAL (issue 9): the old constructor of unconverted checkers; both arguments
-    /// are ignored by the engine.
-    pub fn legacy(verdict: Verdict, headline: impl Into<String>) -> Self {
-        Evidence {
-            legacy_verdict: verdict,
-            legacy_headline: headline.into(),
-            ..Evidence::default()
-        }
     }
 
     /// Add a measurement and return whether its relation held.

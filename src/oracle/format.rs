@@ -23,6 +23,36 @@
 //! * Floats are written shortest-round-trip (ryu in Rust, `repr(float)` in Python), so every
 //!   f64 reads back bit for bit. An `"f32"` trace stores the f32 values widened to f64 (exact).
 //!
+//! ## Declarations beyond the hyperparameters (all optional; [`super::groups`] replays them)
+//! * header `param_groups`: `[{"blocks": ["w"], "hyperparameters": {}}, {"blocks": ["b"],
+//!   "hyperparameters": {"weight_decay": 0.0}}]` — every layout block in exactly one group;
+//!   a group's `hyperparameters` override the header's (framework's own names; a torch
+//!   `param_groups[i]` dict minus `params` may be written as is, including `initial_lr`,
+//!   `max_lr`, … of a scheduler). optax: a `mask=` of the alias is written as groups (the
+//!   masked-out blocks with `"weight_decay": 0.0`); a `multi_transform` as groups plus the
+//!   transform `{"name": "multi_transform"}`. Absent = one group.
+//! * header `schedule`: `{"name": "CosineAnnealingLR", "args": {"T_max": 60}}` — the framework's
+//!   scheduler (torch `lr_scheduler` class) or schedule (optax function) by its own name and
+//!   arguments; nested ones (`SequentialLR`, `join_schedules`) take `schedulers`/`schedules`
+//!   as a list of such objects. **torch steps the scheduler once per optimizer step**
+//!   (`opt.step(); sched.step()`): step t uses the lr after t − 1 scheduler steps. A scheduler
+//!   stepped once per epoch of k optimizer steps is declared with `"interval": k`. The header's
+//!   `lr` is the optimizer's lr before the scheduler was built (a dict dumped after, with
+//!   `initial_lr`, is read from `initial_lr`). optax evaluates the schedule at count t − 1;
+//!   `learning_rate` may then be absent, `null` or a string. See [`super::schedules`].
+//! * header `transforms`: optax chain members before the optimizer, in chain order:
+//!   `{"name": "clip_by_global_norm", "args": {"max_norm": 1.0}}`,
+//!   `{"name": "add_decayed_weights", "args": {"weight_decay": 1e-4, "mask": ["w"]}}` (mask: the
+//!   decayed blocks, `null` = all), `{"name": "inject_hyperparams"}`,
+//!   `{"name": "multi_transform"}`. A torch trace declares none: **with `clip_grad_norm_` the
+//!   trace records the gradient the optimizer saw, i.e. the clipped one** (it is clipped in
+//!   `p.grad` before `opt.step()`), so no declaration is needed.
+//! * step `hyperparameters`: the values the producer used at this step, for schedules nobody
+//!   can name (torch `LambdaLR`, an optax callable): `{"lr": 0.01}` for every group or
+//!   `[{"lr": 0.01}, {"lr": 0.02}]` one per group (torch `lr`, `betas`, `momentum`; optax
+//!   `learning_rate`). They take precedence over a declared schedule. Other names are accepted
+//!   when equal to the declared value; a per-step change of any other is refused.
+//!
 //! ## Non-finite numbers
 //! JSON has no NaN or infinity. A producer whose run diverged may write the *strings*
 //! `"NaN"`, `"Infinity"`, `"-Infinity"` in `params` and `loss`: the oracle reads them and

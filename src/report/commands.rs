@@ -1,7 +1,7 @@
 //! The drivers of `optverify verify`, `report` and `list`: select and run claims, print,
 //! write, and decide the exit status. `main.rs` only parses arguments and calls these.
 
-use super::format::{verdict_marked, ERROR_MARKED, UNEXPECTED_MARK};
+use super::format::{verdict_marked_for, ERROR_MARKED, UNEXPECTED_MARK};
 use super::list::listing;
 use super::progress::claims_bar;
 use super::record::{mode_name, Results};
@@ -126,7 +126,7 @@ pub fn verify_line(run: &ClaimRun, id_width: usize) -> String {
     let id = &run.card.id;
     match &run.result {
         Ok(j) => {
-            let mut verdict = verdict_marked(j.verdict()).to_string();
+            let mut verdict = verdict_marked_for(run.card.kind, j.verdict()).to_string();
             if j.verdict() != run.card.expected {
                 verdict.push_str(&format!(" ({UNEXPECTED_MARK} expected {})", run.card.expected));
             }

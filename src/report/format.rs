@@ -70,6 +70,19 @@ pub fn verdict_marked(v: Verdict) -> &'static str {
     }
 }
 
+/// The verdict marker of a claim of `kind`: a `source-claim` (a cited paper's statement the
+/// slide does not print) is marked as the source's, so it never reads as a ❌ for the slide.
+pub fn verdict_marked_for(kind: crate::claims::Kind, v: Verdict) -> &'static str {
+    if kind != crate::claims::Kind::SourceClaim {
+        return verdict_marked(v);
+    }
+    match v {
+        Verdict::Holds => "📄 ✅ holds in the source",
+        Verdict::FailsAsPrinted => "📄 ❌ fails as the source states it",
+        Verdict::Inconclusive => "📄 ❔ inconclusive (source)",
+    }
+}
+
 /// Marker of a checker that returned an error instead of evidence.
 pub const ERROR_MARKED: &str = "⛔ error";
 

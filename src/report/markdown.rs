@@ -4,7 +4,7 @@
 
 use super::format::{
     cell, file_stem, no_html, num_exact, num_short, quote, relation, short_cell, verdict_marked,
-    ERROR_MARKED, UNEXPECTED_MARK,
+    verdict_marked_for, ERROR_MARKED, UNEXPECTED_MARK,
 };
 use super::record::{mode_name, ClaimRecord, EvidenceRecord, FigureRecord, Results};
 use super::svg::drawable_points;
@@ -26,7 +26,7 @@ pub fn figure_path(claim_id: &str, fig: &FigureRecord) -> String {
 /// The verdict cell of a claim: the marked verdict, or the error marker.
 fn verdict_cell(c: &ClaimRecord) -> String {
     match c.verdict() {
-        Some(v) => verdict_marked(v).to_string(),
+        Some(v) => verdict_marked_for(c.card.kind, v).to_string(),
         None => ERROR_MARKED.to_string(),
     }
 }

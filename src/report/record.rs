@@ -311,6 +311,14 @@ pub struct Summary {
     pub inconclusive: usize,
     /// Claims whose checker returned an error.
     pub errors: usize,
+    /// Statements of cited sources the slide does not print (kind `source-claim`), counted
+    /// apart from the slide's: how many, how many hold, how many fail as the source states them.
+    #[serde(default)]
+    pub sources: usize,
+    #[serde(default)]
+    pub sources_hold: usize,
+    #[serde(default)]
+    pub sources_fail: usize,
     /// Mutants rejected by their checks, over all claims.
     pub mutants_killed: usize,
     /// Mutants over all claims.
@@ -322,8 +330,23 @@ pub struct Summary {
 impl Summary {
     /// Count the verdicts of `claims`.
     pub fn of(claims: &[ClaimRecord]) -> Self {
-        let count = |v: Verdict| claims.iter().filter(|c| c.verdict() == Some(v)).count();
+        let is_source = |c: &&ClaimRecord| c.card.kind == Kind::SourceClaim;
+        let count = |v: Verdict| {
+            claims
+                .iter()
+                .filter(|c| !is_source(c) && c.verdict() == Some(v))
+                .count()
+        };
+        let sources = |v: Verdict| {
+            claims
+                .iter()
+                .filter(|c| is_source(c) && c.verdict() == Some(v))
+                .count()
+        };
         Summary {
+            sources: claims.iter().filter(is_source).count(),
+            sources_hold: sources(Verdict::Holds),
+            sources_fail: sources(Verdict::FailsAsPrinted),
             claims: claims.len(),
             holds: count(Verdict::Holds),
             fails_as_printed: count(Verdict::FailsAsPrinted),
@@ -363,6 +386,16 @@ impl Summary {
             self.fails_as_printed,
             self.inconclusive
         );
+        if self.sources > 0 {
+            s.push_str(&format!(
+                " (the slide's statements); {} statement{} of cited sources: {} hold, {} fail as the source states {}",
+                self.sources,
+                if self.sources == 1 { "" } else { "s" },
+                self.sources_hold,
+                self.sources_fail,
+                if self.sources_fail == 1 { "it" } else { "them" }
+            ));
+        }
         if self.errors > 0 {
             s.push_str(&format!(
                 ", {} checker error{}",

@@ -2,11 +2,11 @@
 //! current gradient" than AdaGrad, with "γ ∈ [0,1]" as printed.
 //!
 //! The weights are *measured* on the crate's optimizers by linearity: with B₀ = 0 both
-//! accumulators are linear in the squared gradients, so running k steps on a k-dimensional
-//! parameter whose coordinate j receives gradient 1 at step j only (0 otherwise) leaves the
-//! weight w_j of g_j² in B_k in coordinate j (`RmsProp::v`, `AdaGrad::sum_of_squares`). The
-//! share of the current gradient is s_k = w_k/Σ_j w_j (0 when every weight is 0: then B_k = B₀
-//! does not depend on any gradient).
+//! accumulators are linear in the squared gradients, so running k steps on a 2-dimensional
+//! parameter whose coordinate 0 receives gradient 1 at every step and coordinate 1 only at step
+//! k leaves Σ_j w_j and w_k in the two coordinates (`RmsProp::v`, `AdaGrad::sum_of_squares`).
+//! The share of the current gradient is s_k = w_k/Σ_j w_j (0 when every weight is 0: then
+//! B_k = B₀ does not depend on any gradient).
 //!
 //! * **Witnesses** (the printed statement, γ ∈ [0, 1] including 1): s_k^RMS ≥ s_k^AdaGrad = 1/k.
 //!   At γ = 1 every weight is 0: the current gradient gets none — a witness.
@@ -29,36 +29,35 @@ pub const CHECKER: Checker = Checker {
 
 const ID: &str = "rmsprop-current-weight";
 
-/// Weights w_1..w_k of g_1², …, g_k² in B_k, measured on the optimizer by unit impulses.
-fn weights(k: usize, opt: &mut dyn Optimizer) -> Result<(), CheckError> {
-    let mut x = DVector::zeros(k);
-    for t in 0..k {
-        let mut g = DVector::zeros(k);
-        g[t] = 1.0;
-        opt.step(&mut x, &g)?;
-    }
-    Ok(())
-}
-
-fn rms_weights(k: usize, g: f64) -> Result<DVector<f64>, CheckError> {
-    let mut opt = RmsPropConfig::lecture(1e-3, g, 1e-8).build()?;
-    weights(k, &mut opt)?;
-    Ok(opt.v().cloned().unwrap_or_else(|| DVector::zeros(k)))
-}
-
-fn ada_weights(k: usize) -> Result<DVector<f64>, CheckError> {
-    let mut opt = AdaGradConfig::lecture(1e-3, 1e-8).build()?;
-    weights(k, &mut opt)?;
-    Ok(opt.sum_of_squares().cloned().unwrap_or_else(|| DVector::zeros(k)))
-}
-
-fn share(w: &DVector<f64>) -> f64 {
-    let total = w.sum();
+/// s_k = w_k/Σ_j w_j from (Σ_j w_j, w_k); 0 when no gradient has any weight.
+fn share_of((total, current): (f64, f64)) -> f64 {
     if total > 0.0 {
-        w[w.len() - 1] / total
+        current / total
     } else {
         0.0
     }
+}
+
+fn rms_share(k: usize, g: f64) -> Result<f64, CheckError> {
+    let mut opt = RmsPropConfig::lecture(1e-3, g, 1e-8).build()?;
+    let mut x = DVector::zeros(2);
+    for t in 1..=k {
+        let gr = DVector::from_vec(vec![1.0, if t == k { 1.0 } else { 0.0 }]);
+        opt.step(&mut x, &gr)?;
+    }
+    let b = opt.v().cloned().unwrap_or_else(|| DVector::zeros(2));
+    Ok(share_of((b[0], b[1])))
+}
+
+fn ada_share(k: usize) -> Result<f64, CheckError> {
+    let mut opt = AdaGradConfig::lecture(1e-3, 1e-8).build()?;
+    let mut x = DVector::zeros(2);
+    for t in 1..=k {
+        let gr = DVector::from_vec(vec![1.0, if t == k { 1.0 } else { 0.0 }]);
+        opt.step(&mut x, &gr)?;
+    }
+    let b = opt.sum_of_squares().cloned().unwrap_or_else(|| DVector::zeros(2));
+    Ok(share_of((b[0], b[1])))
 }
 
 fn check_rmsprop_weight(ctx: &CheckContext) -> Result<Evidence, CheckError> {
@@ -93,8 +92,8 @@ fn check_rmsprop_weight(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     for &g in &printed_gammas {
         let mut curve = Vec::new();
         for &k in &ks {
-            let s_rms = share(&rms_weights(k, g)?);
-            let s_ada = share(&ada_weights(k)?);
+            let s_rms = rms_share(k, g)?;
+            let s_ada = ada_share(k)?;
             // AdaGrad: every weight is exactly 1 (sums of 0 and 1), share 1/k to one rounding.
             ada_worst = ada_worst.max((s_ada - 1.0 / k as f64).abs() * k as f64);
             curve.push((k as f64, s_rms));

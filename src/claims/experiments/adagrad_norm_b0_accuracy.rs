@@ -14,6 +14,7 @@
 //!   b₀ ≤ `agn_robust_up_to` too.
 //! * **Context**: the accuracies after each reported epoch and the robust widths in decades.
 
+use super::{Model, Problems, SPLIT_SEED};
 use crate::claims::common::stats::t_interval;
 use crate::claims::{
     CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style,
@@ -21,15 +22,8 @@ use crate::claims::{
 use crate::optim::adagrad_norm::AdaGradNormConfig;
 use crate::optim::sgd::SgdConfig;
 use crate::optim::Optimizer;
-use crate::problems::data::digits;
-use crate::problems::logistic::Multinomial;
-use crate::problems::mlp::Mlp;
-use crate::problems::stochastic::batch_gradient_into;
-use crate::problems::{BatchSampler, FiniteSum, LastBatch, Objective};
-use nalgebra::{DMatrix, DVector};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use crate::problems::{BatchSampler, LastBatch};
+use nalgebra::DVector;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -39,17 +33,6 @@ pub const CHECKER: Checker = Checker {
     id: "adagrad-norm-b0-accuracy",
     run: check,
 };
-
-/// Test examples held out of the 1797 digits (a seeded 80/20 split).
-const TEST_FRACTION: f64 = 0.2;
-/// The split's seed, fixed so every run sees the same train and test sets.
-const SPLIT_SEED: u64 = 2026;
-
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-enum Model {
-    Logistic,
-    TwoLayer,
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Method {
@@ -66,83 +49,6 @@ impl Method {
     }
 }
 
-/// The train and test problems of one model.
-enum Problems {
-    Logistic(Multinomial, Multinomial),
-    TwoLayer(Mlp, Mlp),
-}
-
-impl Problems {
-    fn new(model: Model, hidden: usize) -> Result<Self, CheckError> {
-        let d = digits().map_err(|e| CheckError::Other(e.to_string()))?;
-        let mut idx: Vec<usize> = (0..d.len()).collect();
-        idx.shuffle(&mut ChaCha8Rng::seed_from_u64(SPLIT_SEED));
-        let n_test = (d.len() as f64 * TEST_FRACTION).round() as usize;
-        let (test, train) = idx.split_at(n_test);
-        let rows = |ix: &[usize]| d.features.select_rows(ix);
-        let labels = |ix: &[usize]| ix.iter().map(|&i| usize::from(d.labels[i])).collect::<Vec<_>>();
-        let onehot = |ix: &[usize]| {
-            DMatrix::from_fn(ix.len(), 10, |k, c| {
-                f64::from(u8::from(usize::from(d.labels[ix[k]]) == c))
-            })
-        };
-        let err = |e: crate::problems::ProblemError| CheckError::Other(e.to_string());
-        Ok(match model {
-            Model::Logistic => Problems::Logistic(
-                Multinomial::new(rows(train), labels(train), 10, true, 0.0).map_err(err)?,
-                Multinomial::new(rows(test), labels(test), 10, true, 0.0).map_err(err)?,
-            ),
-            Model::TwoLayer => Problems::TwoLayer(
-                Mlp::new(rows(train), onehot(train), hidden, true, 0.0).map_err(err)?,
-                Mlp::new(rows(test), onehot(test), hidden, true, 0.0).map_err(err)?,
-            ),
-        })
-    }
-
-    fn train(&self) -> &dyn FiniteSumObjective {
-        match self {
-            Problems::Logistic(t, _) => t,
-            Problems::TwoLayer(t, _) => t,
-        }
-    }
-
-    fn init(&self, seed: u64) -> DVector<f64> {
-        match self {
-            // PyTorch's nn.Linear initialisation for the logistic layer too.
-            Problems::Logistic(t, _) => {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                let bound = 1.0 / (t.features().ncols() as f64).sqrt();
-                DVector::from_fn(t.dim(), |_, _| {
-                    bound * (2.0 * rand::RngExt::random::<f64>(&mut rng) - 1.0)
-                })
-            }
-            Problems::TwoLayer(t, _) => t.init(seed),
-        }
-    }
-
-    /// Test accuracy (0 for non-finite parameters: a diverged run classifies nothing).
-    fn test_accuracy(&self, theta: &DVector<f64>) -> f64 {
-        if !theta.iter().all(|v| v.is_finite()) {
-            return 0.0;
-        }
-        match self {
-            Problems::Logistic(_, test) => test.accuracy(theta),
-            Problems::TwoLayer(_, test) => {
-                let out = test.forward_all(theta);
-                let y = test.targets();
-                let correct = (0..out.nrows())
-                    .filter(|&k| out.row(k).transpose().argmax().0 == y.row(k).transpose().argmax().0)
-                    .count();
-                correct as f64 / out.nrows() as f64
-            }
-        }
-    }
-}
-
-/// A finite sum with its objective, as a trait object.
-trait FiniteSumObjective: FiniteSum + Sync {}
-impl<T: FiniteSum + Sync> FiniteSumObjective for T {}
-
 /// One run: test accuracy after each of `epochs` (cumulative epoch counts).
 fn run(
     problems: &Problems,
@@ -152,13 +58,12 @@ fn run(
     epochs: &[usize],
     seed: u64,
 ) -> Result<Vec<f64>, CheckError> {
-    let f = problems.train();
     let mut theta = problems.init(seed);
     let mut opt: Box<dyn Optimizer> = match method {
         Method::AdaGradNorm => Box::new(AdaGradNormConfig::new(1.0, b0).build()?),
         Method::SgdOneOverB0 => Box::new(SgdConfig::gd(1.0 / b0).build()?),
     };
-    let m = f.num_examples();
+    let m = problems.num_examples();
     let mut sampler = match batch {
         Some(b) => Some(
             BatchSampler::new(m, b, LastBatch::Keep, seed.wrapping_mul(7919))
@@ -174,10 +79,11 @@ fn run(
         if !diverged {
             let batches = match sampler.as_mut() {
                 Some(s) => s.next_epoch(),
-                None => vec![(0..m).collect()],
+                None => vec![Vec::new()],
             };
             for b in &batches {
-                batch_gradient_into(f, b, &theta, &mut scratch, &mut g);
+                let rows = sampler.as_ref().map(|_| b.as_slice());
+                problems.batch_gradient(rows, &theta, &mut scratch, &mut g);
                 if !g.iter().all(|v| v.is_finite()) || opt.step(&mut theta, &g).is_err() {
                     diverged = true;
                     theta.fill(f64::NAN);
