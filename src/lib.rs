@@ -16,6 +16,7 @@
 //! | [`oracle`] | trace format, reference runs, replay and comparison of other implementations |
 //! | [`prec`] | named tolerances and the rounding arguments behind them |
 //! | [`error`] | typed errors for bad input |
+//! | [`prelude`] | `use optverify::prelude::*`: the `Optimizer` trait, every optimizer and its config, conventions, `Layout`, `DVector` |
 //!
 //! Data flows one way: `theorems/` → `claims` (runs `optim` on `problems`, compares with
 //! `theory`) → `Evidence` → `report`. The oracle reuses `optim` and `problems` only. Module
@@ -29,6 +30,7 @@ pub mod layout;
 pub mod optim;
 pub mod oracle;
 pub mod prec;
+pub mod prelude;
 pub mod problems;
 pub mod report;
 pub mod theory;

@@ -183,7 +183,7 @@ fn keras_eps_hat_is_algorithm1_with_growing_eps_to_rounding() {
         let mut x = start(grads[0].len());
         for g in &grads {
             keras.step(&mut x, g).unwrap();
-            let t = keras.t() as f64;
+            let t = keras.steps_taken() as f64;
             let (bc1, bc2) = (1.0 - config.beta1.powf(t), 1.0 - config.beta2.powf(t));
             let eps_t = config.eps / bc2.sqrt();
             let (m, v, u) = (

@@ -168,11 +168,6 @@ impl AdaDelta {
     pub fn last_delta(&self) -> Option<&DVector<f64>> {
         self.state.as_ref().map(|s| &s.delta)
     }
-
-    /// Steps taken (t).
-    pub fn t(&self) -> u64 {
-        self.state.as_ref().map_or(0, |s| s.t)
-    }
 }
 
 impl Optimizer for AdaDelta {
@@ -263,7 +258,7 @@ impl Optimizer for AdaDelta {
     }
 
     fn steps_taken(&self) -> u64 {
-        self.t()
+        self.state.as_ref().map_or(0, |s| s.t)
     }
 }
 

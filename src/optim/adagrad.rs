@@ -183,11 +183,6 @@ impl AdaGrad {
         self.state.as_ref().map(|s| &s.sum_of_squares)
     }
 
-    /// Steps taken (t).
-    pub fn t(&self) -> u64 {
-        self.state.as_ref().map_or(0, |s| s.t)
-    }
-
     /// The decayed learning rate γ̃_t = γ/(1 + (t − 1)δ) of step `t` (t ≥ 1).
     pub fn lr_at(&self, t: u64) -> f64 {
         self.config.lr / (1.0 + (t.max(1) - 1) as f64 * self.config.lr_decay)
@@ -218,7 +213,7 @@ impl Optimizer for AdaGrad {
         check_step_input(x, g, self.state.as_ref().map(|s| s.sum_of_squares.len()))?;
         let n = x.len();
         let s0 = self.config.initial_accumulator_value;
-        let t = self.t() + 1;
+        let t = self.steps_taken() + 1;
         let clr = self.lr_at(t);
         let c = &self.config;
         let state = self.state.get_or_insert_with(|| State {
@@ -259,7 +254,7 @@ impl Optimizer for AdaGrad {
     }
 
     fn steps_taken(&self) -> u64 {
-        self.t()
+        self.state.as_ref().map_or(0, |s| s.t)
     }
 }
 

@@ -270,6 +270,25 @@ struct State {
 }
 
 /// Adam with validated hyperparameters and its state (see the module documentation).
+///
+/// # Examples
+/// Two steps by hand (Algorithm 1, β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸, α = 0.1), θ₀ = 1:
+/// g₁ = 2: m₁ = 0.2, v₁ = 0.004, m̂₁ = 2, v̂₁ = 4, θ₁ = 1 − 0.1·2/(2 + ε) ≈ 0.9;
+/// g₂ = −1: m₂ = 0.18 − 0.1 = 0.08, v₂ = 0.003996 + 0.001 = 0.004996, m̂₂ = 0.08/0.19,
+/// v̂₂ = 0.004996/0.001999, θ₂ = θ₁ − 0.1·m̂₂/(√v̂₂ + ε) ≈ 0.9 − 0.026634.
+/// ```
+/// use optverify::prelude::*;
+///
+/// let mut adam = AdamConfig { lr: 0.1, ..AdamConfig::paper() }.build().unwrap();
+/// let mut x = DVector::from_vec(vec![1.0]);
+/// adam.step(&mut x, &DVector::from_vec(vec![2.0])).unwrap();
+/// assert!((x[0] - (1.0 - 0.1 * 2.0 / (2.0 + 1e-8))).abs() < 1e-15);
+/// adam.step(&mut x, &DVector::from_vec(vec![-1.0])).unwrap();
+/// let (m_hat, v_hat) = (0.08 / 0.19, 0.004996 / 0.001999);
+/// let expected = 1.0 - 0.1 * 2.0 / (2.0 + 1e-8) - 0.1 * m_hat / (f64::sqrt(v_hat) + 1e-8);
+/// assert!((x[0] - expected).abs() < 1e-12, "{} vs {expected}", x[0]);
+/// assert!((x[0] - (0.9 - 0.026634)).abs() < 1e-6);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Adam {
     config: AdamConfig,
@@ -346,11 +365,6 @@ impl Adam {
             conventions!(self.config, updates_of_moments(&k, m, v, v_max, u.as_mut_slice()));
             u
         }))
-    }
-
-    /// Steps taken (t).
-    pub fn t(&self) -> u64 {
-        self.state.as_ref().map_or(0, |s| s.t)
     }
 
     /// Lines 4–11 of Loshchilov & Hutter Algorithm 2 without decoupled decay (= Kingma & Ba
@@ -505,8 +519,8 @@ impl<T: Float> AdamCore<T> {
         }
     }
 
-    /// Steps taken (t).
-    pub fn t(&self) -> u64 {
+    /// Steps taken (t), as [`Optimizer::steps_taken`] names it.
+    pub fn steps_taken(&self) -> u64 {
         self.t
     }
 
@@ -747,7 +761,7 @@ impl Optimizer for Adam {
     }
 
     fn steps_taken(&self) -> u64 {
-        self.t()
+        self.state.as_ref().map_or(0, |s| s.t)
     }
 }
 
@@ -1014,7 +1028,7 @@ mod tests {
         let x = DVector::from_row_slice(&X0);
         let eta = opt.advance(&x, &DVector::from_row_slice(&GRADS[0])).unwrap();
         assert_eq!(eta, 0.5);
-        assert_eq!(opt.t(), 1);
+        assert_eq!(opt.steps_taken(), 1);
         let u = opt.last_update().unwrap().clone();
         let mut y = x.clone();
         let mut twin = AdamConfig {

@@ -187,11 +187,6 @@ impl AdamW {
     pub fn v(&self) -> Option<&DVector<f64>> {
         self.adam.v()
     }
-
-    /// Steps taken (t).
-    pub fn t(&self) -> u64 {
-        self.adam.t()
-    }
 }
 
 impl Optimizer for AdamW {
@@ -237,7 +232,7 @@ impl Optimizer for AdamW {
     }
 
     fn steps_taken(&self) -> u64 {
-        self.adam.t()
+        self.adam.steps_taken()
     }
 }
 

@@ -284,7 +284,7 @@ impl Optimizer for Lamb {
     }
 
     fn steps_taken(&self) -> u64 {
-        self.adam.t()
+        self.adam.steps_taken()
     }
 }
 

@@ -80,18 +80,42 @@ pub trait Optimizer: Send {
 
     /// Take one step: `g` is the gradient evaluated at `gradient_point(x)` (or at `x`).
     ///
+    /// The caller is trusted to have evaluated `g` at the right point. For an optimizer whose
+    /// [`Optimizer::gradient_point`] is not `x` (the lecture's Nesterov,
+    /// [`nesterov::NesterovForm::LookAhead`]), a gradient at `x` is a different method, and
+    /// nothing here can tell: use [`Optimizer::step_with`], which asks for the point itself.
+    ///
     /// # Errors
     /// [`StepError::DimensionMismatch`] if `g` and `x` differ in length from each other or from
     /// the state; [`StepError::NonFinite`] if `g` has a NaN or infinite entry.
     fn step(&mut self, x: &mut DVector<f64>, g: &DVector<f64>) -> Result<(), StepError>;
 
-    /// Number of steps taken so far (the `t` of the papers after the step).
+    /// Take one step with the gradient evaluated where this optimizer wants it: `gradient` is
+    /// called once, at [`Optimizer::gradient_point`] (the look-ahead point for Nesterov's
+    /// lecture form) or at `x`. The safe path for closed-loop use; [`runner`] does the same.
+    ///
+    /// # Errors
+    /// As [`Optimizer::step`].
+    fn step_with(
+        &mut self,
+        x: &mut DVector<f64>,
+        gradient: &mut dyn FnMut(&DVector<f64>) -> DVector<f64>,
+    ) -> Result<(), StepError> {
+        let g = match self.gradient_point(x) {
+            Some(point) => gradient(&point),
+            None => gradient(x),
+        };
+        self.step(x, &g)
+    }
+
+    /// Number of steps taken so far (the `t` of the papers after the step). The one name of
+    /// the step counter across the crate's optimizers.
     fn steps_taken(&self) -> u64;
 }
 
 /// Validate the common preconditions of a step: equal lengths, a finite gradient, and (when
 /// state exists) the state's length. Every optimizer calls this first, so that an error
-/// leaves it as it was. The finiteness check is a vectorised read of g (see [`sweep`]).
+/// leaves it as it was. The finiteness check is a vectorised read of g (see `optim::sweep`).
 #[inline]
 pub fn check_step_input(
     x: &DVector<f64>,

@@ -214,6 +214,25 @@ struct State {
 }
 
 /// Nesterov's accelerated gradient with validated hyperparameters and its state.
+///
+/// # Examples
+/// The lecture's form wants the gradient at the look-ahead point θ̂ₖ = θₖ + β(θₖ − θₖ₋₁):
+/// [`Optimizer::step_with`] evaluates it there. On f(θ) = ½θ² (∇f(θ) = θ) with α = 0.1,
+/// β = 0.5 and θ₀ = 1: θ₁ = 1 − 0.1·1 = 0.9; θ̂₁ = 0.9 + 0.5·(0.9 − 1) = 0.85 and
+/// θ₂ = 0.85 − 0.1·0.85 = 0.765. A gradient taken at θ₁ instead (0.85 − 0.1·0.9 = 0.76) is
+/// another method, which [`Optimizer::step`] cannot detect.
+/// ```
+/// use optverify::prelude::*;
+///
+/// let mut nag = NesterovConfig::look_ahead(0.1, 0.5).build().unwrap();
+/// let mut x = DVector::from_vec(vec![1.0]);
+/// let mut grad = |p: &DVector<f64>| p.clone(); // ∇(½θ²) = θ
+/// nag.step_with(&mut x, &mut grad).unwrap();
+/// assert!((x[0] - 0.9).abs() < 1e-15);
+/// nag.step_with(&mut x, &mut grad).unwrap();
+/// assert!((x[0] - 0.765).abs() < 1e-15);
+/// assert_eq!(nag.steps_taken(), 2);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Nesterov {
     config: NesterovConfig,

@@ -251,11 +251,6 @@ impl RmsProp {
     pub fn momentum_buffer(&self) -> Option<&DVector<f64>> {
         self.state.as_ref().and_then(|s| s.buffer.as_ref())
     }
-
-    /// Steps taken (t).
-    pub fn t(&self) -> u64 {
-        self.state.as_ref().map_or(0, |s| s.t)
-    }
 }
 
 impl Optimizer for RmsProp {
@@ -423,7 +418,7 @@ impl Optimizer for RmsProp {
     }
 
     fn steps_taken(&self) -> u64 {
-        self.t()
+        self.state.as_ref().map_or(0, |s| s.t)
     }
 }
 

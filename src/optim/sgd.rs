@@ -163,6 +163,20 @@ struct State {
 }
 
 /// GD / SGD with validated hyperparameters and its state (see the module documentation).
+///
+/// # Examples
+/// Momentum 0.9 on your own gradients: b₁ = g₁, b₂ = 0.9·b₁ + g₂, θ ← θ − γ b. With γ = 0.1,
+/// θ₀ = 1, g₁ = 2, g₂ = 1: θ₁ = 1 − 0.1·2 = 0.8, b₂ = 0.9·2 + 1 = 2.8, θ₂ = 0.8 − 0.28 = 0.52.
+/// ```
+/// use optverify::prelude::*;
+///
+/// let mut sgd = SgdConfig { momentum: 0.9, ..SgdConfig::gd(0.1) }.build().unwrap();
+/// let mut x = DVector::from_vec(vec![1.0]);
+/// sgd.step(&mut x, &DVector::from_vec(vec![2.0])).unwrap();
+/// assert!((x[0] - 0.8).abs() < 1e-15);
+/// sgd.step(&mut x, &DVector::from_vec(vec![1.0])).unwrap();
+/// assert!((x[0] - 0.52).abs() < 1e-15);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Sgd {
     config: SgdConfig,
@@ -186,11 +200,6 @@ impl Sgd {
     /// Momentum buffer b_t; `None` without momentum or before the first step.
     pub fn momentum_buffer(&self) -> Option<&DVector<f64>> {
         self.state.as_ref().and_then(|s| s.buffer.as_ref())
-    }
-
-    /// Steps taken (t).
-    pub fn t(&self) -> u64 {
-        self.state.as_ref().map_or(0, |s| s.t)
     }
 }
 
@@ -250,7 +259,7 @@ impl Optimizer for Sgd {
     }
 
     fn steps_taken(&self) -> u64 {
-        self.t()
+        self.state.as_ref().map_or(0, |s| s.t)
     }
 }
 

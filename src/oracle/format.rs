@@ -23,6 +23,36 @@
 //! * Floats are written shortest-round-trip (ryu in Rust, `repr(float)` in Python), so every
 //!   f64 reads back bit for bit. An `"f32"` trace stores the f32 values widened to f64 (exact).
 //!
+//! ## Declarations beyond the hyperparameters (all optional; [`super::groups`] replays them)
+//! * header `param_groups`: `[{"blocks": ["w"], "hyperparameters": {}}, {"blocks": ["b"],
+//!   "hyperparameters": {"weight_decay": 0.0}}]` — every layout block in exactly one group;
+//!   a group's `hyperparameters` override the header's (framework's own names; a torch
+//!   `param_groups[i]` dict minus `params` may be written as is, including `initial_lr`,
+//!   `max_lr`, … of a scheduler). optax: a `mask=` of the alias is written as groups (the
+//!   masked-out blocks with `"weight_decay": 0.0`); a `multi_transform` as groups plus the
+//!   transform `{"name": "multi_transform"}`. Absent = one group.
+//! * header `schedule`: `{"name": "CosineAnnealingLR", "args": {"T_max": 60}}` — the framework's
+//!   scheduler (torch `lr_scheduler` class) or schedule (optax function) by its own name and
+//!   arguments; nested ones (`SequentialLR`, `join_schedules`) take `schedulers`/`schedules`
+//!   as a list of such objects. **torch steps the scheduler once per optimizer step**
+//!   (`opt.step(); sched.step()`): step t uses the lr after t − 1 scheduler steps. A scheduler
+//!   stepped once per epoch of k optimizer steps is declared with `"interval": k`. The header's
+//!   `lr` is the optimizer's lr before the scheduler was built (a dict dumped after, with
+//!   `initial_lr`, is read from `initial_lr`). optax evaluates the schedule at count t − 1;
+//!   `learning_rate` may then be absent, `null` or a string. See [`super::schedules`].
+//! * header `transforms`: optax chain members before the optimizer, in chain order:
+//!   `{"name": "clip_by_global_norm", "args": {"max_norm": 1.0}}`,
+//!   `{"name": "add_decayed_weights", "args": {"weight_decay": 1e-4, "mask": ["w"]}}` (mask: the
+//!   decayed blocks, `null` = all), `{"name": "inject_hyperparams"}`,
+//!   `{"name": "multi_transform"}`. A torch trace declares none: **with `clip_grad_norm_` the
+//!   trace records the gradient the optimizer saw, i.e. the clipped one** (it is clipped in
+//!   `p.grad` before `opt.step()`), so no declaration is needed.
+//! * step `hyperparameters`: the values the producer used at this step, for schedules nobody
+//!   can name (torch `LambdaLR`, an optax callable): `{"lr": 0.01}` for every group or
+//!   `[{"lr": 0.01}, {"lr": 0.02}]` one per group (torch `lr`, `betas`, `momentum`; optax
+//!   `learning_rate`). They take precedence over a declared schedule. Other names are accepted
+//!   when equal to the declared value; a per-step change of any other is refused.
+//!
 //! ## Non-finite numbers
 //! JSON has no NaN or infinity. A producer whose run diverged may write the *strings*
 //! `"NaN"`, `"Infinity"`, `"-Infinity"` in `params` and `loss`: the oracle reads them and
@@ -35,6 +65,51 @@
 //! [`TraceReader`] reads line by line into one reused buffer and yields one [`StepRecord`] at
 //! a time: memory is O(number of parameters), independent of the number of steps. Every error
 //! names the file, the line, the step (when known) and the field; nothing panics on input.
+//!
+//! ## The binary layout (model-scale runs): a directory of safetensors files
+//! JSON Lines costs ~20 bytes per float and a parse; a 10⁷-parameter run of 100 steps would
+//! be a 40 GB file. The binary layout stores the same trace in
+//! [safetensors](https://github.com/huggingface/safetensors) files (the `safetensors` crate
+//! and Python package; little-endian, the ecosystem's format), 4 bytes per float for an
+//! `"f32"` trace and 8 for `"f64"`, read through a memory map ([`super::binary`]):
+//!
+//! ```text
+//! run.ovt/                      any directory name; `optverify check run.ovt`
+//!   header.safetensors          __metadata__["optverify-trace"] = the header JSON above, without params0
+//!                               tensors params0.0, params0.1, …: θ₀, one per layout block
+//!   step-00000001.safetensors   __metadata__["optverify-step"] = the step's JSON without grad/params
+//!                               tensors grad.0, grad.1, …, params.0, params.1, …: one per block
+//!   step-00000002.safetensors   …
+//! ```
+//!
+//! * Tensor `X.i` belongs to layout block i: dtype `F32` for an `"f32"` trace, `F64` for
+//!   `"f64"`; any shape whose element count is the block's `rows × cols` (a recorder saves
+//!   a parameter tensor as is), values row-major. No other tensors may be present.
+//! * The metadata strings are the *same* JSON as the JSON Lines header and step lines, minus
+//!   the arrays: the reader deserializes them into the same [`Header`] and [`StepRecord`]
+//!   types, so every field (`loss`, `hyperparameters`, `param_groups`, `schedule`,
+//!   `transforms`, …) means the same in both formats and a field added to those types flows
+//!   through without the binary code knowing it.
+//! * Steps are numbered from 1, consecutively, with 8-digit zero-padded names; a step file's
+//!   `step` field must equal its name's number. Other file names are ignored (a recorder's
+//!   temporary files: each file is written under a temporary name and renamed, so a reader
+//!   never sees a partial step).
+//! * NaN/±∞ may appear in `params` (a diverged run), never in `grad` or `params0`.
+//!
+//! **Why a directory of per-step files, not one file per run.** A safetensors file starts
+//! with its header, which lists every tensor's offsets: a single-file trace would need all
+//! tensor sizes — the number of steps — before the first byte is written, so a recorder
+//! would have to know the run's length in advance or hold the run (8 GB for 10⁷ f32
+//! parameters × 100 steps) in memory or a temporary file and rewrite it at the end. With
+//! one file per step, a recorder writes each step as it happens, holding one step (the
+//! framework's own tensors, saved as they are), and an interrupted run leaves a valid trace
+//! of the steps written so far. The checker maps one step file at a time, so it streams in
+//! constant memory as well, and `--sample` reads only the pages holding the sampled
+//! coordinates. The cost, one small JSON header per step, is negligible at model scale.
+//!
+//! `optverify convert IN OUT` converts either way, exactly (an f32 trace's values are f32 in
+//! both). `check`/`replay` accept either format: a directory (or a `*.safetensors` file,
+//! meaning its directory) is a binary trace, anything else JSON Lines.
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};

@@ -4,7 +4,8 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | [`format`](mod@format) | the `optverify-trace` JSON Lines format: streaming reader with located errors, writer |
+//! | [`format`](mod@format) | the `optverify-trace` format (JSON Lines and the binary layout, specified there): streaming reader with located errors, writer |
+//! | [`binary`] | the binary layout (a directory of safetensors files, memory-mapped): reader, writer, `convert`, `check`/`replay` in constant memory, `--sample` |
 //! | [`presets`] | header `(preset, optimizer, framework hyperparameter names)` → the crate's config; convention variants |
 //! | [`groups`] | a header's parameter groups, schedule, optax chain members and per-step hyperparameters, resolved for the replay |
 //! | [`kernels`] | each framework's own operation order, generic over f32/f64, for bit-for-bit replay |
