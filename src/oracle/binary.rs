@@ -159,6 +159,12 @@ struct Mapped {
 
 impl Mapped {
     fn open(path: &Path) -> Result<Self, BinaryError> {
+        Self::open_with(path, false)
+    }
+
+    /// `populate`: fault the whole file in with one call (`MAP_POPULATE`), for a full read;
+    /// a sampled read leaves it off and touches only the pages it reads.
+    fn open_with(path: &Path, populate: bool) -> Result<Self, BinaryError> {
         let file = path.display().to_string();
         let f = std::fs::File::open(path).map_err(|source| BinaryError::Io {
             file: file.clone(),
@@ -167,7 +173,11 @@ impl Mapped {
         // SAFETY: the file is only read through the map. A trace being rewritten while it is
         // checked would be a misuse; writers here and in the Python recorder write each file to
         // a temporary name and rename it, so a file never changes once its name exists.
-        let mmap = unsafe { Mmap::map(&f) }.map_err(|source| BinaryError::Io {
+        let mut options = memmap2::MmapOptions::new();
+        if populate {
+            options.populate();
+        }
+        let mmap = unsafe { options.map(&f) }.map_err(|source| BinaryError::Io {
             file: file.clone(),
             source,
         })?;
@@ -497,7 +507,16 @@ impl BinaryTrace {
     /// # Errors
     /// [`BinaryError`] naming the step file and field.
     pub fn step(&self, t: u64) -> Result<StepFile, BinaryError> {
-        let mapped = Mapped::open(&self.dir.join(step_file_name(t)))?;
+        self.step_with(t, false)
+    }
+
+    /// [`Self::step`], faulting the whole file in at once when `full` (every value will be
+    /// read).
+    ///
+    /// # Errors
+    /// As [`Self::step`].
+    pub fn step_with(&self, t: u64, full: bool) -> Result<StepFile, BinaryError> {
+        let mapped = Mapped::open_with(&self.dir.join(step_file_name(t)), full)?;
         let file = mapped.file.clone();
         let (record, ranges) = {
             let st = mapped.parse()?;
@@ -1025,8 +1044,17 @@ impl Coords {
     }
     /// The file's values at these coordinates, into `out` (resized once).
     fn read<T: Elem>(&self, trace: &BinaryTrace, s: &StepFile, grad: bool, out: &mut Vec<T>) {
-        out.resize(self.len(trace.dim()), T::zero());
         let block = |i: usize| if grad { s.grad_block(i) } else { s.params_block(i) };
+        self.read_blocks(trace, block, out);
+    }
+    /// The values at these coordinates of the blocks `block(i)`, into `out`.
+    fn read_blocks<'a, T: Elem>(
+        &self,
+        trace: &BinaryTrace,
+        block: impl Fn(usize) -> &'a [u8],
+        out: &mut Vec<T>,
+    ) {
+        out.resize(self.len(trace.dim()), T::zero());
         match &self.picks {
             None => {
                 for i in 0..trace.sizes.len() {
@@ -1038,12 +1066,6 @@ impl Coords {
                     *o = T::get(block(b), j);
                 }
             }
-        }
-    }
-    fn select<T: Copy>(&self, full: &[T]) -> Vec<T> {
-        match &self.picks {
-            None => full.to_vec(),
-            Some(_) => self.global.iter().map(|&i| full[i]).collect(),
         }
     }
     fn global(&self, k: usize) -> usize {
@@ -1106,6 +1128,14 @@ fn compare_step<A: Real, B: Real>(
 ) -> bool {
     let dtype = out.dtype;
     let mut identical = true;
+    // Ours in the trace's dtype (a kernel), so the scaled count needs no rounding of ours.
+    let same_dtype = A::DTYPE == dtype;
+    // 2^(p+1) · (1 + 2⁻²⁰): the bound of the scaled count by the relative difference, with
+    // room for the rounding of rel.
+    let scaled_bound = match dtype {
+        Dtype::F64 => 2f64.powi(53),
+        Dtype::F32 => 2f64.powi(24),
+    } * (1.0 + 2f64.powi(-20));
     for (k, ((&a, &b), s)) in ours.iter().zip(theirs).zip(scale.iter_mut()).enumerate() {
         if a.is_finite() && a.abs() > *s {
             *s = a.abs();
@@ -1128,17 +1158,34 @@ fn compare_step<A: Real, B: Real>(
         if ulps == 0 && rel == 0.0 {
             continue;
         }
+        if ulps != 0 {
+            identical = false;
+        }
+        // Most differing coordinates of a long run change nothing below: skip building the
+        // Diff (and its scaled ulps) unless some record can move. The scaled count is below
+        // rel · 2^(p+1) + 1 (ulp(S) > S · 2^-(p+1)) when ours is already in the trace's dtype.
+        let beyond = rel.is_nan() || rel > out.tolerance;
+        let moves = (ulps != 0
+            && (out.first_difference.is_none()
+                || out.worst_ulps.is_none_or(|w| ulps > w.ulps)
+                || out.worst_scaled_ulps.is_none_or(|w| {
+                    !same_dtype || rel * scaled_bound > w.scaled_ulps as f64 - 1.0 || !rel.is_finite()
+                })))
+            || (beyond && out.first_beyond.is_none())
+            || out.worst_rel.is_none_or(|w| rel > w.rel);
+        if !moves {
+            continue;
+        }
         let d = Diff {
             step,
             coord: coords.global(k),
             ours: a,
             theirs: b,
             ulps,
-            scaled_ulps: super::compare::scaled_ulps(dtype, a, b, Real::to_f64(*s)),
+            scaled_ulps: compare::scaled_ulps(dtype, a, b, Real::to_f64(*s)),
             rel,
         };
         if ulps != 0 {
-            identical = false;
             if out.first_difference.is_none() {
                 out.first_difference = Some(d);
             }
@@ -1152,7 +1199,7 @@ fn compare_step<A: Real, B: Real>(
                 out.worst_scaled_ulps = Some(d);
             }
         }
-        if (rel.is_nan() || rel > out.tolerance) && out.first_beyond.is_none() {
+        if beyond && out.first_beyond.is_none() {
             out.first_beyond = Some(d);
         }
         if out.worst_rel.is_none_or(|w| rel > w.rel) {
@@ -1274,8 +1321,23 @@ fn run_typed<T: Elem>(
         None => Coords::all(),
     };
     let dim = trace.dim();
-    let x0: Vec<T> = trace.params0::<T>().map_err(|e| e.to_string())?;
-    let x0_main = main.select(&x0);
+    // θ₀ at the replayed coordinates only (a sampled check reads a few pages of the header).
+    let header_file = Mapped::open(&trace.dir.join(HEADER_FILE)).map_err(|e| e.to_string())?;
+    let parsed = header_file.parse().map_err(|e| e.to_string())?;
+    let p0 = block_tensors(
+        &header_file.file,
+        &parsed.0,
+        &["params0"],
+        header.dtype,
+        &trace.sizes,
+    )
+    .map_err(|e| e.to_string())?;
+    let x0_of = |coords: &Coords| {
+        let mut x = Vec::new();
+        coords.read_blocks(trace, |i| p0[0][i], &mut x);
+        x
+    };
+    let x0_main: Vec<T> = x0_of(&main);
     let layout = header.layout();
     let declared = match kernels::build_for_layout::<T>(&header.preset, &setting, &layout) {
         Some(kernel) => {
@@ -1309,18 +1371,22 @@ fn run_typed<T: Elem>(
             Coords::all()
         };
         diagnosis_coords = diag.len(dim);
-        let x0_diag = diag.select(&x0);
+        let x0_diag = x0_of(&diag);
         for v in all.into_iter().skip(1) {
             tracks.push(crate_track(&v.setting, &x0_diag, header.dtype, tol, 1)?);
             variants.push(v);
         }
         coord_sets.push(diag);
     }
-    drop(x0);
+    drop(p0);
+    drop(parsed);
+    drop(header_file);
     let mut g: Vec<Vec<T>> = vec![Vec::new(); coord_sets.len()];
     let mut theirs: Vec<Vec<T>> = vec![Vec::new(); coord_sets.len()];
     for t in 1..=trace.steps() {
-        let s = trace.step(t).map_err(|e| e.to_string())?;
+        let s = trace
+            .step_with(t, coord_sets[0].picks.is_none())
+            .map_err(|e| e.to_string())?;
         for (c, coords) in coord_sets.iter().enumerate() {
             if !tracks.iter().any(|tr| tr.coords == c && !tr.stopped) {
                 continue;
@@ -1375,6 +1441,131 @@ fn crate_track<T: Elem>(
     })
 }
 
+/// True when the fast path's single declared setting is the whole story: no transforms, no
+/// schedule, parameter groups (if any) without overrides, and every step's recorded
+/// hyperparameters equal to the header's. Otherwise `check`/`replay` go through the JSON Lines
+/// path ([`super::compare`], which replays groups, schedules and per-step values), fed by
+/// [`JsonLinesView`].
+fn fast_path_applies(trace: &BinaryTrace) -> Result<bool, BinaryError> {
+    let h = trace.header();
+    if !h.transforms.is_empty() || h.schedule.is_some() {
+        return Ok(false);
+    }
+    if let Some(groups) = &h.param_groups {
+        if groups.iter().any(|g| {
+            g.hyperparameters
+                .iter()
+                .any(|(k, v)| h.hyperparameters.get(k) != Some(v))
+        }) {
+            return Ok(false);
+        }
+    }
+    let same = |v: &serde_json::Value| {
+        v.as_object()
+            .is_some_and(|m| m.iter().all(|(k, v)| h.hyperparameters.get(k) == Some(v)))
+    };
+    for t in 1..=trace.steps() {
+        let s = trace.step(t)?;
+        let ok = match &s.record().hyperparameters {
+            None => true,
+            Some(serde_json::Value::Array(groups)) => groups.iter().all(same),
+            Some(v) => same(v),
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A binary trace read as JSON Lines text, one line at a time (memory: one step's line), so
+/// that the JSON Lines reader and [`super::compare`] can check it with all their features.
+pub struct JsonLinesView {
+    trace: BinaryTrace,
+    next: u64,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl fmt::Debug for JsonLinesView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonLinesView")
+            .field("trace", &self.trace.name)
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JsonLinesView {
+    /// The view of `trace`, from its header line.
+    pub fn new(trace: BinaryTrace) -> Self {
+        JsonLinesView {
+            trace,
+            next: 0,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+
+    fn refill(&mut self) -> std::io::Result<bool> {
+        self.buf.clear();
+        self.pos = 0;
+        if self.next > self.trace.steps() {
+            return Ok(false);
+        }
+        if self.next == 0 {
+            let mut h = self.trace.header().clone();
+            h.params0 = self.trace.params0_f64().map_err(std::io::Error::other)?;
+            serde_json::to_writer(&mut self.buf, &h).map_err(std::io::Error::other)?;
+        } else {
+            let rec = self.trace.record(self.next).map_err(std::io::Error::other)?;
+            serde_json::to_writer(&mut self.buf, &rec).map_err(std::io::Error::other)?;
+        }
+        self.buf.push(b'\n');
+        self.next += 1;
+        Ok(true)
+    }
+}
+
+impl std::io::Read for JsonLinesView {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.buf.len() && !self.refill()? {
+            return Ok(0);
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// `check` (`diagnose`) or `replay` of a binary trace through the JSON Lines path.
+fn via_json_lines(
+    trace: BinaryTrace,
+    rel_tol: Option<f64>,
+    sample: Option<usize>,
+    diagnose: bool,
+) -> CommandOutput {
+    if sample.is_some() {
+        return bad(format!(
+            "error: {}: --sample is not available for a trace that declares parameter groups with overrides, a schedule, \
+             transforms, or per-step hyperparameters that change: check it in full",
+            trace.name()
+        ));
+    }
+    let name = trace.name().to_string();
+    let mut reader = match format::TraceReader::new(name, std::io::BufReader::new(JsonLinesView::new(trace)))
+    {
+        Ok(r) => r,
+        Err(e) => return bad(format!("error: {e}")),
+    };
+    if diagnose {
+        cli::check_reader(&mut reader, rel_tol)
+    } else {
+        cli::replay_reader(&mut reader, rel_tol)
+    }
+}
+
 fn sample_text(trace: &BinaryTrace, k: Option<usize>, o: &BinaryOutcome) -> String {
     match k {
         Some(k) => format!(
@@ -1410,6 +1601,11 @@ pub fn replay(path: &Path, rel_tol: Option<f64>, sample: Option<usize>) -> Comma
         Ok(t) => t,
         Err(e) => return e,
     };
+    match fast_path_applies(&trace) {
+        Err(e) => return bad(format!("error: {e}")),
+        Ok(false) => return via_json_lines(trace, rel_tol, sample, false),
+        Ok(true) => {}
+    }
     let o = match run(&trace, rel_tol, sample, false) {
         Ok(o) => o,
         Err(e) => return bad(format!("error: {e}")),
@@ -1435,6 +1631,11 @@ pub fn check(path: &Path, rel_tol: Option<f64>, sample: Option<usize>) -> Comman
         Ok(t) => t,
         Err(e) => return e,
     };
+    match fast_path_applies(&trace) {
+        Err(e) => return bad(format!("error: {e}")),
+        Ok(false) => return via_json_lines(trace, rel_tol, sample, true),
+        Ok(true) => {}
+    }
     let o = match run(&trace, rel_tol, sample, true) {
         Ok(o) => o,
         Err(e) => return bad(format!("error: {e}")),

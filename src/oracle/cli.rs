@@ -42,6 +42,11 @@ pub const EXIT_AGREE: u8 = 0;
 pub const EXIT_DISAGREE: u8 = 1;
 /// Exit status: bad input (unreadable or malformed trace, unknown preset, bad arguments).
 pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit status: the trace agrees only given an explanation the header did not declare, which
+/// `check` inferred from the trace ([`super::infer`]: a schedule, parameter groups, clipping).
+pub const EXIT_AGREE_INFERRED: u8 = 3;
+/// What the diagnosis says when no convention variant matches (then `check` infers).
+pub const NO_VARIANT_MATCHES: &str = "matches none of the known convention variants";
 /// Exit status: nothing to check (the trace has a header and no steps).
 pub const EXIT_NOTHING_TO_CHECK: u8 = 4;
 
@@ -211,13 +216,16 @@ pub fn replay_reader<R: BufRead>(reader: &mut TraceReader<R>, rel_tol: Option<f6
 }
 
 /// `optverify check TRACE [--rel-tol X]`: [`replay`], then replay every convention variant
-/// and say which the trace matches.
+/// and say which the trace matches; when none does, infer what the header left out
+/// ([`super::infer`]: a schedule, parameter groups, gradient clipping, a typical bug) and
+/// exit [`EXIT_AGREE_INFERRED`] if an explanation agrees.
 pub fn check(path: &Path, rel_tol: Option<f64>) -> CommandOutput {
     let mut reader = match open(path) {
         Ok(r) => r,
         Err(e) => return e,
     };
-    check_reader(&mut reader, rel_tol)
+    let out = check_reader(&mut reader, rel_tol);
+    super::infer::extend_check(path, rel_tol, out)
 }
 
 /// [`check`] on an open reader.
@@ -277,7 +285,7 @@ pub fn diagnosis(header: &Header, results: &[(presets::Variant, Outcome)]) -> St
             "  convention variants not replayed: the header declares parameter groups, a schedule, optax chain members or maximize, which the crate's reference optimizers do not take\n",
         );
     } else if matches.is_empty() {
-        s.push_str("  matches none of the known convention variants\n");
+        s.push_str(&format!("  {NO_VARIANT_MATCHES}\n"));
     }
     for (v, o) in &matches {
         s.push_str(&format!(

@@ -65,6 +65,51 @@
 //! [`TraceReader`] reads line by line into one reused buffer and yields one [`StepRecord`] at
 //! a time: memory is O(number of parameters), independent of the number of steps. Every error
 //! names the file, the line, the step (when known) and the field; nothing panics on input.
+//!
+//! ## The binary layout (model-scale runs): a directory of safetensors files
+//! JSON Lines costs ~20 bytes per float and a parse; a 10⁷-parameter run of 100 steps would
+//! be a 40 GB file. The binary layout stores the same trace in
+//! [safetensors](https://github.com/huggingface/safetensors) files (the `safetensors` crate
+//! and Python package; little-endian, the ecosystem's format), 4 bytes per float for an
+//! `"f32"` trace and 8 for `"f64"`, read through a memory map ([`super::binary`]):
+//!
+//! ```text
+//! run.ovt/                      any directory name; `optverify check run.ovt`
+//!   header.safetensors          __metadata__["optverify-trace"] = the header JSON above, without params0
+//!                               tensors params0.0, params0.1, …: θ₀, one per layout block
+//!   step-00000001.safetensors   __metadata__["optverify-step"] = the step's JSON without grad/params
+//!                               tensors grad.0, grad.1, …, params.0, params.1, …: one per block
+//!   step-00000002.safetensors   …
+//! ```
+//!
+//! * Tensor `X.i` belongs to layout block i: dtype `F32` for an `"f32"` trace, `F64` for
+//!   `"f64"`; any shape whose element count is the block's `rows × cols` (a recorder saves
+//!   a parameter tensor as is), values row-major. No other tensors may be present.
+//! * The metadata strings are the *same* JSON as the JSON Lines header and step lines, minus
+//!   the arrays: the reader deserializes them into the same [`Header`] and [`StepRecord`]
+//!   types, so every field (`loss`, `hyperparameters`, `param_groups`, `schedule`,
+//!   `transforms`, …) means the same in both formats and a field added to those types flows
+//!   through without the binary code knowing it.
+//! * Steps are numbered from 1, consecutively, with 8-digit zero-padded names; a step file's
+//!   `step` field must equal its name's number. Other file names are ignored (a recorder's
+//!   temporary files: each file is written under a temporary name and renamed, so a reader
+//!   never sees a partial step).
+//! * NaN/±∞ may appear in `params` (a diverged run), never in `grad` or `params0`.
+//!
+//! **Why a directory of per-step files, not one file per run.** A safetensors file starts
+//! with its header, which lists every tensor's offsets: a single-file trace would need all
+//! tensor sizes — the number of steps — before the first byte is written, so a recorder
+//! would have to know the run's length in advance or hold the run (8 GB for 10⁷ f32
+//! parameters × 100 steps) in memory or a temporary file and rewrite it at the end. With
+//! one file per step, a recorder writes each step as it happens, holding one step (the
+//! framework's own tensors, saved as they are), and an interrupted run leaves a valid trace
+//! of the steps written so far. The checker maps one step file at a time, so it streams in
+//! constant memory as well, and `--sample` reads only the pages holding the sampled
+//! coordinates. The cost, one small JSON header per step, is negligible at model scale.
+//!
+//! `optverify convert IN OUT` converts either way, exactly (an f32 trace's values are f32 in
+//! both). `check`/`replay` accept either format: a directory (or a `*.safetensors` file,
+//! meaning its directory) is a binary trace, anything else JSON Lines.
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};

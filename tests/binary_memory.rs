@@ -1,0 +1,130 @@
+//! A binary trace is checked in memory that does not grow with the number of steps and is a
+//! few parameter vectors (issue 15). Own test binary with a counting global allocator and one
+//! test, as tests/oracle_memory.rs. The step files are memory-mapped, not allocated: the heap
+//! peak is the reference's state, the decoded gradient and parameters, and the running scales.
+
+use optverify::oracle::binary::{self, BinaryWriter};
+use optverify::oracle::compare::Replayer;
+use optverify::oracle::format::{BlockSpec, Dtype, Header, StepRecord, FORMAT_NAME, FORMAT_VERSION};
+use optverify::oracle::presets;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the counters are only
+// bookkeeping.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
+            PEAK.fetch_max(now, Ordering::SeqCst);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::SeqCst);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            if new_size >= layout.size() {
+                let now =
+                    LIVE.fetch_add(new_size - layout.size(), Ordering::SeqCst) + new_size - layout.size();
+                PEAK.fetch_max(now, Ordering::SeqCst);
+            } else {
+                LIVE.fetch_sub(layout.size() - new_size, Ordering::SeqCst);
+            }
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// A pytorch AdamW f32 trace of `n` parameters (one block) and `steps` steps, written by the
+/// crate's torch kernel.
+fn write_trace(n: usize, steps: u64) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("optverify-binary-memory-{}-{steps}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let layout = vec![BlockSpec {
+        name: "w".into(),
+        rows: n,
+        cols: 1,
+    }];
+    let mut hp = serde_json::Map::new();
+    hp.insert("lr".into(), serde_json::json!(1e-2));
+    let x0: Vec<f64> = (0..n).map(|i| f64::from((i % 13) as f32 / 8.0 - 0.75)).collect();
+    let header = Header {
+        format: FORMAT_NAME.into(),
+        version: FORMAT_VERSION,
+        optimizer: "adamw".into(),
+        preset: "pytorch".into(),
+        hyperparameters: hp.clone(),
+        layout: layout.clone(),
+        dtype: Dtype::F32,
+        producer: "test".into(),
+        params0: x0.clone(),
+        param_groups: None,
+        schedule: None,
+        transforms: vec![],
+    };
+    let setting = presets::resolve("pytorch", "adamw", &hp).unwrap();
+    let mut r = Replayer::declared("pytorch", &setting, &layout, Dtype::F32, &x0).unwrap();
+    let mut w = BinaryWriter::create(&dir, &header).unwrap();
+    for t in 1..=steps {
+        let g: Vec<f64> = (0..n)
+            .map(|i| f64::from(((i as u64 * 31 + t * 17) % 101) as f32 / 64.0 - 0.78))
+            .collect();
+        r.step(&g).unwrap();
+        w.step(&StepRecord {
+            step: t,
+            grad: g,
+            params: r.params(),
+            loss: None,
+            hyperparameters: None,
+        })
+        .unwrap();
+    }
+    dir
+}
+
+fn peak_during_check(dir: &std::path::Path) -> (usize, u8) {
+    let base = LIVE.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    let out = binary::check(dir, None, None);
+    assert_eq!(out.status, 0, "{}", out.text);
+    (PEAK.load(Ordering::SeqCst) - base, out.status)
+}
+
+#[test]
+fn binary_check_memory_is_a_few_parameter_vectors_whatever_the_number_of_steps() {
+    let n = 50_000;
+    let short = write_trace(n, 5);
+    let long = write_trace(n, 60);
+    let (small, _) = peak_during_check(&short);
+    let (large, _) = peak_during_check(&long);
+    let vector = 4 * n; // one f32 parameter vector
+    eprintln!("peak live heap during check: {small} B at 5 steps, {large} B at 60 steps (n = {n}, one vector = {vector} B)");
+    // Keeping anything per step would add ≥ 55 vectors between the two runs.
+    assert!(
+        large <= small + vector / 4,
+        "peak grew from {small} B (5 steps) to {large} B (60 steps)"
+    );
+    // The reference (θ and Adam's three state vectors), the gradient, the trace's parameters,
+    // the running scales, θ₀ while the reference is built: ≤ 10 vectors, plus the diagnosis on
+    // ≤ 1024 coordinates (a few hundred kB at most).
+    assert!(
+        large < 10 * vector + 1_000_000,
+        "peak {large} B is more than 10 parameter vectors ({vector} B each)"
+    );
+    let _ = std::fs::remove_dir_all(short);
+    let _ = std::fs::remove_dir_all(long);
+}

@@ -1,0 +1,123 @@
+//! `check`'s inference on real framework runs (tests/data/infer/, written by
+//! scripts/infer_examples.py: torch 2.15.0, optax 0.2.8 / jax 0.10.2) whose headers leave out
+//! the schedule, the parameter groups or the clipping, and on two hand-written Adams with a bug.
+
+use optverify::oracle::cli::{self, EXIT_AGREE_INFERRED, EXIT_DISAGREE};
+use std::path::{Path, PathBuf};
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/infer")
+        .join(name)
+}
+
+fn check(name: &str) -> cli::CommandOutput {
+    cli::check(&data(name), None)
+}
+
+fn assert_inferred(name: &str, want: &str) {
+    let out = check(name);
+    assert_eq!(out.status, EXIT_AGREE_INFERRED, "{name}\n{}", out.text);
+    let line = out
+        .text
+        .lines()
+        .find(|l| l.contains("AGREES given the inferred"))
+        .unwrap_or_else(|| panic!("{name}\n{}", out.text));
+    assert!(line.contains(want), "{name}: expected {want}\n{}", out.text);
+    // The declared setting still disagrees, and the output says so first.
+    assert!(out.text.contains("DISAGREES with as declared"), "{}", out.text);
+}
+
+#[test]
+fn real_torch_schedules_are_named_with_their_arguments() {
+    assert_inferred(
+        "torch-adamw-cosine.jsonl",
+        "schedule CosineAnnealingLR(T_max=60, eta_min=0.0) with lr = 0.01",
+    );
+    // float32: the same schedule within the f32 tolerance (3.8e-4).
+    assert_inferred(
+        "torch-adamw-cosine-f32.jsonl",
+        "schedule CosineAnnealingLR(T_max=60, eta_min=0.0) with lr = 0.01",
+    );
+    assert_inferred(
+        "torch-sgd-steplr.jsonl",
+        "schedule StepLR(step_size=15, gamma=0.3) with lr = 0.1",
+    );
+    assert_inferred(
+        "torch-sgd-onecycle.jsonl",
+        "schedule OneCycleLR(max_lr=0.1, total_steps=50, pct_start=0.3, div_factor=25.0, final_div_factor=10000.0",
+    );
+}
+
+#[test]
+fn a_real_optax_schedule_is_named_evaluated_in_float32() {
+    assert_inferred(
+        "optax-sgd-warmup-cosine.jsonl",
+        "warmup_cosine_decay_schedule(init_value=0.0, peak_value=0.1, warmup_steps=10, decay_steps=60, end_value=0.001), evaluated in float32 [confirmed",
+    );
+}
+
+#[test]
+fn real_param_groups_and_clipping_are_inferred() {
+    assert_inferred(
+        "torch-adamw-groups.jsonl",
+        r#"param_groups weight {"weight_decay":0.1}; bias {"weight_decay":0.0}"#,
+    );
+    assert_inferred("optax-adam-clip.jsonl", "clip_by_global_norm(max_norm=0.5)");
+}
+
+#[test]
+fn hand_written_adam_bugs_are_named_and_stay_disagreements() {
+    for (name, want) in [
+        (
+            "hand-adam-no-m-correction.jsonl",
+            "named cause: the bias correction of m is missing",
+        ),
+        (
+            "hand-adamw-decay-after.jsonl",
+            "named cause: the decoupled decay is applied after the Adam step",
+        ),
+    ] {
+        let out = check(name);
+        assert_eq!(out.status, EXIT_DISAGREE, "{name}\n{}", out.text);
+        assert!(out.text.contains(want), "{name}\n{}", out.text);
+        assert!(out.text.contains("clearest at step"), "{}", out.text);
+    }
+}
+
+#[test]
+fn a_real_trace_with_noise_is_explained_by_nothing() {
+    // The cosine run with every parameter moved by 1e-7 relative (5 orders of magnitude above
+    // the 1e-12 tolerance): no schedule, groups, clipping or bug may explain it.
+    let text = std::fs::read_to_string(data("torch-adamw-cosine.jsonl")).unwrap();
+    let mut lines: Vec<String> = vec![];
+    for (k, line) in text.lines().enumerate() {
+        if k == 0 {
+            lines.push(line.to_string());
+            continue;
+        }
+        let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let params: Vec<f64> = serde_json::from_value(v["params"].clone()).unwrap();
+        let noisy: Vec<f64> = params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| p * (1.0 + 1e-7 * (((k * 7 + i * 3) % 5) as f64 - 2.0)))
+            .collect();
+        v["params"] = serde_json::json!(noisy);
+        lines.push(v.to_string());
+    }
+    let dir = std::env::temp_dir().join(format!("optverify-infer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("noisy.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let out = cli::check(&path, None);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    assert!(!out.text.contains("AGREES given"), "{}", out.text);
+    assert!(!out.text.contains("named cause"), "{}", out.text);
+    assert!(
+        out.text.contains("no per-step learning rate explains it"),
+        "{}",
+        out.text
+    );
+}
