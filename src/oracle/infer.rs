@@ -461,7 +461,7 @@ fn verify(steps: &[Interval], values: &[f64]) -> Option<f64> {
 }
 
 /// How many float32 ulps of the schedule's largest value η_max a schedule evaluated in float32
-/// may be off (doc of [`verify`]). Every intermediate of the named schedules is a convex
+/// may be off (doc of `verify`). Every intermediate of the named schedules is a convex
 /// combination of its init, peak and end values, so bounded by η_max; each of the ≤ 4
 /// operations after the `cos` (itself within 1 ulp of the correctly rounded value in XLA)
 /// rounds by ≤ ½ ulp(η_max): ≤ 3 ulps in all, 4 with margin. This is ~2.4e-7 relative to
