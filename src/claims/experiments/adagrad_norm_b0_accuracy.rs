@@ -83,7 +83,7 @@ fn run(
             };
             for b in &batches {
                 let rows = sampler.as_ref().map(|_| b.as_slice());
-                problems.batch_gradient(rows, &theta, &mut scratch, &mut g);
+                problems.batch_gradient(rows, &theta, &mut scratch, &mut g)?;
                 if !g.iter().all(|v| v.is_finite()) || opt.step(&mut theta, &g).is_err() {
                     diverged = true;
                     theta.fill(f64::NAN);

@@ -102,7 +102,7 @@ fn run(
     let (mut g, mut scratch) = (DVector::zeros(theta.len()), DVector::zeros(theta.len()));
     for _ in 0..epochs {
         for b in sampler.next_epoch() {
-            problems.batch_gradient(Some(&b), &theta, &mut scratch, &mut g);
+            problems.batch_gradient(Some(&b), &theta, &mut scratch, &mut g)?;
             if !g.iter().all(|v| v.is_finite()) || opt.step(&mut theta, &g).is_err() {
                 return Ok(1.0 - problems.test_accuracy(&DVector::from_element(theta.len(), f64::NAN)));
             }

@@ -78,32 +78,36 @@ impl Problems {
     }
 
     /// The mean gradient of the training examples `rows` (all of them for `None`) at θ.
+    ///
+    /// # Errors
+    /// An empty batch (the sub-network cannot be built).
     pub fn batch_gradient(
         &self,
         rows: Option<&[usize]>,
         theta: &DVector<f64>,
         scratch: &mut DVector<f64>,
         g: &mut DVector<f64>,
-    ) {
+    ) -> Result<(), CheckError> {
         match (self, rows) {
             (Problems::Logistic(t, _), None) => t.gradient_into(theta, g),
             (Problems::Logistic(t, _), Some(rows)) => batch_gradient_into(t, rows, theta, scratch, g),
             (Problems::TwoLayer(t, _), None) => t.gradient_into(theta, g),
             // The network's batched (matrix) backpropagation on the selected rows: the same
             // mean of per-example gradients, an order of magnitude faster than a loop over them.
-            (Problems::TwoLayer(t, _), Some(rows)) => match Mlp::new(
+            (Problems::TwoLayer(t, _), Some(rows)) => Mlp::new(
                 t.inputs_matrix().select_rows(rows),
                 t.targets().select_rows(rows),
                 t.hidden(),
                 true,
                 0.0,
-            ) {
-                Ok(batch) => batch.gradient_into(theta, g),
-                Err(_) => g.fill(f64::NAN),
-            },
+            )
+            .map_err(|e| CheckError::Other(e.to_string()))?
+            .gradient_into(theta, g),
         }
+        Ok(())
     }
 
+    /// Initial parameters from `seed` (PyTorch's `nn.Linear` initialisation).
     pub fn init(&self, seed: u64) -> DVector<f64> {
         match self {
             // PyTorch's nn.Linear initialisation for the logistic layer too.
