@@ -40,12 +40,10 @@ fn weight_decay_balances_layers(ctx: &CheckContext) -> Result<Evidence, CheckErr
             let w1 = normal_mat(&mut rng, hdim, d);
             let w2 = normal_mat(&mut rng, o, hdim) * s;
             let (a, b) = (w1.norm(), w2.norm());
-            // The statement's minimiser; exponent ½ is wd::balancing_scale.
-            let c_star = if exponent == 0.5 {
-                wd::balancing_scale(a, b)
-            } else {
-                (b / a).powf(exponent)
-            };
+            // The statement's minimiser (‖W₂‖/‖W₁‖)^exponent = balancing_scale^(2·exponent);
+            // pow(x, 1) = x exactly (IEEE 754 / C's pow), so the statement's exponent ½ is the
+            // closed form itself.
+            let c_star = wd::balancing_scale(a, b).powf(2.0 * exponent);
             let phi = |c: f64| wd::decay_penalty(lambda, a, b, c);
             let c_gs = wd::golden_section_log(&phi, c_star * 1e-3, c_star * 1e3, 200);
             // Golden section on log c: the minimiser is located to ~√u relative (flat minimum:
