@@ -113,70 +113,24 @@ impl Trace {
 
 // ------------------------------------------------------------------ settings
 
-/// The setting's learning rate.
-pub fn setting_lr(s: &Setting) -> f64 {
-    match s {
-        Setting::Sgd(c) => c.lr,
-        Setting::Adam(c) => c.lr,
-        Setting::AdamW(c) => c.adam.lr,
-        Setting::AdaGrad(c) => c.lr,
-        Setting::RmsProp(c) => c.lr,
-        Setting::AdaDelta(c) => c.lr,
-        Setting::NAdam(c) => c.lr,
-        Setting::RAdam(c) => c.lr,
-        Setting::Lamb(c) => c.lr,
-        Setting::Lars(c) => c.lr,
-        Setting::Adafactor(c) => c.lr,
-    }
-}
-
 /// The setting with learning rate `lr`.
 pub fn with_lr(s: &Setting, lr: f64) -> Setting {
     let mut s = s.clone();
-    match &mut s {
-        Setting::Sgd(c) => c.lr = lr,
-        Setting::Adam(c) => c.lr = lr,
-        Setting::AdamW(c) => c.adam.lr = lr,
-        Setting::AdaGrad(c) => c.lr = lr,
-        Setting::RmsProp(c) => c.lr = lr,
-        Setting::AdaDelta(c) => c.lr = lr,
-        Setting::NAdam(c) => c.lr = lr,
-        Setting::RAdam(c) => c.lr = lr,
-        Setting::Lamb(c) => c.lr = lr,
-        Setting::Lars(c) => c.lr = lr,
-        Setting::Adafactor(c) => c.lr = lr,
-    }
+    *s.lr_mut() = lr;
     s
 }
 
 /// The element-wise weight decay of the setting, if it has one of the [`WeightDecay`] kind.
 fn setting_decay(s: &Setting) -> Option<WeightDecay> {
-    match s {
-        Setting::Sgd(c) => Some(c.weight_decay),
-        Setting::Adam(c) => Some(c.weight_decay),
-        Setting::AdamW(c) => Some(c.weight_decay),
-        Setting::AdaGrad(c) => Some(c.weight_decay),
-        Setting::RmsProp(c) => Some(c.weight_decay),
-        Setting::AdaDelta(c) => Some(c.weight_decay),
-        Setting::NAdam(c) => Some(c.weight_decay),
-        Setting::RAdam(c) => Some(c.weight_decay),
-        _ => None,
-    }
+    s.clone().weight_decay_mut().map(|d| *d)
 }
 
-/// The setting with weight decay `d` (same kind of setting).
+/// The setting with weight decay `d` (same kind of setting; unchanged for the layer-wise
+/// optimizers, which have no element-wise decay).
 fn with_decay(s: &Setting, d: WeightDecay) -> Setting {
     let mut s = s.clone();
-    match &mut s {
-        Setting::Sgd(c) => c.weight_decay = d,
-        Setting::Adam(c) => c.weight_decay = d,
-        Setting::AdamW(c) => c.weight_decay = d,
-        Setting::AdaGrad(c) => c.weight_decay = d,
-        Setting::RmsProp(c) => c.weight_decay = d,
-        Setting::AdaDelta(c) => c.weight_decay = d,
-        Setting::NAdam(c) => c.weight_decay = d,
-        Setting::RAdam(c) => c.weight_decay = d,
-        _ => {}
+    if let Some(w) = s.weight_decay_mut() {
+        *w = d;
     }
     s
 }
@@ -415,7 +369,7 @@ pub fn infer_schedule(tr: &Trace, setting: &Setting, tol: f64) -> Result<LrInfer
         .find(|(_, iv)| iv.is_empty())
         .map(|(k, iv)| (tr.steps[k].step, iv.refuted_by.unwrap_or(0)));
     let mut fits = vec![];
-    let declared = setting_lr(setting);
+    let declared = setting.lr();
     let declared_fits = refuted.is_none() && verify(&steps, &vec![declared; n]).is_some();
     if refuted.is_none() && !declared_fits {
         fits = fit_schedules(&steps, &tr.header.preset, declared);
@@ -1310,7 +1264,7 @@ pub fn infer_groups(tr: &Trace, setting: &Setting, tol: f64) -> Result<Option<Gr
             }
         },
     )?;
-    let declared_lr = setting_lr(setting);
+    let declared_lr = setting.lr();
     if ivs.iter().all(|iv| !iv.is_empty()) && ivs.iter().any(|iv| !iv.contains(declared_lr)) {
         let lrs: Vec<(&str, f64)> = ivs
             .iter()

@@ -126,6 +126,39 @@ impl Setting {
         })
     }
 
+    /// The learning rate of the setting, to change it in place.
+    pub fn lr_mut(&mut self) -> &mut f64 {
+        match self {
+            Setting::Sgd(c) => &mut c.lr,
+            Setting::Adam(c) => &mut c.lr,
+            Setting::AdamW(c) => &mut c.adam.lr,
+            Setting::AdaGrad(c) => &mut c.lr,
+            Setting::RmsProp(c) => &mut c.lr,
+            Setting::AdaDelta(c) => &mut c.lr,
+            Setting::NAdam(c) => &mut c.lr,
+            Setting::RAdam(c) => &mut c.lr,
+            Setting::Lamb(c) => &mut c.lr,
+            Setting::Lars(c) => &mut c.lr,
+            Setting::Adafactor(c) => &mut c.lr,
+        }
+    }
+
+    /// The element-wise weight decay of the setting, to read or change in place; `None` for
+    /// the layer-wise optimizers, whose decay is not a [`WeightDecay`].
+    pub fn weight_decay_mut(&mut self) -> Option<&mut WeightDecay> {
+        match self {
+            Setting::Sgd(c) => Some(&mut c.weight_decay),
+            Setting::Adam(c) => Some(&mut c.weight_decay),
+            Setting::AdamW(c) => Some(&mut c.weight_decay),
+            Setting::AdaGrad(c) => Some(&mut c.weight_decay),
+            Setting::RmsProp(c) => Some(&mut c.weight_decay),
+            Setting::AdaDelta(c) => Some(&mut c.weight_decay),
+            Setting::NAdam(c) => Some(&mut c.weight_decay),
+            Setting::RAdam(c) => Some(&mut c.weight_decay),
+            Setting::Lamb(_) | Setting::Lars(_) | Setting::Adafactor(_) => None,
+        }
+    }
+
     /// The learning rate of the setting (what a schedule starts from).
     pub fn lr(&self) -> f64 {
         match self {
