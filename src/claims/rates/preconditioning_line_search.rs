@@ -37,8 +37,9 @@ const ID: &str = "preconditioning-line-search";
 
 /// One run of (preconditioned) exact-line-search steepest descent on ½xᵀAx from x₀.
 struct SdRun {
-    /// ‖x_k‖_A for k = 0..=K.
-    norms: Vec<f64>,
+    /// ln ‖x_k‖_A for k = 0..=K (the iterate is rescaled by powers of two, exactly, to stay
+    /// far from underflow; the log keeps the true scale).
+    log_norms: Vec<f64>,
     /// Per step: (‖x_{k+1}‖_A/‖x_k‖_A, rounding slack on that ratio).
     ratios: Vec<(f64, f64)>,
 }
@@ -46,19 +47,21 @@ struct SdRun {
 impl SdRun {
     /// Geometric mean of the per-step ratios over all steps: (‖x_K‖_A/‖x_0‖_A)^{1/K}.
     fn mean_rate(&self) -> f64 {
-        let k = self.norms.len() - 1;
-        (self.norms[k] / self.norms[0]).powf(1.0 / k as f64)
+        let k = self.log_norms.len() - 1;
+        ((self.log_norms[k] - self.log_norms[0]) / k as f64).exp()
     }
     /// Geometric mean over the second half of the steps (the asymptotic regime).
     fn tail_rate(&self) -> f64 {
-        let k = self.norms.len() - 1;
+        let k = self.log_norms.len() - 1;
         let h = k / 2;
-        (self.norms[k] / self.norms[h]).powf(1.0 / (k - h) as f64)
+        ((self.log_norms[k] - self.log_norms[h]) / (k - h) as f64).exp()
     }
 }
 
 /// Steepest descent with exact line search, preconditioned by P = diag(1/`pinv`), `steps`
-/// steps (fewer if ‖x‖_A underflows towards 1e-250).
+/// steps. The method is homogeneous (x* = 0, α invariant to scaling x), so whenever ‖x‖_A falls
+/// below 2⁻²⁰⁰ the iterate is multiplied by a power of two — exactly, no rounding — and the
+/// run continues without ever reaching subnormal numbers (xᵀAx would underflow near 10⁻¹⁵⁴).
 ///
 /// Rounding slack of each step's ratio (argued once here): let x⁺ be the *exact* step from the
 /// computed x_k. Kantorovich bounds ‖x⁺‖_A ≤ q‖x_k‖_A, and ‖x_{k+1}‖_A ≤ ‖x⁺‖_A + ‖δ‖_A with
@@ -95,13 +98,24 @@ fn run_sd(
         )
     };
     let (mut norm, mut err) = energy_err(&x, &g);
+    let mut log_offset = 0.0f64;
     let mut run = SdRun {
-        norms: vec![norm],
+        log_norms: vec![norm.ln()],
         ratios: Vec::with_capacity(steps),
     };
     for _ in 0..steps {
-        if norm.is_nan() || norm <= 1e-250 {
+        if !norm.is_finite() || norm <= 0.0 {
             break;
+        }
+        if norm < 2f64.powi(-200) {
+            let e = -norm.log2().round() as i32;
+            let s = 2f64.powi(e);
+            x *= s;
+            g = a * &x;
+            let (n2, e2) = energy_err(&x, &g);
+            norm = n2;
+            err = e2;
+            log_offset -= e as f64 * std::f64::consts::LN_2;
         }
         let p = g.component_mul(pinv);
         let ap = a * &p;
@@ -118,7 +132,7 @@ fn run_sd(
         let (next, next_err) = energy_err(&x, &g);
         let slack = delta_a / norm + err + next_err;
         run.ratios.push((next / norm, slack));
-        run.norms.push(next);
+        run.log_norms.push(next.ln() + log_offset);
         norm = next;
         err = next_err;
     }
@@ -734,20 +748,30 @@ fn check_preconditioning(ctx: &CheckContext) -> Result<Evidence, CheckError> {
 
     // ---- Figures ---------------------------------------------------------------------------
     let curve = |run: &SdRun| -> (Vec<f64>, Vec<f64>) {
-        let x = (0..run.norms.len()).map(|k| k as f64).collect();
-        let y = run.norms.iter().map(|v| v / run.norms[0]).collect();
-        (x, y)
+        // Down to 10⁻³⁰ (the figure's range; the runs go on far below).
+        let pts: Vec<(f64, f64)> = run
+            .log_norms
+            .iter()
+            .enumerate()
+            .map(|(k, l)| (k as f64, (l - run.log_norms[0]).exp()))
+            .take_while(|p| p.1 >= 1e-30)
+            .collect();
+        (
+            pts.iter().map(|p| p.0).collect(),
+            pts.iter().map(|p| p.1).collect(),
+        )
     };
     let line = |q: f64, len: usize| -> (Vec<f64>, Vec<f64>) {
+        let ks: Vec<usize> = (0..len).take_while(|&k| q.powi(k as i32) >= 1e-30).collect();
         (
-            (0..len).map(|k| k as f64).collect(),
-            (0..len).map(|k| q.powi(k as i32)).collect(),
+            ks.iter().map(|&k| k as f64).collect(),
+            ks.iter().map(|&k| q.powi(k as i32)).collect(),
         )
     };
     let mut fig_runs = |id: &str, title: &str, idx: usize, caption: &str| {
         let inst = &insts[idx];
         let run = &runs[idx];
-        let len = run.worst.norms.len().min(run.worst_j.norms.len());
+        let len = run.worst.log_norms.len().min(run.worst_j.log_norms.len());
         let mut series = Vec::new();
         for (label, rr, style) in [
             (

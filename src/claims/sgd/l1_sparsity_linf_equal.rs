@@ -453,7 +453,7 @@ fn check_l1_linf(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         over[0],
         over[1],
         base_seed + 7,
-        format!("m={}, d={} (overdetermined)", over[0], over[1]),
+        format!("m={}, d={}", over[0], over[1]),
     )?;
     probs.push(over_p);
 
