@@ -187,7 +187,9 @@ pub fn torch_norm_strided<T: Real>(x: impl Iterator<Item = T>) -> T {
     x.fold(T::zero(), |acc, v| acc + v * v).sqrt()
 }
 
-/// ATen's `multi_row_sum` over `size` items of `nrows` lanes each (`load(i, k)`).
+/// ATen's `multi_row_sum` over `size` items of `nrows` lanes each (`load(i, k)`), its loops
+/// kept index by index so that they read as ATen's.
+#[allow(clippy::needless_range_loop)]
 fn multi_row_sum<T: Real, const L: usize>(
     load: impl Fn(usize, usize) -> [T; L],
     nrows: usize,
