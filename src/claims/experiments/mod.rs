@@ -4,6 +4,7 @@
 
 pub mod adagrad_norm_b0_accuracy;
 pub mod adamw_vs_l2_grid;
+pub mod full_gradient_cost;
 pub mod weight_decay_balancing_dynamics;
 
 use super::{CheckError, Checker};
@@ -23,6 +24,7 @@ pub fn checkers() -> Vec<Checker> {
         adagrad_norm_b0_accuracy::CHECKER,
         adamw_vs_l2_grid::CHECKER,
         weight_decay_balancing_dynamics::CHECKER,
+        full_gradient_cost::CHECKER,
     ]
 }
 
