@@ -42,6 +42,8 @@ use crate::optim::rmsprop::{Centering, MomentumPlacement, RmsPropConfig};
 use crate::oracle::format::Dtype;
 use crate::oracle::presets::Setting;
 
+pub mod layerwise;
+
 /// The kernel for `setting` as optax computes it on parameters that are one array (a pytree
 /// with one leaf), or `None` if optax has no such setting (e.g. coupled weight decay in Adam,
 /// a learning-rate schedule, dampening).
@@ -91,8 +93,11 @@ pub fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box
         }
         Setting::NAdam(c) => boxed(nadam(c, leaves)),
         Setting::RAdam(c) => boxed(RAdam::new(c, leaves)),
-        // lamb, lars, adafactor (and settings added later): their per-leaf norms (XLA's reduction order)
-        // are not transcribed; the crate's f64 optimizers are the reference for their traces.
+        // Layer-wise: one trust ratio per leaf of the layout the setting carries
+        // (`presets::resolve_header`), norms in XLA's reduction order (layerwise.rs).
+        Setting::Lamb(c) => boxed(layerwise::Lamb::new(c)),
+        Setting::Lars(c) => boxed(layerwise::Lars::new(c)),
+        // adafactor (and settings added later): the crate's f64 optimizer is the reference.
         _ => None,
     }
 }

@@ -58,6 +58,8 @@ use crate::optim::sgd::SgdConfig;
 use crate::oracle::presets::Setting;
 use std::sync::Arc;
 
+pub mod adafactor;
+
 /// The square root a kernel calls (IEEE by default; the tests substitute torch's recorded one).
 pub type SqrtFn<T> = Arc<dyn Fn(T) -> T + Send + Sync>;
 
@@ -82,9 +84,11 @@ pub fn build_with_sqrt<T: Real>(setting: &Setting, sqrt: SqrtFn<T>) -> Option<Bo
         Setting::AdaDelta(c) => boxed(Adadelta::new(c, sqrt)),
         Setting::NAdam(c) => boxed(NAdam::new(c, sqrt)),
         Setting::RAdam(c) => boxed(RAdam::new(c, sqrt)),
-        // torch.optim has neither LAMB nor LARS; its Adafactor is not transcribed (the crate's
-        // f64 adafactor is the reference for its traces).
-        Setting::Lamb(_) | Setting::Lars(_) | Setting::Adafactor(_) => None,
+        // One block per parameter tensor, from the layout the setting carries
+        // (`presets::resolve_header`); torch/adafactor.rs.
+        Setting::Adafactor(c) => boxed(adafactor::Adafactor::new(c)),
+        // torch.optim has neither LAMB nor LARS.
+        Setting::Lamb(_) | Setting::Lars(_) => None,
     }
 }
 
