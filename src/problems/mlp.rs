@@ -385,9 +385,9 @@ impl Mlp {
 
     /// The Jacobian of the outputs with respect to θ, one row per (example k, output c) in the
     /// order k·o + c (m·o × P), where the activation pattern is locally constant:
-    /// $\partial H_c/\partial W_2[c,j] = a_j$, $\partial H_c/\partial b_2[c] = 1$,
-    /// $\partial H_c/\partial W_1[j,i] = W_2[c,j]\,\mathbb 1_{z_j>0}\,x_i$,
-    /// $\partial H_c/\partial b_1[j] = W_2[c,j]\,\mathbb 1_{z_j>0}$.
+    /// $\partial H_c/\partial (W_2)_{cj} = a_j$, $\partial H_c/\partial (b_2)_c = 1$,
+    /// $\partial H_c/\partial (W_1)_{ji} = (W_2)_{cj}\\,\mathbb 1_{z_j>0}\\,x_i$,
+    /// $\partial H_c/\partial (b_1)_j = (W_2)_{cj}\\,\mathbb 1_{z_j>0}$.
     pub fn output_jacobian(&self, theta: &DVector<f64>) -> DMatrix<f64> {
         let (d, h, o) = (self.inputs(), self.hidden, self.outputs());
         let m = self.x.nrows();
@@ -430,8 +430,8 @@ impl Mlp {
     /// locally constant and $f$ a polynomial of degree 4 in θ):
     /// $$\nabla^2 f = \frac1m\sum_k \Big(J_k^\top J_k + \sum_c r_{kc}\nabla^2 H_c(x_k)\Big) + \lambda I,$$
     /// where the only non-zero second derivatives of the outputs are the bilinear ones,
-    /// $\partial^2 H_c/\partial W_2[c,j]\,\partial W_1[j,i] = \mathbb 1_{z_j>0}\,x_i$ (and $x_i \to 1$
-    /// for $b_1[j]$).
+    /// $\partial^2 H_c/\partial (W_2)_{cj}\\,\partial (W_1)_{ji} = \mathbb 1_{z_j>0}\\,x_i$ (and $x_i \to 1$
+    /// for $(b_1)_j$).
     pub fn hessian(&self, theta: &DVector<f64>) -> DMatrix<f64> {
         let (d, h, o) = (self.inputs(), self.hidden, self.outputs());
         let m = self.x.nrows();
