@@ -19,6 +19,11 @@
 //! `f32/<optimizer>/<n>` (see [`f32_steppers`]), `probe-f64/{copy,triad}/<n>` and
 //! `probe-f32/…`. `OPTVERIFY_BENCH_SIZES=1000,1000000` and `OPTVERIFY_BENCH_QUICK=1` (shorter
 //! measurement) narrow a run; `scripts/bench_torch.py` uses both.
+//!
+//! Times are the benchmark thread's CPU time (`support/cpu_time.rs`), not wall time: on a
+//! machine shared with other jobs, wall time counts the time slices the scheduler gives to
+//! them (at a load average of 12 on 2 cores it inflated a 1 ms step about 3×), the thread's
+//! CPU time does not. `scripts/bench_torch.py` times PyTorch on the same clock.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 #[path = "support/cpu_time.rs"]

@@ -61,7 +61,7 @@
 
 use super::conventions::{AdamFormulation, AmsGradMax, BiasCorrection, WeightDecay};
 use super::schedule::Schedule;
-use super::sweep::{vectorised, Divisor};
+use super::sweep::vectorised;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -415,10 +415,9 @@ impl Adam {
             state.m.as_mut_slice(),
             state.v.as_mut_slice(),
         );
-        let d = k.divisors();
         vectorised(
             #[inline(always)]
-            || conventions!(self.config, sweep(&k, d, x, g, m, v, v_max, finish)),
+            || conventions!(self.config, sweep(&k, x, g, m, v, v_max, finish)),
         );
         Ok(())
     }
@@ -550,14 +549,13 @@ impl<T: Float> AdamCore<T> {
         let eta = r(eta64);
         let (m, v, v_max) = (&mut self.m[..], &mut self.v[..], &mut self.v_max[..]);
         let c = &self.config;
-        let d = k.divisors();
         match self.decay {
             WeightDecay::DecoupledSchedule(lambda) => {
                 let lambda = r(lambda);
                 let finish = move |x: &mut T, u: T| *x = *x - eta * (u + lambda * *x);
                 vectorised(
                     #[inline(always)]
-                    || conventions!(c, sweep(&k, d, x, g, m, v, v_max, finish)),
+                    || conventions!(c, sweep(&k, x, g, m, v, v_max, finish)),
                 )
             }
             WeightDecay::DecoupledTimesLr(lambda) => {
@@ -568,14 +566,14 @@ impl<T: Float> AdamCore<T> {
                 };
                 vectorised(
                     #[inline(always)]
-                    || conventions!(c, sweep(&k, d, x, g, m, v, v_max, finish)),
+                    || conventions!(c, sweep(&k, x, g, m, v, v_max, finish)),
                 )
             }
             WeightDecay::None | WeightDecay::CoupledL2(_) => {
                 let finish = move |x: &mut T, u: T| *x = *x - eta * u;
                 vectorised(
                     #[inline(always)]
-                    || conventions!(c, sweep(&k, d, x, g, m, v, v_max, finish)),
+                    || conventions!(c, sweep(&k, x, g, m, v, v_max, finish)),
                 )
             }
         }
@@ -671,31 +669,17 @@ impl<T: Float> Coefficients<T> {
             }
             _ => v / self.bc2,
         };
-        self.step_of_hats(m_hat, v_hat)
-    }
-
-    /// Line 12 without η_t: α m̂/(√(v̂ + ε̄) + ε).
-    #[inline(always)]
-    fn step_of_hats(&self, m_hat: T, v_hat: T) -> T {
+        // Line 12 without η_t: α m̂/(√(v̂ + ε̄) + ε).
         self.lr * (m_hat / ((v_hat + self.eps_root).sqrt() + self.eps))
-    }
-
-    /// The divisors 1 − β₁ᵗ and 1 − β₂ᵗ of lines 9–10 for [`sweep`], when
-    /// [`Divisor::quotient`] can stand in for the division (see `optim::sweep`).
-    fn divisors(&self) -> Option<(Divisor<T>, Divisor<T>)> {
-        Some((Divisor::new(self.bc1)?, Divisor::new(self.bc2)?))
     }
 }
 
 /// Lines 5–12 for every coordinate in one sweep over θ, g, m, v (and v_max): the moments, u_t,
-/// and `finish(θ_i, u_i)` for line 12. With `divisors` (Algorithm 1 on a CPU with FMA), the
-/// coordinates run in chunks whose divisions by the bias corrections go through
-/// [`Divisor::quotient`] ([`sweep_chunks`]); the bits are those of the plain loop.
+/// and `finish(θ_i, u_i)` for line 12.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn sweep<T: Float, const L2: bool, const EPS_HAT: bool, const MAX: u8>(
     k: &Coefficients<T>,
-    divisors: Option<(Divisor<T>, Divisor<T>)>,
     x: &mut [T],
     g: &[T],
     m: &mut [T],
@@ -703,82 +687,17 @@ fn sweep<T: Float, const L2: bool, const EPS_HAT: bool, const MAX: u8>(
     v_max: &mut [T],
     mut finish: impl FnMut(&mut T, T),
 ) {
-    // Equal lengths up front: the loops below then have no bounds checks.
+    // Equal lengths up front: the loop below then has no bounds checks.
     let n = x.len();
     let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
     let v_max = if MAX == NO_MAX { v_max } else { &mut v_max[..n] };
-    let done = match divisors {
-        Some(d) if !EPS_HAT => sweep_chunks::<T, L2, MAX>(k, d, x, g, m, v, v_max, &mut finish),
-        _ => 0,
-    };
     let mut no_max = T::zero();
-    for i in done..n {
+    for i in 0..n {
         k.moments::<L2>(x[i], g[i], &mut m[i], &mut v[i]);
         let v_max_i = if MAX == NO_MAX { &mut no_max } else { &mut v_max[i] };
         let u = k.update::<EPS_HAT, MAX>(m[i], v[i], v_max_i);
         finish(&mut x[i], u);
     }
-}
-
-/// Coordinates per chunk of [`sweep_chunks`] (a cache line of each vector in f32).
-const CHUNK: usize = 16;
-
-/// [`sweep`] of Algorithm 1 over the leading whole chunks of [`CHUNK`] coordinates; returns
-/// how many coordinates it did. Per chunk: lines 5–8 and the quotients m/(1 − β₁ᵗ) and
-/// v/(1 − β₂ᵗ) by [`Divisor::quotient`], then, if a moment of the chunk is outside the range
-/// where that is exact (subnormal, huge, NaN: rare), the same quotients by division; then
-/// line 10's maximum and line 12, in the operation order of [`Coefficients::update`].
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn sweep_chunks<T: Float, const L2: bool, const MAX: u8>(
-    k: &Coefficients<T>,
-    (d1, d2): (Divisor<T>, Divisor<T>),
-    x: &mut [T],
-    g: &[T],
-    m: &mut [T],
-    v: &mut [T],
-    v_max: &mut [T],
-    finish: &mut impl FnMut(&mut T, T),
-) -> usize {
-    let whole = x.len() / CHUNK * CHUNK;
-    for start in (0..whole).step_by(CHUNK) {
-        let x = &mut x[start..][..CHUNK];
-        let (g, m, v) = (&g[start..][..CHUNK], &mut m[start..][..CHUNK], &mut v[start..][..CHUNK]);
-        let v_max = if MAX == NO_MAX { &mut [][..] } else { &mut v_max[start..][..CHUNK] };
-        let (mut m_hat, mut v_hat) = ([T::zero(); CHUNK], [T::zero(); CHUNK]);
-        let mut covered = true;
-        for j in 0..CHUNK {
-            k.moments::<L2>(x[j], g[j], &mut m[j], &mut v[j]);
-            // Line 10: the numerator of v̂ (AMSGrad over the raw v takes its maximum first).
-            let v_j = if MAX == MAX_OF_V {
-                v_max[j] = v_max[j].max(v[j]);
-                v_max[j]
-            } else {
-                v[j]
-            };
-            covered &= d1.covers(m[j]) & d2.covers(v_j);
-            m_hat[j] = d1.quotient(m[j]);
-            v_hat[j] = d2.quotient(v_j);
-        }
-        if !covered {
-            for j in 0..CHUNK {
-                let v_j = if MAX == MAX_OF_V { v_max[j] } else { v[j] };
-                m_hat[j] = m[j] / k.bc1;
-                v_hat[j] = v_j / k.bc2;
-            }
-        }
-        for j in 0..CHUNK {
-            // Line 10 for AMSGrad over v̂ (optax).
-            let v_hat = if MAX == MAX_OF_V_HAT {
-                v_max[j] = v_max[j].max(v_hat[j]);
-                v_max[j]
-            } else {
-                v_hat[j]
-            };
-            finish(&mut x[j], k.step_of_hats(m_hat[j], v_hat));
-        }
-    }
-    whole
 }
 
 /// As [`sweep`], storing u_t in `u` and leaving θ alone ([`Adam::advance`]).
@@ -1248,89 +1167,6 @@ mod tests {
         ));
         assert_eq!(opt.steps_taken(), 0);
         assert_eq!(x, DVector::from_row_slice(&[1.0, 2.0]));
-    }
-
-    /// Inputs for the chunked sweep at the edges of [`Divisor`]'s range: zeros of both signs,
-    /// gradients whose moments go subnormal or overflow, NaN, and ordinary values, in a length
-    /// with whole chunks and a remainder.
-    fn edge_inputs<T: Float>(steps: usize) -> (Vec<T>, Vec<Vec<T>>) {
-        let c = |x: f64| T::from(x).unwrap();
-        let tiny = T::min_positive_value().sqrt() * c(0.5);
-        let specials = [
-            c(0.0),
-            c(-0.0),
-            tiny,
-            -tiny,
-            T::min_positive_value(),
-            T::max_value().sqrt() * c(4.0),
-            T::max_value(),
-            c(3.0),
-            c(-0.25),
-            c(1e-3),
-        ];
-        let n = 5 * CHUNK + 7;
-        let x0 = (0..n).map(|i| c(((i % 9) as f64 - 4.0) * 0.3)).collect();
-        let grads = (0..steps)
-            .map(|t| {
-                (0..n)
-                    .map(|i| match (i + 3 * t) % 23 {
-                        r if r < specials.len() => specials[r],
-                        r => c((r as f64 - 15.0) * 0.07),
-                    })
-                    .collect()
-            })
-            .collect();
-        (x0, grads)
-    }
-
-    /// Run `steps` steps of the sweep with and without [`Divisor`]s; compare every bit.
-    fn assert_chunked_sweep_is_the_plain_loop<T: Float + std::fmt::Debug>(with_nan: bool) {
-        for amsgrad in [None, Some(AmsGradMax::RawV), Some(AmsGradMax::BiasCorrectedV)] {
-            for weight_decay in [WeightDecay::None, WeightDecay::CoupledL2(0.1)] {
-                let config = AdamConfig {
-                    lr: 0.1,
-                    beta2: 0.9,
-                    amsgrad,
-                    weight_decay,
-                    ..AdamConfig::paper()
-                };
-                let (x0, mut grads) = edge_inputs::<T>(12);
-                if with_nan {
-                    grads[5][CHUNK + 3] = T::nan();
-                }
-                let n = x0.len();
-                let run = |fast: bool| {
-                    let (mut x, mut m, mut v) = (x0.clone(), vec![T::zero(); n], vec![T::zero(); n]);
-                    let mut v_max = vec![T::zero(); if amsgrad.is_some() { n } else { 0 }];
-                    for (t, g) in grads.iter().enumerate() {
-                        let k = Coefficients::<T>::at(&config, t as u64 + 1);
-                        let d = if fast { k.divisors() } else { None };
-                        if fast {
-                            assert_eq!(d.is_some(), crate::optim::sweep::fma_available());
-                        }
-                        let finish = |x: &mut T, u: T| *x = *x - u;
-                        let (m, v, vm) = (&mut m[..], &mut v[..], &mut v_max[..]);
-                        vectorised(|| conventions!(config, sweep(&k, d, &mut x, g, m, v, vm, finish)));
-                    }
-                    [x, m, v, v_max]
-                };
-                let (plain, chunked) = (run(false), run(true));
-                for (what, (p, c)) in ["x", "m", "v", "v_max"].iter().zip(plain.iter().zip(&chunked)) {
-                    for (i, (a, b)) in p.iter().zip(c).enumerate() {
-                        let same = a == b && a.is_sign_negative() == b.is_sign_negative();
-                        assert!(same || (a.is_nan() && b.is_nan()), "{what}[{i}]: {a:?} vs {b:?} ({config:?})");
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn chunked_sweep_is_bit_identical_to_the_plain_loop_at_the_edges() {
-        assert_chunked_sweep_is_the_plain_loop::<f64>(false);
-        assert_chunked_sweep_is_the_plain_loop::<f32>(false);
-        assert_chunked_sweep_is_the_plain_loop::<f64>(true);
-        assert_chunked_sweep_is_the_plain_loop::<f32>(true);
     }
 
     #[test]
