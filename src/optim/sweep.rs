@@ -97,7 +97,9 @@ fn scan<A: Copy>(v: &[f64], init: A, fold: impl Fn(A, f64) -> A + Copy, merge: i
     let mut acc = [init; STREAMS];
     for start in (0..part).step_by(BLOCK) {
         for (k, acc) in acc.iter_mut().enumerate() {
-            *acc = v[k * part + start..][..BLOCK].iter().fold(*acc, |a, &x| fold(a, x));
+            *acc = v[k * part + start..][..BLOCK]
+                .iter()
+                .fold(*acc, |a, &x| fold(a, x));
         }
     }
     let tail = v[STREAMS * part..].iter().fold(init, |a, &x| fold(a, x));
