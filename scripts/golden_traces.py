@@ -7,6 +7,9 @@ Usage (versions pinned in scripts/requirements-golden.txt):
     /tmp/ovenv/bin/python scripts/golden_traces.py tests/data/golden
     /tmp/ovenv/bin/python scripts/golden_traces.py --features tests/data/golden/features
 
+    /tmp/ovenv/bin/python scripts/golden_traces.py --layers tests/data/golden
+
+The `--layers` form writes only the layer-wise traces of the `layers` case (LAYERWISE below).
 The second form writes the traces of the header declarations (schedules, parameter groups,
 optax chains, newly modelled options, the frameworks' own argument dicts verbatim): see
 TORCH_FEATURES and OPTAX_FEATURES below.
@@ -22,6 +25,10 @@ Cases (each with a fixed seed):
   sparse  open loop, 10 coordinates, about 70% exact zeros
   matrix  open loop, a 3x4 weight (row-major) and a bias of 3
   quad    closed loop, gradient of 1/2 θᵀAθ − bᵀθ at the current θ, A SPD with κ = 100
+  layers  open loop, LAYERS_STEPS steps, five blocks sized to reach every reduction order of
+          the layer-wise kernels: a 40x12 weight and its bias of 40 (a dimension above 32:
+          XLA's reduce-window tree; ATen's 8/4-lane norms and cascade sums), a 3x40 weight and
+          a bias of 3, a 9x12 weight (XLA's unrolled fma chain); LAYERWISE settings only
 float64 throughout (torch.set_default_dtype, jax_enable_x64), plus a float32 set for torch
 and optax (`-f32` suffix; optax keeps x64 enabled and is given float32 arrays). torch runs single-threaded with foreach=False (the per-tensor kernels the
 CPU path uses by default); optax runs eagerly (no jax.jit), because XLA's fusion under jit
@@ -51,9 +58,14 @@ CLOSED_STEPS = 60
 
 
 # ---------------------------------------------------------------- problems / gradients
+LAYERS_STEPS = 12
+
+
 def layout_for(case):
     if case == "matrix":
         return [("w", 3, 4), ("b", 3, 1)]
+    if case == "layers":
+        return [("w1", 40, 12), ("b1", 40, 1), ("w2", 3, 40), ("b2", 3, 1), ("w3", 9, 12)]
     n = {"randn": 6, "scaled": 8, "sparse": 10, "quad": 5}[case]
     return [("params", n, 1)]
 
@@ -199,7 +211,7 @@ def run_torch(name, hp, case, dtype):
     a, b = quadratic()
     at, bt = torch.tensor(a, dtype=dtype), torch.tensor(b, dtype=dtype)
     steps = []
-    n_steps = CLOSED_STEPS if case == "quad" else OPEN_STEPS
+    n_steps = CLOSED_STEPS if case == "quad" else LAYERS_STEPS if case == "layers" else OPEN_STEPS
     for t in range(n_steps):
         theta = torch.cat([p.reshape(-1) for p in params])
         loss = None
@@ -256,7 +268,7 @@ def run_optax(name, hp, case, dtype=np.float64):
     a, b = quadratic()
     a, b = a.astype(dtype), b.astype(dtype)
     steps = []
-    n_steps = CLOSED_STEPS if case == "quad" else OPEN_STEPS
+    n_steps = CLOSED_STEPS if case == "quad" else LAYERS_STEPS if case == "layers" else OPEN_STEPS
     for t in range(n_steps):
         theta = np.concatenate([np.asarray(p).reshape(-1) for p in params])
         assert theta.dtype == dtype, (name, case, theta.dtype)
@@ -382,6 +394,11 @@ TORCH_FEATURES = [
     ("adam-maximize", "adam", dict(lr=0.01, maximize=True), dict()),
     ("sgd-maximize", "sgd", dict(lr=0.05, momentum=0.9, maximize=True), dict()),
     ("adam-decoupled", "adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), dict()),
+    # OneCycleLR cycles betas[0] of NAdam and RAdam (read anew at every step)
+    ("nadam-onecycle", "nadam", dict(lr=0.01, weight_decay=0.01),
+     dict(schedule=sched_spec("OneCycleLR", dict(max_lr=0.02, total_steps=30)))),
+    ("radam-onecycle", "radam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+     dict(schedule=sched_spec("OneCycleLR", dict(max_lr=0.02, total_steps=30, base_momentum=0.8, max_momentum=0.9)))),
     # a schedule nobody can name: the lr of every step on the step lines
     ("adamw-lambdalr", "adamw", dict(lr=0.01), dict(lambda_lr=lambda e: 1.0 / (1.0 + 0.3 * e) ** 0.5)),
     ("sgd-groups-lambdalr", "sgd", dict(lr=0.05, momentum=0.9),
@@ -524,6 +541,24 @@ OPTAX_FEATURES = [
     ("adam-inject-custom", "adam", dict(), dict(inject=True, custom=lambda c: 0.02 / (1.0 + 0.2 * c), f64_only=True)),
     # newly modelled option
     ("amsgrad-uncorrected", "amsgrad", dict(learning_rate=0.01, bias_correction_mu=False, bias_correction_nu=False), dict()),
+    # rmsprop: nesterov, bias correction, their combination, centred, momentum (eps_in_sqrt=False
+    # avoids jax.lax.rsqrt, whose result is the CPU's, so those replay bit for bit)
+    ("rmsprop-nesterov", "rmsprop", dict(learning_rate=0.005, momentum=0.9, nesterov=True, eps_in_sqrt=False), dict()),
+    ("rmsprop-biascorr", "rmsprop", dict(learning_rate=0.01, bias_correction=True, eps_in_sqrt=False), dict()),
+    ("rmsprop-nesterov-biascorr", "rmsprop", dict(learning_rate=0.005, momentum=0.9, nesterov=True,
+                                                  bias_correction=True, eps_in_sqrt=False), dict()),
+    ("rmsprop-nesterov-biascorr-sqrt", "rmsprop", dict(learning_rate=0.005, momentum=0.9, nesterov=True,
+                                                       bias_correction=True), dict()),
+    # (centred with bias correction is degenerate at step 1: v̂ − m̂² = g² − g² rounds to ±0 or
+    # below, NaN with ε outside the root in optax itself; so the centred trace has no correction)
+    ("rmsprop-centered-nesterov", "rmsprop", dict(learning_rate=0.005, decay=0.95, centered=True,
+                                                  momentum=0.8, nesterov=True, eps_in_sqrt=False), dict()),
+    ("rmsprop-centered-momentum", "rmsprop", dict(learning_rate=0.005, centered=True, momentum=0.9,
+                                                  eps_in_sqrt=False), dict()),
+    ("rmsprop-nesterov-nomomentum", "rmsprop", dict(learning_rate=0.01, nesterov=True, eps_in_sqrt=False), dict()),
+    # amsgrad with one moment corrected
+    ("amsgrad-mu-only", "amsgrad", dict(learning_rate=0.01, bias_correction_nu=False), dict()),
+    ("amsgrad-nu-only", "amsgrad", dict(learning_rate=0.01, b1=0.8, bias_correction_mu=False), dict()),
     # full signatures, verbatim
     ("sgd-signature", "sgd", dict(learning_rate=0.05, momentum=0.9), dict(verbatim=True)),
     ("adam-signature", "adam", dict(learning_rate=0.01), dict(verbatim=True)),
@@ -648,7 +683,37 @@ def features(out):
     print(f"wrote {count} feature traces to {out}")
 
 
+# The layer-wise settings written on the `layers` case, f64 and f32 (`--layers DIR`):
+# (preset, optimizer, setting) naming entries of TORCH and OPTAX.
+LAYERWISE = [("torch", "adafactor", "default"), ("torch", "adafactor", "decay"),
+             ("optax", "lamb", "decay"), ("optax", "lars", "nesterov"),
+             ("optax", "adafactor", "decay")]
+
+
+def layers(out):
+    count = 0
+    for fw, name, setting in LAYERWISE:
+        table = TORCH if fw == "torch" else OPTAX
+        hp = next(h for n, s, h in table if n == name and s == setting)
+        for dt, suffix in [("f64", ""), ("f32", "-f32")]:
+            if fw == "torch":
+                theta0, layout, steps, producer = run_torch(
+                    name, hp, "layers", torch.float64 if dt == "f64" else torch.float32)
+                preset = "pytorch"
+            else:
+                theta0, layout, steps, producer = run_optax(
+                    name, hp, "layers", np.float64 if dt == "f64" else np.float32)
+                preset = "optax"
+            write(f"{out}/{fw}-{name}-{setting}-layers{suffix}.jsonl", name, preset, hp, theta0,
+                  layout, steps, producer, dt)
+            count += 1
+    print(f"wrote {count} layer-wise traces to {out}")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--layers":
+        layers(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden")
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--features":
         features(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden/features")
         return

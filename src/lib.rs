@@ -13,6 +13,7 @@
 //! | [`theory`] | closed forms: rates, bounds, iteration-matrix spectral radii |
 //! | [`claims`] | theorem cards (`theorems/*.md`), one checker per card, evidence and verdicts |
 //! | [`report`] | Markdown, SVG and JSON writers for `reports/` |
+//! | [`cli`] | the `optverify` command line's arguments and their valid ranges |
 //! | [`oracle`] | trace format, reference runs, replay and comparison of other implementations |
 //! | [`prec`] | named tolerances and the rounding arguments behind them |
 //! | [`error`] | typed errors for bad input |
@@ -25,6 +26,7 @@
 //! interfaces `problems` exposes (the runner's gradient oracles, K-FAC's curvature model).
 
 pub mod claims;
+pub mod cli;
 pub mod error;
 pub mod layout;
 pub mod optim;

@@ -198,6 +198,17 @@ pub enum Style {
     Predicted,
     /// Individual instances: markers.
     Points,
+    /// The lower edge of a confidence band. The next [`Style::BandUpper`] series closes it:
+    /// the region between them is filled in the colour of the line whose label the band's
+    /// label starts with (see [`crate::claims::common::stats::t_band`]).
+    BandLower,
+    /// The upper edge of the band opened by the preceding [`Style::BandLower`].
+    BandUpper,
+    /// One row of a heat map: `x` are the column coordinates, `y` the cell values, the label
+    /// names the row. A figure whose series are all heat rows is drawn as a grid of coloured,
+    /// annotated cells (rows bottom to top in series order; `log_y` gives a logarithmic colour
+    /// scale); `x_label` names the columns and `y_label` the rows.
+    HeatRow,
 }
 
 /// A named (x, y) series for a figure.

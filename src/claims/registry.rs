@@ -243,7 +243,7 @@ pub fn run_cards_with(
 pub enum SelectError {
     #[error(transparent)]
     Card(#[from] CardError),
-    #[error("unknown claim `{id}`; known claims: {}", if known.is_empty() { "(none)".to_string() } else { known.join(", ") })]
+    #[error("unknown claim `{id}` (--claim); known claims: {}", if known.is_empty() { "(none)".to_string() } else { known.join(", ") })]
     UnknownClaim { id: String, known: Vec<String> },
 }
 

@@ -1578,12 +1578,8 @@ fn sample_text(trace: &BinaryTrace, k: Option<usize>, o: &BinaryOutcome) -> Stri
 }
 
 fn open_checked(path: &Path, rel_tol: Option<f64>) -> Result<BinaryTrace, CommandOutput> {
-    if let Some(t) = rel_tol {
-        if !(t.is_finite() && t >= 0.0) {
-            return Err(bad(format!(
-                "error: --rel-tol = {t} is invalid; valid range: [0, inf), finite"
-            )));
-        }
+    if let Some(Err(e)) = rel_tol.map(compare::validate_rel_tol) {
+        return Err(bad(format!("error: --rel-tol: {e}")));
     }
     let trace = BinaryTrace::open(path).map_err(|e| bad(format!("error: {e}")))?;
     if trace.steps() == 0 {

@@ -175,10 +175,8 @@ fn open(path: &Path) -> Result<TraceReader<std::io::BufReader<std::fs::File>>, C
 }
 
 fn check_tol(rel_tol: Option<f64>) -> Result<(), CommandOutput> {
-    match rel_tol {
-        Some(t) if !(t.is_finite() && t >= 0.0) => Err(bad(format!(
-            "error: --rel-tol = {t} is invalid; valid range: [0, inf), finite"
-        ))),
+    match rel_tol.map(compare::validate_rel_tol) {
+        Some(Err(e)) => Err(bad(format!("error: --rel-tol: {e}"))),
         _ => Ok(()),
     }
 }
@@ -661,7 +659,7 @@ pub fn named_problem(name: &str, dim: Option<usize>, seed: u64) -> Result<NamedP
         _ => {
             let known: Vec<&str> = catalogue().iter().map(|p| p.name).collect();
             return Err(format!(
-                "unknown problem {name:?}; known problems: {}",
+                "--problem: unknown problem {name:?}; known problems: {}",
                 known.join(", ")
             ));
         }
@@ -712,7 +710,14 @@ pub fn trace(
     };
     let setting = match presets::resolve(preset, optimizer, &hp) {
         Ok(s) => s,
-        Err(e) => return bad(format!("error: {e}")),
+        Err(e) => {
+            let arg = match e {
+                presets::PresetError::UnknownPreset { .. } => "--preset",
+                presets::PresetError::UnknownOptimizer { .. } => "--optimizer",
+                _ => "--hyperparameters",
+            };
+            return bad(format!("error: {arg}: {e}"));
+        }
     };
     /// Where gradients come from: a sequence, or an objective queried at the current θ.
     enum Feed {
@@ -721,7 +726,7 @@ pub fn trace(
     }
     let (params0, layout, feed, source_dtype) = match source {
         GradientSource::Trace(p) => match format::open(p) {
-            Err(e) => return bad(format!("error: {e}")),
+            Err(e) => return bad(format!("error: --from-trace: {e}")),
             Ok(r) => {
                 let h = r.header().clone();
                 (
@@ -735,7 +740,7 @@ pub fn trace(
         GradientSource::Lines { path, params0 } => {
             let file = match std::fs::File::open(path) {
                 Ok(f) => f,
-                Err(e) => return bad(format!("error: {}: cannot read: {e}", path.display())),
+                Err(e) => return bad(format!("error: --gradients {}: cannot read: {e}", path.display())),
             };
             let name = path.display().to_string();
             let mut lines = std::io::BufReader::new(file)
@@ -749,7 +754,7 @@ pub fn trace(
                 Ok(v)
             };
             let first = match lines.next() {
-                None => return bad(format!("error: {}: no gradients", path.display())),
+                None => return bad(format!("error: --gradients {}: no gradients", path.display())),
                 Some(x) => match parse(x) {
                     Ok(v) => v,
                     Err(e) => return bad(format!("error: {e}")),

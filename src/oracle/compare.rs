@@ -89,6 +89,22 @@ pub fn default_tolerance(dtype: Dtype) -> f64 {
     }
 }
 
+/// The valid range of a relative tolerance, as the errors say it.
+pub const REL_TOL_RANGE: &str = "[0, 1), finite (relative differences are at most 2, so a tolerance ≥ 1 \
+accepts values of the same size whatever their digits, and NaN accepts everything)";
+
+/// `t` if it is a usable relative tolerance: finite and in \[0, 1).
+///
+/// # Errors
+/// A message naming the value and [`REL_TOL_RANGE`].
+pub fn validate_rel_tol(t: f64) -> Result<f64, String> {
+    if t.is_finite() && (0.0..1.0).contains(&t) {
+        Ok(t)
+    } else {
+        Err(format!("{t:?} is out of range; valid range: {REL_TOL_RANGE}"))
+    }
+}
+
 /// Bad input: the trace cannot be read, its header cannot be mapped, or it holds values its
 /// dtype cannot.
 #[derive(Debug, Error)]
@@ -116,6 +132,9 @@ pub enum ReplayError {
         line: usize,
         message: String,
     },
+    /// A relative tolerance outside [`REL_TOL_RANGE`].
+    #[error("relative tolerance (--rel-tol): {0}")]
+    Tolerance(String),
 }
 
 /// What a trace is compared against.
@@ -808,6 +827,7 @@ pub fn compare_candidates<R: BufRead>(
     candidates: &[Candidate],
     tolerance: f64,
 ) -> Result<Vec<Outcome>, ReplayError> {
+    validate_rel_tol(tolerance).map_err(ReplayError::Tolerance)?;
     let header = reader.header().clone();
     let file = reader.file().to_string();
     check_dtype(&file, header.dtype, "params0", None, 1, &header.params0)?;

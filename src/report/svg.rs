@@ -7,7 +7,11 @@
 //!   say so.
 //! * [`Style::Line`] is a solid line, [`Style::Predicted`] a dashed line, [`Style::Points`]
 //!   markers; every series is in the legend, with "(nothing to draw)" when all its points
-//!   were dropped.
+//!   were dropped. A [`Style::BandLower`] series and the [`Style::BandUpper`] series after it
+//!   are one filled band (one legend entry), in the colour of the line the band belongs to.
+//! * A figure whose series are all [`Style::HeatRow`] is a heat map: one row of cells per
+//!   series, coloured on the viridis scale (logarithmic when `log_y`) and annotated with
+//!   their values, so the figure reads without a colour bar.
 //! * The output depends only on the figure record: no timestamps, no random ids.
 
 use super::format::num_short;
@@ -17,6 +21,7 @@ use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::ops::Range;
 
 /// Width and height of every figure, in pixels.
@@ -146,6 +151,16 @@ pub fn render(fig: &FigureRecord) -> Result<String, PlotError> {
         figure: fig.id.clone(),
         message: e.to_string(),
     };
+    if !fig.series.is_empty() && fig.series.iter().all(|s| s.style == Style::HeatRow) {
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+            root.fill(&WHITE).map_err(|e| fail(&e))?;
+            heat_map(&root, fig).map_err(|e| fail(&e))?;
+            root.present().map_err(|e| fail(&e))?;
+        }
+        return Ok(svg);
+    }
     let segs: Vec<Vec<Vec<(f64, f64)>>> = fig.series.iter().map(|s| segments(fig, s)).collect();
     let all = || segs.iter().flatten().flatten();
     let xr = axis_range(all().map(|p| p.0), fig.log_x);
@@ -200,8 +215,10 @@ where
         .light_line_style(RGBColor(240, 240, 240))
         .axis_style(BLACK)
         .draw()?;
+    let floors = log_floors(fig);
+    let mut open_band: Option<&SeriesRecord> = None;
     for (i, (series, pieces)) in fig.series.iter().zip(segs).enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
+        let color = PALETTE[band_owner(fig, i).unwrap_or(i) % PALETTE.len()];
         let label = if pieces.is_empty() {
             format!("{} (nothing to draw)", series.label)
         } else {
@@ -242,6 +259,25 @@ where
                     .label(label)
                     .legend(move |(x, y)| Circle::new((x + 12, y), 3, color.filled()));
             }
+            Style::BandLower => open_band = Some(series),
+            Style::BandUpper => {
+                let polygons = match open_band.take() {
+                    Some(lower) => band_polygons(floors, lower, series),
+                    None => Vec::new(),
+                };
+                let fill = color.mix(0.18).filled();
+                let mut annotation = chart.draw_series(std::iter::empty::<PathElement<(f64, f64)>>())?;
+                for polygon in polygons {
+                    annotation = chart.draw_series(std::iter::once(Polygon::new(polygon, fill)))?;
+                }
+                let label = label.replace(" (upper)", "");
+                annotation.label(label).legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 24, y + 5)], color.mix(0.3).filled())
+                });
+            }
+            // A heat row among other series has no axes to be drawn on: skipped (a heat map is
+            // a figure of heat rows only).
+            Style::HeatRow => {}
         }
     }
     if !fig.series.is_empty() {
@@ -252,6 +288,137 @@ where
             .border_style(RGBColor(160, 160, 160))
             .label_font(("sans-serif", 15).into_font().color(&BLACK))
             .draw()?;
+    }
+    Ok(())
+}
+
+/// Index of the series a band (a [`Style::BandLower`] or [`Style::BandUpper`] series) belongs
+/// to: the first non-band series whose label is the band's label before `": "`.
+fn band_owner(fig: &FigureRecord, i: usize) -> Option<usize> {
+    let s = &fig.series[i];
+    if !matches!(s.style, Style::BandLower | Style::BandUpper) {
+        return None;
+    }
+    let (owner, _) = s.label.rsplit_once(": ")?;
+    fig.series
+        .iter()
+        .position(|t| t.label == owner && !matches!(t.style, Style::BandLower | Style::BandUpper))
+}
+
+/// The filled regions between a band's edges: one polygon per maximal run of indices where
+/// both edges are drawable (a band is not joined across a gap, as a line is not).
+fn band_polygons(floors: (f64, f64), lower: &SeriesRecord, upper: &SeriesRecord) -> Vec<Vec<(f64, f64)>> {
+    let n = lower
+        .x
+        .len()
+        .min(lower.y.len())
+        .min(upper.x.len())
+        .min(upper.y.len());
+    let ok = |i: usize| {
+        drawable(floors, lower.x[i].0, lower.y[i].0) && drawable(floors, upper.x[i].0, upper.y[i].0)
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if !ok(i) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n && ok(i) {
+            i += 1;
+        }
+        if i - start >= 2 {
+            let mut polygon: Vec<(f64, f64)> = (start..i).map(|k| (lower.x[k].0, lower.y[k].0)).collect();
+            polygon.extend((start..i).rev().map(|k| (upper.x[k].0, upper.y[k].0)));
+            out.push(polygon);
+        }
+    }
+    out
+}
+
+/// Draw a figure of [`Style::HeatRow`] series as a heat map: the columns are the first row's
+/// `x`, one row per series (bottom to top), each cell coloured by its value on the viridis
+/// scale between the figure's smallest and largest finite values (log-scaled when `log_y`)
+/// and annotated with the value; a cell that cannot be coloured (NaN, infinite, or ≤ 0 on a
+/// log scale) is light grey and marked "–".
+fn heat_map(root: &DrawingArea<SVGBackend, Shift>, fig: &FigureRecord) -> DrawResult {
+    use plotters::style::colors::colormaps::ViridisRGB;
+    let columns: Vec<f64> = fig.series[0].x.iter().map(|v| v.0).collect();
+    let (ncols, nrows) = (columns.len().max(1), fig.series.len());
+    let scale = |v: f64| -> Option<f64> {
+        match (fig.log_y, v.is_finite()) {
+            (_, false) => None,
+            (true, true) if v <= 0.0 => None,
+            (true, true) => Some(v.log10()),
+            (false, true) => Some(v),
+        }
+    };
+    let scaled = || {
+        fig.series
+            .iter()
+            .flat_map(|s| s.y.iter())
+            .filter_map(|v| scale(v.0))
+    };
+    let lo = scaled().fold(f64::INFINITY, f64::min);
+    let hi = scaled().fold(f64::NEG_INFINITY, f64::max);
+    let mut chart = ChartBuilder::on(root)
+        .caption(&fig.title, ("sans-serif", 22).into_font().color(&BLACK))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(150)
+        .build_cartesian_2d(0f64..ncols as f64, 0f64..nrows as f64)?;
+    let column_label = |v: &f64| {
+        let k = (v - 0.5).round();
+        if (v - 0.5 - k).abs() < 1e-9 && k >= 0.0 && (k as usize) < columns.len() {
+            num_short(columns[k as usize])
+        } else {
+            String::new()
+        }
+    };
+    let row_label = |v: &f64| {
+        let k = (v - 0.5).round();
+        if (v - 0.5 - k).abs() < 1e-9 && k >= 0.0 && (k as usize) < nrows {
+            fig.series[k as usize].label.clone()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(fig.x_label.as_str())
+        .y_desc(fig.y_label.as_str())
+        .x_labels(2 * ncols + 1)
+        .y_labels(2 * nrows + 1)
+        .x_label_formatter(&column_label)
+        .y_label_formatter(&row_label)
+        .axis_desc_style(("sans-serif", 18).into_font().color(&BLACK))
+        .label_style(("sans-serif", 13).into_font().color(&BLACK))
+        .axis_style(BLACK)
+        .draw()?;
+    for (r, row) in fig.series.iter().enumerate() {
+        for (c, v) in row.y.iter().enumerate().take(ncols) {
+            let (x0, y0) = (c as f64, r as f64);
+            let (fill, text, dark) = match scale(v.0) {
+                Some(t) => {
+                    let color = ViridisRGB::get_color_normalized(t, lo, hi.max(lo));
+                    let dark = hi <= lo || (t - lo) / (hi - lo) < 0.55;
+                    (color, num_short(v.0), dark)
+                }
+                None => (RGBColor(220, 220, 220), "–".to_string(), false),
+            };
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x0, y0), (x0 + 1.0, y0 + 1.0)],
+                fill.filled(),
+            )))?;
+            let ink = if dark { WHITE } else { BLACK };
+            let style = ("sans-serif", 12)
+                .into_font()
+                .color(&ink)
+                .pos(Pos::new(HPos::Center, VPos::Center));
+            chart.draw_series(std::iter::once(Text::new(text, (x0 + 0.5, y0 + 0.5), style)))?;
+        }
     }
     Ok(())
 }

@@ -448,3 +448,83 @@ fn log_axis_spanning_hundreds_of_decades_renders_and_drops_what_it_cannot_show()
     assert_eq!(drawable_points(&rec), (2, 2));
     assert_well_formed_svg(&render(&rec).expect("renders"));
 }
+
+fn heat_figure(rows: Vec<Vec<f64>>, log: bool) -> crate::claims::Figure {
+    crate::claims::Figure {
+        id: "heat".into(),
+        title: "test error".into(),
+        x_label: "learning rate".into(),
+        y_label: "weight decay".into(),
+        log_x: true,
+        log_y: log,
+        series: rows
+            .into_iter()
+            .enumerate()
+            .map(|(r, y)| crate::claims::Series {
+                label: format!("λ = {r}"),
+                style: crate::claims::Style::HeatRow,
+                x: vec![0.001, 0.01, 0.1],
+                y,
+            })
+            .collect(),
+        caption: String::new(),
+    }
+}
+
+#[test]
+fn a_heat_map_has_one_coloured_annotated_cell_per_value() {
+    let fig = heat_figure(vec![vec![0.05, 0.1, f64::NAN], vec![0.2, 0.4, 0.8]], true);
+    let svg = render(&FigureRecord::from(&fig)).unwrap();
+    assert_well_formed_svg(&svg);
+    // The extremes of the viridis scale: the smallest value (0.05) is dark purple (68,1,84),
+    // the largest (0.8) yellow (254,232,37); the NaN cell is grey and marked "–".
+    assert!(svg.contains("#440154"), "smallest cell at the scale's dark end");
+    assert!(svg.contains("#FEE825"), "largest cell at the scale's light end");
+    assert!(svg.contains("#DCDCDC") && svg.contains(">\n–\n</text>"));
+    for value in ["0.05", "0.1", "0.2", "0.4", "0.8"] {
+        assert!(
+            svg.contains(&format!(">\n{value}\n</text>")),
+            "cell {value} annotated"
+        );
+    }
+    // Row and column labels.
+    assert!(svg.contains("λ = 0") && svg.contains("λ = 1"));
+    assert!(svg.contains(">\n0.001\n</text>") && svg.contains(">\n0.1\n</text>"));
+}
+
+#[test]
+fn a_band_is_one_filled_region_in_its_lines_colour() {
+    use crate::claims::common::stats::t_band;
+    let x = [1.0, 2.0, 3.0, 4.0];
+    let reps = vec![
+        vec![1.0, 2.0, 3.0, 4.0],
+        vec![1.2, 2.2, 3.2, 4.2],
+        vec![0.8, 1.8, 2.8, 3.8],
+    ];
+    let mut fig = awkward_figure();
+    fig.log_x = false;
+    fig.log_y = false;
+    fig.series = vec![
+        crate::claims::Series {
+            label: "other".into(),
+            style: crate::claims::Style::Line,
+            x: x.to_vec(),
+            y: vec![0.0; 4],
+        },
+        crate::claims::Series {
+            label: "mean".into(),
+            style: crate::claims::Style::Line,
+            x: x.to_vec(),
+            y: vec![1.0, 2.0, 3.0, 4.0],
+        },
+    ];
+    fig.series.extend(t_band("mean", 0.05, &x, &reps));
+    let svg = render(&FigureRecord::from(&fig)).unwrap();
+    assert_well_formed_svg(&svg);
+    assert_eq!(svg.matches("<polygon").count(), 1, "one filled region");
+    // The band takes the colour of "mean" (the palette's second colour, #D55E00), not of
+    // its own series index.
+    let polygon = svg.split("<polygon").nth(1).unwrap();
+    assert!(polygon.contains("#D55E00") && polygon.contains("opacity=\"0.18"));
+    assert!(svg.contains("mean: 95% t-band") && !svg.contains("(upper)"));
+}

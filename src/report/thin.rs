@@ -10,7 +10,8 @@
 //! line still breaks where it did and the page's count of undrawn points is unchanged. At one
 //! bucket per two pixel columns the drawn envelope is the same as the full line's.
 //!
-//! Markers ([`Style::Points`]) are never thinned: each is an instance. Verdicts and
+//! Markers ([`Style::Points`]) and heat-map rows ([`Style::HeatRow`]) are never thinned: each
+//! point is an instance or a cell. Verdicts and
 //! measurements are computed from the full series before any record is made; only what is
 //! drawn and stored is thinned, and the series records how many points it had
 //! (`thinned_from`).
@@ -29,7 +30,10 @@ pub fn thin_figure(fig: &mut FigureRecord) {
     let floors = log_floors(fig);
     let log_x = fig.log_x;
     for s in &mut fig.series {
-        if s.style == Style::Points || s.x.len() <= MAX_POINTS || s.x.len() != s.y.len() {
+        if matches!(s.style, Style::Points | Style::HeatRow)
+            || s.x.len() <= MAX_POINTS
+            || s.x.len() != s.y.len()
+        {
             continue;
         }
         let keep = envelope_indices(&s.x, &s.y, log_x, |x, y| drawable(floors, x, y));

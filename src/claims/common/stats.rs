@@ -23,7 +23,9 @@ pub fn t_interval(xs: &[f64], alpha: f64) -> (f64, f64, f64) {
 }
 
 /// Pointwise two-sided Student-t band at level 1 − α over independent replicates
-/// (`replicates[r][i]` is replicate r's value at `x[i]`), drawn as two dashed series. Every
+/// (`replicates[r][i]` is replicate r's value at `x[i]`), drawn as a filled band between its
+/// two edges ([`Style::BandLower`], [`Style::BandUpper`]) in the colour of the series whose
+/// label is `label`. Every
 /// stochastic figure that shows a mean over seeds draws its band with this function. A lower
 /// end ≤ 0 is dropped on a log axis by the SVG writer (the line is broken there).
 pub fn t_band(label: &str, alpha: f64, x: &[f64], replicates: &[Vec<f64>]) -> [Series; 2] {
@@ -35,13 +37,16 @@ pub fn t_band(label: &str, alpha: f64, x: &[f64], replicates: &[Vec<f64>]) -> [S
         })
         .unzip();
     let level = 100.0 * (1.0 - alpha);
-    let series = |end: &str, y: Vec<f64>| Series {
+    let series = |end: &str, style: Style, y: Vec<f64>| Series {
         label: format!("{label}: {level:.0}% t-band ({end})"),
-        style: Style::Predicted,
+        style,
         x: x.to_vec(),
         y,
     };
-    [series("lower", lo), series("upper", hi)]
+    [
+        series("lower", Style::BandLower, lo),
+        series("upper", Style::BandUpper, hi),
+    ]
 }
 
 /// OLS slope of y on x.

@@ -30,6 +30,7 @@
 
 pub mod keras;
 pub mod optax;
+pub mod reduce;
 pub mod torch;
 
 use super::format::{Dtype, TraceReader};
@@ -223,8 +224,9 @@ impl ExactReplay {
 /// cannot hold, or a step the kernel refuses.
 pub fn replay_exact<R: BufRead>(reader: &mut TraceReader<R>) -> Result<Option<ExactReplay>, String> {
     let header = reader.header().clone();
-    let setting = super::presets::resolve(&header.preset, &header.optimizer, &header.hyperparameters)
-        .map_err(|e| format!("{}: header: {e}", reader.file()))?;
+    // With the header's layout (layer-wise kernels take one ratio per block) and dtype.
+    let setting =
+        super::presets::resolve_header(&header).map_err(|e| format!("{}: header: {e}", reader.file()))?;
     match header.dtype {
         Dtype::F64 => replay_exact_in::<f64, R>(reader, &header.preset, &setting),
         Dtype::F32 => replay_exact_in::<f32, R>(reader, &header.preset, &setting),

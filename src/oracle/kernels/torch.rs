@@ -58,6 +58,8 @@ use crate::optim::sgd::SgdConfig;
 use crate::oracle::presets::Setting;
 use std::sync::Arc;
 
+pub mod adafactor;
+
 /// The square root a kernel calls (IEEE by default; the tests substitute torch's recorded one).
 pub type SqrtFn<T> = Arc<dyn Fn(T) -> T + Send + Sync>;
 
@@ -82,9 +84,11 @@ pub fn build_with_sqrt<T: Real>(setting: &Setting, sqrt: SqrtFn<T>) -> Option<Bo
         Setting::AdaDelta(c) => boxed(Adadelta::new(c, sqrt)),
         Setting::NAdam(c) => boxed(NAdam::new(c, sqrt)),
         Setting::RAdam(c) => boxed(RAdam::new(c, sqrt)),
-        // torch.optim has neither LAMB nor LARS; its Adafactor is not transcribed (the crate's
-        // f64 adafactor is the reference for its traces).
-        Setting::Lamb(_) | Setting::Lars(_) | Setting::Adafactor(_) => None,
+        // One block per parameter tensor, from the layout the setting carries
+        // (`presets::resolve_header`); torch/adafactor.rs.
+        Setting::Adafactor(c) => boxed(adafactor::Adafactor::new(c)),
+        // torch.optim has neither LAMB nor LARS.
+        Setting::Lamb(_) | Setting::Lars(_) => None,
     }
 }
 
@@ -478,6 +482,7 @@ impl<T: Real> RmsProp<T> {
         if c.eps_placement != EpsPlacement::OutsideSqrt
             || c.initial_scale != 0.0
             || c.bias_correction != BiasCorrection::Off
+            || c.nesterov
             || (c.momentum != 0.0 && c.momentum_placement != MomentumPlacement::LrOutsideBuffer)
         {
             return None;
@@ -749,7 +754,13 @@ impl<T: Real> Kernel<T> for NAdam<T> {
         if self.decoupled_factor.is_some() {
             self.decoupled_factor = Some(T::from_f64(1.0 - s.lr * self.decoupled_lambda));
         }
-        s.momentum.is_none()
+        // `group["betas"][0]` is read anew at every step (torch `OneCycleLR` cycles it, or a
+        // step line declares it): every quantity derived from β₁ is recomputed from it.
+        if let Some(b1) = s.momentum {
+            self.beta1 = b1;
+            self.one_minus_beta1 = T::from_f64(1.0 - b1);
+        }
+        true
     }
 }
 
@@ -879,7 +890,13 @@ impl<T: Real> Kernel<T> for RAdam<T> {
         if self.decoupled_factor.is_some() {
             self.decoupled_factor = Some(T::from_f64(1.0 - s.lr * self.decoupled_lambda));
         }
-        s.momentum.is_none()
+        // `group["betas"][0]` is read anew at every step (torch `OneCycleLR` cycles it, or a
+        // step line declares it): every quantity derived from β₁ is recomputed from it.
+        if let Some(b1) = s.momentum {
+            self.beta1 = b1;
+            self.one_minus_beta1 = T::from_f64(1.0 - b1);
+        }
+        true
     }
 }
 

@@ -1,0 +1,363 @@
+//! The `optverify` command line: its clap definition, so that `src/main.rs` only dispatches
+//! and a test can enumerate every argument of every subcommand ([`command`]).
+//!
+//! Every numeric argument has a value parser that states its valid range in its error, and
+//! accepts a leading `-` as part of the value (so `--rel-tol -1` is refused as out of range,
+//! naming `--rel-tol`, instead of being taken for an unknown flag):
+//!
+//! | argument | valid range |
+//! |---|---|
+//! | `-j`/`--jobs` | 1..=[`MAX_JOBS`] |
+//! | `--rel-tol` | \[0, 1) ([`crate::oracle::compare::validate_rel_tol`]) |
+//! | `--sample` | 2..=2⁶⁴−1 |
+//! | `--dim` | 1..=[`crate::oracle::cli::max_problem_dim`] of the problem (checked before the problem is built) |
+//! | `--steps` | 1..=[`crate::oracle::cli::max_trace_steps`] of the problem's parameter count (checked before the run) |
+//! | `--seed` | 0..=2⁶⁴−1 |
+//! | `--shard` | `i/n` with 1 ≤ i ≤ n |
+//! | paths | non-empty |
+//!
+//! Bad values exit with status 2 (clap's usage error), the message naming the argument and
+//! the range. The test `tests/cli_args.rs` runs every argument of every subcommand against
+//! NaN, ±∞, negative, 0, huge and wrongly typed values.
+
+use crate::claims::Mode;
+use crate::report::shard::Shard;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::num::IntErrorKind;
+use std::path::PathBuf;
+
+/// The whole command line, for introspection (every subcommand and argument).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Largest `-j`/`--jobs`: more threads than this only costs memory (the machine's cores
+/// bound the speed-up long before).
+pub const MAX_JOBS: usize = 1024;
+
+/// A whole number in `min..=max`; the error says why and gives `range`.
+fn whole(s: &str, min: u64, max: u64, range: &str) -> Result<u64, String> {
+    let why = match s.parse::<u64>() {
+        Ok(v) if (min..=max).contains(&v) => return Ok(v),
+        Ok(v) => format!("{v} is out of range"),
+        Err(e) => match e.kind() {
+            IntErrorKind::Empty => "empty".to_string(),
+            IntErrorKind::PosOverflow => "too large for 64 bits".to_string(),
+            _ if s.starts_with('-') => "negative".to_string(),
+            _ => "not a whole number".to_string(),
+        },
+    };
+    Err(format!("{why}; valid range: {range}"))
+}
+
+fn to_usize(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    whole(
+        s,
+        1,
+        MAX_JOBS as u64,
+        &format!("1..={MAX_JOBS} (omit -j for one thread per core)"),
+    )
+    .map(to_usize)
+}
+
+fn parse_dim(s: &str) -> Result<usize, String> {
+    let quadratic = crate::oracle::cli::max_problem_dim("quadratic").unwrap_or(0);
+    let range = format!(
+        "1..=N, N the largest dimension of the problem that fits in memory (quadratic: {quadratic}; \
+         a larger value is refused naming the problem's N)"
+    );
+    whole(s, 1, usize::MAX as u64, &range).map(to_usize)
+}
+
+fn parse_steps(s: &str) -> Result<usize, String> {
+    let range = format!(
+        "1..=N, N the most steps whose trace fits in 1 TiB ({} for 1 parameter; fewer for more)",
+        crate::oracle::cli::max_trace_steps(1)
+    );
+    whole(s, 1, usize::MAX as u64, &range).map(to_usize)
+}
+
+fn parse_seed(s: &str) -> Result<u64, String> {
+    whole(s, 0, u64::MAX, &format!("0..={}", u64::MAX))
+}
+
+fn parse_sample(s: &str) -> Result<usize, String> {
+    let range = format!("2..={} coordinates per block", usize::MAX);
+    whole(s, 2, usize::MAX as u64, &range).map(to_usize)
+}
+
+fn parse_rel_tol(s: &str) -> Result<f64, String> {
+    let range = crate::oracle::compare::REL_TOL_RANGE;
+    let t: f64 = s.parse().map_err(|_| {
+        format!(
+            "{}; valid range: {range}",
+            if s.is_empty() { "empty" } else { "not a number" }
+        )
+    })?;
+    crate::oracle::compare::validate_rel_tol(t)
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    s.parse()
+}
+
+fn parse_path(s: &str) -> Result<PathBuf, String> {
+    if s.is_empty() {
+        return Err("empty; valid: a non-empty file or directory path".to_string());
+    }
+    Ok(PathBuf::from(s))
+}
+
+fn parse_claim_id(s: &str) -> Result<String, String> {
+    let well_formed = s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if well_formed {
+        Ok(s.to_string())
+    } else {
+        Err("not a claim id; valid: an id of `optverify list` (lowercase words and digits joined by '-', e.g. gd-rate)".to_string())
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    name = "optverify",
+    version,
+    about = "Verify a lecture's claims about deep-learning optimizers, and check other implementations against reference trajectories.",
+    after_help = "Examples:\n  optverify verify --quick\n  optverify report\n  optverify list --json"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How hard to check and how many threads to use.
+#[derive(Args)]
+pub struct Effort {
+    /// Use the cards' `[quick]` parameters (seconds; what `cargo test` runs) instead of `[full]`.
+    #[arg(long)]
+    pub quick: bool,
+    /// Worker threads, 1..=1024 (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", allow_hyphen_values = true, value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+}
+
+impl Effort {
+    pub fn mode(&self) -> Mode {
+        if self.quick {
+            Mode::Quick
+        } else {
+            Mode::Full
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the claims' checks and their mutants and print one line per claim: verdict, expected
+    /// verdict if it differs, mutants killed, measured vs predicted, time.
+    #[command(
+        long_about = "Run the checks of the selected claims (all by default) and print, per claim, \
+the verdict (holds / fails as printed / inconclusive, concluded by the engine from the roles of the \
+measurements), the card's expected verdict when it differs, how many of the card's mutants (false \
+perturbations of its statement) the check rejected, the headline measured-vs-predicted figure and \
+the time taken (mutants included), then a summary line.\n\n\
+Exit status: 0 if every claim got its card's expected verdict and killed every mutant, 1 otherwise, \
+2 on bad input (unknown claim id, malformed card).",
+        after_help = "Examples:\n  optverify verify --quick\n  optverify verify --claim gd-rate --claim heavy-ball-rate\n  optverify verify --quick --json > results.json"
+    )]
+    Verify {
+        #[command(flatten)]
+        effort: Effort,
+        /// Check only these claims (repeat the flag or list several ids).
+        #[arg(long = "claim", value_name = "ID", num_args = 1.., allow_negative_numbers = true, value_parser = parse_claim_id)]
+        claims: Vec<String>,
+        /// Print the results (cards, evidence, times) as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Run only every n-th claim, starting at the i-th (1-based), e.g. 2/4; combine the
+        /// shards' --json output with `merge`.
+        #[arg(long, value_name = "I/N", allow_hyphen_values = true, value_parser = parse_shard)]
+        shard: Option<Shard>,
+    },
+    /// Run every claim and write the report: README.md index, one page per claim, SVG figures,
+    /// results.json.
+    #[command(
+        long_about = "Run every claim (full parameters unless --quick) and write the report directory: \
+README.md (a table of every claim), claims/<id>.md (statement as printed and precise, measurements, \
+counterexample, figures, the card's argument), figures/*.svg and results.json. The files hold no \
+timestamps: the same seeds give byte-identical output. The report is written even if a verdict \
+differs from the card's expected one; the exit status is then 1.",
+        after_help = "Examples:\n  optverify report\n  optverify report --quick --out /tmp/quick-report"
+    )]
+    Report {
+        #[command(flatten)]
+        effort: Effort,
+        /// Directory to write the report into.
+        #[arg(long, value_name = "DIR", default_value = "reports", allow_hyphen_values = true, value_parser = parse_path)]
+        out: PathBuf,
+        /// Run only every n-th claim, starting at the i-th (1-based), e.g. 2/4; the shard's
+        /// results.json is then one input of `merge`.
+        #[arg(long, value_name = "I/N", allow_hyphen_values = true, value_parser = parse_shard)]
+        shard: Option<Shard>,
+    },
+    /// Combine the results.json of the shards of a split run (`report --shard i/n` or
+    /// `verify --shard i/n --json`) into the report of the whole run.
+    #[command(
+        long_about = "Read the results.json of every shard of a run split with --shard i/n (from `report \
+--shard i/n --out DIR` or `verify --shard i/n --json`), check that all n shards of one version and one \
+mode are there, and write the report of the whole run: the same files, byte for byte, as an unsharded \
+`report` (every file is re-rendered from the records).\n\n\
+Exit status: 0 if every claim got its card's expected verdict, 1 otherwise, 2 on bad input (unreadable \
+file, missing or repeated shard, shards of different runs).",
+        after_help = "Examples:\n  for i in 1 2 3 4; do optverify report --quick --shard $i/4 --out shard-$i & done; wait\n  optverify merge shard-*/results.json --out reports\n  sbatch --array=1-8 --wrap 'optverify report --shard $SLURM_ARRAY_TASK_ID/8 --out shard-$SLURM_ARRAY_TASK_ID'"
+    )]
+    Merge {
+        /// The shards' results.json files, in any order.
+        #[arg(required = true, value_name = "RESULTS_JSON", allow_negative_numbers = true, value_parser = parse_path)]
+        shards: Vec<PathBuf>,
+        /// Directory to write the merged report into.
+        #[arg(long, value_name = "DIR", default_value = "reports", allow_hyphen_values = true, value_parser = parse_path)]
+        out: PathBuf,
+    },
+    /// Run a framework preset on a named problem or a supplied gradient sequence and write the
+    /// reference trajectory as a trace (JSON Lines, see README "Oracle").
+    #[command(
+        long_about = "Run the reference of a framework preset (its kernel in the chosen dtype where one \
+exists, else the crate's optimizer in f64) and write the trajectory as an optverify trace: gradients, \
+parameters after each step and, for a named problem, the loss. The gradients come from a named problem \
+of `optverify list` (closed loop: the gradient at the current parameters), from a JSON Lines file of \
+gradient arrays, or from another trace. The reference is the one replay and check use, so the written \
+trace replays bit for bit.\n\n\
+Exit status: 0 trace written, 2 bad input (unknown problem, preset, optimizer or hyperparameter; \
+no f32 kernel for --dtype f32; unreadable gradients).",
+        group(clap::ArgGroup::new("source").required(true).args(["problem", "from_trace", "gradients"])),
+        after_help = "Examples:\n  optverify trace --problem quadratic --dim 5 --steps 50 --preset pytorch --optimizer sgd \\\n      --hyperparameters '{\"lr\": 0.05, \"momentum\": 0.9}' --dtype f32 --out sgd-f32.jsonl\n  optverify trace --preset pytorch --optimizer adam --hyperparameters '{\"lr\": 0.01}' \\\n      --gradients grads.jsonl --params0 '[0.5, -1.0]' --out reference.jsonl\n  optverify trace --preset optax --optimizer adagrad --hyperparameters '{\"learning_rate\": 0.1}' \\\n      --from-trace torch-run.jsonl --out optax-ref.jsonl"
+    )]
+    Trace {
+        /// Whose conventions: pytorch, optax or keras.
+        #[arg(long, allow_hyphen_values = true)]
+        preset: String,
+        /// The framework's optimizer name (sgd, adam, adamw, amsgrad, adagrad, rmsprop, adadelta).
+        #[arg(long, allow_hyphen_values = true)]
+        optimizer: String,
+        /// Hyperparameters as a JSON object under the framework's own names, e.g. '{"lr": 0.01}'.
+        #[arg(long, default_value = "{}", allow_hyphen_values = true)]
+        hyperparameters: String,
+        /// Run on this problem of `optverify list` (quadratic, least_squares, logistic, mlp, ...).
+        #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+        problem: Option<String>,
+        /// The problem's dimension (input dimension for the data problems), 1..= the largest
+        /// that fits in memory for the problem (quadratic: 9453).
+        #[arg(long, requires = "problem", value_name = "N", allow_hyphen_values = true, value_parser = parse_dim)]
+        dim: Option<usize>,
+        /// Seed of the problem's data and of the initial parameters, 0..=2^64-1.
+        #[arg(long, requires = "problem", default_value_t = 0, allow_hyphen_values = true, value_parser = parse_seed)]
+        seed: u64,
+        /// Number of steps on the problem, 1..= what a 1 TiB trace holds.
+        #[arg(long, requires = "problem", default_value_t = 100, allow_hyphen_values = true, value_parser = parse_steps)]
+        steps: usize,
+        /// Reuse the gradients, params0, layout (and dtype) of this optverify trace.
+        #[arg(long, allow_hyphen_values = true, value_parser = parse_path)]
+        from_trace: Option<PathBuf>,
+        /// JSON Lines file, one gradient array per line.
+        #[arg(long, allow_hyphen_values = true, value_parser = parse_path)]
+        gradients: Option<PathBuf>,
+        /// Initial parameters as a JSON array (with --gradients; default zeros).
+        #[arg(long, requires = "gradients", allow_hyphen_values = true)]
+        params0: Option<String>,
+        /// Precision of the run: f64 or f32 (f32 needs a framework kernel). Default: the source
+        /// trace's dtype with --from-trace, else f64.
+        #[arg(long, value_name = "f64|f32", allow_hyphen_values = true)]
+        dtype: Option<crate::oracle::format::Dtype>,
+        /// Where to write the trace.
+        #[arg(long, allow_hyphen_values = true, value_parser = parse_path)]
+        out: PathBuf,
+    },
+    /// Replay a trace's own gradients through its declared preset and compare step by step.
+    #[command(
+        long_about = "Replay a candidate trace: feed each recorded gradient to the reference built from \
+the trace header (preset + hyperparameters): the framework's kernel in the trace's dtype where one \
+exists, else the crate's optimizer in f64 (said in the output). Only the update rule is compared. \
+Prints the reference, the number of bit-identical steps, and the first step and coordinate that \
+differ, in ulps of the trace's dtype and in relative terms.\n\n\
+Exit status: 0 agreement, 1 disagreement, 2 bad input (the message names the file, line, step and field).",
+        after_help = "Example:\n  optverify replay my-adam.jsonl --rel-tol 1e-10"
+    )]
+    Replay {
+        /// The candidate trace: a JSON Lines file, or a binary trace directory (safetensors).
+        #[arg(allow_hyphen_values = true, value_parser = parse_path)]
+        trace: PathBuf,
+        /// Relative tolerance in [0, 1) (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
+        #[arg(long, allow_hyphen_values = true, value_parser = parse_rel_tol)]
+        rel_tol: Option<f64>,
+        /// Binary traces of element-wise optimizers: replay only K coordinates per block (first,
+        /// last, vector-tail and chunk boundaries, the rest pseudo-random; deterministic).
+        #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = parse_sample)]
+        sample: Option<usize>,
+    },
+    /// Replay, then try the known convention variants and name the one the trace follows.
+    #[command(
+        long_about = "Like replay, then re-run the candidate's gradients through the known convention \
+variants (ε inside/outside the root, AMSGrad's max placement, AdamW decay × lr vs × schedule, \
+Keras ε-hat, Adagrad's initial accumulator, ...) and name the one the trace matches.\n\n\
+Exit status: 0 agreement with the declared preset, 1 disagreement, 2 bad input.",
+        after_help = "Example:\n  optverify check tests/data/golden/torch-adagrad-default-randn.jsonl"
+    )]
+    Check {
+        /// The candidate trace: a JSON Lines file, or a binary trace directory (safetensors).
+        #[arg(allow_hyphen_values = true, value_parser = parse_path)]
+        trace: PathBuf,
+        /// Relative tolerance in [0, 1) (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
+        #[arg(long, allow_hyphen_values = true, value_parser = parse_rel_tol)]
+        rel_tol: Option<f64>,
+        /// Binary traces of element-wise optimizers: replay only K coordinates per block (first,
+        /// last, vector-tail and chunk boundaries, the rest pseudo-random; deterministic).
+        #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = parse_sample)]
+        sample: Option<usize>,
+    },
+    /// Convert a trace between JSON Lines and the binary layout (a directory of safetensors
+    /// files), either way.
+    #[command(
+        long_about = "Convert a JSON Lines trace into a binary trace directory (one safetensors file for \
+the header and θ₀, one per step), or a binary trace into JSON Lines. The header and every step's \
+non-array fields are carried over unchanged; values are exact both ways (an f32 trace stores f32).\n\n\
+Exit status: 0 converted, 2 bad input (unreadable or malformed trace, output directory not empty).",
+        after_help = "Examples:\n  optverify convert run.jsonl run.ovt\n  optverify convert run.ovt run.jsonl"
+    )]
+    Convert {
+        /// The trace to read (JSON Lines file or binary trace directory).
+        #[arg(allow_hyphen_values = true, value_parser = parse_path)]
+        input: PathBuf,
+        /// Where to write: a new directory (from JSON Lines) or a JSON Lines file (from binary).
+        #[arg(allow_hyphen_values = true, value_parser = parse_path)]
+        output: PathBuf,
+    },
+    /// Replay every trace of a directory against its declared preset and print a Markdown
+    /// table per (preset, optimizer, dtype): traces, bit-identical traces, worst ulps, worst
+    /// relative error, reference used.
+    #[command(
+        long_about = "Replay every *.jsonl trace of DIR (default: the golden traces) against its declared \
+preset, with the default tolerance of its dtype, and print a Markdown table per (preset, optimizer, \
+dtype): number of traces, traces bit-identical to their reference, worst ulps, worst relative \
+difference, and the reference used (framework kernel and dtype, or the crate's f64 optimizer).\n\n\
+Exit status: 0 every trace within tolerance, 1 some trace beyond it (listed), 2 a trace cannot be read.",
+        after_help = "Example:\n  optverify conformance tests/data/golden"
+    )]
+    Conformance {
+        /// Directory of traces.
+        #[arg(default_value = "tests/data/golden", allow_hyphen_values = true, value_parser = parse_path)]
+        dir: PathBuf,
+    },
+    /// List the claims (id, kind, expected verdict, title), the optimizers and the problems.
+    #[command(after_help = "Examples:\n  optverify list\n  optverify list --json")]
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
