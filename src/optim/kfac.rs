@@ -40,7 +40,7 @@
 //! | λ | `damping` | Tikhonov damping, adapted by the Levenberg–Marquardt rule (§6.5) | 150 (the paper's initial λ; fixed here) |
 //! | η | `l2` | ℓ2 coefficient of the objective, added to λ in the damping (§6.3: "η accounts for the ℓ2 regularization") | 0 |
 //! | ε_max | `max_decay` | factor averaging, ε_k = min(1 − 1/k, 0.95) (§5) | 0.95 |
-//! | T_inv | `inverse_period` | T₃: inverses recomputed every T₃ iterations (§8) | 20 |
+//! | T_inv | `inverse_period` | T₃: inverses recomputed every T₃ iterations (§8), and at k ≤ 3 (Algorithm 2) | 20 |
 //! | π | `pi` | trace-norm π_i (§6.3) | [`PiRule::TraceNorm`] |
 //! | (α, μ) | `update` | §6.4 / §7 | [`UpdateRule::RescaledMomentum`] |
 //! | targets | `targets` | sampled from the model (§5) | [`FisherTargets::Sampled`] |
@@ -53,11 +53,10 @@
 //! * **Vectorisation.** The crate stores $W$ row-major (`Layout`), so the row-major vec of
 //!   $\mathcal D\bar W = g\bar a^\top$ is $g\otimes\bar a$ and the block reads $G\otimes\bar A$
 //!   in that order; the paper's column-major vec gives $\bar A\otimes G$. Same matrix, permuted.
-//! * **Inverse refresh.** The inverses are formed on the first step and then on every step
-//!   $k$ with $k \equiv 1 \pmod{T_{\mathrm{inv}}}$, from the factors and damping at that step;
-//!   in between, the stale inverses precondition the new gradients (as in §8). Departure:
-//!   Algorithm 2 (§9) recomputes them "if k ≡ 0 (mod T₃) or k ≤ 3", i.e. also on the second
-//!   and third iterations, while the averaged factors still move fast; here only the first.
+//! * **Inverse refresh.** As Algorithm 2 (§9): the inverses are formed at iterations
+//!   $k \le 3$ (while the averaged factors still move fast) and at every $k \equiv 0 \pmod{T_3}$,
+//!   from the factors and damping at that step; in between, the stale inverses precondition
+//!   the new gradients (§8).
 //! * **π when a trace is 0** (a layer that sees only zero activations or zero gradients): π = 1.
 //! * **Not modelled:** the Levenberg–Marquardt adaptation of λ (§6.5) and the greedy search
 //!   over γ (§6.6) — both need extra loss evaluations on the mini-batch; here λ (hence γ) is
@@ -555,7 +554,11 @@ impl Kfac {
                 ))
             }
         };
-        if self.t % self.config.inverse_period == 0 {
+        // Algorithm 2 (§9): "if k ≡ 0 (mod T₃) or k ≤ 3", k = 1, 2, … the iteration number
+        // (self.t counts the steps already taken, so k = self.t + 1): the first three
+        // iterations, while the averaged factors still move fast, then every T₃.
+        let k = self.t + 1;
+        if k <= 3 || k % self.config.inverse_period == 0 {
             self.refresh_inverses()?;
         }
         let delta = self.direction(g);
@@ -660,7 +663,7 @@ pub fn catalogue_entry() -> CatalogueEntry {
             "targets: sampled from the model (true Fisher) / expected in closed form / empirical labels",
             "factored Tikhonov damping, pi = trace norm or 1",
             "update: fixed lr + momentum / rescaled (sec. 6.4) / rescaled momentum (sec. 7)",
-            "factors averaged with eps_k = min(1 - 1/k, eps_max); inverses every T_inv steps",
+            "factors averaged with eps_k = min(1 - 1/k, eps_max); inverses at k <= 3 and every T_inv steps (Algorithm 2)",
         ],
     }
 }

@@ -321,7 +321,7 @@ fn test_rescaled_and_momentum_minimise_the_quadratic_model() {
 fn test_inverses_refresh_every_t_inv_steps() {
     let p = Mlp::random_teacher(8, 2, 3, 1, true, 1).unwrap();
     let mut opt = KfacConfig {
-        inverse_period: 3,
+        inverse_period: 5,
         ..fixed(&p, 0.1)
     }
     .build()
@@ -329,20 +329,15 @@ fn test_inverses_refresh_every_t_inv_steps() {
     let mut x = p.init(2);
     let rows = all_rows(8);
     let mut seen = Vec::new();
-    for k in 0..7 {
+    for k in 0..10 {
         opt.iterate(&p, &mut x, &rows, &mut rng(k)).unwrap();
         seen.push(opt.inverses().to_vec());
     }
-    // Steps 1..7: refreshed at 1, 4, 7; stale at 2, 3, 5, 6.
-    for (k, changed) in [
-        (1, false),
-        (2, false),
-        (3, true),
-        (4, false),
-        (5, false),
-        (6, true),
-    ] {
-        assert_eq!(seen[k] != seen[k - 1], changed, "step {}", k + 1);
+    // Algorithm 2: "if k ≡ 0 (mod T₃) or k ≤ 3" with T₃ = 5: refreshed at k = 1, 2, 3, 5, 10;
+    // stale at 4, 6, 7, 8, 9. seen[i] holds the inverses after iteration k = i + 1.
+    for k in 2..=10 {
+        let changed = seen[k - 1] != seen[k - 2];
+        assert_eq!(changed, k <= 3 || k % 5 == 0, "iteration {k}");
     }
 }
 
