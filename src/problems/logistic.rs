@@ -437,9 +437,14 @@ impl Multinomial {
 
     /// Logits Z (m × C): Z = X Wᵀ + 1 bᵀ. W row-major (C × d) is Wᵀ column-major (d × C).
     fn logits(&self, theta: &DVector<f64>) -> DMatrix<f64> {
+        self.logits_of(&self.x, theta)
+    }
+
+    /// Logits of the rows of `x` (any number of examples with this model's d features).
+    fn logits_of(&self, x: &DMatrix<f64>, theta: &DVector<f64>) -> DMatrix<f64> {
         let (c, d) = (self.classes, self.x.ncols());
         let wt = DMatrix::from_column_slice(d, c, &theta.as_slice()[..c * d]);
-        let mut z = &self.x * wt;
+        let mut z = x * wt;
         if self.bias {
             for cls in 0..c {
                 z.column_mut(cls).add_scalar_mut(theta[c * d + cls]);
@@ -468,6 +473,46 @@ impl Multinomial {
             *v = (*v - lse).exp();
         }
         z[y] -= 1.0;
+    }
+
+    /// The mean gradient (regulariser included) over the training examples `rows`, computed
+    /// with matrix products like the full gradient (a mini-batch gradient; the same value as
+    /// the mean of the example gradients up to rounding).
+    pub fn batch_gradient_into(&self, rows: &[usize], theta: &DVector<f64>, g: &mut DVector<f64>) {
+        let labels: Vec<usize> = rows.iter().map(|&k| self.labels[k]).collect();
+        self.rows_gradient_into(&self.x.select_rows(rows), &labels, theta, g);
+    }
+
+    /// The mean gradient over the examples (`x`, `labels`), plus λθ.
+    fn rows_gradient_into(
+        &self,
+        x: &DMatrix<f64>,
+        labels: &[usize],
+        theta: &DVector<f64>,
+        g: &mut DVector<f64>,
+    ) {
+        let (c, d) = (self.classes, self.x.ncols());
+        let m = labels.len() as f64;
+        let mut r = self.logits_of(x, theta);
+        let mut row = vec![0.0; c];
+        for k in 0..r.nrows() {
+            for cls in 0..c {
+                row[cls] = r[(k, cls)];
+            }
+            Self::residual(&mut row, labels[k]);
+            for cls in 0..c {
+                r[(k, cls)] = row[cls];
+            }
+        }
+        // ∇_W (C × d, row-major) = (Rᵀ X)/m, i.e. Xᵀ R / m (d × C) read column-major.
+        let gw = x.tr_mul(&r) / m;
+        g.as_mut_slice()[..c * d].copy_from_slice(gw.as_slice());
+        if self.bias {
+            for cls in 0..c {
+                g[c * d + cls] = r.column(cls).sum() / m;
+            }
+        }
+        g.axpy(self.lambda, theta, 1.0);
     }
 
     /// Fraction of examples whose largest logit is the label's.
@@ -500,28 +545,7 @@ impl Objective for Multinomial {
         loss / self.labels.len() as f64 + 0.5 * self.lambda * theta.norm_squared()
     }
     fn gradient_into(&self, theta: &DVector<f64>, g: &mut DVector<f64>) {
-        let (c, d) = (self.classes, self.x.ncols());
-        let m = self.labels.len() as f64;
-        let mut r = self.logits(theta);
-        let mut row = vec![0.0; c];
-        for k in 0..r.nrows() {
-            for cls in 0..c {
-                row[cls] = r[(k, cls)];
-            }
-            Self::residual(&mut row, self.labels[k]);
-            for cls in 0..c {
-                r[(k, cls)] = row[cls];
-            }
-        }
-        // ∇_W (C × d, row-major) = (Rᵀ X)/m, i.e. Xᵀ R / m (d × C) read column-major.
-        let gw = self.x.tr_mul(&r) / m;
-        g.as_mut_slice()[..c * d].copy_from_slice(gw.as_slice());
-        if self.bias {
-            for cls in 0..c {
-                g[c * d + cls] = r.column(cls).sum() / m;
-            }
-        }
-        g.axpy(self.lambda, theta, 1.0);
+        self.rows_gradient_into(&self.x, &self.labels, theta, g);
     }
     fn constants(&self) -> Constants {
         Constants {
@@ -831,6 +855,29 @@ mod tests {
             assert!(q <= l + slack, "{q} > {l}");
             assert!(q >= mn.constants().mu.unwrap() - slack);
         }
+    }
+
+    #[test]
+    fn test_batch_gradient_is_the_mean_of_example_gradients() {
+        let mn = Multinomial::random(30, 4, 3, true, 0.01, 5).unwrap();
+        let theta = DVector::from_fn(mn.dim(), |i, _| (i as f64 * 0.37).sin());
+        // All rows in order: the same matrix products as the full gradient, bit for bit.
+        let all: Vec<usize> = (0..30).collect();
+        let mut g = DVector::zeros(mn.dim());
+        mn.batch_gradient_into(&all, &theta, &mut g);
+        assert_eq!(g, mn.gradient(&theta));
+        // A batch: the mean of its example gradients, to the rounding of sums of ≤ d + C + B
+        // terms of size ≤ max|x| + λ‖θ‖_∞.
+        let rows = [3, 17, 4, 29, 11];
+        mn.batch_gradient_into(&rows, &theta, &mut g);
+        let mut mean = DVector::zeros(mn.dim());
+        let mut gi = DVector::zeros(mn.dim());
+        for &k in &rows {
+            mn.example_gradient_into(k, &theta, &mut gi);
+            mean += &gi / rows.len() as f64;
+        }
+        let tol = gamma(4 + 3 + 5) * 4.0 * (mn.x.amax() + 0.01 * theta.amax());
+        assert!((&g - &mean).amax() <= tol, "{}", (&g - &mean).amax());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! cannot be downloaded on these machines, so every page says what is scaled down).
 
 pub mod adagrad_norm_b0_accuracy;
+pub mod adam_vs_adaptive_digits;
 pub mod adamw_vs_l2_grid;
 pub mod weight_decay_balancing_dynamics;
 
@@ -21,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 pub fn checkers() -> Vec<Checker> {
     vec![
         adagrad_norm_b0_accuracy::CHECKER,
+        adam_vs_adaptive_digits::CHECKER,
         adamw_vs_l2_grid::CHECKER,
         weight_decay_balancing_dynamics::CHECKER,
     ]
@@ -30,6 +32,30 @@ pub fn checkers() -> Vec<Checker> {
 pub const TEST_FRACTION: f64 = 0.2;
 /// The split's seed, fixed so every run sees the same train and test sets.
 pub const SPLIT_SEED: u64 = 2026;
+
+/// The seeded 80/20 split of the 1797 digits: (training indices, test indices), each in the
+/// order of the shuffle (seed [`SPLIT_SEED`]). Every experiment card uses this split.
+///
+/// # Errors
+/// The vendored data cannot be read.
+pub fn split() -> Result<(Vec<usize>, Vec<usize>), CheckError> {
+    let d = digits().map_err(|e| CheckError::Other(e.to_string()))?;
+    let mut idx: Vec<usize> = (0..d.len()).collect();
+    idx.shuffle(&mut ChaCha8Rng::seed_from_u64(SPLIT_SEED));
+    let n_test = (d.len() as f64 * TEST_FRACTION).round() as usize;
+    let train = idx.split_off(n_test);
+    Ok((train, idx))
+}
+
+/// PyTorch's `nn.Linear` initialisation of a single layer with `fan_in` inputs: every one of
+/// the `dim` parameters uniform on [−1/√fan_in, 1/√fan_in], from `seed`.
+pub fn linear_init(dim: usize, fan_in: usize, seed: u64) -> DVector<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let bound = 1.0 / (fan_in as f64).sqrt();
+    DVector::from_fn(dim, |_, _| {
+        bound * (2.0 * rand::RngExt::random::<f64>(&mut rng) - 1.0)
+    })
+}
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum Model {
@@ -46,10 +72,8 @@ pub enum Problems {
 impl Problems {
     pub fn new(model: Model, hidden: usize) -> Result<Self, CheckError> {
         let d = digits().map_err(|e| CheckError::Other(e.to_string()))?;
-        let mut idx: Vec<usize> = (0..d.len()).collect();
-        idx.shuffle(&mut ChaCha8Rng::seed_from_u64(SPLIT_SEED));
-        let n_test = (d.len() as f64 * TEST_FRACTION).round() as usize;
-        let (test, train) = idx.split_at(n_test);
+        let (train, test) = split()?;
+        let (train, test) = (train.as_slice(), test.as_slice());
         let rows = |ix: &[usize]| d.features.select_rows(ix);
         let labels = |ix: &[usize]| ix.iter().map(|&i| usize::from(d.labels[i])).collect::<Vec<_>>();
         let onehot = |ix: &[usize]| {
@@ -111,13 +135,7 @@ impl Problems {
     pub fn init(&self, seed: u64) -> DVector<f64> {
         match self {
             // PyTorch's nn.Linear initialisation for the logistic layer too.
-            Problems::Logistic(t, _) => {
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                let bound = 1.0 / (t.features().ncols() as f64).sqrt();
-                DVector::from_fn(t.dim(), |_, _| {
-                    bound * (2.0 * rand::RngExt::random::<f64>(&mut rng) - 1.0)
-                })
-            }
+            Problems::Logistic(t, _) => linear_init(t.dim(), t.features().ncols(), seed),
             Problems::TwoLayer(t, _) => t.init(seed),
         }
     }

@@ -24,6 +24,7 @@ mod acceleration_convex;
 mod gd_rate;
 mod heavy_ball_rate;
 mod nag_rate;
+mod preconditioning_line_search;
 
 use super::{CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style};
 use crate::optim::heavy_ball::HeavyBallConfig;
@@ -47,6 +48,7 @@ pub fn checkers() -> Vec<Checker> {
         heavy_ball_rate::CHECKER,
         nag_rate::CHECKER,
         acceleration_convex::CHECKER,
+        preconditioning_line_search::CHECKER,
     ]
 }
 

@@ -9,8 +9,10 @@
 //! | `adam-weight-decay-not-l2` | [`adam_weight_decay_not_l2`] | Adam + L2 ≠ AdamW for every λ′ (L&H Prop. 2) |
 //! | `relu-rescaling` | [`relu_rescaling`] | c⁻¹W₂ReLU(cW₁x) is independent of c — for c > 0 |
 //! | `weight-decay-balances-layers` | [`weight_decay_balances_layers`] | min over c > 0 of λ(‖cW₁‖² + ‖c⁻¹W₂‖²) is at c² = ‖W₂‖/‖W₁‖ |
+//! | `l1-sparsity-linf-equal` | [`l1_sparsity_linf_equal`] | ℓ¹ gives exact zeros, ℓ∞ equal magnitudes, ℓ² neither (penalised least squares) |
 
 pub mod adam_weight_decay_not_l2;
+pub mod l1_sparsity_linf_equal;
 pub mod minibatch_unbiased;
 pub mod relu_rescaling;
 pub mod sgd_momentum_weight_decay;
@@ -31,6 +33,7 @@ pub fn checkers() -> Vec<Checker> {
         adam_weight_decay_not_l2::CHECKER,
         relu_rescaling::CHECKER,
         weight_decay_balances_layers::CHECKER,
+        l1_sparsity_linf_equal::CHECKER,
     ]
 }
 
