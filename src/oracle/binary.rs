@@ -1450,9 +1450,9 @@ fn check_recorded_norms<T: Elem>(
     let s = trace.step_with(1, true).map_err(|e| e.to_string())?;
     let mut theta = vec![T::zero(); trace.dim()];
     let mut g = vec![T::zero(); trace.dim()];
-    for i in 0..trace.sizes.len() {
+    for (i, block) in p0.iter().enumerate().take(trace.sizes.len()) {
         let r = trace.offsets[i]..trace.offsets[i + 1];
-        T::decode(p0[i], &mut theta[r.clone()]);
+        T::decode(block, &mut theta[r.clone()]);
         T::decode(s.grad_block(i), &mut g[r]);
     }
     kernel
