@@ -5,6 +5,8 @@ Usage (versions pinned in scripts/requirements-golden.txt):
 
     /tmp/ovenv/bin/pip install -r scripts/requirements-golden.txt
     /tmp/ovenv/bin/python scripts/golden_keras.py tests/data/golden
+    /tmp/ovenv/bin/python scripts/golden_keras.py --features tests/data/golden/features
+    /tmp/ovenv/bin/python scripts/golden_keras.py --schedules tests/data/golden-keras-schedules.json
 
 The cases (layouts, initial parameters, open-loop gradients, the κ = 100 quadratic, the step
 counts) and the trace writer are imported from scripts/golden_traces.py, so a Keras trace of
@@ -20,6 +22,7 @@ optimizer slot really are float64 (float32 for the `-f32` traces).
 The header's `hyperparameters` are exactly the keyword arguments passed to the Keras
 constructor, under Keras's names; `optimizer` is the lower-case class name, `preset` "keras".
 """
+import json
 import os
 import sys
 
@@ -137,7 +140,154 @@ def run_keras(name, hp, case, dtype):
     return theta0, layout, steps, producer
 
 
+# ---------------------------------------------------------------- features (issue 12)
+# Keras learning-rate schedules (keras.optimizers.schedules, declared in the header as
+# {"name": class name, "args": constructor kwargs}; the header's hyperparameters then omit
+# `learning_rate`) and per-variable exclusions from weight decay
+# (`optimizer.exclude_from_weight_decay(var_names=[...])`, declared as param_groups whose
+# excluded blocks have "weight_decay": 0). Matrix case (variables named "w" and "b"),
+# FEATURE_STEPS steps, float64 and float32. `--features DIR` writes them.
+FEATURE_STEPS = 30
+
+
+def sched_spec(name, args):
+    return {"name": name, "args": args}
+
+
+KERAS_SCHEDULES = [
+    sched_spec("ExponentialDecay", dict(initial_learning_rate=0.02, decay_steps=7, decay_rate=0.5)),
+    sched_spec("ExponentialDecay", dict(initial_learning_rate=0.02, decay_steps=5, decay_rate=0.7, staircase=True)),
+    sched_spec("PiecewiseConstantDecay", dict(boundaries=[8, 16, 24], values=[0.02, 0.01, 0.005, 0.03])),
+    sched_spec("InverseTimeDecay", dict(initial_learning_rate=0.02, decay_steps=4, decay_rate=0.3)),
+    sched_spec("InverseTimeDecay", dict(initial_learning_rate=0.02, decay_steps=4, decay_rate=0.3, staircase=True)),
+    sched_spec("PolynomialDecay", dict(initial_learning_rate=0.02, decay_steps=25, end_learning_rate=0.001, power=2.0)),
+    sched_spec("PolynomialDecay", dict(initial_learning_rate=0.02, decay_steps=7, end_learning_rate=0.001, power=0.5, cycle=True)),
+    sched_spec("PolynomialDecay", dict(initial_learning_rate=0.02, decay_steps=25)),
+    sched_spec("CosineDecay", dict(initial_learning_rate=0.02, decay_steps=25, alpha=0.05)),
+    sched_spec("CosineDecay", dict(initial_learning_rate=0.0, decay_steps=20, warmup_target=0.02, warmup_steps=6)),
+    sched_spec("CosineDecay", dict(initial_learning_rate=0.001, decay_steps=20, alpha=0.1, warmup_target=0.02, warmup_steps=5)),
+]
+
+
+def keras_schedule(spec):
+    return getattr(keras.optimizers.schedules, spec["name"])(**spec["args"])
+
+
+# (tag, class, constructor kwargs without learning_rate, options): schedule=spec,
+# exclude=[block names excluded from weight decay].
+KERAS_FEATURES = [
+    ("sgd-exponential", "sgd", dict(momentum=0.9), dict(schedule=KERAS_SCHEDULES[0])),
+    ("sgd-piecewise", "sgd", dict(momentum=0.9, nesterov=True), dict(schedule=KERAS_SCHEDULES[2])),
+    ("adam-exponential-staircase", "adam", dict(), dict(schedule=KERAS_SCHEDULES[1])),
+    ("adam-inversetime", "adam", dict(beta_1=0.85), dict(schedule=KERAS_SCHEDULES[3])),
+    ("adamw-inversetime-staircase", "adamw", dict(weight_decay=0.1), dict(schedule=KERAS_SCHEDULES[4])),
+    ("rmsprop-polynomial", "rmsprop", dict(momentum=0.9), dict(schedule=KERAS_SCHEDULES[5])),
+    ("adagrad-polynomial-cycle", "adagrad", dict(), dict(schedule=KERAS_SCHEDULES[6])),
+    ("adadelta-polynomial", "adadelta", dict(), dict(schedule=KERAS_SCHEDULES[7])),
+    ("adam-cosine", "adam", dict(), dict(schedule=KERAS_SCHEDULES[8])),
+    ("adamw-cosine-warmup", "adamw", dict(weight_decay=0.1), dict(schedule=KERAS_SCHEDULES[9])),
+    ("sgd-cosine-warmup-alpha", "sgd", dict(momentum=0.9, weight_decay=0.01), dict(schedule=KERAS_SCHEDULES[10])),
+    # exclude_from_weight_decay(var_names=["b"]) as a parameter group with weight_decay 0
+    ("adamw-exclude", "adamw", dict(learning_rate=0.01, weight_decay=0.1), dict(exclude=["b"])),
+    ("sgd-exclude", "sgd", dict(learning_rate=0.05, momentum=0.9, weight_decay=0.05), dict(exclude=["b"])),
+    ("adamw-exclude-cosine", "adamw", dict(weight_decay=0.1), dict(exclude=["b"], schedule=KERAS_SCHEDULES[8])),
+]
+
+
+def run_keras_feature(name, hp, opts, dtype):
+    np_dtype = np.dtype(dtype)
+    keras.config.set_floatx(dtype)
+    layout = layout_for("matrix")
+    theta0 = initial_params("matrix").astype(np_dtype)
+    variables, off = [], 0
+    for block, r, c in layout:
+        shape = (r, c) if c > 1 else (r,)
+        variables.append(keras.Variable(theta0[off:off + r * c].reshape(shape), dtype=dtype, name=block))
+        off += r * c
+    kwargs = dict(hp)
+    extras = {"hyperparameters": dict(hp)}
+    if "schedule" in opts:
+        kwargs["learning_rate"] = keras_schedule(opts["schedule"])
+        extras["schedule"] = opts["schedule"]
+    opt = KERAS_CLASSES[name](**kwargs)
+    if "exclude" in opts:
+        opt.exclude_from_weight_decay(var_names=opts["exclude"])
+        kept = [b for b, _, _ in layout if b not in opts["exclude"]]
+        extras["param_groups"] = [{"blocks": kept, "hyperparameters": {}},
+                                  {"blocks": list(opts["exclude"]), "hyperparameters": {"weight_decay": 0.0}}]
+    opt.build(variables)
+    for v in variables:
+        assert v.dtype == dtype
+    gs = open_loop_gradients("matrix")[:FEATURE_STEPS].astype(np_dtype)
+    steps = []
+    for t in range(FEATURE_STEPS):
+        g = gs[t]
+        grads, off = [], 0
+        for v in variables:
+            n = int(np.prod(v.shape))
+            grads.append(jnp.asarray(g[off:off + n].reshape(v.shape), dtype=dtype))
+            off += n
+        opt.apply(grads, variables)
+        after = np.concatenate([np.asarray(v.value).reshape(-1) for v in variables])
+        assert after.dtype == np_dtype
+        steps.append({"step": t + 1, "grad": floats(g), "params": floats(after)})
+    producer = (
+        f"keras {keras.__version__}, jax {jax.__version__} "
+        f"(KERAS_BACKEND=jax, CPU, floatx {dtype}, eager optimizer.apply)"
+    )
+    return theta0, layout, steps, producer, extras
+
+
+def features(out):
+    from optverify_trace import TraceWriter
+
+    os.makedirs(out, exist_ok=True)
+    count = 0
+    for tag, name, hp, opts in KERAS_FEATURES:
+        for dtype, suffix, dt in [("float64", "", "f64"), ("float32", "-f32", "f32")]:
+            theta0, layout, steps, producer, extras = run_keras_feature(name, hp, opts, dtype)
+            with TraceWriter(f"{out}/keras-{tag}{suffix}.jsonl", name, "keras", extras["hyperparameters"],
+                             producer, params0=floats(theta0), layout=layout, dtype=dt,
+                             param_groups=extras.get("param_groups"),
+                             schedule=extras.get("schedule")) as w:
+                for rec in steps:
+                    w.step(rec["grad"], rec["params"])
+            count += 1
+    print(f"wrote {count} keras feature traces to {out}")
+
+
+def schedules(path, steps=60):
+    """The value every Keras schedule gives at iterations 0..steps-1 (what optimizer step t
+    reads: `self._learning_rate(self._iterations)` with iterations = t - 1), float64 and
+    float32 (floatx), as Python floats."""
+    cases = []
+    for spec in KERAS_SCHEDULES:
+        for dtype, dt in [("float64", "f64"), ("float32", "f32")]:
+            keras.config.set_floatx(dtype)
+            sched = keras_schedule(spec)
+            it = keras.Variable(0, dtype="int64", trainable=False, name="iteration")
+            lrs = []
+            for t in range(steps):
+                it.assign(t)
+                v = np.asarray(sched(it))
+                lrs.append(float(v))
+            # The dtype the schedule computes in (float64 for Python-float arguments even under
+            # floatx float32 with x64 enabled, except PiecewiseConstantDecay).
+            cases.append({"preset": "keras", "dtype": dt, "value_dtype": str(v.dtype),
+                          "schedule": spec, "lrs": lrs})
+    with open(path, "w") as f:
+        json.dump({"producer": f"keras {keras.__version__}, jax {jax.__version__} (CPU)",
+                   "cases": cases}, f, indent=1)
+    print(f"wrote {len(cases)} keras schedule cases to {path}")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--features":
+        features(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden/features")
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--schedules":
+        schedules(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden-keras-schedules.json")
+        return
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/data/golden"
     os.makedirs(out, exist_ok=True)
     count = 0

@@ -394,6 +394,11 @@ TORCH_FEATURES = [
     ("adam-maximize", "adam", dict(lr=0.01, maximize=True), dict()),
     ("sgd-maximize", "sgd", dict(lr=0.05, momentum=0.9, maximize=True), dict()),
     ("adam-decoupled", "adam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True), dict()),
+    # OneCycleLR cycles betas[0] of NAdam and RAdam (read anew at every step)
+    ("nadam-onecycle", "nadam", dict(lr=0.01, weight_decay=0.01),
+     dict(schedule=sched_spec("OneCycleLR", dict(max_lr=0.02, total_steps=30)))),
+    ("radam-onecycle", "radam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+     dict(schedule=sched_spec("OneCycleLR", dict(max_lr=0.02, total_steps=30, base_momentum=0.8, max_momentum=0.9)))),
     # a schedule nobody can name: the lr of every step on the step lines
     ("adamw-lambdalr", "adamw", dict(lr=0.01), dict(lambda_lr=lambda e: 1.0 / (1.0 + 0.3 * e) ** 0.5)),
     ("sgd-groups-lambdalr", "sgd", dict(lr=0.05, momentum=0.9),
@@ -536,6 +541,24 @@ OPTAX_FEATURES = [
     ("adam-inject-custom", "adam", dict(), dict(inject=True, custom=lambda c: 0.02 / (1.0 + 0.2 * c), f64_only=True)),
     # newly modelled option
     ("amsgrad-uncorrected", "amsgrad", dict(learning_rate=0.01, bias_correction_mu=False, bias_correction_nu=False), dict()),
+    # rmsprop: nesterov, bias correction, their combination, centred, momentum (eps_in_sqrt=False
+    # avoids jax.lax.rsqrt, whose result is the CPU's, so those replay bit for bit)
+    ("rmsprop-nesterov", "rmsprop", dict(learning_rate=0.005, momentum=0.9, nesterov=True, eps_in_sqrt=False), dict()),
+    ("rmsprop-biascorr", "rmsprop", dict(learning_rate=0.01, bias_correction=True, eps_in_sqrt=False), dict()),
+    ("rmsprop-nesterov-biascorr", "rmsprop", dict(learning_rate=0.005, momentum=0.9, nesterov=True,
+                                                  bias_correction=True, eps_in_sqrt=False), dict()),
+    ("rmsprop-nesterov-biascorr-sqrt", "rmsprop", dict(learning_rate=0.005, momentum=0.9, nesterov=True,
+                                                       bias_correction=True), dict()),
+    # (centred with bias correction is degenerate at step 1: v̂ − m̂² = g² − g² rounds to ±0 or
+    # below, NaN with ε outside the root in optax itself; so the centred trace has no correction)
+    ("rmsprop-centered-nesterov", "rmsprop", dict(learning_rate=0.005, decay=0.95, centered=True,
+                                                  momentum=0.8, nesterov=True, eps_in_sqrt=False), dict()),
+    ("rmsprop-centered-momentum", "rmsprop", dict(learning_rate=0.005, centered=True, momentum=0.9,
+                                                  eps_in_sqrt=False), dict()),
+    ("rmsprop-nesterov-nomomentum", "rmsprop", dict(learning_rate=0.01, nesterov=True, eps_in_sqrt=False), dict()),
+    # amsgrad with one moment corrected
+    ("amsgrad-mu-only", "amsgrad", dict(learning_rate=0.01, bias_correction_nu=False), dict()),
+    ("amsgrad-nu-only", "amsgrad", dict(learning_rate=0.01, b1=0.8, bias_correction_mu=False), dict()),
     # full signatures, verbatim
     ("sgd-signature", "sgd", dict(learning_rate=0.05, momentum=0.9), dict(verbatim=True)),
     ("adam-signature", "adam", dict(learning_rate=0.01), dict(verbatim=True)),

@@ -610,6 +610,8 @@ impl<T: Float> Coefficients<T> {
         let (bc1, bc2) = match c.bias_correction {
             BiasCorrection::On => (1.0 - c.beta1.powf(t), 1.0 - c.beta2.powf(t)),
             BiasCorrection::Off => (1.0, 1.0),
+            BiasCorrection::FirstMomentOnly => (1.0 - c.beta1.powf(t), 1.0),
+            BiasCorrection::SecondMomentOnly => (1.0, 1.0 - c.beta2.powf(t)),
         };
         Coefficients {
             lr: r(c.lr),

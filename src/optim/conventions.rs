@@ -25,6 +25,12 @@ pub enum BiasCorrection {
     On,
     /// Raw moments (RMSProp, optax `rmsprop` default).
     Off,
+    /// `m̂ = m / (1 − β₁ᵗ)`, raw v (optax `amsgrad(bias_correction_nu=False)`: the maximum
+    /// is taken over the raw v and never corrected). Adam-type optimizers only.
+    FirstMomentOnly,
+    /// Raw m, `v̂ = v / (1 − β₂ᵗ)` (optax `amsgrad(bias_correction_mu=False)`). Adam-type
+    /// optimizers only.
+    SecondMomentOnly,
 }
 
 /// Where Adam's ε sits relative to the bias correction (Kingma & Ba §2, the paragraph before

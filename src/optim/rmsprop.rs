@@ -16,6 +16,7 @@
 //! d_t &= g/(\sqrt{\tilde v_t} + \epsilon) \text{ or } g/\sqrt{\tilde v_t + \epsilon} && \text{(ε outside / inside)}\\\\
 //! b_t &= \mu b_{t-1} + d_t,\ \theta \leftarrow \theta - \eta b_t && \text{(PyTorch momentum)}\\\\
 //! b_t &= \mu b_{t-1} + \eta d_t,\ \theta \leftarrow \theta - b_t && \text{(optax/Keras momentum)}\\\\
+//! b_t &= \mu b_{t-1} + \eta d_t,\ \theta \leftarrow \theta - (\eta d_t + \mu b_t) && \text{(optax nesterov=True)}\\\\
 //! \theta &\leftarrow \theta - \eta d_t && \text{(no momentum)}
 //! \end{aligned}$$
 //! Decoupled weight decay (Keras `weight_decay`) is applied first: $\theta \leftarrow \theta -
@@ -106,6 +107,11 @@ pub struct RmsPropConfig {
     pub momentum: f64,
     /// Where η enters the momentum buffer (irrelevant when μ = 0).
     pub momentum_placement: MomentumPlacement,
+    /// Nesterov momentum (optax `rmsprop(nesterov=True)`, i.e. `trace(nesterov=True)`): the
+    /// step is `η d + μ b` with the new buffer b (lr inside the buffer), `d + μ b` times η
+    /// (lr outside). Needs μ > 0 (without momentum optax ignores the flag).
+    #[serde(default)]
+    pub nesterov: bool,
     /// `None`, `CoupledL2` (PyTorch) or `DecoupledTimesLr` (Keras).
     pub weight_decay: WeightDecay,
     /// Initial value s₀ ≥ 0 of the second moment (optax `initial_scale`; TF1 used 1).
@@ -134,6 +140,7 @@ impl RmsPropConfig {
             centering: Centering::Uncentered,
             momentum: 0.0,
             momentum_placement: MomentumPlacement::LrOutsideBuffer,
+            nesterov: false,
             weight_decay: WeightDecay::None,
             initial_scale: 0.0,
             bias_correction: BiasCorrection::Off,
@@ -180,9 +187,21 @@ impl RmsPropConfig {
             // 1 − γᵗ must not vanish.
             BiasCorrection::On => check::unit_interval(NAME, "decay", self.decay)?,
             BiasCorrection::Off => check::closed_unit_interval(NAME, "decay", self.decay)?,
+            BiasCorrection::FirstMomentOnly | BiasCorrection::SecondMomentOnly => {
+                return Err(HyperError::Incompatible {
+                    optimizer: NAME,
+                    reason: "RMSProp's bias correction is on or off (one decay for both moments)".into(),
+                })
+            }
         }
         check::positive(NAME, "eps", self.eps)?;
         check::unit_interval(NAME, "momentum", self.momentum)?;
+        if self.nesterov && self.momentum == 0.0 {
+            return Err(HyperError::Incompatible {
+                optimizer: NAME,
+                reason: "Nesterov momentum needs momentum > 0".into(),
+            });
+        }
         self.weight_decay.validate(NAME)?;
         if let WeightDecay::DecoupledSchedule(_) = self.weight_decay {
             return Err(HyperError::Incompatible {
@@ -261,7 +280,7 @@ impl Optimizer for RmsProp {
     fn variant(&self) -> String {
         let c = &self.config;
         format!(
-            "eps {}, {}, momentum {} ({}), weight decay {:?}, initial scale {}, bias correction {:?}",
+            "eps {}, {}, momentum {} ({}{}), weight decay {:?}, initial scale {}, bias correction {:?}",
             match c.eps_placement {
                 EpsPlacement::InsideSqrt => "inside sqrt",
                 EpsPlacement::OutsideSqrt => "outside sqrt",
@@ -275,6 +294,7 @@ impl Optimizer for RmsProp {
                 MomentumPlacement::LrOutsideBuffer => "lr outside buffer",
                 MomentumPlacement::LrInsideBuffer => "lr inside buffer",
             },
+            if c.nesterov { ", Nesterov" } else { "" },
             c.weight_decay,
             c.initial_scale,
             c.bias_correction,
@@ -309,7 +329,7 @@ impl Optimizer for RmsProp {
         let t = state.t + 1;
         let correction = match c.bias_correction {
             BiasCorrection::On => 1.0 - c.decay.powf(t as f64),
-            BiasCorrection::Off => 1.0,
+            _ => 1.0,
         };
         // vᵢ ← γvᵢ + (1 − γ)gᵢ² ≤ max(vᵢ, gᵢ²)(1 + 5u): a bound that needs no sweep over v.
         let v_bound = state.v_bound.max(g_max * g_max) * (1.0 + 1e-14);
@@ -404,11 +424,15 @@ impl Optimizer for RmsProp {
                 Some(b) => match c.momentum_placement {
                     MomentumPlacement::LrOutsideBuffer => {
                         b[i] = c.momentum * b[i] + d;
-                        x[i] -= c.lr * b[i];
+                        x[i] -= c.lr * if c.nesterov { d + c.momentum * b[i] } else { b[i] };
                     }
                     MomentumPlacement::LrInsideBuffer => {
                         b[i] = c.momentum * b[i] + c.lr * d;
-                        x[i] -= b[i];
+                        x[i] -= if c.nesterov {
+                            c.lr * d + c.momentum * b[i]
+                        } else {
+                            b[i]
+                        };
                     }
                 },
                 None => x[i] -= c.lr * d,
@@ -424,11 +448,12 @@ impl Optimizer for RmsProp {
 
 impl RmsProp {
     /// Whether this step can run in one sweep, committing as it goes: uncentred, no coupled
-    /// decay, and every ṽᵢ = vᵢ/(1 − γᵗ) below 10³⁰⁰ (`v_bound` bounds the new vᵢ). Then every
+    /// decay, no Nesterov momentum (only the checked path has it), and every ṽᵢ = vᵢ/(1 − γᵗ) below 10³⁰⁰ (`v_bound` bounds the new vᵢ). Then every
     /// denominator is finite and ≥ min(ε, √ε) > 0, so the step cannot fail half-way; otherwise
     /// the checked two-pass path decides before anything moves.
     fn fast_path_is_safe(c: &RmsPropConfig, v_bound: f64, correction: f64) -> bool {
         c.centering == Centering::Uncentered
+            && !c.nesterov
             && !matches!(c.weight_decay, WeightDecay::CoupledL2(_))
             && v_bound / correction < 1e300
     }

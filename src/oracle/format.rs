@@ -30,7 +30,8 @@
 //!   `param_groups[i]` dict minus `params` may be written as is, including `initial_lr`,
 //!   `max_lr`, … of a scheduler). optax: a `mask=` of the alias is written as groups (the
 //!   masked-out blocks with `"weight_decay": 0.0`); a `multi_transform` as groups plus the
-//!   transform `{"name": "multi_transform"}`. Absent = one group.
+//!   transform `{"name": "multi_transform"}`. Keras: only `exclude_from_weight_decay`, written
+//!   as groups whose excluded blocks have `"weight_decay": 0` (or `null`). Absent = one group.
 //! * header `schedule`: `{"name": "CosineAnnealingLR", "args": {"T_max": 60}}` — the framework's
 //!   scheduler (torch `lr_scheduler` class) or schedule (optax function) by its own name and
 //!   arguments; nested ones (`SequentialLR`, `join_schedules`) take `schedulers`/`schedules`
@@ -39,7 +40,11 @@
 //!   stepped once per epoch of k optimizer steps is declared with `"interval": k`. The header's
 //!   `lr` is the optimizer's lr before the scheduler was built (a dict dumped after, with
 //!   `initial_lr`, is read from `initial_lr`). optax evaluates the schedule at count t − 1;
-//!   `learning_rate` may then be absent, `null` or a string. See [`super::schedules`].
+//!   `learning_rate` may then be absent, `null` or a string. Keras: a
+//!   `keras.optimizers.schedules` class by name with its constructor's arguments
+//!   (`{"name": "CosineDecay", "args": {"initial_learning_rate": 0.01, "decay_steps": 100}}`),
+//!   evaluated at `iterations` = t − 1; `learning_rate` then absent (or the schedule's config,
+//!   any non-number). See [`super::schedules`].
 //! * header `transforms`: optax chain members before the optimizer, in chain order:
 //!   `{"name": "clip_by_global_norm", "args": {"max_norm": 1.0}}`,
 //!   `{"name": "add_decayed_weights", "args": {"weight_decay": 1e-4, "mask": ["w"]}}` (mask: the
@@ -49,8 +54,8 @@
 //!   `p.grad` before `opt.step()`), so no declaration is needed.
 //! * step `hyperparameters`: the values the producer used at this step, for schedules nobody
 //!   can name (torch `LambdaLR`, an optax callable): `{"lr": 0.01}` for every group or
-//!   `[{"lr": 0.01}, {"lr": 0.02}]` one per group (torch `lr`, `betas`, `momentum`; optax
-//!   `learning_rate`). They take precedence over a declared schedule. Other names are accepted
+//!   `[{"lr": 0.01}, {"lr": 0.02}]` one per group (torch `lr`, `betas`, `momentum`; optax and
+//!   Keras `learning_rate`). They take precedence over a declared schedule. Other names are accepted
 //!   when equal to the declared value; a per-step change of any other is refused.
 //!
 //! ## Non-finite numbers

@@ -11,7 +11,10 @@
 //!   masked member differs, so each group's kernel is built with the *whole* tree's leaf count
 //!   (which decides how XLA compiles the bias correction); a `multi_transform` (each
 //!   optimizer sees only its own leaves) is declared with the transform
-//!   `{"name": "multi_transform"}`, and then each group counts its own leaves.
+//!   `{"name": "multi_transform"}`, and then each group counts its own leaves. Keras has one
+//!   set of hyperparameters per optimizer and per-variable exclusion from weight decay only
+//!   (`exclude_from_weight_decay`): a keras group may only set `"weight_decay": 0` (or
+//!   `null`); Keras updates each variable independently, so per-group references are exact.
 //! * **`schedule`** — one [`super::schedules::ScheduleRun`] per group, started from the group's
 //!   learning rate (torch: the group's `initial_lr` if the dict has one, i.e. it was dumped
 //!   after the scheduler was built; else its `lr`). For optax the schedule replaces
@@ -256,10 +259,21 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
                 return Err(decl("param_groups", "is empty; omit it for one group"));
             }
             if header.preset == "keras" {
-                return Err(decl(
-                    "param_groups",
-                    "keras has no parameter groups; not modelled",
-                ));
+                // Keras has one set of hyperparameters per optimizer; what it has per variable
+                // is `exclude_from_weight_decay(var_list=…, var_names=…)`: a group may only
+                // switch the decay off.
+                for (gi, g) in gs.iter().enumerate() {
+                    if let Some((k, v)) = g.hyperparameters.iter().find(|(k, v)| {
+                        !(k.as_str() == "weight_decay" && (v.is_null() || v.as_f64() == Some(0.0)))
+                    }) {
+                        return Err(decl(
+                            &format!("param_groups[{gi}].hyperparameters"),
+                            format!(
+                                "`{k}` = {v}: keras has no parameter groups, only exclusion from weight decay (`exclude_from_weight_decay`, declared as \"weight_decay\": 0); other per-variable hyperparameters are not modelled"
+                            ),
+                        ));
+                    }
+                }
             }
             let mut seen = vec![None::<usize>; nblocks];
             let mut out = Vec::new();
@@ -337,6 +351,16 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
                 ));
             }
             maximize = Some(m);
+        }
+        if preset == "keras" {
+            // An excluded variable: no decay (AdamW refuses a None decay, so 0).
+            if resolve_map.get("weight_decay").is_some_and(Value::is_null) && header.param_groups.is_some() {
+                resolve_map.insert("weight_decay".into(), Value::from(0.0));
+            }
+            // A schedule is the learning_rate (its config or repr may stand there).
+            if header.schedule.is_some() && resolve_map.get("learning_rate").is_some_and(|v| !v.is_number()) {
+                resolve_map.remove("learning_rate");
+            }
         }
         if preset == "optax" {
             // A schedule replaces learning_rate (a callable: absent, null or its repr); without

@@ -582,20 +582,16 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
             let mut adam = adam;
             if optimizer == "amsgrad" {
                 // bias_correction_mu/nu (optax 0.2.8 scale_by_amsgrad): both False is
-                // Reddi et al.'s form, max over the raw v and no correction at all.
+                // Reddi et al.'s form, max over the raw v and no correction at all; one of
+                // them False corrects the other moment only (the max is over the v it sees).
                 match (hp.bool("bias_correction_mu", true)?, hp.bool("bias_correction_nu", true)?) {
                     (true, true) => {}
                     (false, false) => {
                         adam.bias_correction = BiasCorrection::Off;
                         adam.amsgrad = Some(AmsGradMax::PaperNoBiasCorrection);
                     }
-                    (mu, nu) => {
-                        return Err(hp.unsupported(&format!(
-                            "`bias_correction_mu={}, bias_correction_nu={}` (one moment corrected, the other not) is not modelled",
-                            if mu { "True" } else { "False" },
-                            if nu { "True" } else { "False" }
-                        )))
-                    }
+                    (true, false) => adam.bias_correction = BiasCorrection::FirstMomentOnly,
+                    (false, true) => adam.bias_correction = BiasCorrection::SecondMomentOnly,
                 }
             }
             let weight_decay = if optimizer == "adamw" {
@@ -729,9 +725,10 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
         }),
         "rmsprop" => {
             let lr = hp.required_f64("learning_rate")?;
-            if hp.bool("nesterov", false)? {
-                return Err(hp.unsupported("nesterov=True is not modelled by the crate's RMSProp"));
-            }
+            let momentum = hp.f64("momentum", 0.0)?;
+            // `trace(decay=momentum, nesterov=nesterov)` only when momentum is not None: without
+            // momentum optax ignores the flag.
+            let nesterov = hp.bool("nesterov", false)? && momentum != 0.0;
             Setting::RmsProp(RmsPropConfig {
                 lr,
                 decay: hp.f64("decay", 0.9)?,
@@ -747,7 +744,8 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
                 } else {
                     Centering::Uncentered
                 },
-                momentum: hp.f64("momentum", 0.0)?,
+                momentum,
+                nesterov,
                 bias_correction: if hp.bool("bias_correction", false)? {
                     BiasCorrection::On
                 } else {

@@ -48,6 +48,26 @@
 //!
 //! optax evaluates the schedule at `count = t − 1` for step t (the count starts at 0, in
 //! `scale_by_schedule` and in `inject_hyperparams` alike).
+//!
+//! ## Keras (`preset = "keras"`)
+//! `ExponentialDecay`, `PiecewiseConstantDecay`, `InverseTimeDecay`, `PolynomialDecay`,
+//! `CosineDecay` (with or without warm-up), declared by class name with the constructor's
+//! keyword arguments (`name` accepted), evaluated as Keras 3.15.1 evaluates them on the JAX
+//! backend at `self._iterations = t − 1` (an int64 variable), then cast to the variable's dtype
+//! by the optimizer (`ops.cast(learning_rate, variable.dtype)`, also in `_apply_weight_decay`).
+//! Measured (`scripts/golden_keras.py --schedules`), the dtypes are not floatx's:
+//! * `ops.convert_to_tensor(python float)` is a *weakly typed* float64 array (x64 enabled),
+//!   `ops.cast(…, dtype)` a strong one; so every schedule computes in float64, for float32
+//!   models too;
+//! * `ops.cos`, `ops.floor`, `ops.ceil` cast a float64 argument to **float32** first
+//!   (`dtypes.result_type("float64", float)` is float32 in Keras), and compute in float32
+//!   (XLA:CPU's f32 `cos` is glibc's `cosf`, = [`f32::cos`], on every input tried): a
+//!   staircase exponent `floor(p)` is the floor of `f32(p)`;
+//! * `CosineDecay` without warm-up multiplies the weak float64 `initial_learning_rate` by the
+//!   float32 `decayed`, i.e. in **float32** (its value at step 1 is `f32(0.02)`, not 0.02);
+//!   with warm-up `lax.cond` joins the branches in float64 (`warmup_target` is a strong
+//!   float64), and the branches are compiled: there XLA's `cos` is correctly rounded and
+//!   multiply-adds are fused (measured; see `KerasSched::cosine_decayed`).
 
 use super::format::ScheduleSpec;
 use serde_json::{Map, Value};
@@ -97,6 +117,7 @@ enum Inner {
         interval: u64,
     },
     Optax(OptaxSched),
+    Keras(KerasSched),
 }
 
 impl ScheduleRun {
@@ -147,10 +168,21 @@ impl ScheduleRun {
                 }
                 Inner::Optax(OptaxSched::parse(&spec.name, &spec.args, 0)?)
             }
+            "keras" => {
+                if spec.interval.is_some() {
+                    return Err(err(
+                        &spec.name,
+                        "`interval` is a torch notion; a Keras schedule is evaluated at every `apply`",
+                    ));
+                }
+                Inner::Keras(KerasSched::parse(&spec.name, &spec.args)?)
+            }
             other => {
                 return Err(err(
                     &spec.name,
-                    &format!("schedules are modelled for the pytorch and optax presets, not {other:?}"),
+                    &format!(
+                        "schedules are modelled for the pytorch, optax and keras presets, not {other:?}"
+                    ),
                 ))
             }
         };
@@ -190,6 +222,10 @@ impl ScheduleRun {
                     momentum: None,
                 })
             }
+            Inner::Keras(s) => Ok(Scalars {
+                lr: s.eval(self.t - 1),
+                momentum: None,
+            }),
         }
     }
 }
@@ -857,6 +893,247 @@ impl TorchSched {
 
 // ------------------------------------------------------------------------------- optax
 
+/// The Keras schedule names this module evaluates.
+pub const KERAS_SCHEDULES: &str =
+    "ExponentialDecay, PiecewiseConstantDecay, InverseTimeDecay, PolynomialDecay, CosineDecay";
+
+/// A `keras.optimizers.schedules` schedule (see the module doc for the dtypes).
+#[derive(Debug, Clone)]
+enum KerasSched {
+    Exponential {
+        init: f64,
+        steps: f64,
+        rate: f64,
+        staircase: bool,
+    },
+    InverseTime {
+        init: f64,
+        steps: f64,
+        rate: f64,
+        staircase: bool,
+    },
+    Piecewise {
+        boundaries: Vec<i64>,
+        values: Vec<f64>,
+    },
+    Polynomial {
+        init: f64,
+        steps: f64,
+        end: f64,
+        power: f64,
+        cycle: bool,
+    },
+    Cosine {
+        init: f64,
+        steps: f64,
+        alpha: f64,
+        /// `(warmup_target, warmup_steps)`.
+        warmup: Option<(f64, f64)>,
+    },
+}
+
+/// `ops.floor(x)` / `ops.ceil(x)` on a float64 `x`: cast to float32, then rounded (exact).
+fn keras_f32(x: f64) -> f64 {
+    f64::from(x as f32)
+}
+
+impl KerasSched {
+    fn parse(name: &str, args: &Map<String, Value>) -> Result<Self, ScheduleError> {
+        let mut a = Args::new(name, args);
+        let _ = a.get("name");
+        let positive_steps = |a: &mut Args, arg: &'static str| -> Result<f64, ScheduleError> {
+            let v = a.req_f64(arg)?;
+            if v <= 0.0 {
+                return Err(err(
+                    name,
+                    &format!("argument `{arg}` must be > 0 (Keras raises ValueError)"),
+                ));
+            }
+            Ok(v)
+        };
+        let s = match name {
+            "ExponentialDecay" | "InverseTimeDecay" => {
+                let init = a.req_f64("initial_learning_rate")?;
+                let steps = positive_steps(&mut a, "decay_steps")?;
+                let rate = a.req_f64("decay_rate")?;
+                let staircase = a.bool("staircase", false)?;
+                if name == "ExponentialDecay" {
+                    KerasSched::Exponential {
+                        init,
+                        steps,
+                        rate,
+                        staircase,
+                    }
+                } else {
+                    KerasSched::InverseTime {
+                        init,
+                        steps,
+                        rate,
+                        staircase,
+                    }
+                }
+            }
+            "PiecewiseConstantDecay" => {
+                let boundaries = a.ints("boundaries")?;
+                let v = a
+                    .get("values")
+                    .ok_or_else(|| err(name, "argument `values` is required"))?;
+                let values = v
+                    .as_array()
+                    .and_then(|xs| xs.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>())
+                    .ok_or_else(|| a.bad("values", "an array of numbers", v))?;
+                if boundaries.is_empty() || values.len() != boundaries.len() + 1 {
+                    return Err(err(
+                        name,
+                        "`values` must have one more element than `boundaries` (Keras raises ValueError)",
+                    ));
+                }
+                KerasSched::Piecewise { boundaries, values }
+            }
+            "PolynomialDecay" => KerasSched::Polynomial {
+                init: a.req_f64("initial_learning_rate")?,
+                steps: positive_steps(&mut a, "decay_steps")?,
+                end: a.f64("end_learning_rate", 1e-4)?,
+                power: a.f64("power", 1.0)?,
+                cycle: a.bool("cycle", false)?,
+            },
+            "CosineDecay" => {
+                let init = a.req_f64("initial_learning_rate")?;
+                let steps = positive_steps(&mut a, "decay_steps")?;
+                let alpha = a.f64("alpha", 0.0)?;
+                let target = a.opt_f64("warmup_target")?;
+                let warmup_steps = a.f64("warmup_steps", 0.0)?;
+                KerasSched::Cosine {
+                    init,
+                    steps,
+                    alpha,
+                    warmup: target.map(|t| (t, warmup_steps)),
+                }
+            }
+            "CosineDecayRestarts" => {
+                return Err(err(
+                    name,
+                    "not modelled (declare the per-step `hyperparameters` {\"learning_rate\": …} on the step lines)",
+                ))
+            }
+            other => {
+                return Err(err(
+                    other,
+                    &format!("unknown Keras schedule; modelled: {KERAS_SCHEDULES} (declare per-step `hyperparameters` on the step lines for any other)"),
+                ))
+            }
+        };
+        a.finish()?;
+        Ok(s)
+    }
+
+    /// `CosineDecay._decay_function(step, decay_steps, decay_from_lr)`: the float32
+    /// `decayed`, as f64 (exact). Eager (no warm-up): one XLA computation per op, `cos` is
+    /// glibc's `cosf`. Inside the warm-up's `lax.cond` (`compiled`) the branch is one compiled
+    /// fusion, and what it computes was measured against the recorded values: `cos` correctly
+    /// rounded (`f32(cos(f64(x)))`, not glibc's `cosf`) and `(1 − α)·c + α` contracted into one
+    /// FMA.
+    fn cosine_decayed(step: f64, steps: f64, alpha: f64, compiled: bool) -> f64 {
+        let completed_fraction = step / steps;
+        let x = (std::f64::consts::PI * completed_fraction) as f32;
+        let (one_minus_alpha, alpha) = ((1.0 - alpha) as f32, alpha as f32);
+        if compiled {
+            let cosine_decayed = 0.5f32 * (1.0f32 + f64::from(x).cos() as f32);
+            f64::from(cosine_decayed.mul_add(one_minus_alpha, alpha))
+        } else {
+            let cosine_decayed = 0.5f32 * (1.0f32 + x.cos());
+            f64::from(one_minus_alpha * cosine_decayed + alpha)
+        }
+    }
+
+    /// The value at iteration `iterations` (= t − 1 for optimizer step t).
+    fn eval(&self, iterations: u64) -> f64 {
+        let step = iterations as f64;
+        match self {
+            KerasSched::Exponential {
+                init,
+                steps,
+                rate,
+                staircase,
+            } => {
+                let mut p = step / steps;
+                if *staircase {
+                    p = keras_f32(p).floor();
+                }
+                init * rate.powf(p)
+            }
+            KerasSched::InverseTime {
+                init,
+                steps,
+                rate,
+                staircase,
+            } => {
+                let mut p = step / steps;
+                if *staircase {
+                    p = keras_f32(p).floor();
+                }
+                init / (1.0 + rate * p)
+            }
+            KerasSched::Piecewise { boundaries, values } => {
+                let s = i64::try_from(iterations).unwrap_or(i64::MAX);
+                let mut result = 0.0;
+                let indicator = |b: bool| if b { 1.0 } else { 0.0 };
+                result += indicator(s <= boundaries[0]) * values[0];
+                result += indicator(s > boundaries[boundaries.len() - 1]) * values[values.len() - 1];
+                for (i, w) in boundaries.windows(2).enumerate() {
+                    result += indicator(s > w[0] && s <= w[1]) * values[i + 1];
+                }
+                result
+            }
+            KerasSched::Polynomial {
+                init,
+                steps,
+                end,
+                power,
+                cycle,
+            } => {
+                let (mut s, mut d) = (step, *steps);
+                if *cycle {
+                    // where(step == 0, 1.0, ceil(step / decay_steps)): float32.
+                    let multiplier = if s == 0.0 {
+                        1.0
+                    } else {
+                        keras_f32(s / steps).ceil()
+                    };
+                    d *= multiplier;
+                } else {
+                    s = s.min(d);
+                }
+                let p = s / d;
+                (init - end) * (1.0 - p).powf(*power) + end
+            }
+            KerasSched::Cosine {
+                init,
+                steps,
+                alpha,
+                warmup,
+            } => match warmup {
+                None => {
+                    // The weak float64 initial_learning_rate × the float32 decayed: float32.
+                    let decayed = Self::cosine_decayed(step.min(*steps), *steps, *alpha, false);
+                    f64::from((*init as f32) * decayed as f32)
+                }
+                Some((target, warmup_steps)) => {
+                    let s = step.min(steps + warmup_steps);
+                    // Both branches run compiled inside `lax.cond` (see `cosine_decayed`): the
+                    // warm-up's `delta * fraction + initial` is one FMA.
+                    if s < *warmup_steps {
+                        let completed_fraction = s / warmup_steps;
+                        (target - init).mul_add(completed_fraction, *init)
+                    } else {
+                        target * Self::cosine_decayed(s - warmup_steps, *steps, *alpha, true)
+                    }
+                }
+            },
+        }
+    }
+}
+
 /// The dtype JAX gives a schedule's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Jdt {
@@ -1318,5 +1595,46 @@ mod tests {
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert!(cases.len() >= 21);
+    }
+
+    /// Every Keras schedule recorded from Keras 3.15.1 (JAX backend) by
+    /// `scripts/golden_keras.py --schedules` at iterations 0..60, under floatx float64 and
+    /// float32 (the values do not depend on floatx): reproduced bit for bit.
+    #[test]
+    fn recorded_keras_schedules_are_reproduced_bit_for_bit() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden-keras-schedules.json");
+        let data: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut failures = Vec::new();
+        let cases = data["cases"].as_array().unwrap();
+        for case in cases {
+            let spec: ScheduleSpec = serde_json::from_value(case["schedule"].clone()).unwrap();
+            let mut run = ScheduleRun::new("keras", &spec, 0.0, None, 0).unwrap();
+            for (k, want) in case["lrs"].as_array().unwrap().iter().enumerate() {
+                let got = run.next_scalars().unwrap().lr;
+                let want = want.as_f64().unwrap();
+                if got.to_bits() != want.to_bits() {
+                    failures.push(format!(
+                        "keras {} {}: step {}: lr {got:e}, framework {want:e}",
+                        spec.name,
+                        serde_json::to_string(&spec.args).unwrap(),
+                        k + 1
+                    ));
+                    break;
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert_eq!(cases.len(), 22);
+        let e = ScheduleRun::new(
+            "keras",
+            &spec(r#"{"name": "CosineDecayRestarts", "args": {}}"#),
+            0.0,
+            None,
+            0,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("not modelled"), "{e}");
     }
 }

@@ -131,6 +131,15 @@ impl<T: Real> Sgd<T> {
 }
 
 impl<T: Real> Kernel<T> for Sgd<T> {
+    /// A schedule's value at this step (`ops.cast(learning_rate, variable.dtype)`, also the
+    /// `learning_rate` of `_apply_weight_decay`); Keras schedules no momentum.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        let lr = T::from_f64(s.lr);
+        self.lr = lr;
+        self.decay.lr = lr;
+        s.momentum.is_none()
+    }
+
     fn describe(&self) -> String {
         "keras SGD.update_step (jax backend, one rounding per ops call)".into()
     }
@@ -219,6 +228,15 @@ impl<T: Real> Adam<T> {
 }
 
 impl<T: Real> Kernel<T> for Adam<T> {
+    /// A schedule's value at this step (`ops.cast(learning_rate, variable.dtype)`, also the
+    /// `learning_rate` of `_apply_weight_decay`); Keras schedules no momentum.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        let lr = T::from_f64(s.lr);
+        self.lr = lr;
+        self.decay.lr = lr;
+        s.momentum.is_none()
+    }
+
     fn describe(&self) -> String {
         "keras Adam.update_step (eps-hat; jax backend, one rounding per ops call, XLA pow)".into()
     }
@@ -286,6 +304,15 @@ impl<T: Real> Adagrad<T> {
 }
 
 impl<T: Real> Kernel<T> for Adagrad<T> {
+    /// A schedule's value at this step (`ops.cast(learning_rate, variable.dtype)`, also the
+    /// `learning_rate` of `_apply_weight_decay`); Keras schedules no momentum.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        let lr = T::from_f64(s.lr);
+        self.lr = lr;
+        self.decay.lr = lr;
+        s.momentum.is_none()
+    }
+
     fn describe(&self) -> String {
         "keras Adagrad.update_step (jax backend, one rounding per ops call)".into()
     }
@@ -338,6 +365,7 @@ impl<T: Real> RmsProp<T> {
         let keras_form = c.eps_placement == EpsPlacement::InsideSqrt
             && c.initial_scale == 0.0
             && c.bias_correction == BiasCorrection::Off
+            && !c.nesterov
             && (c.momentum == 0.0 || c.momentum_placement == MomentumPlacement::LrInsideBuffer);
         if !keras_form {
             return None;
@@ -360,6 +388,15 @@ impl<T: Real> RmsProp<T> {
 }
 
 impl<T: Real> Kernel<T> for RmsProp<T> {
+    /// A schedule's value at this step (`ops.cast(learning_rate, variable.dtype)`, also the
+    /// `learning_rate` of `_apply_weight_decay`); Keras schedules no momentum.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        let lr = T::from_f64(s.lr);
+        self.lr = lr;
+        self.decay.lr = lr;
+        s.momentum.is_none()
+    }
+
     fn describe(&self) -> String {
         "keras RMSprop.update_step (jax backend, one rounding per ops call)".into()
     }
@@ -435,6 +472,15 @@ impl<T: Real> AdaDelta<T> {
 }
 
 impl<T: Real> Kernel<T> for AdaDelta<T> {
+    /// A schedule's value at this step (`ops.cast(learning_rate, variable.dtype)`, also the
+    /// `learning_rate` of `_apply_weight_decay`); Keras schedules no momentum.
+    fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        let lr = T::from_f64(s.lr);
+        self.lr = lr;
+        self.decay.lr = lr;
+        s.momentum.is_none()
+    }
+
     fn describe(&self) -> String {
         "keras Adadelta.update_step (jax backend, one rounding per ops call)".into()
     }

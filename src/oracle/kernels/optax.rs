@@ -302,9 +302,12 @@ pub struct Adam<T: Real> {
     eps_root: T,
     weight_decay: Option<T>,
     amsgrad: bool,
-    /// `amsgrad(bias_correction_mu=False, bias_correction_nu=False)`: `mu_hat = mu`,
-    /// `nu_eff = nu` (no jitted bias correction at all).
-    uncorrected: bool,
+    /// `amsgrad(bias_correction_mu=…)`: `mu_hat = bias_correction(mu, b1, t)` when true, else
+    /// `mu_hat = mu` (no jitted call).
+    correct_mu: bool,
+    /// `amsgrad(bias_correction_nu=…)`: `nu_eff = bias_correction(nu, b2, t)` when true, else
+    /// `nu_eff = nu`; the maximum is taken over `nu_eff`.
+    correct_nu: bool,
     nesterov: bool,
     minus_lr: T,
     leaves: usize,
@@ -318,10 +321,12 @@ impl<T: Real> Adam<T> {
     /// `None` unless `c` is one of optax's Adam forms (Algorithm 1 with bias correction, no
     /// coupled decay, no schedule, m₀ = 0, AMSGrad only over the bias-corrected v̂).
     fn new(c: &AdamConfig, decoupled_weight_decay: f64, leaves: usize) -> Option<Self> {
-        let (amsgrad, uncorrected) = match (c.amsgrad, c.bias_correction) {
-            (None, BiasCorrection::On) => (false, false),
-            (Some(AmsGradMax::BiasCorrectedV), BiasCorrection::On) => (true, false),
-            (Some(AmsGradMax::PaperNoBiasCorrection), BiasCorrection::Off) => (true, true),
+        let (amsgrad, correct_mu, correct_nu) = match (c.amsgrad, c.bias_correction) {
+            (None, BiasCorrection::On) => (false, true, true),
+            (Some(AmsGradMax::BiasCorrectedV), BiasCorrection::On) => (true, true, true),
+            (Some(AmsGradMax::BiasCorrectedV), BiasCorrection::FirstMomentOnly) => (true, true, false),
+            (Some(AmsGradMax::BiasCorrectedV), BiasCorrection::SecondMomentOnly) => (true, false, true),
+            (Some(AmsGradMax::PaperNoBiasCorrection), BiasCorrection::Off) => (true, false, false),
             _ => return None,
         };
         let optax_form = c.formulation == AdamFormulation::Algorithm1
@@ -339,7 +344,8 @@ impl<T: Real> Adam<T> {
             eps_root: T::from_f64(c.eps_root),
             weight_decay: (decoupled_weight_decay != 0.0).then(|| T::from_f64(decoupled_weight_decay)),
             amsgrad,
-            uncorrected,
+            correct_mu,
+            correct_nu,
             nesterov: false,
             minus_lr: T::from_f64(-c.lr),
             leaves,
@@ -411,10 +417,15 @@ impl<T: Real> Kernel<T> for Adam<T> {
         self.advance(theta, g)?;
         let (bc1, bc1_next, bc2) = self.corrections();
         for i in 0..theta.len() {
-            let (mu_hat, mut nu_hat) = if self.uncorrected {
-                (self.mu[i], self.nu[i])
+            let mu_hat = if self.correct_mu {
+                self.mu_hat(i, g[i], bc1, bc1_next)
             } else {
-                (self.mu_hat(i, g[i], bc1, bc1_next), bc2.apply(self.nu[i]))
+                self.mu[i]
+            };
+            let mut nu_hat = if self.correct_nu {
+                bc2.apply(self.nu[i])
+            } else {
+                self.nu[i]
             };
             if self.amsgrad {
                 self.nu_max[i] = self.nu_max[i].max(nu_hat);
@@ -625,6 +636,7 @@ impl<T: Real> Kernel<T> for AdaGrad<T> {
 /// | `s * g` | one |
 /// | `-lr * u` | one |
 /// | momentum: `new_trace = g + decay * t` (lr inside the buffer) | two |
+/// | nesterov: `g + decay * new_trace` (`trace(nesterov=True)`) | two |
 /// | `p + u` | one |
 ///
 /// A centred second moment that rounds below −ε gives NaN here, as in optax (the crate's
@@ -638,6 +650,7 @@ pub struct RmsProp<T: Real> {
     centered: bool,
     bias_correction: bool,
     momentum: Option<T>,
+    nesterov: bool,
     initial_scale: T,
     minus_lr: T,
     leaves: usize,
@@ -665,6 +678,7 @@ impl<T: Real> RmsProp<T> {
             centered: c.centering == Centering::Centered,
             bias_correction: c.bias_correction == BiasCorrection::On,
             momentum: (c.momentum != 0.0).then(|| T::from_f64(c.momentum)),
+            nesterov: c.nesterov,
             initial_scale: T::from_f64(c.initial_scale),
             minus_lr: T::from_f64(-c.lr),
             leaves,
@@ -691,10 +705,10 @@ impl<T: Real> Kernel<T> for RmsProp<T> {
             } else {
                 ""
             },
-            if self.momentum.is_some() {
-                ", trace after −lr"
-            } else {
-                ""
+            match (self.momentum.is_some(), self.nesterov) {
+                (true, true) => ", Nesterov trace after −lr",
+                (true, false) => ", trace after −lr",
+                _ => "",
             }
         )
     }
@@ -735,7 +749,11 @@ impl<T: Real> Kernel<T> for RmsProp<T> {
             let mut u = self.minus_lr * (scaling * g[i]);
             if let Some(mu) = self.momentum {
                 self.trace[i] = u + mu * self.trace[i];
-                u = self.trace[i];
+                u = if self.nesterov {
+                    u + mu * self.trace[i]
+                } else {
+                    self.trace[i]
+                };
             }
             theta[i] = theta[i] + u;
         }
@@ -1153,7 +1171,7 @@ mod tests {
             seed in any::<u64>(), dim in 1_usize..8, steps in 1_usize..60, decades in 0.0_f64..4.0,
             which in 0_usize..3, log_lr in -3.0_f64..-1.0, b1 in 0.5_f64..0.95, b2 in 0.9_f64..0.9999,
             log_eps in -10.0_f64..-4.0, eps_root in prop_oneof![Just(0.0), 1e-12_f64..1e-6],
-            weight_decay in 0.0_f64..0.2,
+            weight_decay in 0.0_f64..0.2, correct_mu in any::<bool>(), correct_nu in any::<bool>(),
         ) {
             let mut hp = serde_json::json!({
                 "learning_rate": 10f64.powf(log_lr), "b1": b1, "b2": b2, "eps": 10f64.powf(log_eps),
@@ -1162,6 +1180,10 @@ mod tests {
             let name = ["adam", "adamw", "amsgrad"][which];
             if name == "adamw" {
                 hp["weight_decay"] = serde_json::json!(weight_decay);
+            }
+            if name == "amsgrad" {
+                hp["bias_correction_mu"] = serde_json::json!(correct_mu);
+                hp["bias_correction_nu"] = serde_json::json!(correct_nu);
             }
             kernel_agrees_with_crate(&optax_setting(name, hp), seed, dim, steps, decades)?;
         }
@@ -1215,13 +1237,13 @@ mod tests {
             log_lr in -3.0_f64..-1.0, decay in 0.5_f64..0.99, log_eps in -10.0_f64..-4.0,
             initial_scale in prop_oneof![Just(0.0), Just(1.0)], eps_in_sqrt in any::<bool>(),
             centered in any::<bool>(), momentum in prop_oneof![Just(0.0), 0.0_f64..0.95],
-            bias_correction in any::<bool>(),
+            bias_correction in any::<bool>(), nesterov in any::<bool>(),
         ) {
             let eps = 10f64.powf(log_eps);
             let s = optax_setting("rmsprop", serde_json::json!({
                 "learning_rate": 10f64.powf(log_lr), "decay": decay, "eps": eps,
                 "initial_scale": initial_scale, "eps_in_sqrt": eps_in_sqrt, "centered": centered,
-                "momentum": momentum, "bias_correction": bias_correction,
+                "momentum": momentum, "bias_correction": bias_correction, "nesterov": nesterov,
             }));
             if centered {
                 let mut condition = centred_rmsprop_condition(decay, eps, initial_scale, eps_in_sqrt, bias_correction);

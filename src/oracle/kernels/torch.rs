@@ -482,6 +482,7 @@ impl<T: Real> RmsProp<T> {
         if c.eps_placement != EpsPlacement::OutsideSqrt
             || c.initial_scale != 0.0
             || c.bias_correction != BiasCorrection::Off
+            || c.nesterov
             || (c.momentum != 0.0 && c.momentum_placement != MomentumPlacement::LrOutsideBuffer)
         {
             return None;
@@ -753,7 +754,13 @@ impl<T: Real> Kernel<T> for NAdam<T> {
         if self.decoupled_factor.is_some() {
             self.decoupled_factor = Some(T::from_f64(1.0 - s.lr * self.decoupled_lambda));
         }
-        s.momentum.is_none()
+        // `group["betas"][0]` is read anew at every step (torch `OneCycleLR` cycles it, or a
+        // step line declares it): every quantity derived from β₁ is recomputed from it.
+        if let Some(b1) = s.momentum {
+            self.beta1 = b1;
+            self.one_minus_beta1 = T::from_f64(1.0 - b1);
+        }
+        true
     }
 }
 
@@ -883,7 +890,13 @@ impl<T: Real> Kernel<T> for RAdam<T> {
         if self.decoupled_factor.is_some() {
             self.decoupled_factor = Some(T::from_f64(1.0 - s.lr * self.decoupled_lambda));
         }
-        s.momentum.is_none()
+        // `group["betas"][0]` is read anew at every step (torch `OneCycleLR` cycles it, or a
+        // step line declares it): every quantity derived from β₁ is recomputed from it.
+        if let Some(b1) = s.momentum {
+            self.beta1 = b1;
+            self.one_minus_beta1 = T::from_f64(1.0 - b1);
+        }
+        true
     }
 }
 
