@@ -9,7 +9,8 @@ fn main() {
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.ends_with(".md") && n != "README.md")
+                // README.md (reading policy) and COVERAGE.md (lecture → cards) are not cards.
+                .filter(|n| n.ends_with(".md") && n != "README.md" && n != "COVERAGE.md")
                 .collect()
         })
         .unwrap_or_default();

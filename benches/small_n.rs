@@ -6,9 +6,13 @@
 //! plain arrays, no checks. The crate's step adds its input check (lengths, a finite
 //! gradient), the state lookup, the convention dispatch before the sweep and one virtual call
 //! (`&mut dyn Optimizer`, as the runner calls it). Target: ≤ 1.5× the minimal loop at n = 10.
-//! Each minimal loop is checked against the crate's step bit for bit before it is timed.
+//! Each minimal loop is checked against the crate's step bit for bit before it is timed. Times
+//! are the thread's CPU time (`support/cpu_time.rs`), so a busy machine slows both sides alike.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::ThreadCpuTime;
 use nalgebra::DVector;
 use optverify::optim::adagrad::AdaGradConfig;
 use optverify::optim::adam::AdamConfig;
@@ -115,7 +119,7 @@ fn assert_same_update(case: &Case, n: usize) {
     );
 }
 
-fn small_n(c: &mut Criterion) {
+fn small_n(c: &mut Criterion<ThreadCpuTime>) {
     for case in cases() {
         let mut group = c.benchmark_group(format!("small-n/{}", case.name));
         for n in [10usize, 100] {
@@ -146,6 +150,7 @@ fn small_n(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default()
+        .with_measurement(ThreadCpuTime)
         .warm_up_time(Duration::from_millis(300))
         .measurement_time(Duration::from_secs(1))
         .sample_size(20);

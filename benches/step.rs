@@ -19,8 +19,16 @@
 //! `f32/<optimizer>/<n>` (see [`f32_steppers`]), `probe-f64/{copy,triad}/<n>` and
 //! `probe-f32/…`. `OPTVERIFY_BENCH_SIZES=1000,1000000` and `OPTVERIFY_BENCH_QUICK=1` (shorter
 //! measurement) narrow a run; `scripts/bench_torch.py` uses both.
+//!
+//! Times are the benchmark thread's CPU time (`support/cpu_time.rs`), not wall time: on a
+//! machine shared with other jobs, wall time counts the time slices the scheduler gives to
+//! them (at a load average of 12 on 2 cores it inflated a 1 ms step about 3×), the thread's
+//! CPU time does not. `scripts/bench_torch.py` times PyTorch on the same clock.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+#[path = "support/cpu_time.rs"]
+mod cpu_time;
+use cpu_time::ThreadCpuTime;
 use nalgebra::DVector;
 use optverify::optim::adadelta::AdaDeltaConfig;
 use optverify::optim::adagrad::AdaGradConfig;
@@ -133,16 +141,16 @@ fn gradient(n: usize) -> DVector<f64> {
     DVector::from_fn(n, |i, _| ((i % 17) as f64 - 8.0) * 1e-2 + 1e-3)
 }
 
-fn configure(c: &mut Criterion) -> Criterion {
+fn configure(c: &mut Criterion<ThreadCpuTime>) -> Criterion<ThreadCpuTime> {
     let quick = std::env::var_os("OPTVERIFY_BENCH_QUICK").is_some();
     let (warm, measure) = if quick { (200, 1_000) } else { (500, 2_000) };
-    std::mem::take(c)
+    std::mem::replace(c, Criterion::default().with_measurement(ThreadCpuTime))
         .warm_up_time(Duration::from_millis(warm))
         .measurement_time(Duration::from_millis(measure))
         .sample_size(10)
 }
 
-fn f64_steps(c: &mut Criterion) {
+fn f64_steps(c: &mut Criterion<ThreadCpuTime>) {
     for case in cases() {
         let mut group = c.benchmark_group(format!("f64/{}", case.name));
         for n in sizes() {
@@ -160,9 +168,9 @@ fn f64_steps(c: &mut Criterion) {
 }
 
 /// STREAM Copy and Triad at the same sizes, in f64 and f32.
-fn probes(c: &mut Criterion) {
+fn probes(c: &mut Criterion<ThreadCpuTime>) {
     fn run<T: Copy + std::ops::Add<Output = T> + std::ops::Mul<Output = T>>(
-        c: &mut Criterion,
+        c: &mut Criterion<ThreadCpuTime>,
         dtype: &str,
         one: T,
     ) {
@@ -237,7 +245,7 @@ fn f32_steppers(n: usize) -> Vec<(&'static str, u64, F32Step)> {
     ]
 }
 
-fn f32_steps(c: &mut Criterion) {
+fn f32_steps(c: &mut Criterion<ThreadCpuTime>) {
     let sizes = sizes();
     let names: Vec<_> = f32_steppers(1)
         .into_iter()
@@ -259,12 +267,16 @@ fn f32_steps(c: &mut Criterion) {
     }
 }
 
-fn all(c: &mut Criterion) {
+fn all(c: &mut Criterion<ThreadCpuTime>) {
     let mut c = configure(c);
     probes(&mut c);
     f64_steps(&mut c);
     f32_steps(&mut c);
 }
 
-criterion_group!(benches, all);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpuTime);
+    targets = all
+}
 criterion_main!(benches);

@@ -14,7 +14,13 @@ effective GB/s and its fraction of the in-process copy probe, and the ratios
 (torch time / crate time: > 1 means the crate is faster), best and median over the repeats.
 
 PyTorch's timings: `opt.step()` after `torch.set_num_threads(1)`, the gradient set once,
-each figure the median of enough steps to fill ~0.5 s (at least 5), after 2 warm-up steps.
+each figure the median of enough steps to fill ~0.5 s of CPU time (at least 5), after 2
+warm-up steps. Both sides are timed on the thread's CPU clock (`time.thread_time_ns` here,
+`CLOCK_THREAD_CPUTIME_ID` in the crate's benches), not wall time, so that on a shared machine
+the time slices given to other processes count on neither side; the script checks that the
+process used no more CPU than the timing thread (PyTorch ran on one thread) and prints the
+load average at the start and after each repeat. AdaGrad-Norm has no PyTorch implementation:
+its rows show the crate's bandwidth only.
 The hyperparameters are the defaults of each torch optimizer (the crate's benches use the same
 `pytorch()` presets); SGD-momentum is lr 1e-3, momentum 0.9.
 """
@@ -37,6 +43,9 @@ OPTIMIZERS = {
     "sgd-momentum": (lambda p, **kw: torch.optim.SGD(p, lr=1e-3, momentum=0.9, **kw), 5),
     "adagrad": (lambda p, **kw: torch.optim.Adagrad(p, **kw), 5),
     "rmsprop": (lambda p, **kw: torch.optim.RMSprop(p, **kw), 5),
+    # No PyTorch implementation: the crate's figures against the copy probe only. 4 words:
+    # ‖g‖² reads g, then θ ← θ − η g/b reads θ, g and writes θ.
+    "adagrad-norm": (None, 4),
 }
 IMPLEMENTATIONS = {
     "fused": {"fused": True},
@@ -49,6 +58,8 @@ DTYPES = {"f64": torch.float64, "f32": torch.float32}
 def time_torch(name, impl, n, dtype, budget=0.5):
     """Median seconds per step, or None if this implementation does not exist on CPU."""
     make, _ = OPTIMIZERS[name]
+    if make is None:
+        return None, "no PyTorch implementation", 1.0
     p = torch.full((n,), 0.5, dtype=DTYPES[dtype])
     p.grad = ((torch.arange(n, dtype=torch.float64) % 17 - 8.0) * 1e-2 + 1e-3).to(DTYPES[dtype])
     try:
@@ -56,16 +67,18 @@ def time_torch(name, impl, n, dtype, budget=0.5):
         opt.step()
         opt.step()
     except (RuntimeError, TypeError, ValueError) as e:
-        return None, str(e).splitlines()[0]
+        return None, str(e).splitlines()[0], 1.0
     times = []
-    start = time.perf_counter()
-    while len(times) < 5 or time.perf_counter() - start < budget:
-        t0 = time.perf_counter()
+    process0, thread0 = time.process_time_ns(), time.thread_time_ns()
+    while len(times) < 5 or time.thread_time_ns() - thread0 < budget * 1e9:
+        t0 = time.thread_time_ns()
         opt.step()
-        times.append(time.perf_counter() - t0)
+        times.append((time.thread_time_ns() - t0) * 1e-9)
         if len(times) >= 200:
             break
-    return statistics.median(times), None
+    # > 1 if PyTorch used other threads than this one (their time is not in `times`).
+    threads = (time.process_time_ns() - process0) / max(1, time.thread_time_ns() - thread0)
+    return statistics.median(times), None, threads
 
 
 def crate_bench(root, names, sizes, dtypes):
@@ -104,19 +117,23 @@ def main():
           f"{args.repeat} repeats; load average {os.getloadavg()[0]:.1f}", flush=True)
 
     runs = []  # one dict per repeat: key → seconds
+    loads = [os.getloadavg()[0]]
+    most_threads = 1.0
     for r in range(args.repeat):
         t = {}
         for name in names:
             for d in dtypes:
                 for n in sizes:
                     for impl in IMPLEMENTATIONS:
-                        sec, err = time_torch(name, impl, n, d)
+                        sec, err, threads = time_torch(name, impl, n, d)
+                        most_threads = max(most_threads, threads)
                         t[("torch", impl, name, d, n)] = sec
         crate = crate_bench(root, names, sizes, dtypes)
         for (g, n), sec in crate.items():
             t[("crate", g, n)] = sec
         runs.append(t)
-        print(f"repeat {r + 1}/{args.repeat} done (load average {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+        loads.append(os.getloadavg()[0])
+        print(f"repeat {r + 1}/{args.repeat} done (load average {loads[-1]:.1f})", file=sys.stderr, flush=True)
 
     def stats(values):
         values = [v for v in values if v is not None]
@@ -162,7 +179,11 @@ def main():
                       f"{max(g for g in gbs if g):.1f} | "
                       f"{(100 * max(frac)):.0f} / {(100 * statistics.median(frac)):.0f} | " + " | ".join(cells) + " |")
     print("\nratios: torch ms / crate ms, best / median over the repeats (> 1: the crate is faster); "
-          "% of copy: the crate's effective GB/s over the copy probe's in the same bench run, best / median.")
+          "% of copy: the crate's effective GB/s over the copy probe's in the same bench run, best / median. "
+          "Thread CPU time on both sides.")
+    print(f"load average (1 min) at the start and after each repeat: {', '.join(f'{l:.1f}' for l in loads)}; "
+          f"PyTorch's process CPU / timing-thread CPU: at most {most_threads:.3f}"
+          + (" (PyTorch used other threads: its figures are too fast)" if most_threads > 1.05 else " (one thread)"))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -164,8 +164,11 @@ impl Optimizer for AdaGradNorm {
         if let Some(n) = self.len {
             crate::error::step_check::len("parameters", x, n)?;
         }
-        // ‖G(x_j)‖², left to right.
-        let norm_squared = g.iter().fold(0.0, |acc, gi| acc + gi * gi);
+        // ‖G(x_j)‖², left to right: a chain of dependent additions, so the loop runs at the
+        // adder's latency if the loads run ahead of it. Over the slice (nalgebra's strided
+        // iterator puts its pointer updates, through conditional moves, in the loop's
+        // dependency chain: 2.5× slower at 10⁶).
+        let norm_squared = g.as_slice().iter().fold(0.0, |acc, gi| acc + gi * gi);
         // ‖g‖² is finite iff every gᵢ is and the sum did not overflow: the usual input check
         // (which names the first non-finite entry) runs only then, saving a sweep over g.
         if !norm_squared.is_finite() {

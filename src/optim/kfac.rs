@@ -14,7 +14,8 @@
 //! $$\bar A_{i-1} = \mathbb E[\bar a_{i-1}\bar a_{i-1}^\top],\qquad G_i = \mathbb E[g_ig_i^\top]$$
 //! (§3, eq. for $\tilde F$), keeping only the diagonal blocks (§4.2). For the *Fisher*, $y$ is
 //! drawn from the model's predictive distribution $P_{y\mid x}(\theta)$, not taken from the
-//! training labels (§5; [`FisherTargets`]). Per iteration $k$ (§5, §8 Algorithm 2):
+//! training labels (§5; [`FisherTargets`]). Per iteration $k$ (§§5–8; the pseudocode is Algorithm 2,
+//! §9):
 //! $$\begin{aligned}
 //! \bar A_{i-1} &\leftarrow \epsilon_k\bar A_{i-1} + (1-\epsilon_k)\\,\hat{\bar A}_{i-1},\quad
 //!   G_i \leftarrow \epsilon_k G_i + (1-\epsilon_k)\\,\hat G_i,\qquad
@@ -37,7 +38,7 @@
 //! | symbol | field | paper | default ([`KfacConfig::paper`]) |
 //! |---|---|---|---|
 //! | λ | `damping` | Tikhonov damping, adapted by the Levenberg–Marquardt rule (§6.5) | 150 (the paper's initial λ; fixed here) |
-//! | η | `l2` | ℓ2 coefficient of the objective, added to λ in the damping (§6.1) | 0 |
+//! | η | `l2` | ℓ2 coefficient of the objective, added to λ in the damping (§6.3: "η accounts for the ℓ2 regularization") | 0 |
 //! | ε_max | `max_decay` | factor averaging, ε_k = min(1 − 1/k, 0.95) (§5) | 0.95 |
 //! | T_inv | `inverse_period` | T₃: inverses recomputed every T₃ iterations (§8) | 20 |
 //! | π | `pi` | trace-norm π_i (§6.3) | [`PiRule::TraceNorm`] |
@@ -54,7 +55,9 @@
 //!   in that order; the paper's column-major vec gives $\bar A\otimes G$. Same matrix, permuted.
 //! * **Inverse refresh.** The inverses are formed on the first step and then on every step
 //!   $k$ with $k \equiv 1 \pmod{T_{\mathrm{inv}}}$, from the factors and damping at that step;
-//!   in between, the stale inverses precondition the new gradients (as in §8).
+//!   in between, the stale inverses precondition the new gradients (as in §8). Departure:
+//!   Algorithm 2 (§9) recomputes them "if k ≡ 0 (mod T₃) or k ≤ 3", i.e. also on the second
+//!   and third iterations, while the averaged factors still move fast; here only the first.
 //! * **π when a trace is 0** (a layer that sees only zero activations or zero gradients): π = 1.
 //! * **Not modelled:** the Levenberg–Marquardt adaptation of λ (§6.5) and the greedy search
 //!   over γ (§6.6) — both need extra loss evaluations on the mini-batch; here λ (hence γ) is
@@ -71,7 +74,11 @@
 //!
 //! ## References
 //! 1. J. Martens, R. Grosse, *Optimizing Neural Networks with Kronecker-factored Approximate
-//!    Curvature*, ICML 2015, §§2–8 and Algorithm 2 — <https://arxiv.org/abs/1503.05671>
+//!    Curvature*, ICML 2015 (arXiv 1503.05671): §2.1 network notation, §3 Kronecker-factored
+//!    blocks, §4.2 block-diagonal inverse (§4.3 tridiagonal), §5 statistics (sampled targets,
+//!    ε = min(1 − 1/k, 0.95)), §6.3 factored Tikhonov damping and trace-norm π, §6.4 re-scaling,
+//!    §6.5 λ adaptation (initial λ = 150), §6.6 γ, §7 momentum, §8 costs (T₃ = 20), §9
+//!    Algorithm 2 (pseudocode) — <https://arxiv.org/abs/1503.05671>
 //! 2. S. Amari, *Natural gradient works efficiently in learning*, Neural Computation 10 (1998).
 
 use super::layout::Layout;

@@ -382,6 +382,90 @@ impl Mlp {
         }
         loss
     }
+
+    /// The Jacobian of the outputs with respect to θ, one row per (example k, output c) in the
+    /// order k·o + c (m·o × P), where the activation pattern is locally constant:
+    /// $\partial H_c/\partial (W_2)_{cj} = a_j$, $\partial H_c/\partial (b_2)_c = 1$,
+    /// $\partial H_c/\partial (W_1)_{ji} = (W_2)_{cj}\\,\mathbb 1_{z_j>0}\\,x_i$,
+    /// $\partial H_c/\partial (b_1)_j = (W_2)_{cj}\\,\mathbb 1_{z_j>0}$.
+    pub fn output_jacobian(&self, theta: &DVector<f64>) -> DMatrix<f64> {
+        let (d, h, o) = (self.inputs(), self.hidden, self.outputs());
+        let m = self.x.nrows();
+        let off = self.offsets();
+        let (z, a, _) = self.outputs_of(&self.x, theta, None);
+        let (_, w2t) = self.weights_t(theta);
+        let mut jac = DMatrix::zeros(m * o, off.end);
+        for k in 0..m {
+            for c in 0..o {
+                let row = k * o + c;
+                for j in 0..h {
+                    jac[(row, off.w2 + c * h + j)] = a[(k, j)];
+                    if z[(k, j)] > 0.0 {
+                        let w = w2t[(j, c)];
+                        for i in 0..d {
+                            jac[(row, off.w1 + j * d + i)] = w * self.x[(k, i)];
+                        }
+                        if let Some(b1) = off.b1 {
+                            jac[(row, b1 + j)] = w;
+                        }
+                    }
+                }
+                if let Some(b2) = off.b2 {
+                    jac[(row, b2 + c)] = 1.0;
+                }
+            }
+        }
+        jac
+    }
+
+    /// The Gauss–Newton matrix $G = \frac1m J^\top J$ of the data term (no λ): positive
+    /// semi-definite everywhere, equal to the Hessian of the data term wherever the residuals
+    /// vanish.
+    pub fn gauss_newton(&self, theta: &DVector<f64>) -> DMatrix<f64> {
+        let jac = self.output_jacobian(theta);
+        jac.tr_mul(&jac) / self.x.nrows() as f64
+    }
+
+    /// The exact Hessian of $f$ where no pre-activation is 0 (the activation pattern is then
+    /// locally constant and $f$ a polynomial of degree 4 in θ):
+    /// $$\nabla^2 f = \frac1m\sum_k \Big(J_k^\top J_k + \sum_c r_{kc}\nabla^2 H_c(x_k)\Big) + \lambda I,$$
+    /// where the only non-zero second derivatives of the outputs are the bilinear ones,
+    /// $\partial^2 H_c/\partial (W_2)_{cj}\\,\partial (W_1)_{ji} = \mathbb 1_{z_j>0}\\,x_i$ (and $x_i \to 1$
+    /// for $(b_1)_j$).
+    pub fn hessian(&self, theta: &DVector<f64>) -> DMatrix<f64> {
+        let (d, h, o) = (self.inputs(), self.hidden, self.outputs());
+        let m = self.x.nrows();
+        let off = self.offsets();
+        let mut hess = self.gauss_newton(theta);
+        let (z, _, out) = self.outputs_of(&self.x, theta, None);
+        let r = out - &self.y;
+        let mf = m as f64;
+        for k in 0..m {
+            for j in 0..h {
+                if z[(k, j)] <= 0.0 {
+                    continue;
+                }
+                for c in 0..o {
+                    let rc = r[(k, c)] / mf;
+                    let p2 = off.w2 + c * h + j;
+                    for i in 0..d {
+                        let p1 = off.w1 + j * d + i;
+                        let v = rc * self.x[(k, i)];
+                        hess[(p1, p2)] += v;
+                        hess[(p2, p1)] += v;
+                    }
+                    if let Some(b1) = off.b1 {
+                        hess[(b1 + j, p2)] += rc;
+                        hess[(p2, b1 + j)] += rc;
+                    }
+                }
+            }
+        }
+        for p in 0..off.end {
+            hess[(p, p)] += self.lambda;
+        }
+        hess
+    }
 }
 
 impl Objective for Mlp {
@@ -751,6 +835,42 @@ mod tests {
         let theta = p.init(4);
         let mean: f64 = (0..5).map(|k| p.example_value(k, &theta)).sum::<f64>() / 5.0;
         assert!((mean - p.value(&theta)).abs() <= gamma(40) * 4.0 * mean);
+    }
+
+    #[test]
+    fn test_hessian_equals_five_point_differences_of_the_gradient() {
+        // Away from the kinks f is a quartic polynomial in θ, so its gradient is cubic along any
+        // line and the five-point stencil (g(−2t) − 8g(−t) + 8g(t) − g(2t))/(12t) is exact up to
+        // rounding: ≈ 18u·max|g|/(12t) per entry.
+        for bias in [false, true] {
+            let p = Mlp::new(
+                DMatrix::from_fn(7, 3, |i, j| ((i * 3 + j) as f64 * 0.77).sin()),
+                DMatrix::from_fn(7, 2, |i, j| ((i + 2 * j) as f64 * 1.3).cos()),
+                4,
+                bias,
+                0.05,
+            )
+            .unwrap();
+            let theta = p.init(9) * 2.0;
+            let t = 1e-4;
+            // The stencil reaches θ ± 2t·e_q: no pre-activation may change sign (|x_i| ≤ 1).
+            assert!(p.min_abs_preactivation(&theta) > 4.0 * t);
+            let hess = p.hessian(&theta);
+            let gmax = p.gradient(&theta).amax().max(hess.amax() * 4.0 * t);
+            for q in 0..p.dim() {
+                let e = |s: f64| {
+                    let mut th = theta.clone();
+                    th[q] += s * t;
+                    p.gradient(&th)
+                };
+                let fd = (e(-2.0) - e(-1.0) * 8.0 + e(1.0) * 8.0 - e(2.0)) / (12.0 * t);
+                // Rounding of the stencil: 18 gradients' worth of u·max|g| over 12t; ×100 slack
+                // for the gradient's own rounding (a few dozen flops per entry).
+                let tol = 100.0 * 18.0 * crate::prec::UNIT_ROUNDOFF * gmax / (12.0 * t);
+                assert!((fd - hess.column(q)).amax() <= tol, "bias {bias}, column {q}");
+            }
+            assert_eq!(hess, hess.transpose());
+        }
     }
 
     #[test]

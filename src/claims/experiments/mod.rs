@@ -5,6 +5,7 @@
 pub mod adagrad_norm_b0_accuracy;
 pub mod adam_vs_adaptive_digits;
 pub mod adamw_vs_l2_grid;
+pub mod full_gradient_cost;
 pub mod weight_decay_balancing_dynamics;
 
 use super::{CheckError, Checker};
@@ -25,6 +26,7 @@ pub fn checkers() -> Vec<Checker> {
         adam_vs_adaptive_digits::CHECKER,
         adamw_vs_l2_grid::CHECKER,
         weight_decay_balancing_dynamics::CHECKER,
+        full_gradient_cost::CHECKER,
     ]
 }
 

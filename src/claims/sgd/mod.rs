@@ -9,10 +9,12 @@
 //! | `adam-weight-decay-not-l2` | [`adam_weight_decay_not_l2`] | Adam + L2 ≠ AdamW for every λ′ (L&H Prop. 2) |
 //! | `relu-rescaling` | [`relu_rescaling`] | c⁻¹W₂ReLU(cW₁x) is independent of c — for c > 0 |
 //! | `weight-decay-balances-layers` | [`weight_decay_balances_layers`] | min over c > 0 of λ(‖cW₁‖² + ‖c⁻¹W₂‖²) is at c² = ‖W₂‖/‖W₁‖ |
+//! | `layer-conditioning-rescaling` | [`layer_conditioning_rescaling`] | Hessian blocks scale as c^{∓2} along the rescaling; κ⁺ ∝ c^{±4}, near-best at the weight-decay balance |
 //! | `l1-sparsity-linf-equal` | [`l1_sparsity_linf_equal`] | ℓ¹ gives exact zeros, ℓ∞ equal magnitudes, ℓ² neither (penalised least squares) |
 
 pub mod adam_weight_decay_not_l2;
 pub mod l1_sparsity_linf_equal;
+pub mod layer_conditioning_rescaling;
 pub mod minibatch_unbiased;
 pub mod relu_rescaling;
 pub mod sgd_momentum_weight_decay;
@@ -33,6 +35,7 @@ pub fn checkers() -> Vec<Checker> {
         adam_weight_decay_not_l2::CHECKER,
         relu_rescaling::CHECKER,
         weight_decay_balances_layers::CHECKER,
+        layer_conditioning_rescaling::CHECKER,
         l1_sparsity_linf_equal::CHECKER,
     ]
 }
