@@ -261,3 +261,60 @@ fn test_f32_trace_with_f64_values_names_the_line() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains(&format!("{}:2: step 1: grad[0]", f.path())), "{err}");
 }
+
+#[test]
+fn test_step_with_a_wrong_number_of_group_scalars_is_an_error_not_a_panic() {
+    use optverify::oracle::compare::Replayer;
+    use optverify::oracle::presets;
+    use optverify::oracle::schedules::Scalars;
+    let map = serde_json::from_str(r#"{"lr": 0.1}"#).unwrap();
+    let setting = presets::resolve("pytorch", "sgd", &map).unwrap();
+    let blocks = [optverify::oracle::format::BlockSpec {
+        name: "params".into(),
+        rows: 1,
+        cols: 1,
+    }];
+    let declared = Replayer::declared(
+        "pytorch",
+        &setting,
+        &blocks,
+        optverify::oracle::format::Dtype::F64,
+        &[1.0],
+    );
+    let Ok(mut r) = declared else {
+        panic!("the torch SGD kernel builds")
+    };
+    let s = Scalars {
+        lr: 0.05,
+        momentum: None,
+    };
+    // One parameter group takes exactly one set of scalars: none or two used to index out of
+    // bounds (`s[0]`).
+    for given in [&[][..], &[s, s][..]] {
+        let e = r.step_with(&[0.1], Some(given)).unwrap_err().to_string();
+        assert!(e.contains("per-step scalars") && e.contains("expected 1"), "{e}");
+    }
+    r.step_with(&[0.1], Some(&[s])).unwrap();
+}
+
+#[test]
+fn test_setting_with_a_layout_that_overflows_does_not_wrap() {
+    // Layout::try_from_shapes is the checked constructor; a Replayer built on blocks whose
+    // size overflows gets an error naming the block.
+    use optverify::oracle::compare::Replayer;
+    use optverify::oracle::format::{BlockSpec, Dtype};
+    use optverify::oracle::presets;
+    let map = serde_json::from_str(r#"{"lr": 0.1}"#).unwrap();
+    let setting = presets::resolve("pytorch", "sgd", &map).unwrap();
+    let big = 1usize << 32;
+    let blocks = [BlockSpec {
+        name: "w".into(),
+        rows: big,
+        cols: big,
+    }];
+    let e = match Replayer::declared("pytorch", &setting, &blocks, Dtype::F64, &[]) {
+        Ok(_) => panic!("an overflowing layout is refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("overflows"), "{e}");
+}

@@ -308,7 +308,7 @@ fn t_band_is_the_pointwise_t_interval() {
     let x = [1.0, 10.0];
     let reps = vec![vec![1.0, 2.0], vec![3.0, 5.0], vec![5.0, 8.0]];
     let [lo, hi] = t_band("m", 0.05, &x, &reps);
-    assert_eq!((lo.style, hi.style), (Style::Predicted, Style::Predicted));
+    assert_eq!((lo.style, hi.style), (Style::BandLower, Style::BandUpper));
     assert!(lo.label.contains("95% t-band") && hi.label.contains("upper"));
     for (i, col) in [[1.0, 3.0, 5.0], [2.0, 5.0, 8.0]].iter().enumerate() {
         let (mean, l, h) = t_interval(col, 0.05);

@@ -142,6 +142,26 @@ struct State {
 }
 
 /// AdaDelta with validated hyperparameters and its state (see the module documentation).
+///
+/// # Example
+/// PyTorch's defaults (ρ = 0.9, ε = 1e-6, lr = 1), x₀ = 1, g = 1 then −1:
+/// E\[g²\]₁ = 0.1, Δx₁ = −√(0 + ε)/√(0.1 + ε)·1 = −1e-3/√0.100001 ≈ −0.00316226,
+/// E\[Δx²\]₁ = 0.1·Δx₁² ≈ 9.9999e-7, x₁ ≈ 0.99683774;
+/// E\[g²\]₂ = 0.09 + 0.1 = 0.19, Δx₂ = +√(E\[Δx²\]₁ + ε)/√(0.19 + ε) ≈ 0.00324441,
+/// x₂ ≈ 1.00008215. Each value takes a few roundings of O(1) quantities: error < 1e-15.
+/// ```
+/// use optverify::prelude::*;
+///
+/// let mut ad = AdaDeltaConfig::pytorch().build().unwrap();
+/// let mut x = DVector::from_vec(vec![1.0]);
+/// ad.step(&mut x, &DVector::from_vec(vec![1.0])).unwrap();
+/// let eps = 1e-6;
+/// let d1 = f64::sqrt(eps) / f64::sqrt(0.1 + eps);
+/// assert!((x[0] - (1.0 - d1)).abs() < 1e-15 && (x[0] - 0.99683774).abs() < 1e-8, "{}", x[0]);
+/// ad.step(&mut x, &DVector::from_vec(vec![-1.0])).unwrap();
+/// let d2 = f64::sqrt(0.1 * d1 * d1 + eps) / f64::sqrt(0.19 + eps);
+/// assert!((x[0] - (1.0 - d1 + d2)).abs() < 1e-15 && (x[0] - 1.00008215).abs() < 1e-8, "{}", x[0]);
+/// ```
 #[derive(Debug, Clone)]
 pub struct AdaDelta {
     config: AdaDeltaConfig,

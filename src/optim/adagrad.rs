@@ -166,6 +166,28 @@ struct State {
 }
 
 /// Diagonal AdaGrad with validated hyperparameters and its state (see the module doc).
+///
+/// # Example
+/// PyTorch's defaults with γ = 0.1 (ε = 1e-10 outside the root, s₀ = 0), θ₀ = (1, 1),
+/// g₁ = (3, −4), g₂ = (4, 0), per coordinate:
+/// s₁ = (9, 16), θ₁ = (1 − 0.1·3/(3 + ε), 1 + 0.1·4/(4 + ε)) ≈ (0.9, 1.1);
+/// s₂ = (25, 16), θ₂ = (θ₁₀ − 0.1·4/(5 + ε), θ₁₁ − 0) ≈ (0.82, 1.1).
+/// ε shifts each step by ≈ γε/√s ≤ 3.4e-12, so the round values hold to 1e-11; the
+/// formulas with ε hold to 1e-15 (a few roundings of O(1) values).
+/// ```
+/// use optverify::prelude::*;
+///
+/// let mut ada = AdaGradConfig { lr: 0.1, ..AdaGradConfig::pytorch() }.build().unwrap();
+/// let mut x = DVector::from_vec(vec![1.0, 1.0]);
+/// ada.step(&mut x, &DVector::from_vec(vec![3.0, -4.0])).unwrap();
+/// let eps = 1e-10;
+/// let x1 = [1.0 - 0.1 * 3.0 / (3.0 + eps), 1.0 + 0.1 * 4.0 / (4.0 + eps)];
+/// assert!((x[0] - x1[0]).abs() < 1e-15 && (x[1] - x1[1]).abs() < 1e-15, "{x}");
+/// ada.step(&mut x, &DVector::from_vec(vec![4.0, 0.0])).unwrap();
+/// assert!((x[0] - (x1[0] - 0.1 * 4.0 / (5.0 + eps))).abs() < 1e-15, "{x}");
+/// assert_eq!(x[1], x1[1]); // a zero gradient leaves the coordinate exactly in place
+/// assert!((x[0] - 0.82).abs() < 1e-11 && (x[1] - 1.1).abs() < 1e-11, "{x}");
+/// ```
 #[derive(Debug, Clone)]
 pub struct AdaGrad {
     config: AdaGradConfig,

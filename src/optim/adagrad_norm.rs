@@ -104,6 +104,25 @@ impl AdaGradNormConfig {
 }
 
 /// AdaGrad-Norm with validated hyperparameters and its state (see the module doc).
+///
+/// # Example
+/// η = 1, b₀ = 12, x₀ = (1, 1). Step 1, G = (3, 4): b₁² = 144 + 25 = 169, b₁ = 13,
+/// x₁ = x₀ − G/13 = (10/13, 9/13). Step 2, G = (16, 4): b₂² = 169 + 272 = 441, b₂ = 21,
+/// x₂ = x₁ − G/21 = (10/13 − 16/21, 9/13 − 4/21). The b's are exact (integers, exact
+/// square roots); each coordinate takes ≤ 4 roundings of values below 1: error < 1e-15.
+/// ```
+/// use optverify::prelude::*;
+///
+/// let mut agn = AdaGradNormConfig::new(1.0, 12.0).build().unwrap();
+/// let mut x = DVector::from_vec(vec![1.0, 1.0]);
+/// agn.step(&mut x, &DVector::from_vec(vec![3.0, 4.0])).unwrap();
+/// assert_eq!(agn.b(), 13.0);
+/// assert!((x[0] - 10.0 / 13.0).abs() < 1e-15 && (x[1] - 9.0 / 13.0).abs() < 1e-15, "{x}");
+/// agn.step(&mut x, &DVector::from_vec(vec![16.0, 4.0])).unwrap();
+/// assert_eq!(agn.b(), 21.0);
+/// let x2 = [10.0 / 13.0 - 16.0 / 21.0, 9.0 / 13.0 - 4.0 / 21.0];
+/// assert!((x[0] - x2[0]).abs() < 1e-15 && (x[1] - x2[1]).abs() < 1e-15, "{x}");
+/// ```
 #[derive(Debug, Clone)]
 pub struct AdaGradNorm {
     config: AdaGradNormConfig,

@@ -151,6 +151,24 @@ impl AdamWConfig {
 }
 
 /// AdamW = [`Adam`] + decoupled weight decay (see the module documentation).
+///
+/// # Example
+/// PyTorch's form with γ = 0.1, λ = 0.1 (decay × lr), θ₀ = 1, g = 2: first
+/// θ ← θ(1 − γλ) = 0.99, then Adam's first step, m̂₁ = g, v̂₁ = g²:
+/// θ₁ = 0.99 − 0.1·2/(2 + 1e-8) ≈ 0.89 (ε shifts it by 5e-10). The formula with ε holds
+/// to 1e-15.
+/// ```
+/// use optverify::prelude::*;
+///
+/// let mut cfg = AdamWConfig::pytorch();
+/// cfg.adam.lr = 0.1;
+/// cfg.weight_decay = WeightDecay::DecoupledTimesLr(0.1);
+/// let mut adamw = cfg.build().unwrap();
+/// let mut x = DVector::from_vec(vec![1.0]);
+/// adamw.step(&mut x, &DVector::from_vec(vec![2.0])).unwrap();
+/// let x1 = 1.0 * (1.0 - 0.1 * 0.1) - 0.1 * 2.0 / (2.0 + 1e-8);
+/// assert!((x[0] - x1).abs() < 1e-15 && (x[0] - 0.89).abs() < 1e-9, "{}", x[0]);
+/// ```
 #[derive(Debug, Clone)]
 pub struct AdamW {
     config: AdamWConfig,

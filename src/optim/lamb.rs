@@ -193,6 +193,25 @@ impl LambConfig {
 }
 
 /// LAMB with validated hyperparameters and its state (see the module documentation).
+///
+/// # Example
+/// The paper's defaults (β₁ = 0.9, β₂ = 0.999, ε = 1e-6, λ = 0.01, φ = identity) with
+/// α = 0.01, one layer, x₀ = (3, 4) (‖x₀‖ = 5), g = (1, −2). Step 1: m̂ = g, v̂ = g², so
+/// r = g/(|g| + ε) ≈ (1, −1); u = r + λx₀ ≈ (1.03, −0.96), ‖u‖ = √1.9825 ≈ 1.408012;
+/// x₁ = x₀ − α·(‖x₀‖/‖u‖)·u ≈ (3, 4) − 0.01·3.551107·(1.03, −0.96) ≈ (2.963424, 4.034091).
+/// The formula with ε holds to 1e-14 (a few roundings of O(1) values).
+/// ```
+/// use optverify::prelude::*;
+///
+/// let mut lamb = LambConfig { lr: 0.01, ..LambConfig::paper() }.build().unwrap();
+/// let mut x = DVector::from_vec(vec![3.0, 4.0]);
+/// lamb.step(&mut x, &DVector::from_vec(vec![1.0, -2.0])).unwrap();
+/// let u = [1.0 / (1.0 + 1e-6) + 0.03, -2.0 / (2.0 + 1e-6) + 0.04];
+/// let ratio = 5.0 / f64::hypot(u[0], u[1]);
+/// let x1 = [3.0 - 0.01 * ratio * u[0], 4.0 - 0.01 * ratio * u[1]];
+/// assert!((x[0] - x1[0]).abs() < 1e-14 && (x[1] - x1[1]).abs() < 1e-14, "{x}");
+/// assert!((x[0] - 2.963424).abs() < 1e-6 && (x[1] - 4.034091).abs() < 1e-6, "{x}");
+/// ```
 #[derive(Debug, Clone)]
 pub struct Lamb {
     config: LambConfig,

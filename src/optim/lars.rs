@@ -158,6 +158,24 @@ struct State {
 }
 
 /// LARS with validated hyperparameters and its state (see the module documentation).
+///
+/// # Example
+/// One layer (no layout), γ = 1, m = 0.9, β = 0 (no decay), η = 0.01, w₀ = (3, 4), g = (0.3, 0.4)
+/// twice (‖g‖ = 0.5):
+/// λ₁ = η‖w₀‖/‖g‖ = 0.01·5/0.5 = 0.1, v₁ = 0.1·g = (0.03, 0.04), w₁ = (2.97, 3.96);
+/// λ₂ = 0.01·‖w₁‖/0.5 = 0.01·4.95/0.5 = 0.099, v₂ = 0.9·v₁ + 0.099·g = (0.0567, 0.0756),
+/// w₂ = (2.9133, 3.8844). A few roundings of O(1) values: error < 1e-14.
+/// ```
+/// use optverify::prelude::*;
+///
+/// let cfg = LarsConfig { lr: 1.0, weight_decay: 0.0, trust_coefficient: 0.01, ..LarsConfig::paper() };
+/// let mut lars = cfg.build().unwrap();
+/// let (mut w, g) = (DVector::from_vec(vec![3.0, 4.0]), DVector::from_vec(vec![0.3, 0.4]));
+/// lars.step(&mut w, &g).unwrap();
+/// assert!((w[0] - 2.97).abs() < 1e-14 && (w[1] - 3.96).abs() < 1e-14, "{w}");
+/// lars.step(&mut w, &g).unwrap();
+/// assert!((w[0] - 2.9133).abs() < 1e-14 && (w[1] - 3.8844).abs() < 1e-14, "{w}");
+/// ```
 #[derive(Debug, Clone)]
 pub struct Lars {
     config: LarsConfig,

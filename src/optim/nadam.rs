@@ -184,6 +184,23 @@ struct State {
 }
 
 /// NAdam with validated hyperparameters and its state (see the module documentation).
+///
+/// # Example
+/// optax's form (constant μ = β₁ = 0.9, β₂ = 0.999, ε = 1e-8) with α = 0.1, θ₀ = 1, g = 2:
+/// m₁ = 0.1·2 = 0.2, v₁ = 0.001·4 = 0.004,
+/// m̄₁ = β₁m₁/(1 − β₁²) + (1 − β₁)g/(1 − β₁) = 0.18/0.19 + 2 = 56/19 ≈ 2.947368,
+/// v̂₁ = 0.004/0.001 = 4, θ₁ = 1 − 0.1·(56/19)/(2 + ε) ≈ 1 − 0.1473684 = 0.8526316.
+/// The bias corrections 1 − β₁², 1 − β₂ are rounded (relative 1e-16 each), so the round
+/// value holds to 1e-7 and the formula to 1e-14.
+/// ```
+/// use optverify::prelude::*;
+///
+/// let mut nadam = NAdamConfig { lr: 0.1, ..NAdamConfig::optax() }.build().unwrap();
+/// let mut x = DVector::from_vec(vec![1.0]);
+/// nadam.step(&mut x, &DVector::from_vec(vec![2.0])).unwrap();
+/// let x1 = 1.0 - 0.1 * (56.0 / 19.0) / (2.0 + 1e-8);
+/// assert!((x[0] - x1).abs() < 1e-14 && (x[0] - 0.8526316).abs() < 1e-7, "{}", x[0]);
+/// ```
 #[derive(Debug, Clone)]
 pub struct NAdam {
     config: NAdamConfig,

@@ -218,6 +218,23 @@ struct State {
 }
 
 /// RAdam with validated hyperparameters and its state (see the module documentation).
+///
+/// # Example
+/// The paper's form with α = 0.1 (β₁ = 0.9, β₂ = 0.999, threshold ρ_t > 4), θ₀ = 1.
+/// ρ_∞ = 2/(1 − β₂) − 1 = 1999 and ρ_t = ρ_∞ − 2tβ₂ᵗ/(1 − β₂ᵗ): ρ₁ = 1, ρ₂ ≈ 1.9995, both
+/// ≤ 4, so the first steps are un-rectified momentum steps θ ← θ − α m̂_t:
+/// g = 2: m̂₁ = 2, θ₁ = 1 − 0.2 = 0.8; g = −1: m₂ = 0.18 − 0.1 = 0.08, m̂₂ = 0.08/0.19,
+/// θ₂ = 0.8 − 0.1·0.08/0.19 ≈ 0.7578947. Rounding of 1 − β₁ᵗ only: error < 1e-15.
+/// ```
+/// use optverify::prelude::*;
+///
+/// let mut radam = RAdamConfig { lr: 0.1, ..RAdamConfig::paper() }.build().unwrap();
+/// let mut x = DVector::from_vec(vec![1.0]);
+/// radam.step(&mut x, &DVector::from_vec(vec![2.0])).unwrap();
+/// assert!((x[0] - 0.8).abs() < 1e-15, "{}", x[0]);
+/// radam.step(&mut x, &DVector::from_vec(vec![-1.0])).unwrap();
+/// assert!((x[0] - (0.8 - 0.1 * 0.08 / 0.19)).abs() < 1e-15, "{}", x[0]);
+/// ```
 #[derive(Debug, Clone)]
 pub struct RAdam {
     config: RAdamConfig,

@@ -244,6 +244,25 @@ struct State {
 }
 
 /// RMSProp with validated hyperparameters and its state (see the module documentation).
+///
+/// # Example
+/// PyTorch's defaults (γ = 0.01, α = 0.99, ε = 1e-8 outside the root), θ₀ = 1, g = 2 then −2:
+/// v₁ = 0.01·4 = 0.04, θ₁ = 1 − 0.01·2/(√0.04 + ε) = 1 − 0.02/0.2 ≈ 0.9;
+/// v₂ = 0.99·0.04 + 0.01·4 = 0.0796, θ₂ = θ₁ + 0.02/(√0.0796 + ε) ≈ 0.9 + 0.0708881 = 0.9708881.
+/// ε moves each step by ≈ 0.1·ε/0.2 = 5e-9 (so the round values hold to 1e-8); the formulas
+/// with ε hold to 1e-15.
+/// ```
+/// use optverify::prelude::*;
+///
+/// let mut rms = RmsPropConfig::pytorch().build().unwrap();
+/// let mut x = DVector::from_vec(vec![1.0]);
+/// rms.step(&mut x, &DVector::from_vec(vec![2.0])).unwrap();
+/// let x1 = 1.0 - 0.01 * 2.0 / (0.04f64.sqrt() + 1e-8);
+/// assert!((x[0] - x1).abs() < 1e-15 && (x[0] - 0.9).abs() < 1e-8, "{}", x[0]);
+/// rms.step(&mut x, &DVector::from_vec(vec![-2.0])).unwrap();
+/// let x2 = x1 + 0.01 * 2.0 / (0.0796f64.sqrt() + 1e-8);
+/// assert!((x[0] - x2).abs() < 1e-15 && (x[0] - 0.9708881).abs() < 1e-7, "{}", x[0]);
+/// ```
 #[derive(Debug, Clone)]
 pub struct RmsProp {
     config: RmsPropConfig,

@@ -220,6 +220,9 @@ pub enum BuildError {
     /// `params0` holds a value the kernel's dtype cannot hold.
     #[error("{0}")]
     Params0(StepError),
+    /// Blocks whose sizes overflow.
+    #[error(transparent)]
+    Layout(#[from] crate::layout::LayoutError),
 }
 
 impl Replayer {
@@ -253,7 +256,7 @@ impl Replayer {
         params0: &[f64],
     ) -> Result<Self, BuildError> {
         let layout =
-            crate::optim::Layout::from_shapes(blocks.iter().map(|b| (b.name.clone(), b.rows, b.cols)));
+            crate::optim::Layout::try_from_shapes(blocks.iter().map(|b| (b.name.clone(), b.rows, b.cols)))?;
         let kernel64 = || {
             if preset == "optax" {
                 kernels::optax::build_for_leaves::<f64>(setting, leaves)
@@ -423,10 +426,17 @@ impl Replayer {
             return c.step(grad, scalars);
         }
         if let Some(s) = scalars {
-            if !self.set_scalars(&s[0]) {
+            let [s] = s else {
+                return Err(StepError::DimensionMismatch {
+                    what: "per-step scalars (one per parameter group)",
+                    expected: 1,
+                    got: s.len(),
+                });
+            };
+            if !self.set_scalars(s) {
                 return Err(StepError::Invalid(format!(
                     "per-step hyperparameters (lr {}) are not modelled by {}",
-                    s[0].lr, self.reference
+                    s.lr, self.reference
                 )));
             }
         }
@@ -497,6 +507,13 @@ impl Composite {
                 what: "gradient",
                 expected: self.plan.owner.len(),
                 got: grad.len(),
+            });
+        }
+        if let Some(s) = scalars.filter(|s| s.len() != self.parts.len()) {
+            return Err(StepError::DimensionMismatch {
+                what: "per-step scalars (one per parameter group)",
+                expected: self.parts.len(),
+                got: s.len(),
             });
         }
         self.g.clear();
@@ -927,6 +944,11 @@ pub fn compare_candidates<R: BufRead>(
                 file: file.clone(),
                 line: 1,
                 message: s.to_string(),
+            },
+            BuildError::Layout(l) => ReplayError::Step {
+                file: file.clone(),
+                line: 1,
+                message: format!("header field `layout`: {l}"),
             },
         })?;
         trackers.push(Tracker::new(replayer, &header.params0, header.dtype, tolerance));
