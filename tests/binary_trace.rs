@@ -317,3 +317,30 @@ fn a_trace_without_steps_is_nothing_to_check() {
     let o = binary::check_any(&only, None, None);
     assert_eq!(o.status, binary::EXIT_NOTHING, "{}", o.text);
 }
+
+/// `--sample` on optax lamb and lars traces recorded by `optverify.optax.record`
+/// (scripts/record_layerwise.py), which writes each block's norms (`norms.<i>`): the sampled
+/// coordinates replay bit for bit from the recorded norms, step 1's recorded norms equal the
+/// kernel's own (θ₀ and g₁ in full), and the full check agrees bit for bit as well.
+#[test]
+fn layerwise_traces_sample_from_their_recorded_block_norms() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/layerwise");
+    for name in ["optax-lamb-f32.ovt", "optax-lars-f64.ovt"] {
+        let path = dir.join(name);
+        let o = binary::check_any(&path, None, Some(8));
+        assert_eq!(o.status, 0, "{name}: {}", o.text);
+        assert!(o.text.contains("12/12 steps bit for bit"), "{name}: {}", o.text);
+        assert!(
+            o.text.contains("‖u₁‖ of all 4 blocks bit-identical"),
+            "{name}: {}",
+            o.text
+        );
+        let full = binary::check_any(&path, None, None);
+        assert_eq!(full.status, 0, "{name}: {}", full.text);
+        assert!(
+            full.text.contains("12/12 steps bit for bit"),
+            "{name}: {}",
+            full.text
+        );
+    }
+}

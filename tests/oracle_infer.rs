@@ -121,3 +121,140 @@ fn a_real_trace_with_noise_is_explained_by_nothing() {
         out.text
     );
 }
+
+// ---------------------------------------------------------------- golden-trace relabels
+
+fn golden(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden").join(name)
+}
+
+/// `check` on the golden trace `name` with its header changed by `edit`.
+fn check_relabelled(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> cli::CommandOutput {
+    let text = std::fs::read_to_string(golden(name)).unwrap();
+    let (first, rest) = text.split_once('\n').unwrap();
+    let mut header: serde_json::Value = serde_json::from_str(first).unwrap();
+    edit(&mut header);
+    let dir = std::env::temp_dir().join(format!(
+        "optverify-relabel-{}-{}",
+        std::process::id(),
+        name.replace('/', "_")
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("relabelled.jsonl");
+    std::fs::write(&path, format!("{header}\n{rest}")).unwrap();
+    let out = cli::check(&path, None);
+    std::fs::remove_dir_all(&dir).ok();
+    out
+}
+
+/// A relabelled run is never reported as agreeing with the wrong declaration, and the output
+/// names what the run really is.
+fn assert_relabel(name: &str, edit: impl FnOnce(&mut serde_json::Value), status: u8, want: &str) {
+    let out = check_relabelled(name, edit);
+    assert_ne!(out.status, cli::EXIT_AGREE, "{name}: a wrong declaration agreed\n{}", out.text);
+    assert!(
+        !out.text.lines().any(|l| l.starts_with("AGREES with as declared")),
+        "{name}\n{}",
+        out.text
+    );
+    assert_eq!(out.status, status, "{name}\n{}", out.text);
+    assert!(out.text.contains(want), "{name}: expected {want:?}\n{}", out.text);
+}
+
+/// Real framework runs (the committed golden traces) with their declared convention stripped
+/// or altered: AdamW declared as Adam with L2, Keras' ε-hat Adam declared as PyTorch's, optax
+/// amsgrad declared with the other moment corrected, the schedule or the parameter groups
+/// dropped. Each is a disagreement with the declaration that names the convention the run
+/// follows (exit 1 with "matches …"), or an agreement given an inferred explanation (exit 3)
+/// — never exit 0.
+#[test]
+fn relabelled_golden_traces_name_the_real_convention() {
+    // torch AdamW (decoupled, × lr) declared as Adam with the same λ (coupled L2).
+    assert_relabel(
+        "torch-adamw-decay-randn.jsonl",
+        |h| h["optimizer"] = "adam".into(),
+        EXIT_DISAGREE,
+        "matches AdamW, decay 0.1 × lr",
+    );
+    // Keras Adam (ε-hat) declared as PyTorch's Adam.
+    assert_relabel(
+        "keras-adam-betas-matrix.jsonl",
+        |h| {
+            h["preset"] = "pytorch".into();
+            h["hyperparameters"] = serde_json::json!({"lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-6});
+        },
+        EXIT_DISAGREE,
+        "matches no weight decay; Keras ε-hat",
+    );
+    // PyTorch RMSprop (ε outside the root) declared as optax's (ε inside).
+    assert_relabel(
+        "torch-rmsprop-alpha-randn.jsonl",
+        |h| {
+            h["preset"] = "optax".into();
+            h["hyperparameters"] = serde_json::json!({"learning_rate": 0.01, "decay": 0.9, "eps": 1e-6});
+        },
+        EXIT_DISAGREE,
+        "matches RMSprop ε outside the root (pytorch)",
+    );
+    // The cosine schedule dropped from a torch AdamW run.
+    assert_relabel(
+        "features/torch-adamw-cosine.jsonl",
+        |h| {
+            h.as_object_mut().unwrap().remove("schedule");
+        },
+        EXIT_AGREE_INFERRED,
+        "schedule CosineAnnealingLR(T_max=30",
+    );
+    // The parameter groups dropped: optax adamw with mask (no decay on the bias).
+    assert_relabel(
+        "features/optax-adamw-mask.jsonl",
+        |h| {
+            h.as_object_mut().unwrap().remove("param_groups");
+        },
+        EXIT_AGREE_INFERRED,
+        "param_groups",
+    );
+    // Groups that differ in lr *and* weight decay (torch: bias with lr 0.02, no decay) are
+    // beyond the inference (it infers per-block decay, not per-block lr): a disagreement
+    // that says nothing explains it, never an agreement.
+    assert_relabel(
+        "features/torch-adamw-groups.jsonl",
+        |h| {
+            h.as_object_mut().unwrap().remove("param_groups");
+        },
+        EXIT_DISAGREE,
+        "no parameter groups, gradient clipping or known bug explains it",
+    );
+    // optax's clip_by_global_norm dropped.
+    assert_relabel(
+        "features/optax-adam-clip.jsonl",
+        |h| {
+            h.as_object_mut().unwrap().remove("transforms");
+        },
+        EXIT_AGREE_INFERRED,
+        "clip_by_global_norm(max_norm=3",
+    );
+}
+
+/// Every committed feature trace (schedules of three frameworks, groups, chains, the newly
+/// modelled options, verbatim dicts), checked as written, agrees with its declaration: a
+/// correct run is never reported as wrong.
+#[test]
+fn correct_golden_runs_are_never_reported_as_wrong() {
+    let dir = golden("features");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 180, "{}", files.len());
+    let mut wrong = Vec::new();
+    for f in &files {
+        let out = cli::check(f, None);
+        if out.status != cli::EXIT_AGREE {
+            wrong.push(format!("{}: exit {}\n{}", f.display(), out.status, out.text));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -73,14 +73,15 @@ class Recorder:
             transforms=self.transforms,
         )
 
-    def write(self, grads, new_params, hyperparams):
+    def write(self, grads, new_params, hyperparams, norms=None):
         hp = None
         if hyperparams is not None and "learning_rate" in hyperparams:
             # Only the learning rate: inject_hyperparams stores every hyperparameter as an f32
             # array (b1 = 0.8999999761581421), which is not the value the header declares, and
             # a schedule drives the learning rate.
             hp = {"learning_rate": jsonable(hyperparams["learning_rate"])}
-        self.writer.step(list(grads), list(new_params), hyperparameters=hp)
+        self.writer.step(list(grads), list(new_params), hyperparameters=hp,
+                         block_norms=None if norms is None else [list(n) for n in norms])
 
     @property
     def steps(self):
@@ -89,6 +90,49 @@ class Recorder:
     def close(self):
         if self.writer is not None:
             self.writer.close()
+
+
+def _adam_state(state):
+    """The first ScaleByAdamState-like node (count, mu, nu) of a (nested) optax state."""
+    if all(hasattr(state, a) for a in ("count", "mu", "nu")):
+        return state
+    children = state if isinstance(state, (tuple, list)) else getattr(state, "inner_state", None)
+    if children is None:
+        return None
+    if not isinstance(children, (tuple, list)):
+        children = [children]
+    for c in children:
+        found = _adam_state(c)
+        if found is not None:
+            return found
+    return None
+
+
+def _block_norms(optimizer, hp, grads, new_state, params):
+    """Per leaf [‖θ_{t−1}‖, ‖u_t‖] of optax `lamb` and `lars`, computed with optax's own
+    operations in its order (`scale_by_trust_ratio` divides by ‖u‖: for lars u = g + λθ, for
+    lamb the bias-corrected Adam direction plus λθ, from the state `update` returned), for
+    `optverify check --sample` (format.rs: tensors norms.<i>); None for other optimizers."""
+    if optimizer not in ("lamb", "lars"):
+        return None
+    wd = hp.get("weight_decay", 0.0)
+    if optimizer == "lars":
+        u = grads
+    else:
+        st = _adam_state(new_state)
+        if st is None:
+            return None
+        b1, b2 = hp.get("b1", 0.9), hp.get("b2", 0.999)
+        eps, eps_root = hp.get("eps", 1e-6), hp.get("eps_root", 0.0)
+        mu_hat = _optax.tree.bias_correction(st.mu, b1, st.count)
+        nu_hat = _optax.tree.bias_correction(st.nu, b2, st.count)
+        u = jax.tree.map(lambda m, v: m / (jnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat)
+    # add_decayed_weights skips a Python-float 0.0, as optax does.
+    if not (isinstance(wd, (int, float)) and wd == 0.0):
+        u = jax.tree.map(lambda g, p: g + wd * p, u, params)
+    p_leaves = jax.tree_util.tree_leaves(params)
+    u_leaves = jax.tree_util.tree_leaves(u)
+    return [jnp.stack([jnp.linalg.norm(p), jnp.linalg.norm(x)]) for p, x in zip(p_leaves, u_leaves)]
 
 
 def record(tx, path, *, optimizer, hyperparameters, format=None, dtype=None, producer=None,
@@ -113,7 +157,9 @@ def record(tx, path, *, optimizer, hyperparameters, format=None, dtype=None, pro
         hp = getattr(new_state, "hyperparams", None)
         g_leaves = jax.tree_util.tree_leaves(grads)
         p_leaves = jax.tree_util.tree_leaves(new_params)
-        jax.debug.callback(lambda g, p, h: rec.write(g, p, h), g_leaves, p_leaves, hp, ordered=True)
+        norms = _block_norms(optimizer, hyperparameters, grads, new_state, params)
+        jax.debug.callback(lambda g, p, h, n: rec.write(g, p, h, n), g_leaves, p_leaves, hp, norms,
+                           ordered=True)
         return updates, new_state
 
     wrapped = _optax.GradientTransformationExtraArgs(init_fn, update_fn)

@@ -260,9 +260,12 @@ class TraceWriter:
         # allow_nan=False: a bare NaN token is not JSON; non-finite values are strings by now.
         self._f.write(json.dumps(obj, allow_nan=False) + "\n")
 
-    def step(self, grad, params, loss=None, hyperparameters=None):
+    def step(self, grad, params, loss=None, hyperparameters=None, block_norms=None):
         """Record one step: the gradient used, the parameters after the step, the loss before
-        it, the hyperparameters used at it."""
+        it, the hyperparameters used at it. `block_norms` (binary traces of layer-wise
+        optimizers): per layout block the pair [‖θ before the step‖, ‖u‖ the trust ratio divides
+        by], as the framework computed them; written as the tensors `norms.<i>` for `check
+        --sample` (ignored in JSON Lines, which is checked in full)."""
         t = self.steps + 1
         rec = {"step": t}
         if loss is not None:
@@ -286,6 +289,11 @@ class TraceWriter:
             pb = self._blocks("params", params)
             tensors = {f"grad.{i}": b for i, b in enumerate(gb)}
             tensors.update({f"params.{i}": b for i, b in enumerate(pb)})
+            if block_norms is not None:
+                if len(block_norms) != len(pb):
+                    raise ValueError(f"step {t}: {len(block_norms)} block norms for {len(pb)} blocks")
+                for i, pair in enumerate(block_norms):
+                    tensors[f"norms.{i}"] = _to_numpy(pair, pb[i].dtype).reshape(-1)
             self._save(step_file_name(t), tensors, STEP_KEY, rec)
         self.steps = t
 

@@ -19,7 +19,7 @@
 //!   how many coordinates it saw.
 
 use super::cli::{self, CommandOutput, EXIT_AGREE, EXIT_BAD_INPUT, EXIT_DISAGREE};
-use super::compare::{self, Diff, Outcome, Reference};
+use super::compare::{self, Outcome, Reference};
 use super::format::{self, Dtype, Header, StepRecord};
 use super::kernels::{self, Kernel, Real};
 use super::presets::{self, Setting};
@@ -232,11 +232,25 @@ fn block_tensors<'a>(
     dtype: Dtype,
     sizes: &[usize],
 ) -> Result<Vec<Vec<&'a [u8]>>, BinaryError> {
+    block_tensors_sized(file, st, prefixes, dtype, |_, i| sizes[i], sizes.len())
+}
+
+/// [`block_tensors`] with the element count of `{prefix}.{i}` given by `size(prefix, i)`.
+fn block_tensors_sized<'a>(
+    file: &str,
+    st: &SafeTensors<'a>,
+    prefixes: &[&str],
+    dtype: Dtype,
+    size: impl Fn(&str, usize) -> usize,
+    n_blocks: usize,
+) -> Result<Vec<Vec<&'a [u8]>>, BinaryError> {
     let want = st_dtype(dtype);
+    let sizes: Vec<usize> = (0..n_blocks).collect();
     let mut out = Vec::with_capacity(prefixes.len());
     for p in prefixes {
         let mut blocks = Vec::with_capacity(sizes.len());
-        for (i, &n) in sizes.iter().enumerate() {
+        for i in 0..n_blocks {
+            let n = size(p, i);
             let name = format!("{p}.{i}");
             let view = st.tensor(&name).map_err(|_| {
                 field_err(
@@ -540,7 +554,27 @@ impl BinaryTrace {
                     format!("is {}, but the file is step {t}'s", record.step),
                 ));
             }
-            let blocks = block_tensors(&file, &st.0, &["grad", "params"], self.header.dtype, &self.sizes)?;
+            // Layer-wise runs may carry `norms.<i>` (2 values per block: format.rs).
+            let with_norms = st.0.tensor("norms.0").is_ok();
+            let prefixes: &[&str] = if with_norms {
+                &["grad", "params", "norms"]
+            } else {
+                &["grad", "params"]
+            };
+            let blocks = block_tensors_sized(
+                &file,
+                &st.0,
+                prefixes,
+                self.header.dtype,
+                |p, i| {
+                    if p == "norms" {
+                        2
+                    } else {
+                        self.sizes[i]
+                    }
+                },
+                self.sizes.len(),
+            )?;
             let base = mapped.mmap.as_ptr() as usize;
             let range = |s: &[u8]| {
                 let start = s.as_ptr() as usize - base;
@@ -558,6 +592,7 @@ impl BinaryTrace {
             record,
             grad: ranges[0].clone(),
             params: ranges[1].clone(),
+            norms: ranges.get(2).cloned(),
         })
     }
 
@@ -641,6 +676,7 @@ pub struct StepFile {
     record: StepRecord,
     grad: Vec<(usize, usize)>,
     params: Vec<(usize, usize)>,
+    norms: Option<Vec<(usize, usize)>>,
 }
 
 impl fmt::Debug for StepFile {
@@ -670,6 +706,11 @@ impl StepFile {
     pub fn params_block(&self, i: usize) -> &[u8] {
         let (a, b) = self.params[i];
         &self.mmap[a..b]
+    }
+    /// Little-endian bytes of the recorded norms of block `i` (`[‖θ_{t−1}‖, ‖u_t‖]`), when the
+    /// recorder wrote them (format.rs).
+    pub fn norms_block(&self, i: usize) -> Option<&[u8]> {
+        self.norms.as_ref().map(|n| &self.mmap[n[i].0..n[i].1])
     }
 }
 
@@ -1115,107 +1156,21 @@ fn new_outcome(reference: Reference, dtype: Dtype, tolerance: f64) -> Outcome {
     }
 }
 
-/// Compare ours with theirs coordinate by coordinate (the rules of
-/// [`super::compare`]'s module doc), updating the running scales; `false` if some coordinate
-/// is not bit-identical.
-fn compare_step<A: Real, B: Real>(
-    out: &mut Outcome,
-    step: u64,
-    ours: &[A],
-    theirs: &[B],
-    scale: &mut [A],
-    coords: &Coords,
-) -> bool {
-    let dtype = out.dtype;
-    let mut identical = true;
-    // Ours in the trace's dtype (a kernel), so the scaled count needs no rounding of ours.
-    let same_dtype = A::DTYPE == dtype;
-    // 2^(p+1) · (1 + 2⁻²⁰): the bound of the scaled count by the relative difference, with
-    // room for the rounding of rel.
-    let scaled_bound = match dtype {
-        Dtype::F64 => 2f64.powi(53),
-        Dtype::F32 => 2f64.powi(24),
-    } * (1.0 + 2f64.powi(-20));
-    for (k, ((&a, &b), s)) in ours.iter().zip(theirs).zip(scale.iter_mut()).enumerate() {
-        if a.is_finite() && a.abs() > *s {
-            *s = a.abs();
-        }
-        let (a, b) = (Real::to_f64(a), Real::to_f64(b));
-        if a.to_bits() == b.to_bits() {
-            continue;
-        }
-        let ulps = match dtype {
-            Dtype::F64 => crate::prec::ulps_between(a, b),
-            Dtype::F32 => f32::ulps_between(a as f32, b as f32),
-        };
-        let rel = if a == b {
-            0.0
-        } else if a.is_finite() && b.is_finite() {
-            (a - b).abs() / a.abs().max(b.abs()).max(Real::to_f64(*s))
-        } else {
-            f64::INFINITY
-        };
-        if ulps == 0 && rel == 0.0 {
-            continue;
-        }
-        if ulps != 0 {
-            identical = false;
-        }
-        // Most differing coordinates of a long run change nothing below: skip building the
-        // Diff (and its scaled ulps) unless some record can move. The scaled count is below
-        // rel · 2^(p+1) + 1 (ulp(S) > S · 2^-(p+1)) when ours is already in the trace's dtype.
-        let beyond = rel.is_nan() || rel > out.tolerance;
-        let moves = (ulps != 0
-            && (out.first_difference.is_none()
-                || out.worst_ulps.is_none_or(|w| ulps > w.ulps)
-                || out.worst_scaled_ulps.is_none_or(|w| {
-                    !same_dtype || rel * scaled_bound > w.scaled_ulps as f64 - 1.0 || !rel.is_finite()
-                })))
-            || (beyond && out.first_beyond.is_none())
-            || out.worst_rel.is_none_or(|w| rel > w.rel);
-        if !moves {
-            continue;
-        }
-        let d = Diff {
-            step,
-            coord: coords.global(k),
-            ours: a,
-            theirs: b,
-            ulps,
-            scaled_ulps: compare::scaled_ulps(dtype, a, b, Real::to_f64(*s)),
-            rel,
-        };
-        if ulps != 0 {
-            if out.first_difference.is_none() {
-                out.first_difference = Some(d);
-            }
-            if out.worst_ulps.is_none_or(|w| ulps > w.ulps) {
-                out.worst_ulps = Some(d);
-            }
-            if out
-                .worst_scaled_ulps
-                .is_none_or(|w| d.scaled_ulps > w.scaled_ulps)
-            {
-                out.worst_scaled_ulps = Some(d);
-            }
-        }
-        if beyond && out.first_beyond.is_none() {
-            out.first_beyond = Some(d);
-        }
-        if out.worst_rel.is_none_or(|w| rel > w.rel) {
-            out.worst_rel = Some(d);
-        }
-    }
-    identical
-}
-
 impl<T: Elem> Track<T> {
-    fn feed(&mut self, step: u64, g: &[T], theirs: &[T], coords: &Coords) {
+    fn feed(&mut self, step: u64, g: &[T], theirs: &[T], coords: &Coords, norms: Option<&[(usize, [T; 2])]>) {
         if self.stopped {
             return;
         }
         let res = match &mut self.engine {
-            Engine::Kernel { kernel, theta, .. } => kernel.step(theta, g),
+            Engine::Kernel { kernel, theta, .. } => match norms {
+                None => kernel.step(theta, g),
+                Some(n) => kernel.step_given_norms(theta, g, n).unwrap_or_else(|| {
+                    Err(crate::error::StepError::Invalid(format!(
+                        "{} cannot step from recorded block norms",
+                        kernel.describe()
+                    )))
+                }),
+            },
             Engine::Crate { opt, x, g: gx, .. } => {
                 for (d, &s) in gx.iter_mut().zip(g) {
                     *d = s.to_f64();
@@ -1230,12 +1185,22 @@ impl<T: Elem> Track<T> {
         }
         self.out.steps += 1;
         let identical = match &mut self.engine {
-            Engine::Kernel { theta, scale, .. } => {
-                compare_step(&mut self.out, step, theta, theirs, scale, coords)
-            }
-            Engine::Crate { x, scale, .. } => {
-                compare_step(&mut self.out, step, x.as_slice(), theirs, scale, coords)
-            }
+            Engine::Kernel { theta, scale, .. } => compare::compare_coordinates(
+                &mut self.out,
+                step,
+                |k| theta[k],
+                theirs,
+                scale,
+                |k| coords.global(k),
+            ),
+            Engine::Crate { x, scale, .. } => compare::compare_coordinates(
+                &mut self.out,
+                step,
+                |k| x[k],
+                theirs,
+                scale,
+                |k| coords.global(k),
+            ),
         };
         if identical {
             self.out.bit_identical_steps += 1;
@@ -1254,6 +1219,9 @@ pub struct BinaryOutcome {
     pub checked_coords: usize,
     /// Coordinates the diagnosis replayed.
     pub diagnosis_coords: usize,
+    /// Under `--sample` of a layer-wise optimizer: what checking the recorded block norms
+    /// against the kernel's own at step 1 found (one line).
+    pub norm_check: Option<String>,
 }
 
 /// Element-wise settings: coordinate i's update reads coordinate i only (plus per-step
@@ -1308,13 +1276,14 @@ fn run_typed<T: Elem>(
         if k < 2 {
             return Err(format!("--sample {k} is invalid; valid range: 2 ≤ K (coordinates per block; the first and last are always included)"));
         }
-        if !elementwise {
+        if !elementwise && !layerwise_from_norms(&setting, header) {
             return Err(format!(
-                "--sample is only for element-wise optimizers; {} {} is layer-wise (its update of a block depends on the block's norms) or its header declares transforms across coordinates: check it in full",
+                "--sample is only for element-wise optimizers and for optax lamb and lars traces that record their block norms (norms.<i>, format.rs); {} {} is layer-wise (its update of a block depends on the block's norms and statistics) or its header declares transforms across coordinates: check it in full",
                 header.preset, header.optimizer
             ));
         }
     }
+    let layerwise_sample = sample.is_some() && !elementwise;
     let tol = rel_tol.unwrap_or_else(|| compare::default_tolerance(header.dtype));
     let main = match sample {
         Some(k) => Coords::sample(trace, k),
@@ -1362,7 +1331,8 @@ fn run_typed<T: Elem>(
     let mut coord_sets = vec![main];
     let mut variants = vec![];
     let mut diagnosis_coords = 0;
-    if diagnose {
+    // A sampled layer-wise check has no diagnosis: its variants would need every coordinate.
+    if diagnose && !layerwise_sample {
         let label = format!("{} {}", header.preset, header.optimizer);
         let all = presets::variants(&label, &setting);
         let diag = if elementwise {
@@ -1378,6 +1348,23 @@ fn run_typed<T: Elem>(
         }
         coord_sets.push(diag);
     }
+    // Sampled layer-wise: the count of sampled coordinates per block, and the recorded norms
+    // checked against the kernel's own on step 1 (θ₀ from the header and g₁ in full: the one
+    // step whose full update needs no full replay).
+    let counts: Vec<usize> = match &coord_sets[0].picks {
+        Some(p) if layerwise_sample => {
+            let mut c = vec![0usize; trace.sizes.len()];
+            p.iter().for_each(|&(b, _)| c[b] += 1);
+            c
+        }
+        _ => Vec::new(),
+    };
+    let norm_check = if layerwise_sample && trace.steps() > 0 {
+        Some(check_recorded_norms::<T>(trace, &setting, &p0[0])?)
+    } else {
+        None
+    };
+    let mut block_norms: Vec<(usize, [T; 2])> = Vec::new();
     drop(p0);
     drop(parsed);
     drop(header_file);
@@ -1387,6 +1374,12 @@ fn run_typed<T: Elem>(
         let s = trace
             .step_with(t, coord_sets[0].picks.is_none())
             .map_err(|e| e.to_string())?;
+        if layerwise_sample {
+            block_norms.clear();
+            for (i, &n) in counts.iter().enumerate() {
+                block_norms.push((n, recorded_norms(&s, i)?));
+            }
+        }
         for (c, coords) in coord_sets.iter().enumerate() {
             if !tracks.iter().any(|tr| tr.coords == c && !tr.stopped) {
                 continue;
@@ -1405,7 +1398,12 @@ fn run_typed<T: Elem>(
         }
         for tr in tracks.iter_mut() {
             let c = tr.coords;
-            tr.feed(t, &g[c], &theirs[c], &coord_sets[c]);
+            let n = if c == 0 && layerwise_sample {
+                Some(block_norms.as_slice())
+            } else {
+                None
+            };
+            tr.feed(t, &g[c], &theirs[c], &coord_sets[c], n);
         }
     }
     let checked_coords = coord_sets[0].len(dim);
@@ -1416,6 +1414,84 @@ fn run_typed<T: Elem>(
         variants: variants.into_iter().zip(tracks.map(|t| t.out)).collect(),
         checked_coords,
         diagnosis_coords,
+        norm_check,
+    })
+}
+
+/// Layer-wise settings whose kernel steps a sample of coordinates from the block norms the
+/// trace records (`norms.<i>`): optax `lamb` and `lars`.
+fn layerwise_from_norms(setting: &Setting, header: &Header) -> bool {
+    header.preset == "optax" && matches!(setting, Setting::Lamb(_) | Setting::Lars(_))
+}
+
+/// The recorded `[‖θ_{t−1}‖, ‖u_t‖]` of block `i` of step file `s`.
+fn recorded_norms<T: Elem>(s: &StepFile, i: usize) -> Result<[T; 2], String> {
+    let b = s.norms_block(i).ok_or_else(|| {
+        format!(
+            "{}: no recorded block norms (tensors norms.<i>, format.rs): --sample on a layer-wise optimizer needs them (optverify.optax.record writes them for lamb and lars); check it in full",
+            s.file()
+        )
+    })?;
+    Ok([T::get(b, 0), T::get(b, 1)])
+}
+
+/// Step 1 replayed in full by the kernel (θ₀ from the header, g₁ from step 1), its block norms
+/// compared with the ones step 1 records. Returns the line `check --sample` prints.
+fn check_recorded_norms<T: Elem>(
+    trace: &BinaryTrace,
+    setting: &Setting,
+    p0: &[&[u8]],
+) -> Result<String, String> {
+    let header = trace.header();
+    let layout = header.layout();
+    let Some(mut kernel) = kernels::build_for_layout::<T>(&header.preset, setting, &layout) else {
+        return Ok("recorded block norms: not checked (no kernel)".into());
+    };
+    let s = trace.step_with(1, true).map_err(|e| e.to_string())?;
+    let mut theta = vec![T::zero(); trace.dim()];
+    let mut g = vec![T::zero(); trace.dim()];
+    for (i, block) in p0.iter().enumerate().take(trace.sizes.len()) {
+        let r = trace.offsets[i]..trace.offsets[i + 1];
+        T::decode(block, &mut theta[r.clone()]);
+        T::decode(s.grad_block(i), &mut g[r]);
+    }
+    kernel
+        .step(&mut theta, &g)
+        .map_err(|e| format!("{}: step 1: {e}", s.file()))?;
+    let ours = kernel.last_norms();
+    let mut bad = Vec::new();
+    for (i, o) in ours.iter().enumerate() {
+        let rec = recorded_norms::<T>(&s, i)?;
+        for (k, what) in ["‖θ₀‖", "‖u₁‖"].iter().enumerate() {
+            if o[k].to_f64().to_bits() != rec[k].to_f64().to_bits() {
+                let b = &header.layout[i];
+                let why = if header.preset == "optax"
+                    && !kernels::reduce::xla_norm_is_transcribed(b.rows, b.cols)
+                {
+                    ", a block whose XLA reduction order is not transcribed (kernels/reduce.rs): within its rounding bound"
+                } else {
+                    ""
+                };
+                bad.push(format!(
+                    "block {} {what}: recorded {:e}, kernel {:e} ({} ulps{why})",
+                    b.name,
+                    rec[k].to_f64(),
+                    o[k].to_f64(),
+                    T::ulps_between(rec[k], o[k])
+                ));
+            }
+        }
+    }
+    Ok(if bad.is_empty() {
+        format!(
+            "recorded block norms: step 1's ‖θ₀‖ and ‖u₁‖ of all {} blocks bit-identical to the kernel's (the later steps' norms are used as recorded)",
+            ours.len()
+        )
+    } else {
+        format!(
+            "recorded block norms DIFFER from the kernel's at step 1 (the sampled replay uses the recorded ones): {}",
+            bad.join("; ")
+        )
     })
 }
 
@@ -1569,9 +1645,10 @@ fn via_json_lines(
 fn sample_text(trace: &BinaryTrace, k: Option<usize>, o: &BinaryOutcome) -> String {
     match k {
         Some(k) => format!(
-            "sampled: {} of {} coordinates ({k} per block: first, last, vector-tail and chunk boundaries, the rest pseudo-random; whole blocks of ≤ {k}); counts below are over these coordinates\n",
+            "sampled: {} of {} coordinates ({k} per block: first, last, vector-tail and chunk boundaries, the rest pseudo-random; whole blocks of ≤ {k}); counts below are over these coordinates\n{}",
             o.checked_coords,
-            trace.dim()
+            trace.dim(),
+            o.norm_check.as_ref().map_or(String::new(), |l| format!("{l}\n"))
         ),
         None => String::new(),
     }
@@ -1656,7 +1733,11 @@ pub fn check(path: &Path, rel_tol: Option<f64>, sample: Option<usize>) -> Comman
         cli::summary_line(h, &o.declared)
     );
     let diag = cli::diagnosis(h, &results);
-    if o.diagnosis_coords < trace.dim() {
+    if o.norm_check.is_some() {
+        text.push_str(
+            "diagnosis: not run (a sampled layer-wise check replays the declared reference only; the convention variants need every coordinate: check in full)\n",
+        );
+    } else if o.diagnosis_coords < trace.dim() {
         text.push_str(&format!(
             "diagnosis on {} of {} coordinates (up to {DIAGNOSIS_SAMPLE} per block, chosen as by --sample; the optimizer is element-wise):\n",
             o.diagnosis_coords,

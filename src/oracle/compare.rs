@@ -694,6 +694,103 @@ fn ulps_in(dtype: Dtype, a: f64, b: f64) -> u64 {
     }
 }
 
+/// Compare one step's parameters coordinate by coordinate — ours (`ours(k)`, in the
+/// reference's type `A`: the trace's dtype for a kernel, f64 for the crate's optimizers)
+/// against the trace's `theirs` — and update `out`'s records (first difference, worst ulps,
+/// worst scaled ulps, first beyond the tolerance, worst relative difference). `scale` is the
+/// running max |θ| per coordinate (in `A`, updated here); `coord(k)` is the trace coordinate
+/// of position `k` (the identity in full, the sampled index under `--sample`). Returns whether
+/// the step is bit-identical. The one comparison of JSON Lines replays ([`replay`]) and binary
+/// traces ([`super::binary`]).
+pub(crate) fn compare_coordinates<A: Real, B: Real>(
+    out: &mut Outcome,
+    step: u64,
+    ours: impl Fn(usize) -> A,
+    theirs: &[B],
+    scale: &mut [A],
+    coord: impl Fn(usize) -> usize,
+) -> bool {
+    let dtype = out.dtype;
+    let mut identical = true;
+    // Ours in the trace's dtype (a kernel), so the scaled count needs no rounding of ours.
+    let same_dtype = A::DTYPE == dtype;
+    // 2^(p+1) · (1 + 2⁻²⁰): the bound of the scaled count by the relative difference, with
+    // room for the rounding of rel.
+    let scaled_bound = match dtype {
+        Dtype::F64 => 2f64.powi(53),
+        Dtype::F32 => 2f64.powi(24),
+    } * (1.0 + 2f64.powi(-20));
+    for (k, (&b, s)) in theirs.iter().zip(scale.iter_mut()).enumerate() {
+        let a = ours(k);
+        if a.is_finite() && a.abs() > *s {
+            *s = a.abs();
+        }
+        let (a, b) = (Real::to_f64(a), Real::to_f64(b));
+        if a.to_bits() == b.to_bits() {
+            continue;
+        }
+        let ulps = ulps_in(dtype, a, b);
+        let rel = if a == b {
+            0.0 // ±0
+        } else if a.is_finite() && b.is_finite() {
+            (a - b).abs() / a.abs().max(b.abs()).max(Real::to_f64(*s))
+        } else {
+            f64::INFINITY
+        };
+        if ulps == 0 && rel == 0.0 {
+            continue;
+        }
+        if ulps != 0 {
+            identical = false;
+        }
+        // Most differing coordinates of a long run change nothing below: skip building the
+        // Diff (and its scaled ulps) unless some record can move. The scaled count is below
+        // rel · 2^(p+1) + 1 (ulp(S) > S · 2^-(p+1)) when ours is already in the trace's dtype.
+        let beyond = rel.is_nan() || rel > out.tolerance;
+        let moves = (ulps != 0
+            && (out.first_difference.is_none()
+                || out.worst_ulps.is_none_or(|w| ulps > w.ulps)
+                || out.worst_scaled_ulps.is_none_or(|w| {
+                    !same_dtype || rel * scaled_bound > w.scaled_ulps as f64 - 1.0 || !rel.is_finite()
+                })))
+            || (beyond && out.first_beyond.is_none())
+            || out.worst_rel.is_none_or(|w| rel > w.rel);
+        if !moves {
+            continue;
+        }
+        let d = Diff {
+            step,
+            coord: coord(k),
+            ours: a,
+            theirs: b,
+            ulps,
+            scaled_ulps: scaled_ulps(dtype, a, b, Real::to_f64(*s)),
+            rel,
+        };
+        if ulps != 0 {
+            if out.first_difference.is_none() {
+                out.first_difference = Some(d);
+            }
+            if out.worst_ulps.is_none_or(|w| ulps > w.ulps) {
+                out.worst_ulps = Some(d);
+            }
+            if out
+                .worst_scaled_ulps
+                .is_none_or(|w| d.scaled_ulps > w.scaled_ulps)
+            {
+                out.worst_scaled_ulps = Some(d);
+            }
+        }
+        if beyond && out.first_beyond.is_none() {
+            out.first_beyond = Some(d);
+        }
+        if out.worst_rel.is_none_or(|w| rel > w.rel) {
+            out.worst_rel = Some(d);
+        }
+    }
+    identical
+}
+
 /// One reference being compared.
 struct Tracker {
     replayer: Replayer,
@@ -739,58 +836,15 @@ impl Tracker {
             return;
         }
         self.out.steps += 1;
-        let mut identical = true;
-        for (i, &b) in rec.params.iter().enumerate() {
-            let a = self.replayer.param(i);
-            if a.is_finite() {
-                self.scale[i] = self.scale[i].max(a.abs());
-            }
-            if a.to_bits() == b.to_bits() {
-                continue;
-            }
-            let ulps = ulps_in(self.out.dtype, a, b);
-            let rel = if a == b {
-                0.0 // ±0
-            } else if a.is_finite() && b.is_finite() {
-                (a - b).abs() / a.abs().max(b.abs()).max(self.scale[i])
-            } else {
-                f64::INFINITY
-            };
-            if ulps == 0 && rel == 0.0 {
-                continue;
-            }
-            let d = Diff {
-                step: rec.step,
-                coord: i,
-                ours: a,
-                theirs: b,
-                ulps,
-                scaled_ulps: scaled_ulps(self.out.dtype, a, b, self.scale[i]),
-                rel,
-            };
-            if ulps != 0 {
-                identical = false;
-                if self.out.first_difference.is_none() {
-                    self.out.first_difference = Some(d);
-                }
-                if self.out.worst_ulps.is_none_or(|w| ulps > w.ulps) {
-                    self.out.worst_ulps = Some(d);
-                }
-                if self
-                    .out
-                    .worst_scaled_ulps
-                    .is_none_or(|w| d.scaled_ulps > w.scaled_ulps)
-                {
-                    self.out.worst_scaled_ulps = Some(d);
-                }
-            }
-            if (rel.is_nan() || rel > self.out.tolerance) && self.out.first_beyond.is_none() {
-                self.out.first_beyond = Some(d);
-            }
-            if self.out.worst_rel.is_none_or(|w| rel > w.rel) {
-                self.out.worst_rel = Some(d);
-            }
-        }
+        let replayer = &self.replayer;
+        let identical = compare_coordinates(
+            &mut self.out,
+            rec.step,
+            |i| replayer.param(i),
+            &rec.params,
+            &mut self.scale,
+            |i| i,
+        );
         if identical {
             self.out.bit_identical_steps += 1;
         }

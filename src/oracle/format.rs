@@ -84,12 +84,25 @@
 //!                               tensors params0.0, params0.1, …: θ₀, one per layout block
 //!   step-00000001.safetensors   __metadata__["optverify-step"] = the step's JSON without grad/params
 //!                               tensors grad.0, grad.1, …, params.0, params.1, …: one per block
+//!                               optional norms.0, norms.1, …: 2 values per block (below)
 //!   step-00000002.safetensors   …
 //! ```
 //!
 //! * Tensor `X.i` belongs to layout block i: dtype `F32` for an `"f32"` trace, `F64` for
 //!   `"f64"`; any shape whose element count is the block's `rows × cols` (a recorder saves
-//!   a parameter tensor as is), values row-major. No other tensors may be present.
+//!   a parameter tensor as is), values row-major. No other tensors may be present, except:
+//! * **`norms.i`** (layer-wise optimizers, optional; all blocks or none): the two norms the
+//!   framework's trust ratio of block i was computed from at this step, in the trace's dtype,
+//!   as the framework computed them: `[‖θ_{t−1}‖, ‖u_t‖]`, θ_{t−1} the block before the step
+//!   and u_t the update the ratio divides by (optax `lars`: g + λθ; `lamb`: the bias-corrected
+//!   Adam direction plus λθ; λθ omitted for λ = 0). `check --sample K` needs them for optax
+//!   `lamb` and `lars`: a sampled coordinate's update is element-wise once the block's ratio
+//!   is known, and the ratio cannot be computed from K coordinates. `optverify.optax.record`
+//!   writes them for these two optimizers (with optax's own operations, in its order). The
+//!   check verifies step 1's pair against the kernel's own (θ₀ and g₁ read in full: the one
+//!   step whose complete update needs no full replay) and uses the later ones as recorded.
+//!   Adafactor would need per-row and per-column statistics as well (its factored moments and
+//!   RMS clipping); it is not sampled.
 //! * The metadata strings are the *same* JSON as the JSON Lines header and step lines, minus
 //!   the arrays: the reader deserializes them into the same [`Header`] and [`StepRecord`]
 //!   types, so every field (`loss`, `hyperparameters`, `param_groups`, `schedule`,

@@ -115,6 +115,26 @@ pub trait Kernel<T: Real>: Send {
     fn set_scalars(&mut self, _s: &crate::oracle::schedules::Scalars) -> bool {
         false
     }
+
+    /// One step of a layer-wise kernel on a subset of the coordinates (`--sample`), given
+    /// each block's norms as the trace recorded them: `blocks[i] = (n_i, [‖θ_{t−1}‖, ‖u_t‖])`,
+    /// `theta` and `g` holding the sampled coordinates of block 0, then block 1, …
+    /// (`n_i` of them). `None` when the kernel cannot step from recorded norms (element-wise
+    /// kernels use [`Kernel::step`] on any subset instead).
+    fn step_given_norms(
+        &mut self,
+        _theta: &mut [T],
+        _g: &[T],
+        _blocks: &[(usize, [T; 2])],
+    ) -> Option<Result<(), StepError>> {
+        None
+    }
+
+    /// The norms `[‖θ_{t−1}‖, ‖u_t‖]` of each block of the last full [`Kernel::step`] of a
+    /// layer-wise kernel (to check a trace's recorded norms against); empty otherwise.
+    fn last_norms(&self) -> Vec<[T; 2]> {
+        Vec::new()
+    }
 }
 
 /// The kernel transcribing `preset`'s implementation of `setting` in dtype `T`, or `None` when

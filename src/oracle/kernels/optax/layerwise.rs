@@ -186,6 +186,45 @@ impl<T: Real> Kernel<T> for Lamb<T> {
         self.adam.minus_lr = T::from_f64(-s.lr);
         s.momentum.is_none()
     }
+
+    /// The Adam moments are element-wise; only the ratio needs the block, and it is computed
+    /// from the recorded norms with the same expression as in [`Kernel::step`].
+    fn step_given_norms(
+        &mut self,
+        theta: &mut [T],
+        g: &[T],
+        blocks: &[(usize, [T; 2])],
+    ) -> Option<Result<(), StepError>> {
+        if blocks.len() != self.leaves.len() {
+            return Some(Err(StepError::DimensionMismatch {
+                what: "blocks (recorded norms)",
+                expected: self.leaves.len(),
+                got: blocks.len(),
+            }));
+        }
+        if let Err(e) = self.adam.advance(theta, g) {
+            return Some(Err(e));
+        }
+        let (bc1, _, bc2) = self.adam.corrections();
+        let mut i = 0;
+        for &(n, [param_norm, update_norm]) in blocks {
+            let ratio = trust_ratio(T::one(), T::zero(), param_norm, update_norm);
+            for _ in 0..n {
+                let a = &self.adam;
+                let mut u = bc1.apply(a.mu[i]) / ((bc2.apply(a.nu[i]) + a.eps_root).sqrt() + a.eps);
+                if let Some(s) = self.weight_decay {
+                    u = u + s * theta[i];
+                }
+                theta[i] = theta[i] + a.minus_lr * (u * ratio);
+                i += 1;
+            }
+        }
+        Some(Ok(()))
+    }
+
+    fn last_norms(&self) -> Vec<[T; 2]> {
+        self.last.iter().map(|r| [r.param_norm, r.update_norm]).collect()
+    }
 }
 
 /// `optax.lars` = `chain(add_decayed_weights(λ), masked(scale_by_trust_ratio(c, eps), True),
@@ -278,5 +317,52 @@ impl<T: Real> Kernel<T> for Lars<T> {
     fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
         self.minus_lr = T::from_f64(-s.lr);
         s.momentum.is_none()
+    }
+
+    /// `u = g + λθ` and the momentum trace are element-wise; the ratio comes from the
+    /// recorded norms, computed as in [`Kernel::step`].
+    fn step_given_norms(
+        &mut self,
+        theta: &mut [T],
+        g: &[T],
+        blocks: &[(usize, [T; 2])],
+    ) -> Option<Result<(), StepError>> {
+        if let Err(e) = check_input(theta, g, (!self.trace.is_empty()).then_some(self.trace.len())) {
+            return Some(Err(e));
+        }
+        if blocks.len() != self.leaves.len() {
+            return Some(Err(StepError::DimensionMismatch {
+                what: "blocks (recorded norms)",
+                expected: self.leaves.len(),
+                got: blocks.len(),
+            }));
+        }
+        if self.trace.is_empty() {
+            self.trace = vec![T::zero(); theta.len()];
+        }
+        let mut i = 0;
+        for &(n, [param_norm, update_norm]) in blocks {
+            let ratio = trust_ratio(self.trust_coefficient, self.eps, param_norm, update_norm);
+            for _ in 0..n {
+                let d = match self.weight_decay {
+                    Some(s) => g[i] + s * theta[i],
+                    None => g[i],
+                };
+                let u = self.minus_lr * (d * ratio);
+                self.trace[i] = u + self.momentum * self.trace[i];
+                let out = if self.nesterov {
+                    u + self.momentum * self.trace[i]
+                } else {
+                    self.trace[i]
+                };
+                theta[i] = theta[i] + out;
+                i += 1;
+            }
+        }
+        Some(Ok(()))
+    }
+
+    fn last_norms(&self) -> Vec<[T; 2]> {
+        self.last.iter().map(|r| [r.param_norm, r.update_norm]).collect()
     }
 }
