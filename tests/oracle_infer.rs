@@ -125,7 +125,9 @@ fn a_real_trace_with_noise_is_explained_by_nothing() {
 // ---------------------------------------------------------------- golden-trace relabels
 
 fn golden(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/golden")
+        .join(name)
 }
 
 /// `check` on the golden trace `name` with its header changed by `edit`.
@@ -151,7 +153,12 @@ fn check_relabelled(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> cl
 /// names what the run really is.
 fn assert_relabel(name: &str, edit: impl FnOnce(&mut serde_json::Value), status: u8, want: &str) {
     let out = check_relabelled(name, edit);
-    assert_ne!(out.status, cli::EXIT_AGREE, "{name}: a wrong declaration agreed\n{}", out.text);
+    assert_ne!(
+        out.status,
+        cli::EXIT_AGREE,
+        "{name}: a wrong declaration agreed\n{}",
+        out.text
+    );
     assert!(
         !out.text.lines().any(|l| l.starts_with("AGREES with as declared")),
         "{name}\n{}",
