@@ -300,6 +300,29 @@ struct State {
 }
 
 /// Adafactor with validated hyperparameters and its state (see the module documentation).
+///
+/// One step of [`AdafactorConfig::paper`] on a 2×2 matrix block (factored, Algorithm 4):
+/// ```
+/// use optverify::prelude::*;
+///
+/// let layout = Layout::from_shapes([("w", 2, 2)]);
+/// let mut ada = AdafactorConfig::paper().with_layout(layout).build().unwrap();
+/// // X = [[3, 4], [0, 0]], G = [[2, 0], [0, 1]] (row-major).
+/// let mut x = DVector::from_vec(vec![3.0, 4.0, 0.0, 0.0]);
+/// ada.step(&mut x, &DVector::from_vec(vec![2.0, 0.0, 0.0, 1.0])).unwrap();
+/// // t = 1: β̂₂ = 1 − 1 = 0, so R = row sums of G² = (4, 1), C = column sums = (4, 1)
+/// // (ε₁ = 1e-30 vanishes in these sums); V̂ = R Cᵀ/1ᵀR = [[16, 4], [4, 1]]/5,
+/// // U = G/√V̂ = [[2·√5/4, 0], [0, √5]], RMS(U) = √((5/4 + 5)/4) = 5/4 > d = 1, so
+/// // Û = U/(5/4) = [[2/√5, 0], [0, 4/√5]]. ρ₁ = min(1e-2, 1/√1) = 1e-2,
+/// // α = max(1e-3, RMS(X)) ρ₁ = √(25/4) · 1e-2 = 0.025.
+/// let s5 = 5f64.sqrt();
+/// let x1 = [3.0 - 0.025 * 2.0 / s5, 4.0, 0.0, -0.025 * 4.0 / s5];
+/// // A few roundings (sums, square roots, divisions) on each side: 1e-15 relative.
+/// for (xi, ei) in x.iter().zip(x1) {
+///     assert!((xi - ei).abs() <= 1e-15 * ei.abs(), "{x}");
+/// }
+/// assert!((x[0] - 2.9776393).abs() < 1e-7 && (x[3] + 0.0447214).abs() < 1e-7, "{x}");
+/// ```
 #[derive(Debug, Clone)]
 pub struct Adafactor {
     config: AdafactorConfig,

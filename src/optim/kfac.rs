@@ -384,6 +384,45 @@ pub struct DampedInverses {
 }
 
 /// K-FAC with validated hyperparameters and its state (see the module documentation).
+///
+/// One fixed-rate step on a single 1×1 layer (no bias), where both Kronecker factors are
+/// 1×1 and the damped inverse can be written out by hand:
+/// ```
+/// use optverify::optim::kfac::{FisherTargets, KfacLayer, LayerStats, PiRule, UpdateRule};
+/// use optverify::prelude::*;
+/// use nalgebra::DMatrix;
+///
+/// let layer = KfacLayer { weight: "w".into(), bias: None, outputs: 1, inputs: 1 };
+/// let mut kfac = KfacConfig {
+///     damping: 4.0,
+///     l2: 0.0,
+///     max_decay: 0.95,
+///     inverse_period: 20,
+///     pi: PiRule::TraceNorm,
+///     update: UpdateRule::Fixed { lr: 0.5, momentum: 0.9 },
+///     targets: FisherTargets::Empirical,
+///     layers: vec![layer],
+///     layout: Layout::from_shapes([("w", 1, 1)]),
+/// }
+/// .build()
+/// .unwrap();
+/// // Two examples with activations a = (2, −2) and pre-activation gradients g = (1, −1):
+/// // Ā = mean(a²) = 4, G = mean(g²) = 1.
+/// kfac.observe(&[LayerStats {
+///     activations: DMatrix::from_column_slice(2, 1, &[2.0, -2.0]),
+///     preactivation_grads: DMatrix::from_column_slice(2, 1, &[1.0, -1.0]),
+///     examples: 2,
+/// }])
+/// .unwrap();
+/// let mut x = DVector::from_vec(vec![1.0]);
+/// kfac.step(&mut x, &DVector::from_vec(vec![8.0])).unwrap();
+/// // π = √((tr Ā/1)/(tr G/1)) = √4 = 2, γ = √λ = 2: (G + γ/π) = 1 + 1 = 2 and
+/// // (Ā + πγ) = 4 + 4 = 8, so Δ = −8/(2·8) = −0.5; the first step has no δ₀ (momentum
+/// // unused): x₁ = 1 + 0.5·(−0.5) = 0.75.
+/// // Two 1×1 Cholesky inverses and three products: a few roundings, 1e-15 relative.
+/// assert!((x[0] - 0.75).abs() <= 1e-15 * 0.75, "{x}");
+/// assert_eq!(kfac.inverses()[0].pi, 2.0);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Kfac {
     config: KfacConfig,
