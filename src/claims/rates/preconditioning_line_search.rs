@@ -386,7 +386,12 @@ fn check_preconditioning(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         ));
         return Ok(ev);
     };
-    let below = found3.iter().filter(|c| c.0 < m0).count();
+    // The card's claim: no counterexample with entries smaller than A₀'s largest entry (3).
+    // Counted against the card's A₀, not against the search's own first find (whose largest
+    // entry m₀ has nothing below it by construction of the search order).
+    let expected_a0 = DMatrix::from_row_slice(3, 3, &[2.0, 1.0, 1.0, 1.0, 3.0, 2.0, 1.0, 2.0, 3.0]);
+    let a0_largest = expected_a0.amax() as i32;
+    let below = found3.iter().filter(|c| c.0 < a0_largest).count();
     let found2 = integer_search(2, search2);
     ev.push(
         Measurement::new(
@@ -399,7 +404,7 @@ fn check_preconditioning(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     );
     ev.push(
         Measurement::new(
-            format!("3×3 integer SPD matrices with entries < {m0} that Jacobi makes worse"),
+            format!("3×3 integer SPD matrices with entries < {a0_largest} that Jacobi makes worse"),
             below as f64,
             0.0,
             Relation::Exact,
@@ -692,7 +697,6 @@ fn check_preconditioning(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let a0_exact = (7.0 + 17f64.sqrt()) / 2.0;
     let tol_k = kappa_uncertainty(&th::sorted_eigen(&c.a).0, c.abs_a.norm()) + c.kappa_j_rel;
     let closed = ((c.kappa - a0_exact).abs() / a0_exact).max((c.kappa_j - 6.0).abs() / 6.0);
-    let expected_a0 = DMatrix::from_row_slice(3, 3, &[2.0, 1.0, 1.0, 1.0, 3.0, 2.0, 1.0, 2.0, 3.0]);
     ev.push(
         Measurement::new(
             "the search's first counterexample is A₀ = [[2,1,1],[1,3,2],[1,2,3]] (max entry gap)",
