@@ -267,8 +267,10 @@ fn gram(n: usize, rng: &mut ChaCha8Rng) -> DMatrix<f64> {
     &m * m.transpose() + DMatrix::identity(n, n) * 0.01
 }
 
-/// Whether Jacobi makes κ worse beyond the eigenvalue rounding of both matrices.
-fn jacobi_worse(a: &DMatrix<f64>) -> Option<(f64, f64)> {
+/// κ(A), κ_J = κ(D^{-1/2}AD^{-1/2}) and whether Jacobi makes κ worse beyond the eigenvalue
+/// rounding of both matrices ([`kappa_uncertainty`] of each); `None` if A is not numerically
+/// positive definite.
+fn jacobi_kappas(a: &DMatrix<f64>) -> Option<(f64, f64, bool)> {
     let n = a.nrows();
     let (vals, _) = th::sorted_eigen(a);
     if vals[0] <= 0.0 {
@@ -278,13 +280,8 @@ fn jacobi_worse(a: &DMatrix<f64>) -> Option<(f64, f64)> {
     let (vals_j, _) = th::sorted_eigen(&aj);
     let k = vals[n - 1] / vals[0];
     let kj = vals_j[n - 1] / vals_j[0];
-    // Relative error of each κ ≤ dλ/λ_max + dλ/λ_min with dλ ≤ (8n+3)u‖|A|‖_F.
-    let rel = |v: &DVector<f64>, m: &DMatrix<f64>| {
-        let dl = (8 * n + 3) as f64 * UNIT_ROUNDOFF * m.abs().norm();
-        dl / v[n - 1] + dl / v[0]
-    };
-    let tol = rel(&vals, a) + rel(&vals_j, &aj);
-    (kj > k * (1.0 + tol)).then_some((k, kj))
+    let tol = kappa_uncertainty(&vals, a.abs().norm()) + kappa_uncertainty(&vals_j, aj.abs().norm());
+    Some((k, kj, kj > k * (1.0 + tol)))
 }
 
 /// Exhaustive search over symmetric integer n×n matrices (n = 2 or 3) with diagonal entries in
@@ -326,7 +323,7 @@ fn integer_search(n: usize, max_entry: i32) -> Vec<(i32, DMatrix<f64>, f64, f64)
                         k += 1;
                     }
                 }
-                if let Some((kap, kj)) = jacobi_worse(&a) {
+                if let Some((kap, kj, true)) = jacobi_kappas(&a) {
                     at_m.push((m, a, kap, kj));
                 }
             }
@@ -446,9 +443,12 @@ fn check_preconditioning(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let mut worse = 0usize;
         for j in 0..grams {
             let a = gram(n, &mut rng);
-            let k = th::condition_number(&a);
-            let kj = th::condition_number(&th::jacobi_scaled(&a));
-            if jacobi_worse(&a).is_some() {
+            let Some((k, kj, is_worse)) = jacobi_kappas(&a) else {
+                return Err(CheckError::Other(format!(
+                    "{ID}: a random Gram matrix MMᵀ + I/100 (n = {n}) has a non-positive computed eigenvalue"
+                )));
+            };
+            if is_worse {
                 worse += 1;
             }
             gram_points.push((n, k, kj));
