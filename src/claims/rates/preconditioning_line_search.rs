@@ -676,9 +676,11 @@ fn check_preconditioning(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         let n = a.nrows() as f64;
         let best = th::best_diagonal_scaling_kappa(a, 12);
         let kj = th::condition_number(&th::jacobi_scaled(a));
-        // κ rounding ≤ 2(8n+3)u‖|A|‖_F/λ_min relative at both sides: 1e-12 covers it for these
-        // 3×3 instances (κ ≤ 1e3, entries O(1)).
-        vds = vds.max(kj / (n * best) / (1.0 + 1e-12));
+        // Both sides are computed condition numbers of SPD matrices M: by [`kappa_uncertainty`]
+        // each has relative error ≤ (8n+3)u‖|M|‖_F(1/λ_max + 1/λ_min) ≤ (8n+3)u√n(1 + κ), since
+        // ‖|M|‖_F = ‖M‖_F ≤ √n·λ_max. (For the Gram matrices MMᵀ + I/100, κ ≤ 901: ≈ 10⁻¹¹.)
+        let rel = |k: f64| (8.0 * n + 3.0) * UNIT_ROUNDOFF * n.sqrt() * (1.0 + k);
+        vds = vds.max(kj / (n * best) / (1.0 + rel(kj) + rel(best)));
         if i == 0 {
             a0_best = best;
         }
