@@ -538,12 +538,12 @@ impl Claim {
             "similar" => Ok(Claim::Similar),
             "faster" => Ok(Claim::Faster),
             "none" => Ok(Claim::None),
-            _ => Err(CheckError::Card(CardError::WrongType {
-                card: ctx.card.id.clone(),
-                section: "statement".into(),
-                key: key.into(),
-                expected: "\"slower\", \"similar\", \"faster\" or \"none\"",
-            })),
+            found => Err(crate::claims::bad_statement(
+                &ctx.card.id,
+                key,
+                found,
+                "\"slower\", \"similar\", \"faster\" or \"none\"",
+            )),
         }
     }
 

@@ -365,13 +365,13 @@ fn check_preconditioning(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let any_spd = match hypothesis.as_str() {
         "kappa-decreases" => false,
         "any-spd" => true,
-        other => {
-            return Err(CheckError::Card(crate::claims::CardError::WrongType {
-                card: ID.into(),
-                section: "statement".into(),
-                key: format!("hypothesis (found {other:?})"),
-                expected: "\"kappa-decreases\" or \"any-spd\"",
-            }))
+        found => {
+            return Err(bad_statement(
+                ID,
+                "hypothesis",
+                found,
+                "\"kappa-decreases\" or \"any-spd\"",
+            ))
         }
     };
     let seed = ctx.u64("seed")?;
