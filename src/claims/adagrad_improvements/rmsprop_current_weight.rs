@@ -38,26 +38,29 @@ fn share_of((total, current): (f64, f64)) -> f64 {
     }
 }
 
-fn rms_share(k: usize, g: f64) -> Result<f64, CheckError> {
-    let mut opt = RmsPropConfig::lecture(1e-3, g, 1e-8).build()?;
+/// The current gradient's share in the accumulator `acc` reads after `k` steps of `opt` from
+/// B₀ = 0 on two coordinates: coordinate 0 sees gradient 1 at every step (its accumulator is
+/// Σ_j w_j), coordinate 1 only at step k (its accumulator is w_k).
+fn impulse_share<O: Optimizer>(
+    mut opt: O,
+    k: usize,
+    acc: impl Fn(&O) -> Option<&DVector<f64>>,
+) -> Result<f64, CheckError> {
     let mut x = DVector::zeros(2);
     for t in 1..=k {
         let gr = DVector::from_vec(vec![1.0, if t == k { 1.0 } else { 0.0 }]);
         opt.step(&mut x, &gr)?;
     }
-    let b = opt.v().cloned().unwrap_or_else(|| DVector::zeros(2));
+    let b = acc(&opt).cloned().unwrap_or_else(|| DVector::zeros(2));
     Ok(share_of((b[0], b[1])))
 }
 
+fn rms_share(k: usize, g: f64) -> Result<f64, CheckError> {
+    impulse_share(RmsPropConfig::lecture(1e-3, g, 1e-8).build()?, k, |o| o.v())
+}
+
 fn ada_share(k: usize) -> Result<f64, CheckError> {
-    let mut opt = AdaGradConfig::lecture(1e-3, 1e-8).build()?;
-    let mut x = DVector::zeros(2);
-    for t in 1..=k {
-        let gr = DVector::from_vec(vec![1.0, if t == k { 1.0 } else { 0.0 }]);
-        opt.step(&mut x, &gr)?;
-    }
-    let b = opt.sum_of_squares().cloned().unwrap_or_else(|| DVector::zeros(2));
-    Ok(share_of((b[0], b[1])))
+    impulse_share(AdaGradConfig::lecture(1e-3, 1e-8).build()?, k, |o| o.sum_of_squares())
 }
 
 fn check_rmsprop_weight(ctx: &CheckContext) -> Result<Evidence, CheckError> {
