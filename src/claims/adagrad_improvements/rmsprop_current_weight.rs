@@ -97,7 +97,9 @@ fn check_rmsprop_weight(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         for &k in &ks {
             let s_rms = rms_share(k, g)?;
             let s_ada = ada_share(k)?;
-            // AdaGrad: every weight is exactly 1 (sums of 0 and 1), share 1/k to one rounding.
+            // AdaGrad: the accumulators are sums of squares of 0 and 1, so Σ_j w_j = k and w_k = 1
+            // exactly (k ≤ 2⁵³), and the share w_k/Σ_j w_j is the correctly rounded 1/k: it must
+            // equal 1.0/k bit for bit.
             ada_worst = ada_worst.max((s_ada - 1.0 / k as f64).abs() * k as f64);
             curve.push((k as f64, s_rms));
             // Printed statement (witness), γ ∈ [0, 1].
@@ -183,10 +185,10 @@ fn check_rmsprop_weight(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         Measurement::new(
             "AdaGrad: measured share = 1/k (max k·|s − 1/k|)",
             ada_worst,
-            2.0 * UNIT_ROUNDOFF * 4.0,
-            Relation::AtMost,
+            0.0,
+            Relation::Exact,
         )
-        .with_note("optim::adagrad's sum of squares: every weight exactly 1"),
+        .with_note("optim::adagrad's sum of squares: every weight exactly 1, the sum exactly k, so the share is the correctly rounded 1/k"),
     );
     ev.push(
         Measurement::new(
