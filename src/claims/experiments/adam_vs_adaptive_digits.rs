@@ -38,7 +38,7 @@
 //! The settings a mode runs are listed in its `settings`; the pairs of the others are not
 //! judged (quick mode runs the logistic regression only).
 
-use super::{linear_init, split, SPLIT_SEED};
+use super::{linear_init, logistic_on, mlp_on, split, SPLIT_SEED};
 use crate::claims::common::stats::{t_band, t_interval};
 use crate::claims::{
     CardError, CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation,
@@ -51,9 +51,8 @@ use crate::optim::rmsprop::RmsPropConfig;
 use crate::optim::sgd::SgdConfig;
 use crate::optim::Optimizer;
 use crate::problems::curvature::KfacModel;
-use crate::problems::data::{digits, DIGITS_CLASSES};
 use crate::problems::{BatchSampler, DropoutOracle, GradientOracle, LastBatch, Mlp, Multinomial, Objective};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DVector;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -187,26 +186,9 @@ enum Net {
 impl Net {
     /// The setting's model on the digits `rows`, L2 coefficient `lambda`.
     fn new(setting: Setting, rows: &[usize], hidden: usize, lambda: f64) -> Result<Net, CheckError> {
-        let d = digits().map_err(|e| CheckError::Other(e.to_string()))?;
-        let x = d.features.select_rows(rows);
-        let err = |e: crate::problems::ProblemError| CheckError::Other(e.to_string());
         Ok(match setting {
-            Setting::Logistic => Net::Logistic(
-                Multinomial::new(
-                    x,
-                    rows.iter().map(|&i| usize::from(d.labels[i])).collect(),
-                    DIGITS_CLASSES,
-                    true,
-                    lambda,
-                )
-                .map_err(err)?,
-            ),
-            Setting::Mlp | Setting::Dropout => {
-                let y = DMatrix::from_fn(rows.len(), DIGITS_CLASSES, |k, c| {
-                    f64::from(u8::from(usize::from(d.labels[rows[k]]) == c))
-                });
-                Net::Mlp(Mlp::new(x, y, hidden, true, lambda).map_err(err)?)
-            }
+            Setting::Logistic => Net::Logistic(logistic_on(rows, lambda)?),
+            Setting::Mlp | Setting::Dropout => Net::Mlp(mlp_on(rows, hidden, lambda)?),
         })
     }
 
