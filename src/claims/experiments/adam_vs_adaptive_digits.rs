@@ -332,6 +332,15 @@ impl Params {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // Paired intervals need two seeds at least (one replicate has no spread: its
+        // "interval" would be a point that confirms or contradicts anything).
+        let seeds = ctx.usize("seeds")?;
+        if seeds < 2 || ctx.usize("tuning_seeds")? == 0 {
+            return Err(CheckError::Other(format!(
+                "{}: needs seeds ≥ 2 (paired t-intervals) and tuning_seeds ≥ 1",
+                ctx.card.id
+            )));
+        }
         Ok(Params {
             hidden: ctx.usize("hidden")?,
             lambda: ctx.f64("l2")?,
@@ -341,7 +350,7 @@ impl Params {
             validation_fraction: ctx.f64("validation_fraction")?,
             validation_seed: ctx.u64("validation_seed")?,
             tuning_seeds: ctx.usize("tuning_seeds")?,
-            seeds: ctx.usize("seeds")?,
+            seeds,
             final_seed: ctx.u64("final_seed")?,
             grids: settings
                 .iter()
@@ -620,14 +629,6 @@ fn pairs(ctx: &CheckContext) -> Result<Vec<Pair>, CheckError> {
     Ok(out)
 }
 
-/// (mean, lower, upper) of `xs` at level 1 − α (the single value for one replicate).
-fn interval(xs: &[f64], alpha: f64) -> (f64, f64, f64) {
-    if xs.len() < 2 {
-        return (xs[0], xs[0], xs[0]);
-    }
-    t_interval(xs, alpha)
-}
-
 fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let params = Params::read(ctx)?;
     let family_alpha = ctx.f64("family_alpha")?;
@@ -702,8 +703,8 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 .iter()
                 .map(|c| c[params.epochs])
                 .collect();
-            let (am, alo, ahi) = interval(&a, alpha);
-            let (fm, flo, fhi) = interval(&f, alpha);
+            let (am, alo, ahi) = t_interval(&a, alpha);
+            let (fm, flo, fhi) = t_interval(&f, alpha);
             ev.push(
                 Measurement::new(
                     format!(
@@ -742,7 +743,7 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 aucs(pair.setting, pair.competitor),
             );
             let r: Vec<f64> = ra.iter().zip(&ca).map(|(a, b)| a.ln() - b.ln()).collect();
-            let (mean, lo, hi) = interval(&r, alpha);
+            let (mean, lo, hi) = t_interval(&r, alpha);
             Judged {
                 pair,
                 name: format!(
@@ -894,9 +895,7 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 x: epochs_x.clone(),
                 y: mean,
             });
-            if reps.len() >= 2 {
-                series.extend(t_band(&label, alpha, &epochs_x, reps));
-            }
+            series.extend(t_band(&label, alpha, &epochs_x, reps));
         }
         ev.figures.push(Figure {
             id: s.key().into(),
