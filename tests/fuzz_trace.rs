@@ -769,7 +769,9 @@ fn exercise_hyper((preset, optimizer, map, shape): &HyperInput) -> Result<(), Te
                     cols,
                 })
                 .collect();
-            let setting = setting.with_layout(&blocks);
+            let setting = setting
+                .with_layout(&blocks)
+                .map_err(|e| TestCaseError::fail(format!("shapes of 1..5 fit: {e}")))?;
             let _ = setting.build();
             for v in presets::variants("fuzz", &setting) {
                 let _ = v.setting.build();

@@ -134,7 +134,9 @@ fn hyperparameters(data: &[u8]) {
                 cols: 1,
             },
         ];
-        let setting = setting.with_layout(&layout);
+        let Ok(setting) = setting.with_layout(&layout) else {
+            return;
+        };
         let _ = setting.build();
         for v in presets::variants("fuzz", &setting) {
             let _ = v.setting.build();
