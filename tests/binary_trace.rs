@@ -344,3 +344,33 @@ fn layerwise_traces_sample_from_their_recorded_block_norms() {
         );
     }
 }
+
+/// A header built in code is not checked by a reader: the writer checks its layout before it
+/// creates anything (2³² × 2³² wraps to 0, which `params0: []` would otherwise match).
+#[test]
+fn the_writer_refuses_a_hand_built_header_whose_layout_overflows() {
+    use optverify::oracle::format::{BlockSpec, Dtype, Header, FORMAT_NAME, FORMAT_VERSION};
+    let big = 1usize << 32;
+    let header = Header {
+        format: FORMAT_NAME.into(),
+        version: FORMAT_VERSION,
+        optimizer: "sgd".into(),
+        preset: "pytorch".into(),
+        hyperparameters: serde_json::Map::new(),
+        layout: vec![BlockSpec {
+            name: "w".into(),
+            rows: big,
+            cols: big,
+        }],
+        dtype: Dtype::F32,
+        producer: "test".into(),
+        params0: vec![],
+        param_groups: None,
+        schedule: None,
+        transforms: vec![],
+    };
+    let d = scratch("overflow-writer").join("t.ovt");
+    let e = binary::BinaryWriter::create(&d, &header).unwrap_err().to_string();
+    assert!(e.contains("layout block 0") && e.contains("overflows"), "{e}");
+    assert!(!d.exists(), "nothing is created for a header that is refused");
+}

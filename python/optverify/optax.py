@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import optax as _optax
 
-from .trace import TraceWriter, jsonable
+from .trace import Closing, TraceWriter, jsonable
 
 __all__ = ["record", "Recorder"]
 
@@ -41,8 +41,9 @@ def _leaf_names(tree):
     return names
 
 
-class Recorder:
-    """Holds the trace writer of a wrapped transformation; `close()` when done."""
+class Recorder(Closing):
+    """Holds the trace writer of a wrapped transformation; `close()` when done (or use it as a
+    context manager)."""
 
     def __init__(self, path, optimizer, hyperparameters, format, dtype, producer, schedule, transforms):
         self.path = path

@@ -16,7 +16,7 @@ defaults) and θ₀, read when `watch` is called (so call it before the first st
 """
 import torch as _torch
 
-from .trace import TraceWriter, jsonable
+from .trace import Closing, TraceWriter, jsonable
 
 __all__ = ["watch", "Watcher"]
 
@@ -28,7 +28,7 @@ def _group_hparams(group, keys):
     return {k: jsonable(group[k]) for k in keys if k in group}
 
 
-class Watcher:
+class Watcher(Closing):
     """The recorder `watch` returns: `close()` (or use it as a context manager) when done;
     `remove()` detaches the hooks without closing; `set_loss(x)` records the loss of the next
     step (optional). `steps` counts the steps written."""
@@ -117,13 +117,6 @@ class Watcher:
         """Detach the hooks and close the trace."""
         self.remove()
         self.writer.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 def watch(optimizer, path, *, model=None, names=None, format=None, dtype=None, optimizer_name=None,

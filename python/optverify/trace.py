@@ -139,7 +139,22 @@ def _to_numpy(a, np_dtype):
     return np.ascontiguousarray(a)
 
 
-class TraceWriter:
+class Closing:
+    """Context-manager support for the recorders: `with ... as w:` calls `w.close()` on exit
+    (also on an exception; the exception propagates)."""
+
+    def close(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class TraceWriter(Closing):
     """Writes an optverify trace, one `step()` per optimizer step.
 
     Give the initial parameters either as `named_params` ((name, array) pairs, e.g.
@@ -300,10 +315,3 @@ class TraceWriter:
     def close(self):
         if self.format == "jsonl" and not self._f.closed:
             self._f.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False

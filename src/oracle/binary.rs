@@ -788,25 +788,19 @@ fn write_file(
 }
 
 impl BinaryWriter {
-    /// Create `dir` (it must not exist, or be empty) and write the header file.
+    /// Create `dir` (it must not exist, or be empty) and write the header file. The header is
+    /// checked before anything is created.
     ///
     /// # Errors
-    /// I/O errors; a non-empty `dir`; `params0` not matching the layout or the dtype.
+    /// I/O errors; a non-empty `dir`; a layout whose sizes overflow; `params0` not matching
+    /// the layout or the dtype.
     pub fn create(dir: &Path, header: &Header) -> std::io::Result<Self> {
-        if dir.exists() {
-            if std::fs::read_dir(dir)?.next().is_some() {
-                return Err(io_err(
-                    dir,
-                    "exists and is not empty; a binary trace needs a new directory",
-                ));
-            }
-        } else {
-            std::fs::create_dir_all(dir)?;
-        }
         let layout: Vec<(String, usize)> = header
-            .layout
+            .layout()
+            .map_err(|e| io_err(dir, e))?
+            .blocks()
             .iter()
-            .map(|b| (b.name.clone(), b.rows * b.cols))
+            .map(|b| (b.name.clone(), b.len()))
             .collect();
         let dim: usize = layout.iter().map(|(_, n)| n).sum();
         if header.params0.len() != dim {
@@ -819,6 +813,16 @@ impl BinaryWriter {
             ));
         }
         let blocks = encode_blocks(header.dtype, "params0", &header.params0, &layout, false)?;
+        if dir.exists() {
+            if std::fs::read_dir(dir)?.next().is_some() {
+                return Err(io_err(
+                    dir,
+                    "exists and is not empty; a binary trace needs a new directory",
+                ));
+            }
+        } else {
+            std::fs::create_dir_all(dir)?;
+        }
         let mut json = serde_json::to_value(Header {
             params0: vec![],
             ..header.clone()
@@ -1307,7 +1311,7 @@ fn run_typed<T: Elem>(
         x
     };
     let x0_main: Vec<T> = x0_of(&main);
-    let layout = header.layout();
+    let layout = header.layout().map_err(|e| e.to_string())?;
     let declared = match kernels::build_for_layout::<T>(&header.preset, &setting, &layout) {
         Some(kernel) => {
             let reference = Reference::Kernel {
@@ -1443,7 +1447,7 @@ fn check_recorded_norms<T: Elem>(
     p0: &[&[u8]],
 ) -> Result<String, String> {
     let header = trace.header();
-    let layout = header.layout();
+    let layout = header.layout().map_err(|e| e.to_string())?;
     let Some(mut kernel) = kernels::build_for_layout::<T>(&header.preset, setting, &layout) else {
         return Ok("recorded block norms: not checked (no kernel)".into());
     };

@@ -812,7 +812,10 @@ pub fn trace(
         }
     };
     // Layer-wise optimizers (LAMB, LARS) take one trust ratio per block of the layout.
-    let setting = setting.with_layout(&layout);
+    let setting = match setting.with_layout(&layout) {
+        Ok(s) => s,
+        Err(e) => return bad(format!("error: {e}")),
+    };
     let dtype = dtype.or(source_dtype).unwrap_or(Dtype::F64);
     if let Some(i) = params0.iter().position(|x| !x.is_finite()) {
         return bad(format!("error: params0[{i}] = {} is not finite", params0[i]));

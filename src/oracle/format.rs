@@ -282,8 +282,13 @@ impl Header {
     }
 
     /// The crate's [`crate::optim::Layout`] for this header.
-    pub fn layout(&self) -> crate::optim::Layout {
-        crate::optim::Layout::from_shapes(self.layout.iter().map(|b| (b.name.clone(), b.rows, b.cols)))
+    ///
+    /// # Errors
+    /// [`crate::layout::LayoutError`] naming the block whose `rows × cols` (or the running
+    /// total) overflows `usize`: possible for a header built by hand; a header read by
+    /// [`TraceReader`] or [`super::binary::BinaryTrace`] was checked.
+    pub fn layout(&self) -> Result<crate::optim::Layout, crate::layout::LayoutError> {
+        crate::optim::Layout::try_from_shapes(self.layout.iter().map(|b| (b.name.clone(), b.rows, b.cols)))
     }
 }
 

@@ -131,13 +131,9 @@ fn decl(field: &str, message: impl Into<String>) -> PresetError {
 pub fn plan(header: &Header) -> Result<Plan, PresetError> {
     let preset = header.preset.as_str();
     let nblocks = header.layout.len();
-    // Block name → (index, first coordinate).
-    let mut offsets = Vec::with_capacity(nblocks);
-    let mut off = 0;
-    for b in &header.layout {
-        offsets.push(off);
-        off += b.rows * b.cols;
-    }
+    // Each block's coordinates (checked sizes: a header built by hand may overflow).
+    let layout = header.layout().map_err(|e| decl("layout", e.to_string()))?;
+    let dim = layout.dim();
     let block_index = |name: &str, field: &str| -> Result<usize, PresetError> {
         header.layout.iter().position(|b| b.name == name).ok_or_else(|| {
             let known: Vec<&str> = header.layout.iter().map(|b| b.name.as_str()).collect();
@@ -205,7 +201,7 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
                 } else {
                     0.0
                 };
-                let mut mask = vec![true; header.dim()];
+                let mut mask = vec![true; dim];
                 match t.args.get("mask") {
                     None | Some(Value::Null) => {}
                     Some(Value::Array(names)) => {
@@ -215,8 +211,7 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
                                 decl(&field, "add_decayed_weights: `mask` must be null or a list of block names")
                             })?;
                             let bi = block_index(n, &field)?;
-                            let b = &header.layout[bi];
-                            mask[offsets[bi]..offsets[bi] + b.rows * b.cols]
+                            mask[layout.blocks()[bi].range()]
                                 .iter_mut()
                                 .for_each(|m| *m = true);
                         }
@@ -310,7 +305,7 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
         }
     };
     let mut groups = Vec::with_capacity(raw_groups.len());
-    let mut owner = vec![(0, 0); header.dim()];
+    let mut owner = vec![(0, 0); dim];
     let mut maximize = None::<bool>;
     let mut lr_from_steps = false;
     for (gi, (blocks, over)) in raw_groups.into_iter().enumerate() {
@@ -395,8 +390,7 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
         })?;
         let mut indices = Vec::new();
         for &b in &blocks {
-            let n = header.layout[b].rows * header.layout[b].cols;
-            indices.extend(offsets[b]..offsets[b] + n);
+            indices.extend(layout.blocks()[b].range());
         }
         for (k, &i) in indices.iter().enumerate() {
             owner[i] = (gi, k);

@@ -155,7 +155,7 @@ enum Probe {
 
 impl Probe {
     fn new(h: &Header, setting: &Setting) -> Result<Probe, String> {
-        let layout = h.layout();
+        let layout = h.layout().map_err(|e| e.to_string())?;
         match h.dtype {
             Dtype::F64 => {
                 if let Some(k) = kernels::build_for_layout::<f64>(&h.preset, setting, &layout) {

@@ -25,6 +25,7 @@
 
 use super::format::{BlockSpec, Header};
 use crate::error::HyperError;
+use crate::layout::LayoutError;
 use crate::optim::adadelta::AdaDeltaConfig;
 use crate::optim::adafactor::{AdafactorConfig, AdafactorDecay, DecayPrecision, Eps1Placement, Factoring};
 use crate::optim::adagrad::AdaGradConfig;
@@ -193,14 +194,19 @@ impl Setting {
     /// The setting with the trace's layout: layer-wise and factored optimizers (LAMB, LARS)
     /// take one trust ratio per block, as optax takes one per leaf. Element-wise settings are
     /// returned unchanged.
-    pub fn with_layout(self, blocks: &[BlockSpec]) -> Setting {
-        let layout = || Layout::from_shapes(blocks.iter().map(|b| (b.name.clone(), b.rows, b.cols)));
-        match self {
-            Setting::Lamb(c) => Setting::Lamb(c.with_layout(layout())),
-            Setting::Lars(c) => Setting::Lars(c.with_layout(layout())),
-            Setting::Adafactor(c) => Setting::Adafactor(c.with_layout(layout())),
+    ///
+    /// # Errors
+    /// [`LayoutError`] naming the block, for blocks whose sizes overflow `usize` (a header
+    /// built by hand; a header read by [`super::format`] or [`super::binary`] was checked),
+    /// when the setting takes a layout.
+    pub fn with_layout(self, blocks: &[BlockSpec]) -> Result<Setting, LayoutError> {
+        let layout = || Layout::try_from_shapes(blocks.iter().map(|b| (b.name.clone(), b.rows, b.cols)));
+        Ok(match self {
+            Setting::Lamb(c) => Setting::Lamb(c.with_layout(layout()?)),
+            Setting::Lars(c) => Setting::Lars(c.with_layout(layout()?)),
+            Setting::Adafactor(c) => Setting::Adafactor(c.with_layout(layout()?)),
             other => other,
-        }
+        })
     }
 }
 
@@ -373,12 +379,17 @@ pub fn resolve(preset: &str, optimizer: &str, map: &Map<String, Value>) -> Resul
 /// together, which no framework does for a model with several leaves.
 ///
 /// # Errors
-/// As [`resolve`].
+/// As [`resolve`]; [`PresetError::Declaration`] (field `layout`) for a layer-wise or factored
+/// optimizer whose layout's sizes overflow.
 /// PyTorch's Adafactor takes ε₁ = `eps[0]` = None as the machine epsilon of the parameters'
 /// dtype, which only the header's dtype tells ([`resolve`] assumes f64).
 pub fn resolve_header(header: &Header) -> Result<Setting, PresetError> {
-    let setting =
-        resolve(&header.preset, &header.optimizer, &header.hyperparameters)?.with_layout(&header.layout);
+    let setting = resolve(&header.preset, &header.optimizer, &header.hyperparameters)?
+        .with_layout(&header.layout)
+        .map_err(|e| PresetError::Declaration {
+            field: "layout".into(),
+            message: e.to_string(),
+        })?;
     Ok(match setting {
         Setting::Adafactor(c)
             if header.preset == "pytorch"
@@ -1344,6 +1355,55 @@ mod tests {
 
     fn map(json: &str) -> Map<String, Value> {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_hand_built_header_whose_layout_overflows_is_an_error_not_a_panic() {
+        // 2³² × 2³² wraps to 0 on 64 bits. A header built in code skips the readers' checks:
+        // every public function that turns its layout into a `Layout` returns the error.
+        let big = 1usize << 32;
+        let header = Header {
+            format: super::super::format::FORMAT_NAME.into(),
+            version: super::super::format::FORMAT_VERSION,
+            optimizer: "lamb".into(),
+            preset: "optax".into(),
+            hyperparameters: map(r#"{"learning_rate": 0.01}"#),
+            layout: vec![
+                BlockSpec {
+                    name: "b".into(),
+                    rows: 3,
+                    cols: 1,
+                },
+                BlockSpec {
+                    name: "w".into(),
+                    rows: big,
+                    cols: big,
+                },
+            ],
+            dtype: super::super::format::Dtype::F32,
+            producer: "test".into(),
+            params0: vec![],
+            param_groups: None,
+            schedule: None,
+            transforms: vec![],
+        };
+        let e = header.layout().unwrap_err();
+        assert!(matches!(e, LayoutError::BlockOverflow { index: 1, .. }), "{e}");
+        let lamb = resolve("optax", "lamb", &header.hyperparameters).unwrap();
+        let e = lamb.with_layout(&header.layout).unwrap_err();
+        assert!(e.to_string().contains("layout block 1 (\"w\")"), "{e}");
+        let e = resolve_header(&header).unwrap_err().to_string();
+        assert!(
+            e.contains("header field `layout`") && e.contains("overflows"),
+            "{e}"
+        );
+        let e = crate::oracle::compare::declared_setting("hand-built", &header)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("layout block 1") && e.contains("overflows"), "{e}");
+        // Element-wise settings take no layout: unchanged.
+        let sgd = resolve("optax", "sgd", &header.hyperparameters).unwrap();
+        assert_eq!(sgd.clone().with_layout(&header.layout).unwrap(), sgd);
     }
 
     #[test]

@@ -402,8 +402,12 @@ fn heat_map(root: &DrawingArea<SVGBackend, Shift>, fig: &FigureRecord) -> DrawRe
             let (x0, y0) = (c as f64, r as f64);
             let (fill, text, dark) = match scale(v.0) {
                 Some(t) => {
-                    let color = ViridisRGB::get_color_normalized(t, lo, hi.max(lo));
-                    let dark = hi <= lo || (t - lo) / (hi - lo) < 0.55;
+                    // Position on the scale; a map whose coloured cells all hold one value
+                    // has no span (plotters would divide 0 by 0 and panic on the NaN index):
+                    // its cells take the scale's middle.
+                    let u = if hi > lo { (t - lo) / (hi - lo) } else { 0.5 };
+                    let color = ViridisRGB::get_color_normalized(u, 0.0, 1.0);
+                    let dark = u < 0.55;
                     (color, num_short(v.0), dark)
                 }
                 None => (RGBColor(220, 220, 220), "–".to_string(), false),

@@ -493,6 +493,15 @@ fn a_heat_map_has_one_coloured_annotated_cell_per_value() {
 }
 
 #[test]
+fn a_heat_map_of_equal_values_renders() {
+    // One value in every coloured cell (a grid where every run diverged): no span to scale.
+    let fig = heat_figure(vec![vec![0.93, 0.93, 0.93], vec![0.93, f64::NAN, 0.93]], true);
+    let svg = render(&FigureRecord::from(&fig)).unwrap();
+    assert_well_formed_svg(&svg);
+    assert_eq!(svg.matches(">\n0.93\n</text>").count(), 5);
+}
+
+#[test]
 fn a_band_is_one_filled_region_in_its_lines_colour() {
     use crate::claims::common::stats::t_band;
     let x = [1.0, 2.0, 3.0, 4.0];

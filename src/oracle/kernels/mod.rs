@@ -258,7 +258,10 @@ fn replay_exact_in<T: Real, R: BufRead>(
     preset: &str,
     setting: &Setting,
 ) -> Result<Option<ExactReplay>, String> {
-    let layout = reader.header().layout();
+    let layout = reader
+        .header()
+        .layout()
+        .map_err(|e| format!("{}: header: {e}", reader.file()))?;
     let Some(mut kernel) = build_for_layout::<T>(preset, setting, &layout) else {
         return Ok(None);
     };
