@@ -3,16 +3,16 @@
 //! of one step's file, which is what reading a step can at best cost).
 //!
 //! The trace: a pytorch AdamW f32 run of `N` parameters in two blocks and `STEPS` steps,
-//! written once into a temporary directory by the crate's own torch kernel (so it agrees and
-//! the check runs its agreement path to the end). `cargo bench --bench binary_trace`.
+//! written once into a temporary directory by the crate's own torch kernel
+//! (`oracle::synthetic::write_binary_adamw_f32`: it agrees, and the check runs its agreement
+//! path to the end). `cargo bench --bench binary_trace`.
 //! The full-size measurement (10⁷ parameters × 100 steps, recorded from torch) is in the
 //! README ("Model-scale traces").
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use optverify::oracle::binary::{self, BinaryWriter};
-use optverify::oracle::compare::Replayer;
-use optverify::oracle::format::{BlockSpec, Dtype, Header, StepRecord, FORMAT_NAME, FORMAT_VERSION};
-use optverify::oracle::presets;
+use optverify::oracle::binary;
+use optverify::oracle::format::BlockSpec;
+use optverify::oracle::synthetic;
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -21,7 +21,6 @@ const STEPS: u64 = 10;
 
 fn write_trace() -> (PathBuf, u64) {
     let dir = std::env::temp_dir().join(format!("optverify-bench-binary-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     let layout = vec![
         BlockSpec {
             name: "w".into(),
@@ -34,42 +33,15 @@ fn write_trace() -> (PathBuf, u64) {
             cols: 1,
         },
     ];
-    let mut hp = serde_json::Map::new();
-    hp.insert("lr".into(), serde_json::json!(1e-3));
-    let x0: Vec<f64> = (0..N)
-        .map(|i| f64::from(((i % 997) as f32 - 498.0) / 1000.0))
-        .collect();
-    let header = Header {
-        format: FORMAT_NAME.into(),
-        version: FORMAT_VERSION,
-        optimizer: "adamw".into(),
-        preset: "pytorch".into(),
-        hyperparameters: hp.clone(),
-        layout: layout.clone(),
-        dtype: Dtype::F32,
-        producer: "optverify bench".into(),
-        params0: x0.clone(),
-        param_groups: None,
-        schedule: None,
-        transforms: vec![],
-    };
-    let setting = presets::resolve("pytorch", "adamw", &hp).expect("setting");
-    let mut reference = Replayer::declared("pytorch", &setting, &layout, Dtype::F32, &x0).expect("kernel");
-    let mut w = BinaryWriter::create(&dir, &header).expect("writable temp dir");
-    for t in 1..=STEPS {
-        let g: Vec<f64> = (0..N)
-            .map(|i| f64::from((((i as u64 * 7919 + t * 104_729) % 2003) as f32 - 1001.0) / 1e4))
-            .collect();
-        reference.step(&g).expect("step");
-        w.step(&StepRecord {
-            step: t,
-            grad: g,
-            params: reference.params(),
-            loss: None,
-            hyperparameters: None,
-        })
-        .expect("write");
-    }
+    synthetic::write_binary_adamw_f32(
+        &dir,
+        layout,
+        1e-3,
+        |i| ((i % 997) as f32 - 498.0) / 1000.0,
+        |t, i| (((i as u64 * 7919 + t * 104_729) % 2003) as f32 - 1001.0) / 1e4,
+        STEPS,
+    )
+    .expect("writable temp dir");
     let bytes: u64 = std::fs::read_dir(&dir)
         .expect("dir")
         .map(|e| e.expect("entry").metadata().expect("metadata").len())

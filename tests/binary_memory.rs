@@ -3,10 +3,9 @@
 //! test, as tests/oracle_memory.rs. The step files are memory-mapped, not allocated: the heap
 //! peak is the reference's state, the decoded gradient and parameters, and the running scales.
 
-use optverify::oracle::binary::{self, BinaryWriter};
-use optverify::oracle::compare::Replayer;
-use optverify::oracle::format::{BlockSpec, Dtype, Header, StepRecord, FORMAT_NAME, FORMAT_VERSION};
-use optverify::oracle::presets;
+use optverify::oracle::binary;
+use optverify::oracle::format::BlockSpec;
+use optverify::oracle::synthetic;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -18,46 +17,20 @@ use counting_alloc::{LIVE, PEAK};
 /// crate's torch kernel.
 fn write_trace(n: usize, steps: u64) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("optverify-binary-memory-{}-{steps}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
     let layout = vec![BlockSpec {
         name: "w".into(),
         rows: n,
         cols: 1,
     }];
-    let mut hp = serde_json::Map::new();
-    hp.insert("lr".into(), serde_json::json!(1e-2));
-    let x0: Vec<f64> = (0..n).map(|i| f64::from((i % 13) as f32 / 8.0 - 0.75)).collect();
-    let header = Header {
-        format: FORMAT_NAME.into(),
-        version: FORMAT_VERSION,
-        optimizer: "adamw".into(),
-        preset: "pytorch".into(),
-        hyperparameters: hp.clone(),
-        layout: layout.clone(),
-        dtype: Dtype::F32,
-        producer: "test".into(),
-        params0: x0.clone(),
-        param_groups: None,
-        schedule: None,
-        transforms: vec![],
-    };
-    let setting = presets::resolve("pytorch", "adamw", &hp).unwrap();
-    let mut r = Replayer::declared("pytorch", &setting, &layout, Dtype::F32, &x0).unwrap();
-    let mut w = BinaryWriter::create(&dir, &header).unwrap();
-    for t in 1..=steps {
-        let g: Vec<f64> = (0..n)
-            .map(|i| f64::from(((i as u64 * 31 + t * 17) % 101) as f32 / 64.0 - 0.78))
-            .collect();
-        r.step(&g).unwrap();
-        w.step(&StepRecord {
-            step: t,
-            grad: g,
-            params: r.params(),
-            loss: None,
-            hyperparameters: None,
-        })
-        .unwrap();
-    }
+    synthetic::write_binary_adamw_f32(
+        &dir,
+        layout,
+        1e-2,
+        |i| (i % 13) as f32 / 8.0 - 0.75,
+        |t, i| ((i as u64 * 31 + t * 17) % 101) as f32 / 64.0 - 0.78,
+        steps,
+    )
+    .unwrap();
     dir
 }
 

@@ -118,3 +118,26 @@ fn merge_refuses_an_incomplete_or_repeated_set_of_shards() {
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn merge_exits_1_when_a_mutant_survived_as_report_does() {
+    let out = run(&[
+        "verify", "--quick", "--claim", "gd-rate", "--shard", "1/1", "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let mut results: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The record of a run whose check let its first mutant through.
+    results["claims"][0]["evidence"]["mutants"][0]["killed"] = false.into();
+    let dir = temp("survivor");
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("results.json");
+    std::fs::write(&json, results.to_string()).unwrap();
+    let merged = dir.join("merged");
+    let out = run(&["merge", json.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("mutants killed 1/2"),
+        "{out:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -21,29 +21,12 @@ use optverify::claims::card::Card;
 use optverify::oracle::binary::{self, BinaryTrace};
 use optverify::oracle::cli;
 use optverify::oracle::format::{BlockSpec, TraceReader};
-use optverify::oracle::presets;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-const PRESETS: [&str; 4] = ["pytorch", "optax", "keras", "tensorflow"];
-const OPTIMIZERS: [&str; 16] = [
-    "sgd",
-    "adam",
-    "adamw",
-    "amsgrad",
-    "adagrad",
-    "rmsprop",
-    "adadelta",
-    "nadam",
-    "radam",
-    "adafactor",
-    "lamb",
-    "lars",
-    "adagrad_norm",
-    "heavy_ball",
-    "kfac",
-    "",
-];
+#[path = "../../tests/support/oracle_inputs.rs"]
+mod oracle_inputs;
+use oracle_inputs::{exercise_setting, OPTIMIZERS, PRESETS};
 
 /// A per-process scratch directory (libFuzzer runs one input at a time per process).
 fn scratch(name: &str) -> PathBuf {
@@ -121,27 +104,19 @@ fn hyperparameters(data: &[u8]) {
     let Ok(map) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(rest) else {
         return;
     };
-    if let Ok(setting) = presets::resolve(preset, optimizer, &map) {
-        let layout = [
-            BlockSpec {
-                name: "w".into(),
-                rows: 3,
-                cols: 2,
-            },
-            BlockSpec {
-                name: "b".into(),
-                rows: 2,
-                cols: 1,
-            },
-        ];
-        let Ok(setting) = setting.with_layout(&layout) else {
-            return;
-        };
-        let _ = setting.build();
-        for v in presets::variants("fuzz", &setting) {
-            let _ = v.setting.build();
-        }
-    }
+    let layout = [
+        BlockSpec {
+            name: "w".into(),
+            rows: 3,
+            cols: 2,
+        },
+        BlockSpec {
+            name: "b".into(),
+            rows: 2,
+            cols: 1,
+        },
+    ];
+    let _ = exercise_setting(preset, optimizer, &map, &layout);
 }
 
 fn card(data: &[u8]) {

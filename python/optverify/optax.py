@@ -109,6 +109,25 @@ def _adam_state(state):
     return None
 
 
+def _hyperparams(state):
+    """The `hyperparams` of the first `optax.inject_hyperparams` state in a (nested) optax
+    state: the transformation itself, or a member of `optax.chain` (a tuple of states), or
+    one wrapped by another transformation (`inner_state`); None if there is none."""
+    hp = getattr(state, "hyperparams", None)
+    if hp is not None:
+        return hp
+    children = state if isinstance(state, (tuple, list)) else getattr(state, "inner_state", None)
+    if children is None:
+        return None
+    if not isinstance(children, (tuple, list)):
+        children = [children]
+    for c in children:
+        found = _hyperparams(c)
+        if found is not None:
+            return found
+    return None
+
+
 def _block_norms(optimizer, hp, grads, new_state, params):
     """Per leaf [‖θ_{t−1}‖, ‖u_t‖] of optax `lamb` and `lars`, computed with optax's own
     operations in its order (`scale_by_trust_ratio` divides by ‖u‖: for lars u = g + λθ, for
@@ -155,7 +174,7 @@ def record(tx, path, *, optimizer, hyperparameters, format=None, dtype=None, pro
             raise ValueError("optverify.optax.record: call update(grads, state, params): the parameters are needed to record the step's result")
         updates, new_state = tx.update(grads, state, params, **extra)
         new_params = _optax.apply_updates(params, updates)
-        hp = getattr(new_state, "hyperparams", None)
+        hp = _hyperparams(new_state)
         g_leaves = jax.tree_util.tree_leaves(grads)
         p_leaves = jax.tree_util.tree_leaves(new_params)
         norms = _block_norms(optimizer, hyperparameters, grads, new_state, params)

@@ -492,6 +492,11 @@ pub enum GradientSource<'a> {
 /// A named problem: the objective, its layout, θ₀.
 pub type NamedProblem = (Box<dyn Objective>, Vec<BlockSpec>, Vec<f64>);
 
+/// XORed into `--seed` to draw θ₀ of `trace --problem`: a stream none of the problems'
+/// constructors use (they draw from the seed plus 0, 1 or 2, which differ from the seed in
+/// low bits only, while this constant flips bits across the whole word).
+pub const THETA0_STREAM: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// Default `--dim` of `trace --problem`.
 pub const DEFAULT_PROBLEM_DIM: usize = 10;
 
@@ -603,12 +608,11 @@ pub fn named_problem(name: &str, dim: Option<usize>, seed: u64) -> Result<NamedP
             })
             .collect::<Vec<_>>()
     };
-    // θ₀ from a seed distinct from the data's, so --seed moves both but they never coincide.
-    let start = |n: usize| {
-        quadratic::gaussian_vector(n, seed.wrapping_add(1))
-            .as_slice()
-            .to_vec()
-    };
+    // θ₀ from its own stream: the constructors draw from seed, seed + 1 and seed + 2, and
+    // `quadratic`'s θ* (gaussian_vector(n, seed + 1)) and `mlp`'s teacher (init(seed + 1))
+    // are exactly what θ₀ = start(seed + 1) drew, a start at the minimum with g = 0 forever.
+    let theta0_seed = seed ^ THETA0_STREAM;
+    let start = |n: usize| quadratic::gaussian_vector(n, theta0_seed).as_slice().to_vec();
     let (obj, layout, x0): (Box<dyn Objective>, Vec<BlockSpec>, Vec<f64>) = match name {
         "quadratic" => (
             Box::new(Quadratic::random(d, 0.1, 10.0, Spectrum::LogUniform, seed).map_err(e)?),
@@ -633,7 +637,7 @@ pub fn named_problem(name: &str, dim: Option<usize>, seed: u64) -> Result<NamedP
         "mlp" => {
             let p = Mlp::random_teacher(32, d, 8, 2, true, seed).map_err(e)?;
             let l = blocks(p.layout());
-            let x0 = p.init(seed.wrapping_add(1)).as_slice().to_vec();
+            let x0 = p.init(theta0_seed).as_slice().to_vec();
             (Box::new(p), l, x0)
         }
         "rosenbrock" => (Box::new(Rosenbrock::new(d).map_err(e)?), flat(d), start(d)),

@@ -56,7 +56,8 @@
 //!   can name (torch `LambdaLR`, an optax callable): `{"lr": 0.01}` for every group or
 //!   `[{"lr": 0.01}, {"lr": 0.02}]` one per group (torch `lr`, `betas`, `momentum`; optax and
 //!   Keras `learning_rate`). They take precedence over a declared schedule. Other names are accepted
-//!   when equal to the declared value; a per-step change of any other is refused.
+//!   when they change nothing (the declared value, as an int or a float; a default the header
+//!   left out; an execution flag); a per-step change of any other is refused.
 //!
 //! ## Non-finite numbers
 //! JSON has no NaN or infinity. A producer whose run diverged may write the *strings*

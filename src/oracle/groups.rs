@@ -38,9 +38,11 @@
 //! * **step `hyperparameters`** — the values the producer used at this step (`lr`, `betas`,
 //!   `momentum` for torch; `learning_rate` for optax), an object for all groups or an array
 //!   with one object per group: they take precedence over the declared schedule. Other names
-//!   are accepted when they equal the group's declared value (and torch's scheduler
-//!   bookkeeping `initial_lr`, `max_lr`, `min_lr`, `base_momentum`, `max_momentum` always);
-//!   a differing value of any other hyperparameter is refused as not modelled.
+//!   are accepted when they change nothing: the group's declared value, or any value that
+//!   resolves to the same setting (the int `0` for a declared `0.0`, a default the header
+//!   left out, an execution flag such as `foreach`), and torch's scheduler bookkeeping
+//!   `initial_lr`, `max_lr`, `min_lr`, `base_momentum`, `max_momentum` always; a value of any
+//!   other hyperparameter that changes the setting is refused as not modelled.
 
 use super::format::{BlockSpec, Dtype, Header, StepRecord};
 use super::presets::{self, PresetError, Setting};
@@ -70,6 +72,10 @@ pub struct GroupPlan {
     pub setting: Setting,
     /// The group's hyperparameters as declared (header's, overridden by the group's).
     pub hyperparameters: Map<String, Value>,
+    /// The same as [`presets::resolve`] read them: without torch's scheduler bookkeeping and
+    /// `maximize` (`initial_lr` as `lr` under a schedule), optax's and Keras' scheduled
+    /// `learning_rate` replaced.
+    pub resolvable: Map<String, Value>,
     /// The lr a torch scheduler starts from.
     pub base_lr: f64,
     /// The momentum (or β₁) a torch `OneCycleLR` starts from.
@@ -403,6 +409,7 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
             indices,
             setting,
             hyperparameters: hp,
+            resolvable: sub.hyperparameters,
         });
     }
     if let Some(spec) = &header.schedule {
@@ -419,6 +426,18 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
         owner,
         lr_from_steps,
     })
+}
+
+/// Whether setting `k = v` in a group's resolvable hyperparameters leaves the resolved
+/// setting unchanged ([`presets::resolve`], the one mapping of the frameworks' names).
+fn resolves_alike(header: &Header, resolvable: &Map<String, Value>, k: &str, v: &Value) -> bool {
+    let resolve = |m: &Map<String, Value>| presets::resolve(&header.preset, &header.optimizer, m);
+    let mut changed = resolvable.clone();
+    changed.insert(k.to_string(), v.clone());
+    match (resolve(&changed), resolve(resolvable)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// The per-group scalars a step record's `hyperparameters` declare (`None` when the record
@@ -503,10 +522,15 @@ pub fn step_scalars(header: &Header, plan: &Plan, rec: &StepRecord) -> Result<Op
                     s.momentum = Some(m);
                 }
             } else {
-                // No-ops: torch's scheduler bookkeeping, and the declared value itself.
+                // No-ops: torch's scheduler bookkeeping, the declared value itself, and any
+                // value that resolves to the group's setting (torch's `opt.defaults` holds the
+                // int 0 where a group given 0.0 holds a float, which Python compares equal, so
+                // `watch` leaves it out of the header's group and writes 0.0 on every step;
+                // a default the header left out; an execution flag such as `foreach`).
                 let no_op = (header.preset == "pytorch" && TORCH_SCHEDULER_KEYS.contains(&k.as_str()))
                     || g.hyperparameters.get(k) == Some(v)
-                    || (v.is_null() && g.hyperparameters.get(k).is_none());
+                    || (v.is_null() && g.hyperparameters.get(k).is_none())
+                    || resolves_alike(header, &g.resolvable, k, v);
                 if no_op {
                     continue;
                 }

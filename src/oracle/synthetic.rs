@@ -8,11 +8,19 @@
 //! (`tests/oracle_memory.rs`) and the throughput benchmark (`benches/oracle.rs`) read it;
 //! because the parameters are the preset's own trajectory, `check` agrees with it and runs
 //! its agreement path over every step.
+//!
+//! [`write_binary_adamw_f32`] writes the binary counterpart, a `pytorch` AdamW f32 trace
+//! directory, for the binary memory test (`tests/binary_memory.rs`) and throughput benchmark
+//! (`benches/binary_trace.rs`).
 
+use super::binary::BinaryWriter;
+use super::compare::Replayer;
+use super::format::{BlockSpec, Dtype, Header, StepRecord, FORMAT_NAME, FORMAT_VERSION};
 use super::kernels::{self, Kernel};
-use super::presets::Setting;
+use super::presets::{self, Setting};
 use crate::optim::adam::AdamConfig;
 use std::io::Read;
+use std::path::Path;
 
 /// The learning rate written in the header and used to generate the parameters.
 pub const LR: f64 = 0.01;
@@ -85,6 +93,63 @@ impl Read for SyntheticTrace {
         self.pos += k;
         Ok(k)
     }
+}
+
+/// Write a `pytorch` AdamW (`{"lr": lr}`, torch's other defaults) f32 binary trace into
+/// `dir` (removed first if it exists): θ₀ = `x0(i)`, then `steps` steps with gradient
+/// `grad(t, i)` at step t, the parameters stepped by the crate's torch AdamW kernel in f32, so
+/// that `check` agrees and runs its agreement path over every step. Memory: a few parameter
+/// vectors.
+///
+/// # Errors
+/// I/O errors writing `dir`; a `layout` whose sizes overflow.
+pub fn write_binary_adamw_f32(
+    dir: &Path,
+    layout: Vec<BlockSpec>,
+    lr: f64,
+    x0: impl Fn(usize) -> f32,
+    grad: impl Fn(u64, usize) -> f32,
+    steps: u64,
+) -> std::io::Result<()> {
+    let _ = std::fs::remove_dir_all(dir);
+    let mut hp = serde_json::Map::new();
+    hp.insert("lr".into(), serde_json::json!(lr));
+    let header = Header {
+        format: FORMAT_NAME.into(),
+        version: FORMAT_VERSION,
+        optimizer: "adamw".into(),
+        preset: "pytorch".into(),
+        hyperparameters: hp,
+        layout,
+        dtype: Dtype::F32,
+        producer: "optverify synthetic".into(),
+        params0: vec![],
+        param_groups: None,
+        schedule: None,
+        transforms: vec![],
+    };
+    let n = header.layout().map_err(std::io::Error::other)?.dim();
+    let header = Header {
+        params0: (0..n).map(|i| f64::from(x0(i))).collect(),
+        ..header
+    };
+    let setting =
+        presets::resolve("pytorch", "adamw", &header.hyperparameters).map_err(std::io::Error::other)?;
+    let mut reference = Replayer::declared("pytorch", &setting, &header.layout, Dtype::F32, &header.params0)
+        .map_err(std::io::Error::other)?;
+    let mut w = BinaryWriter::create(dir, &header)?;
+    for t in 1..=steps {
+        let g: Vec<f64> = (0..n).map(|i| f64::from(grad(t, i))).collect();
+        reference.step(&g).map_err(std::io::Error::other)?;
+        w.step(&StepRecord {
+            step: t,
+            grad: g,
+            params: reference.params(),
+            loss: None,
+            hyperparameters: None,
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

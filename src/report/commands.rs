@@ -231,7 +231,8 @@ pub fn report(
 /// `optverify merge`: read the shards' `results.json` (written by `report --shard i/n`, or
 /// printed by `verify --shard i/n --json`), merge them and write the report of the whole run
 /// under `out_dir` (see [`super::shard`]). Exit status as `report`: 0 if every claim got its
-/// expected verdict, 1 if not, 2 if a file is unreadable or the shards do not fit together.
+/// expected verdict and killed every mutant, 1 if not, 2 if a file is unreadable or the
+/// shards do not fit together.
 pub fn merge(
     files: &[std::path::PathBuf],
     out_dir: &Path,
@@ -271,7 +272,9 @@ pub fn merge(
         let _ = writeln!(out, "✗ {} not as expected", c.card.id);
     }
     let _ = writeln!(out, "{}", results.summary.line());
-    if results.summary.all_as_expected() {
+    // As `report` decides ([`status_of`]): every verdict as expected and every mutant killed.
+    let summary = &results.summary;
+    if summary.all_as_expected() && summary.mutants_killed == summary.mutants {
         Status::Success
     } else {
         Status::NotAsExpected

@@ -12,18 +12,49 @@
 
 use super::record::{Results, Summary};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 /// Shard `index` of `count` (1-based: `--shard 1/4` … `--shard 4/4`, as Slurm array tasks
-/// or GNU parallel's `{#}` number them).
+/// or GNU parallel's `{#}` number them). Always 1 ≤ index ≤ count: [`Shard::new`] checks it,
+/// for `--shard i/n` and for a `results.json` read by `merge` alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawShard")]
 pub struct Shard {
     pub index: usize,
     pub count: usize,
 }
 
+/// A shard as written in `results.json`, before [`Shard::new`] checks it.
+#[derive(Deserialize)]
+struct RawShard {
+    index: usize,
+    count: usize,
+}
+
+impl TryFrom<RawShard> for Shard {
+    type Error = String;
+
+    fn try_from(r: RawShard) -> Result<Self, String> {
+        Shard::new(r.index, r.count)
+    }
+}
+
 impl Shard {
+    /// Shard `index` of `count`.
+    ///
+    /// # Errors
+    /// Unless 1 ≤ `index` ≤ `count`.
+    pub fn new(index: usize, count: usize) -> Result<Self, String> {
+        if index == 0 || index > count {
+            return Err(format!(
+                "shard {index}/{count} is not a shard: expected i/n with 1 <= i <= n (e.g. 2/4)"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
     /// Whether claim `k` (0-based registry position) belongs to this shard.
     pub fn owns(self, k: usize) -> bool {
         k % self.count == self.index - 1
@@ -47,10 +78,7 @@ impl FromStr for Shard {
             i.trim().parse::<usize>().map_err(|_| bad())?,
             n.trim().parse::<usize>().map_err(|_| bad())?,
         );
-        if index == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
+        Shard::new(index, count).map_err(|_| bad())
     }
 }
 
@@ -90,19 +118,14 @@ pub enum MergeError {
 pub fn merge(shards: Vec<(String, Results)>, command: impl Into<String>) -> Result<Results, MergeError> {
     let first = shards.first().ok_or(MergeError::Empty)?;
     let (version, mode) = (first.1.optverify_version.clone(), first.1.mode);
-    let mut slots: Vec<Option<Results>> = Vec::new();
+    let count = first.1.shard.map_or(0, |s| s.count);
+    // Keyed by index: a count read from a file sizes nothing.
+    let mut by_index: BTreeMap<usize, Results> = BTreeMap::new();
     for (name, r) in shards {
         let shard = r.shard.ok_or_else(|| MergeError::NotAShard(name.clone()))?;
-        if slots.is_empty() {
-            slots.resize(shard.count, None);
-        }
         let mismatch = |what, a: String, b: String| Err(MergeError::Mismatch { what, a, b });
-        if shard.count != slots.len() {
-            return mismatch(
-                "the number of shards",
-                slots.len().to_string(),
-                shard.count.to_string(),
-            );
+        if shard.count != count {
+            return mismatch("the number of shards", count.to_string(), shard.count.to_string());
         }
         if r.optverify_version != version {
             return mismatch("the optverify version", version, r.optverify_version);
@@ -110,18 +133,16 @@ pub fn merge(shards: Vec<(String, Results)>, command: impl Into<String>) -> Resu
         if r.mode != mode {
             return mismatch("the mode", format!("{mode:?}"), format!("{:?}", r.mode));
         }
-        let slot = &mut slots[shard.index - 1];
-        if slot.is_some() {
+        if by_index.insert(shard.index, r).is_some() {
             return Err(MergeError::Duplicate(shard.to_string()));
         }
-        *slot = Some(r);
     }
-    let count = slots.len();
-    let shards: Vec<Results> = slots
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| s.ok_or_else(|| MergeError::Missing(format!("{}/{count}", i + 1))))
-        .collect::<Result<_, _>>()?;
+    // Every index is in 1..=count and none repeats, so all are there iff there are `count`.
+    if by_index.len() != count {
+        let missing = (1..=count).find(|i| !by_index.contains_key(i)).unwrap_or(count);
+        return Err(MergeError::Missing(format!("{missing}/{count}")));
+    }
+    let shards: Vec<Results> = by_index.into_values().collect();
     let total: usize = shards.iter().map(|s| s.claims.len()).sum();
     for (i, s) in shards.iter().enumerate() {
         let expected = (total + count - 1 - i) / count;
@@ -162,6 +183,46 @@ mod tests {
         for bad in ["0/4", "5/4", "4", "a/b", "1/0", ""] {
             assert!(bad.parse::<Shard>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_shard_read_from_json_is_checked_as_on_the_command_line() {
+        let read = |json: &str| serde_json::from_str::<Shard>(json);
+        assert_eq!(
+            read(r#"{"index": 2, "count": 4}"#).unwrap(),
+            Shard { index: 2, count: 4 }
+        );
+        for bad in [
+            r#"{"index": 0, "count": 4}"#,
+            r#"{"index": 5, "count": 4}"#,
+            r#"{"index": 1, "count": 0}"#,
+        ] {
+            let e = read(bad).unwrap_err().to_string();
+            assert!(e.contains("1 <= i <= n"), "{bad}: {e}");
+        }
+    }
+
+    fn shard_results(index: usize, count: usize) -> (String, Results) {
+        let results = Results {
+            optverify_version: crate::VERSION.to_string(),
+            mode: crate::claims::Mode::Quick,
+            command: String::new(),
+            summary: Summary::of(&[]),
+            claims: Vec::new(),
+            shard: Some(Shard { index, count }),
+        };
+        (format!("shard-{index}"), results)
+    }
+
+    #[test]
+    fn a_huge_shard_count_is_a_missing_shard_not_an_allocation() {
+        let e = merge(vec![shard_results(1, usize::MAX)], "").unwrap_err();
+        assert_eq!(e, MergeError::Missing(format!("2/{}", usize::MAX)));
+        let e = merge(vec![shard_results(3, 3), shard_results(1, 3)], "").unwrap_err();
+        assert_eq!(e, MergeError::Missing("2/3".into()));
+        let e = merge(vec![shard_results(2, 2), shard_results(2, 2)], "").unwrap_err();
+        assert_eq!(e, MergeError::Duplicate("2/2".into()));
+        assert!(merge(vec![shard_results(2, 2), shard_results(1, 2)], "").is_ok());
     }
 
     #[test]
