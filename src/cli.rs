@@ -156,6 +156,21 @@ impl Effort {
     }
 }
 
+/// The arguments of `replay` and `check`: the candidate trace and how to compare it.
+#[derive(Args)]
+pub struct Candidate {
+    /// The candidate trace: a JSON Lines file, or a binary trace directory (safetensors).
+    #[arg(allow_hyphen_values = true, value_parser = parse_path)]
+    pub trace: PathBuf,
+    /// Relative tolerance in [0, 1) (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_rel_tol)]
+    pub rel_tol: Option<f64>,
+    /// Binary traces of element-wise optimizers: replay only K coordinates per block (first,
+    /// last, vector-tail and chunk boundaries, the rest pseudo-random; deterministic).
+    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = parse_sample)]
+    pub sample: Option<usize>,
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the claims' checks and their mutants and print one line per claim: verdict, expected
@@ -289,16 +304,8 @@ Exit status: 0 agreement, 1 disagreement, 2 bad input (the message names the fil
         after_help = "Example:\n  optverify replay my-adam.jsonl --rel-tol 1e-10"
     )]
     Replay {
-        /// The candidate trace: a JSON Lines file, or a binary trace directory (safetensors).
-        #[arg(allow_hyphen_values = true, value_parser = parse_path)]
-        trace: PathBuf,
-        /// Relative tolerance in [0, 1) (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
-        #[arg(long, allow_hyphen_values = true, value_parser = parse_rel_tol)]
-        rel_tol: Option<f64>,
-        /// Binary traces of element-wise optimizers: replay only K coordinates per block (first,
-        /// last, vector-tail and chunk boundaries, the rest pseudo-random; deterministic).
-        #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = parse_sample)]
-        sample: Option<usize>,
+        #[command(flatten)]
+        candidate: Candidate,
     },
     /// Replay, then try the known convention variants and name the one the trace follows.
     #[command(
@@ -309,16 +316,8 @@ Exit status: 0 agreement with the declared preset, 1 disagreement, 2 bad input."
         after_help = "Example:\n  optverify check tests/data/golden/torch-adagrad-default-randn.jsonl"
     )]
     Check {
-        /// The candidate trace: a JSON Lines file, or a binary trace directory (safetensors).
-        #[arg(allow_hyphen_values = true, value_parser = parse_path)]
-        trace: PathBuf,
-        /// Relative tolerance in [0, 1) (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
-        #[arg(long, allow_hyphen_values = true, value_parser = parse_rel_tol)]
-        rel_tol: Option<f64>,
-        /// Binary traces of element-wise optimizers: replay only K coordinates per block (first,
-        /// last, vector-tail and chunk boundaries, the rest pseudo-random; deterministic).
-        #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = parse_sample)]
-        sample: Option<usize>,
+        #[command(flatten)]
+        candidate: Candidate,
     },
     /// Convert a trace between JSON Lines and the binary layout (a directory of safetensors
     /// files), either way.
