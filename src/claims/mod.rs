@@ -70,3 +70,20 @@ pub enum CheckError {
     #[error("{0}")]
     Other(String),
 }
+
+/// A [`CheckError::Other`] from any displayable error (a problem that cannot be built, an
+/// optimizer without the state a checker reads): `.map_err(other)`, `.ok_or_else(|| other(..))`.
+pub(crate) fn other(e: impl std::fmt::Display) -> CheckError {
+    CheckError::Other(e.to_string())
+}
+
+/// A `[statement]` value outside the values the checker knows: a malformed card (exit status 2),
+/// naming the card, the key, the value found and what it must be.
+pub(crate) fn bad_statement(card: &str, key: &str, found: &str, expected: &'static str) -> CheckError {
+    CheckError::Card(CardError::WrongType {
+        card: card.into(),
+        section: "statement".into(),
+        key: format!("{key} (found {found:?})"),
+        expected,
+    })
+}

@@ -297,6 +297,24 @@ fn compare(diffs: &[f64]) -> Comparison {
     Comparison { mean, lo, hi }
 }
 
+/// One comparison of the caption: its witness goes into `ev`, (refuted, resolved) into
+/// `outcomes`, and `refutation` (what the interval shows) into `found` when it is refuted.
+fn record(
+    ev: &mut Evidence,
+    outcomes: &mut Vec<(bool, bool)>,
+    found: &mut Vec<String>,
+    witness: Measurement,
+    resolved: bool,
+    refutation: String,
+) {
+    let refuted = witness.witness_found();
+    if refuted {
+        found.push(refutation);
+    }
+    outcomes.push((refuted, resolved));
+    ev.push(witness);
+}
+
 fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let lrs = ctx.f64s("learning_rates")?;
     let l2s = ctx.f64s("l2_coefficients")?;
@@ -337,14 +355,14 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         )
         .with_note(note.clone())
         .witness();
-        if better.witness_found() {
-            found.push(format!(
-                "{sched}: AdamW's best is worse by {:.4} [{:.4}, {:.4}]",
-                c.mean, c.lo, c.hi
-            ));
-        }
-        outcomes.push((better.witness_found(), c.lo > 0.0 || c.hi < 0.0));
-        ev.push(better);
+        record(
+            &mut ev,
+            &mut outcomes,
+            &mut found,
+            better,
+            c.lo > 0.0 || c.hi < 0.0,
+            format!("{sched}: AdamW's best is worse by {:.4} [{:.4}, {:.4}]", c.mean, c.lo, c.hi),
+        );
         // The corrected statement: the difference is the claimed one, within the interval.
         ev.push(
             Measurement::new(
@@ -376,14 +394,14 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             c.mean, c.lo, c.hi
         ))
         .witness();
-        if separable.witness_found() {
-            found.push(format!(
-                "{sched}: AdamW less separable by {:.3} [{:.3}, {:.3}]",
-                c.mean, c.lo, c.hi
-            ));
-        }
-        outcomes.push((separable.witness_found(), c.lo > 0.0 || c.hi < 0.0));
-        ev.push(separable);
+        record(
+            &mut ev,
+            &mut outcomes,
+            &mut found,
+            separable,
+            c.lo > 0.0 || c.hi < 0.0,
+            format!("{sched}: AdamW less separable by {:.3} [{:.3}, {:.3}]", c.mean, c.lo, c.hi),
+        );
     }
     // "Cosine annealing yields clearly superior results" (AdamW): cosine's best minus the
     // better of the fixed and step-drop bests, seed by seed, at most −CLEAR_MARGIN.
@@ -417,17 +435,17 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     )
     .with_note(cos_note.clone())
     .witness();
-    if clearly.witness_found() {
-        found.push(format!(
+    record(
+        &mut ev,
+        &mut outcomes,
+        &mut found,
+        clearly,
+        c.lo > -CLEAR_MARGIN || c.hi < -CLEAR_MARGIN,
+        format!(
             "cosine's advantage is less than {CLEAR_MARGIN}: difference {:.4} [{:.4}, {:.4}]",
             c.mean, c.lo, c.hi
-        ));
-    }
-    outcomes.push((
-        clearly.witness_found(),
-        c.lo > -CLEAR_MARGIN || c.hi < -CLEAR_MARGIN,
-    ));
-    ev.push(clearly);
+        ),
+    );
     // The corrected statement: cosine's advantage is below `cosine_advantage_below` (the
     // interval's lower end above −cosine_advantage_below).
     ev.push(
