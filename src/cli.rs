@@ -19,9 +19,48 @@
 //! Bad values exit with status 2 (clap's usage error), the message naming the argument and
 //! the range. The test `tests/cli_args.rs` runs every argument of every subcommand against
 //! NaN, ±∞, negative, 0, huge and wrongly typed values.
+//!
+//! ## Exit statuses
+//!
+//! Generated from [`exit_statuses`], as each command's `--help` ([`exit_status_help`]) and
+//! README.md's "Exit statuses" are (`tests/cli.rs` checks that all three agree):
+//!
+//! | command | status | meaning |
+//! |---|---:|---|
+//! | `verify` | 0 | every selected claim got its card's expected verdict and killed all its mutants |
+//! | `verify` | 1 | some claim did not (another verdict, a checker error, a surviving mutant) |
+//! | `verify` | 2 | bad input: unknown claim id, malformed card, bad argument |
+//! | `report` | 0 | every claim got its card's expected verdict and killed all its mutants |
+//! | `report` | 1 | some claim did not; the report is written all the same |
+//! | `report` | 2 | bad input: malformed card, unwritable directory, bad argument |
+//! | `merge` | 0 | every claim of the merged run got its card's expected verdict and killed all its mutants |
+//! | `merge` | 1 | some claim did not; the report is written all the same |
+//! | `merge` | 2 | bad input: unreadable file, missing or repeated shard, shards of different runs, bad argument |
+//! | `trace` | 0 | the trace is written |
+//! | `trace` | 2 | bad input: unknown problem, preset, optimizer or hyperparameter; no f32 kernel for --dtype f32; unreadable gradients; bad argument |
+//! | `replay` | 0 | the trace agrees with its declared preset |
+//! | `replay` | 1 | it disagrees |
+//! | `replay` | 2 | bad input (the message names the file, line, step and field) |
+//! | `replay` | 4 | nothing to check: a header and no steps (never reported as agreement) |
+//! | `check` | 0 | the trace agrees with its declared preset |
+//! | `check` | 1 | it disagrees |
+//! | `check` | 2 | bad input (the message names the file, line, step and field) |
+//! | `check` | 3 | it agrees only given an explanation the header did not declare, inferred from the trace (a schedule, parameter groups, clipping) |
+//! | `check` | 4 | nothing to check: a header and no steps (never reported as agreement) |
+//! | `convert` | 0 | converted |
+//! | `convert` | 2 | bad input: unreadable or malformed trace, output directory not empty, bad argument |
+//! | `conformance` | 0 | every trace is within the tolerance of its dtype |
+//! | `conformance` | 1 | some trace is beyond it (listed) |
+//! | `conformance` | 2 | a trace cannot be read or has no steps, or a bad argument |
+//! | `list` | 0 | listed |
+//! | `list` | 2 | a malformed card, or a bad argument |
 
 use crate::claims::Mode;
+use crate::oracle::cli::{
+    EXIT_AGREE, EXIT_AGREE_INFERRED, EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_NOTHING_TO_CHECK,
+};
 use crate::report::shard::Shard;
+use crate::report::Status;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::num::IntErrorKind;
 use std::path::PathBuf;
@@ -34,6 +73,97 @@ pub fn command() -> clap::Command {
 /// Largest `-j`/`--jobs`: more threads than this only costs memory (the machine's cores
 /// bound the speed-up long before).
 pub const MAX_JOBS: usize = 1024;
+
+/// The exit statuses `command` (a subcommand name) can return, in increasing order, each with
+/// what it means for that command; empty for a name that is not a subcommand. Every command
+/// also exits 2 ([`EXIT_BAD_INPUT`]) when an argument is refused. Each command's `--help`, the
+/// table in this module's docs and README.md's "Exit statuses" are generated from this list
+/// ([`exit_status_help`], [`exit_status_table`]; `tests/cli.rs` checks that they agree and that
+/// every status a command is seen to return is in it).
+pub fn exit_statuses(command: &str) -> Vec<(u8, &'static str)> {
+    let (ok, not_as_expected, bad) = (
+        Status::Success.code(),
+        Status::NotAsExpected.code(),
+        Status::BadInput.code(),
+    );
+    let agrees = "the trace agrees with its declared preset";
+    let disagrees = "it disagrees";
+    let nothing = "nothing to check: a header and no steps (never reported as agreement)";
+    match command {
+        "verify" => vec![
+            (ok, "every selected claim got its card's expected verdict and killed all its mutants"),
+            (not_as_expected, "some claim did not (another verdict, a checker error, a surviving mutant)"),
+            (bad, "bad input: unknown claim id, malformed card, bad argument"),
+        ],
+        "report" => vec![
+            (ok, "every claim got its card's expected verdict and killed all its mutants"),
+            (not_as_expected, "some claim did not; the report is written all the same"),
+            (bad, "bad input: malformed card, unwritable directory, bad argument"),
+        ],
+        "merge" => vec![
+            (ok, "every claim of the merged run got its card's expected verdict and killed all its mutants"),
+            (not_as_expected, "some claim did not; the report is written all the same"),
+            (bad, "bad input: unreadable file, missing or repeated shard, shards of different runs, bad argument"),
+        ],
+        "trace" => vec![
+            (EXIT_AGREE, "the trace is written"),
+            (EXIT_BAD_INPUT, "bad input: unknown problem, preset, optimizer or hyperparameter; no f32 kernel for --dtype f32; unreadable gradients; bad argument"),
+        ],
+        "replay" => vec![
+            (EXIT_AGREE, agrees),
+            (EXIT_DISAGREE, disagrees),
+            (EXIT_BAD_INPUT, "bad input (the message names the file, line, step and field)"),
+            (EXIT_NOTHING_TO_CHECK, nothing),
+        ],
+        "check" => vec![
+            (EXIT_AGREE, agrees),
+            (EXIT_DISAGREE, disagrees),
+            (EXIT_BAD_INPUT, "bad input (the message names the file, line, step and field)"),
+            (EXIT_AGREE_INFERRED, "it agrees only given an explanation the header did not declare, inferred from the trace (a schedule, parameter groups, clipping)"),
+            (EXIT_NOTHING_TO_CHECK, nothing),
+        ],
+        "convert" => vec![
+            (EXIT_AGREE, "converted"),
+            (EXIT_BAD_INPUT, "bad input: unreadable or malformed trace, output directory not empty, bad argument"),
+        ],
+        "conformance" => vec![
+            (EXIT_AGREE, "every trace is within the tolerance of its dtype"),
+            (EXIT_DISAGREE, "some trace is beyond it (listed)"),
+            (EXIT_BAD_INPUT, "a trace cannot be read or has no steps, or a bad argument"),
+        ],
+        "list" => vec![
+            (ok, "listed"),
+            (bad, "a malformed card, or a bad argument"),
+        ],
+        _ => vec![],
+    }
+}
+
+/// The "Exit status:" section of `command`'s `--help`, from [`exit_statuses`].
+pub fn exit_status_help(command: &str) -> String {
+    let mut s = "Exit status:".to_string();
+    for (code, meaning) in exit_statuses(command) {
+        s.push_str(&format!("\n  {code}  {meaning}"));
+    }
+    s
+}
+
+/// `about`, a blank line and [`exit_status_help`]: a subcommand's `long_about`.
+fn long_about(command: &str, about: &str) -> String {
+    format!("{about}\n\n{}", exit_status_help(command))
+}
+
+/// The Markdown table of every subcommand's exit statuses, from [`exit_statuses`], as this
+/// module's docs and README.md's "Exit statuses" hold it.
+pub fn exit_status_table() -> String {
+    let mut s = "| command | status | meaning |\n|---|---:|---|\n".to_string();
+    for sub in command().get_subcommands() {
+        for (code, meaning) in exit_statuses(sub.get_name()) {
+            s.push_str(&format!("| `{}` | {code} | {meaning} |\n", sub.get_name()));
+        }
+    }
+    s
+}
 
 /// A whole number in `min..=max`; the error says why and gives `range`.
 fn whole(s: &str, min: u64, max: u64, range: &str) -> Result<u64, String> {
@@ -156,18 +286,31 @@ impl Effort {
     }
 }
 
+/// The arguments of `replay` and `check`: the candidate trace and how to compare it.
+#[derive(Args)]
+pub struct Candidate {
+    /// The candidate trace: a JSON Lines file, or a binary trace directory (safetensors).
+    #[arg(allow_hyphen_values = true, value_parser = parse_path)]
+    pub trace: PathBuf,
+    /// Relative tolerance in [0, 1) (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_rel_tol)]
+    pub rel_tol: Option<f64>,
+    /// Binary traces of element-wise optimizers: replay only K coordinates per block (first,
+    /// last, vector-tail and chunk boundaries, the rest pseudo-random; deterministic).
+    #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = parse_sample)]
+    pub sample: Option<usize>,
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the claims' checks and their mutants and print one line per claim: verdict, expected
     /// verdict if it differs, mutants killed, measured vs predicted, time.
     #[command(
-        long_about = "Run the checks of the selected claims (all by default) and print, per claim, \
+        long_about = long_about("verify", "Run the checks of the selected claims (all by default) and print, per claim, \
 the verdict (holds / fails as printed / inconclusive, concluded by the engine from the roles of the \
 measurements), the card's expected verdict when it differs, how many of the card's mutants (false \
 perturbations of its statement) the check rejected, the headline measured-vs-predicted figure and \
-the time taken (mutants included), then a summary line.\n\n\
-Exit status: 0 if every claim got its card's expected verdict and killed every mutant, 1 otherwise, \
-2 on bad input (unknown claim id, malformed card).",
+the time taken (mutants included), then a summary line."),
         after_help = "Examples:\n  optverify verify --quick\n  optverify verify --claim gd-rate --claim heavy-ball-rate\n  optverify verify --quick --json > results.json"
     )]
     Verify {
@@ -187,11 +330,11 @@ Exit status: 0 if every claim got its card's expected verdict and killed every m
     /// Run every claim and write the report: README.md index, one page per claim, SVG figures,
     /// results.json.
     #[command(
-        long_about = "Run every claim (full parameters unless --quick) and write the report directory: \
+        long_about = long_about("report", "Run every claim (full parameters unless --quick) and write the report directory: \
 README.md (a table of every claim), claims/<id>.md (statement as printed and precise, measurements, \
 counterexample, figures, the card's argument), figures/*.svg and results.json. The files hold no \
 timestamps: the same seeds give byte-identical output. The report is written even if a verdict \
-differs from the card's expected one; the exit status is then 1.",
+differs from the card's expected one; the exit status is then 1."),
         after_help = "Examples:\n  optverify report\n  optverify report --quick --out /tmp/quick-report"
     )]
     Report {
@@ -208,12 +351,10 @@ differs from the card's expected one; the exit status is then 1.",
     /// Combine the results.json of the shards of a split run (`report --shard i/n` or
     /// `verify --shard i/n --json`) into the report of the whole run.
     #[command(
-        long_about = "Read the results.json of every shard of a run split with --shard i/n (from `report \
+        long_about = long_about("merge", "Read the results.json of every shard of a run split with --shard i/n (from `report \
 --shard i/n --out DIR` or `verify --shard i/n --json`), check that all n shards of one version and one \
 mode are there, and write the report of the whole run: the same files, byte for byte, as an unsharded \
-`report` (every file is re-rendered from the records).\n\n\
-Exit status: 0 if every claim got its card's expected verdict, 1 otherwise, 2 on bad input (unreadable \
-file, missing or repeated shard, shards of different runs).",
+`report` (every file is re-rendered from the records)."),
         after_help = "Examples:\n  for i in 1 2 3 4; do optverify report --quick --shard $i/4 --out shard-$i & done; wait\n  optverify merge shard-*/results.json --out reports\n  sbatch --array=1-8 --wrap 'optverify report --shard $SLURM_ARRAY_TASK_ID/8 --out shard-$SLURM_ARRAY_TASK_ID'"
     )]
     Merge {
@@ -227,14 +368,12 @@ file, missing or repeated shard, shards of different runs).",
     /// Run a framework preset on a named problem or a supplied gradient sequence and write the
     /// reference trajectory as a trace (JSON Lines, see README "Oracle").
     #[command(
-        long_about = "Run the reference of a framework preset (its kernel in the chosen dtype where one \
+        long_about = long_about("trace", "Run the reference of a framework preset (its kernel in the chosen dtype where one \
 exists, else the crate's optimizer in f64) and write the trajectory as an optverify trace: gradients, \
 parameters after each step and, for a named problem, the loss. The gradients come from a named problem \
 of `optverify list` (closed loop: the gradient at the current parameters), from a JSON Lines file of \
 gradient arrays, or from another trace. The reference is the one replay and check use, so the written \
-trace replays bit for bit.\n\n\
-Exit status: 0 trace written, 2 bad input (unknown problem, preset, optimizer or hyperparameter; \
-no f32 kernel for --dtype f32; unreadable gradients).",
+trace replays bit for bit."),
         group(clap::ArgGroup::new("source").required(true).args(["problem", "from_trace", "gradients"])),
         after_help = "Examples:\n  optverify trace --problem quadratic --dim 5 --steps 50 --preset pytorch --optimizer sgd \\\n      --hyperparameters '{\"lr\": 0.05, \"momentum\": 0.9}' --dtype f32 --out sgd-f32.jsonl\n  optverify trace --preset pytorch --optimizer adam --hyperparameters '{\"lr\": 0.01}' \\\n      --gradients grads.jsonl --params0 '[0.5, -1.0]' --out reference.jsonl\n  optverify trace --preset optax --optimizer adagrad --hyperparameters '{\"learning_rate\": 0.1}' \\\n      --from-trace torch-run.jsonl --out optax-ref.jsonl"
     )]
@@ -280,53 +419,34 @@ no f32 kernel for --dtype f32; unreadable gradients).",
     },
     /// Replay a trace's own gradients through its declared preset and compare step by step.
     #[command(
-        long_about = "Replay a candidate trace: feed each recorded gradient to the reference built from \
+        long_about = long_about("replay", "Replay a candidate trace: feed each recorded gradient to the reference built from \
 the trace header (preset + hyperparameters): the framework's kernel in the trace's dtype where one \
 exists, else the crate's optimizer in f64 (said in the output). Only the update rule is compared. \
 Prints the reference, the number of bit-identical steps, and the first step and coordinate that \
-differ, in ulps of the trace's dtype and in relative terms.\n\n\
-Exit status: 0 agreement, 1 disagreement, 2 bad input (the message names the file, line, step and field).",
+differ, in ulps of the trace's dtype and in relative terms."),
         after_help = "Example:\n  optverify replay my-adam.jsonl --rel-tol 1e-10"
     )]
     Replay {
-        /// The candidate trace: a JSON Lines file, or a binary trace directory (safetensors).
-        #[arg(allow_hyphen_values = true, value_parser = parse_path)]
-        trace: PathBuf,
-        /// Relative tolerance in [0, 1) (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
-        #[arg(long, allow_hyphen_values = true, value_parser = parse_rel_tol)]
-        rel_tol: Option<f64>,
-        /// Binary traces of element-wise optimizers: replay only K coordinates per block (first,
-        /// last, vector-tail and chunk boundaries, the rest pseudo-random; deterministic).
-        #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = parse_sample)]
-        sample: Option<usize>,
+        #[command(flatten)]
+        candidate: Candidate,
     },
     /// Replay, then try the known convention variants and name the one the trace follows.
     #[command(
-        long_about = "Like replay, then re-run the candidate's gradients through the known convention \
+        long_about = long_about("check", "Like replay, then re-run the candidate's gradients through the known convention \
 variants (ε inside/outside the root, AMSGrad's max placement, AdamW decay × lr vs × schedule, \
-Keras ε-hat, Adagrad's initial accumulator, ...) and name the one the trace matches.\n\n\
-Exit status: 0 agreement with the declared preset, 1 disagreement, 2 bad input.",
+Keras ε-hat, Adagrad's initial accumulator, ...) and name the one the trace matches."),
         after_help = "Example:\n  optverify check tests/data/golden/torch-adagrad-default-randn.jsonl"
     )]
     Check {
-        /// The candidate trace: a JSON Lines file, or a binary trace directory (safetensors).
-        #[arg(allow_hyphen_values = true, value_parser = parse_path)]
-        trace: PathBuf,
-        /// Relative tolerance in [0, 1) (default 1e-12 for f64 traces, 3.8e-4 for f32: 200 steps × 32 unit roundoffs).
-        #[arg(long, allow_hyphen_values = true, value_parser = parse_rel_tol)]
-        rel_tol: Option<f64>,
-        /// Binary traces of element-wise optimizers: replay only K coordinates per block (first,
-        /// last, vector-tail and chunk boundaries, the rest pseudo-random; deterministic).
-        #[arg(long, value_name = "K", allow_hyphen_values = true, value_parser = parse_sample)]
-        sample: Option<usize>,
+        #[command(flatten)]
+        candidate: Candidate,
     },
     /// Convert a trace between JSON Lines and the binary layout (a directory of safetensors
     /// files), either way.
     #[command(
-        long_about = "Convert a JSON Lines trace into a binary trace directory (one safetensors file for \
+        long_about = long_about("convert", "Convert a JSON Lines trace into a binary trace directory (one safetensors file for \
 the header and θ₀, one per step), or a binary trace into JSON Lines. The header and every step's \
-non-array fields are carried over unchanged; values are exact both ways (an f32 trace stores f32).\n\n\
-Exit status: 0 converted, 2 bad input (unreadable or malformed trace, output directory not empty).",
+non-array fields are carried over unchanged; values are exact both ways (an f32 trace stores f32)."),
         after_help = "Examples:\n  optverify convert run.jsonl run.ovt\n  optverify convert run.ovt run.jsonl"
     )]
     Convert {
@@ -341,11 +461,10 @@ Exit status: 0 converted, 2 bad input (unreadable or malformed trace, output dir
     /// table per (preset, optimizer, dtype): traces, bit-identical traces, worst ulps, worst
     /// relative error, reference used.
     #[command(
-        long_about = "Replay every *.jsonl trace of DIR (default: the golden traces) against its declared \
+        long_about = long_about("conformance", "Replay every *.jsonl trace of DIR (default: the golden traces) against its declared \
 preset, with the default tolerance of its dtype, and print a Markdown table per (preset, optimizer, \
 dtype): number of traces, traces bit-identical to their reference, worst ulps, worst relative \
-difference, and the reference used (framework kernel and dtype, or the crate's f64 optimizer).\n\n\
-Exit status: 0 every trace within tolerance, 1 some trace beyond it (listed), 2 a trace cannot be read.",
+difference, and the reference used (framework kernel and dtype, or the crate's f64 optimizer)."),
         after_help = "Example:\n  optverify conformance tests/data/golden"
     )]
     Conformance {
@@ -354,7 +473,10 @@ Exit status: 0 every trace within tolerance, 1 some trace beyond it (listed), 2 
         dir: PathBuf,
     },
     /// List the claims (id, kind, expected verdict, title), the optimizers and the problems.
-    #[command(after_help = "Examples:\n  optverify list\n  optverify list --json")]
+    #[command(
+        long_about = long_about("list", "List the claims (id, kind, expected verdict, title), the optimizers and the problems."),
+        after_help = "Examples:\n  optverify list\n  optverify list --json"
+    )]
     List {
         /// Print JSON instead of text.
         #[arg(long)]

@@ -68,16 +68,16 @@ fn main() -> ExitCode {
             return oracle_exit(trace(&preset, &optimizer, &hyperparameters, source, dtype, &out));
         }
         Command::Conformance { dir } => return oracle_exit(optverify::oracle::cli::conformance(&dir)),
-        Command::Replay {
-            trace,
-            rel_tol,
-            sample,
-        } => return oracle_exit(optverify::oracle::binary::replay_any(&trace, rel_tol, sample)),
-        Command::Check {
-            trace,
-            rel_tol,
-            sample,
-        } => return oracle_exit(optverify::oracle::binary::check_any(&trace, rel_tol, sample)),
+        Command::Replay { candidate: c } => {
+            return oracle_exit(optverify::oracle::binary::replay_any(
+                &c.trace, c.rel_tol, c.sample,
+            ))
+        }
+        Command::Check { candidate: c } => {
+            return oracle_exit(optverify::oracle::binary::check_any(
+                &c.trace, c.rel_tol, c.sample,
+            ))
+        }
         Command::Convert { input, output } => {
             return oracle_exit(optverify::oracle::binary::convert(&input, &output))
         }

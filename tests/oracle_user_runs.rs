@@ -68,3 +68,15 @@ fn per_step_values_equal_to_the_declared_ones_agree_whatever_their_json_type() {
         out.text
     );
 }
+
+/// torch `OneCycleLR` cycles β₁ and brings it back to `max_momentum` at the last step, the
+/// value the groups declare; `watch` writes `betas` on every step line. The replay passed a
+/// step's β₁ on only when it differed from the declared one, and the kernel kept the previous
+/// step's: the last step of a correct run (AdamW, two groups differing in lr and weight decay)
+/// disagreed by 1e-7 (11/12 bit for bit). Every step is bit for bit now.
+#[test]
+fn one_cycle_momentum_returning_to_the_declared_value_is_replayed() {
+    let out = cli::check(&data("user_runs/torch-adamw-groups-onecycle.jsonl"), None);
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    assert!(out.text.contains("12/12 steps bit for bit"), "{}", out.text);
+}

@@ -512,15 +512,13 @@ pub fn step_scalars(header: &Header, plan: &Plan, rec: &StepRecord) -> Result<Op
                 if !b2_ok {
                     return Err(format!("{at}: a per-step change of betas[1] is not modelled"));
                 }
-                // Only a changed β₁ is passed on (a kernel that cannot take one refuses it).
-                if Some(b1) != g.setting.momentum_like() {
-                    s.momentum = Some(b1);
-                }
+                // Passed on even when it equals the declared β₁: a kernel keeps the last β₁
+                // it was given, so a step back at the declared value (the last step of a
+                // `OneCycleLR`, whose momentum returns to `max_momentum`) must set it again.
+                s.momentum = Some(b1);
             } else if header.preset == "pytorch" && k == "momentum" && g.setting.momentum_like().is_some() {
-                let m = num(k, v)?;
-                if Some(m) != g.setting.momentum_like() {
-                    s.momentum = Some(m);
-                }
+                // As `betas[0]` above.
+                s.momentum = Some(num(k, v)?);
             } else {
                 // No-ops: torch's scheduler bookkeeping, the declared value itself, and any
                 // value that resolves to the group's setting (torch's `opt.defaults` holds the

@@ -50,21 +50,15 @@ pub fn simplex_threshold(a: &[f64], z: f64) -> f64 {
 }
 
 /// Euclidean projection onto the ℓ¹ ball of radius `radius` (Duchi et al. 2008): `v` itself if
-/// ‖v‖₁ ≤ radius, else sign(v_i)(|v_i| − θ)_+ with θ from [`simplex_threshold`] on |v|.
+/// ‖v‖₁ ≤ radius, else sign(v_i)(|v_i| − θ)_+ (the [`soft_threshold`] at θ) with θ from
+/// [`simplex_threshold`] on |v|.
 pub fn project_l1_ball(v: &DVector<f64>, radius: f64) -> DVector<f64> {
     let abs: Vec<f64> = v.iter().map(|x| x.abs()).collect();
     if abs.iter().sum::<f64>() <= radius {
         return v.clone();
     }
-    let theta = simplex_threshold(&abs, radius);
-    v.map(|x| {
-        let m = x.abs() - theta;
-        if m > 0.0 {
-            m.copysign(x)
-        } else {
-            0.0
-        }
-    })
+    // sign(v_i)(|v_i| − θ)_+ is the soft threshold at θ.
+    soft_threshold(v, simplex_threshold(&abs, radius))
 }
 
 /// The clipping level t of prox_{λ‖·‖∞}(v): Σ_i (|v_i| − t)_+ = λ, or 0 when ‖v‖₁ ≤ λ.

@@ -203,7 +203,3 @@ fn check_eps_hat(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     });
     Ok(ev)
 }
-
-fn other<E: std::fmt::Display>(e: E) -> CheckError {
-    CheckError::Other(e.to_string())
-}

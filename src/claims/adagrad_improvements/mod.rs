@@ -5,19 +5,12 @@
 mod adam_eps_hat_order;
 mod rmsprop_current_weight;
 
-use super::{CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style};
+use super::{
+    bad_statement, other, CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series,
+    Style,
+};
 
 /// The checkers of this area, one file each, in registry order.
 pub fn checkers() -> Vec<Checker> {
     vec![rmsprop_current_weight::CHECKER, adam_eps_hat_order::CHECKER]
-}
-
-/// A malformed `[statement]` value: the card names the key and what it must be.
-fn bad_statement(card: &str, key: &str, found: &str, expected: &'static str) -> CheckError {
-    CheckError::Card(crate::claims::CardError::WrongType {
-        card: card.into(),
-        section: "statement".into(),
-        key: format!("{key} (found {found:?})"),
-        expected,
-    })
 }

@@ -38,26 +38,31 @@ fn share_of((total, current): (f64, f64)) -> f64 {
     }
 }
 
-fn rms_share(k: usize, g: f64) -> Result<f64, CheckError> {
-    let mut opt = RmsPropConfig::lecture(1e-3, g, 1e-8).build()?;
+/// The current gradient's share in the accumulator `acc` reads after `k` steps of `opt` from
+/// B₀ = 0 on two coordinates: coordinate 0 sees gradient 1 at every step (its accumulator is
+/// Σ_j w_j), coordinate 1 only at step k (its accumulator is w_k).
+fn impulse_share<O: Optimizer>(
+    mut opt: O,
+    k: usize,
+    acc: impl Fn(&O) -> Option<&DVector<f64>>,
+) -> Result<f64, CheckError> {
     let mut x = DVector::zeros(2);
     for t in 1..=k {
         let gr = DVector::from_vec(vec![1.0, if t == k { 1.0 } else { 0.0 }]);
         opt.step(&mut x, &gr)?;
     }
-    let b = opt.v().cloned().unwrap_or_else(|| DVector::zeros(2));
+    let b = acc(&opt).cloned().unwrap_or_else(|| DVector::zeros(2));
     Ok(share_of((b[0], b[1])))
 }
 
+fn rms_share(k: usize, g: f64) -> Result<f64, CheckError> {
+    impulse_share(RmsPropConfig::lecture(1e-3, g, 1e-8).build()?, k, |o| o.v())
+}
+
 fn ada_share(k: usize) -> Result<f64, CheckError> {
-    let mut opt = AdaGradConfig::lecture(1e-3, 1e-8).build()?;
-    let mut x = DVector::zeros(2);
-    for t in 1..=k {
-        let gr = DVector::from_vec(vec![1.0, if t == k { 1.0 } else { 0.0 }]);
-        opt.step(&mut x, &gr)?;
-    }
-    let b = opt.sum_of_squares().cloned().unwrap_or_else(|| DVector::zeros(2));
-    Ok(share_of((b[0], b[1])))
+    impulse_share(AdaGradConfig::lecture(1e-3, 1e-8).build()?, k, |o| {
+        o.sum_of_squares()
+    })
 }
 
 fn check_rmsprop_weight(ctx: &CheckContext) -> Result<Evidence, CheckError> {
@@ -94,7 +99,9 @@ fn check_rmsprop_weight(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         for &k in &ks {
             let s_rms = rms_share(k, g)?;
             let s_ada = ada_share(k)?;
-            // AdaGrad: every weight is exactly 1 (sums of 0 and 1), share 1/k to one rounding.
+            // AdaGrad: the accumulators are sums of squares of 0 and 1, so Σ_j w_j = k and w_k = 1
+            // exactly (k ≤ 2⁵³), and the share w_k/Σ_j w_j is the correctly rounded 1/k: it must
+            // equal 1.0/k bit for bit.
             ada_worst = ada_worst.max((s_ada - 1.0 / k as f64).abs() * k as f64);
             curve.push((k as f64, s_rms));
             // Printed statement (witness), γ ∈ [0, 1].
@@ -180,10 +187,10 @@ fn check_rmsprop_weight(ctx: &CheckContext) -> Result<Evidence, CheckError> {
         Measurement::new(
             "AdaGrad: measured share = 1/k (max k·|s − 1/k|)",
             ada_worst,
-            2.0 * UNIT_ROUNDOFF * 4.0,
-            Relation::AtMost,
+            0.0,
+            Relation::Exact,
         )
-        .with_note("optim::adagrad's sum of squares: every weight exactly 1"),
+        .with_note("optim::adagrad's sum of squares: every weight exactly 1, the sum exactly k, so the share is the correctly rounded 1/k"),
     );
     ev.push(
         Measurement::new(

@@ -9,9 +9,7 @@
 //!   `AdaGradNorm` bit for bit (same operations in the same order: tolerance 0 ulps).
 
 use super::other;
-use crate::claims::{
-    CardError, CheckContext, CheckError, Checker, Counterexample, Evidence, Measurement, Relation,
-};
+use crate::claims::{CheckContext, CheckError, Checker, Counterexample, Evidence, Measurement, Relation};
 use crate::optim::adagrad_norm::AdaGradNormConfig;
 use crate::optim::Optimizer;
 use crate::problems::{Objective, Quadratic, Spectrum};
@@ -29,12 +27,12 @@ fn divisor(ctx: &CheckContext) -> Result<StepDivisor, CheckError> {
     match ctx.stmt_str("step_divisor")? {
         "b_k" => Ok(StepDivisor::Updated),
         "b_{k-1}" => Ok(StepDivisor::Previous),
-        found => Err(CheckError::Card(CardError::WrongType {
-            card: ctx.card.id.clone(),
-            section: "statement".into(),
-            key: format!("step_divisor (found {found:?})"),
-            expected: "\"b_k\" or \"b_{k-1}\"",
-        })),
+        found => Err(crate::claims::bad_statement(
+            &ctx.card.id,
+            "step_divisor",
+            found,
+            "\"b_k\" or \"b_{k-1}\"",
+        )),
     }
 }
 

@@ -38,6 +38,7 @@ pub mod adagrad_norm_summation_lemmas;
 pub mod adagrad_norm_update_rule;
 pub mod constant_step_divergence;
 
+pub(crate) use super::other;
 use super::{CheckError, Checker, Series, Style};
 use crate::optim::adagrad_norm::{AdaGradNorm, AdaGradNormConfig};
 use crate::optim::sgd::Sgd;
@@ -99,10 +100,6 @@ pub(crate) fn cache_key(ctx: &super::CheckContext) -> String {
         super::Mode::Full => &ctx.card.full,
     };
     format!("{}:{:?}:{table}", ctx.card.id, ctx.mode)
-}
-
-pub(crate) fn other(e: impl std::fmt::Display) -> CheckError {
-    CheckError::Other(e.to_string())
 }
 
 /// A deterministic AdaGrad-Norm run: ‖∇F(x_k)‖², b_k and F(x_k) for k = 0..=steps.

@@ -38,8 +38,9 @@
 //! The settings a mode runs are listed in its `settings`; the pairs of the others are not
 //! judged (quick mode runs the logistic regression only).
 
-use super::{linear_init, split, SPLIT_SEED};
+use super::{linear_init, logistic_on, mlp_on, split, SPLIT_SEED};
 use crate::claims::common::stats::{t_band, t_interval};
+use crate::claims::RunCache;
 use crate::claims::{
     CardError, CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation,
     Series, Style,
@@ -51,15 +52,14 @@ use crate::optim::rmsprop::RmsPropConfig;
 use crate::optim::sgd::SgdConfig;
 use crate::optim::Optimizer;
 use crate::problems::curvature::KfacModel;
-use crate::problems::data::{digits, DIGITS_CLASSES};
 use crate::problems::{BatchSampler, DropoutOracle, GradientOracle, LastBatch, Mlp, Multinomial, Objective};
-use nalgebra::{DMatrix, DVector};
+use nalgebra::DVector;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// The checker of `adam-vs-adaptive-digits`.
 pub const CHECKER: Checker = Checker {
@@ -187,26 +187,9 @@ enum Net {
 impl Net {
     /// The setting's model on the digits `rows`, L2 coefficient `lambda`.
     fn new(setting: Setting, rows: &[usize], hidden: usize, lambda: f64) -> Result<Net, CheckError> {
-        let d = digits().map_err(|e| CheckError::Other(e.to_string()))?;
-        let x = d.features.select_rows(rows);
-        let err = |e: crate::problems::ProblemError| CheckError::Other(e.to_string());
         Ok(match setting {
-            Setting::Logistic => Net::Logistic(
-                Multinomial::new(
-                    x,
-                    rows.iter().map(|&i| usize::from(d.labels[i])).collect(),
-                    DIGITS_CLASSES,
-                    true,
-                    lambda,
-                )
-                .map_err(err)?,
-            ),
-            Setting::Mlp | Setting::Dropout => {
-                let y = DMatrix::from_fn(rows.len(), DIGITS_CLASSES, |k, c| {
-                    f64::from(u8::from(usize::from(d.labels[rows[k]]) == c))
-                });
-                Net::Mlp(Mlp::new(x, y, hidden, true, lambda).map_err(err)?)
-            }
+            Setting::Logistic => Net::Logistic(logistic_on(rows, lambda)?),
+            Setting::Mlp | Setting::Dropout => Net::Mlp(mlp_on(rows, hidden, lambda)?),
         })
     }
 
@@ -350,6 +333,15 @@ impl Params {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // Paired intervals need two seeds at least (one replicate has no spread: its
+        // "interval" would be a point that confirms or contradicts anything).
+        let seeds = ctx.usize("seeds")?;
+        if seeds < 2 || ctx.usize("tuning_seeds")? == 0 {
+            return Err(CheckError::Other(format!(
+                "{}: needs seeds ≥ 2 (paired t-intervals) and tuning_seeds ≥ 1",
+                ctx.card.id
+            )));
+        }
         Ok(Params {
             hidden: ctx.usize("hidden")?,
             lambda: ctx.f64("l2")?,
@@ -359,7 +351,7 @@ impl Params {
             validation_fraction: ctx.f64("validation_fraction")?,
             validation_seed: ctx.u64("validation_seed")?,
             tuning_seeds: ctx.usize("tuning_seeds")?,
-            seeds: ctx.usize("seeds")?,
+            seeds,
             final_seed: ctx.u64("final_seed")?,
             grids: settings
                 .iter()
@@ -405,13 +397,12 @@ type Runs = HashMap<Setting, SettingRuns>;
 
 /// All runs of the protocol, cached by the mode's parameters (the mutants reuse them).
 fn runs(params: &Params) -> Result<Arc<Runs>, CheckError> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Runs>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let poisoned = || CheckError::Other("run cache poisoned".into());
-    let key = params.cache_key();
-    if let Some(r) = cache.lock().map_err(|_| poisoned())?.get(&key) {
-        return Ok(r.clone());
-    }
+    static CACHE: RunCache<String, Runs> = RunCache::new();
+    CACHE.get_or_run(params.cache_key(), || measure(params))
+}
+
+/// Every run of the protocol: tuning on the validation split, then the final seeds.
+fn measure(params: &Params) -> Result<Runs, CheckError> {
     let (train, _) = split()?;
     let mut shuffled = train.clone();
     shuffled.shuffle(&mut ChaCha8Rng::seed_from_u64(params.validation_seed));
@@ -513,8 +504,6 @@ fn runs(params: &Params) -> Result<Arc<Runs>, CheckError> {
             },
         );
     }
-    let out = Arc::new(out);
-    cache.lock().map_err(|_| poisoned())?.insert(key, out.clone());
     Ok(out)
 }
 
@@ -538,12 +527,12 @@ impl Claim {
             "similar" => Ok(Claim::Similar),
             "faster" => Ok(Claim::Faster),
             "none" => Ok(Claim::None),
-            _ => Err(CheckError::Card(CardError::WrongType {
-                card: ctx.card.id.clone(),
-                section: "statement".into(),
-                key: key.into(),
-                expected: "\"slower\", \"similar\", \"faster\" or \"none\"",
-            })),
+            found => Err(crate::claims::bad_statement(
+                &ctx.card.id,
+                key,
+                found,
+                "\"slower\", \"similar\", \"faster\" or \"none\"",
+            )),
         }
     }
 
@@ -638,14 +627,6 @@ fn pairs(ctx: &CheckContext) -> Result<Vec<Pair>, CheckError> {
     Ok(out)
 }
 
-/// (mean, lower, upper) of `xs` at level 1 − α (the single value for one replicate).
-fn interval(xs: &[f64], alpha: f64) -> (f64, f64, f64) {
-    if xs.len() < 2 {
-        return (xs[0], xs[0], xs[0]);
-    }
-    t_interval(xs, alpha)
-}
-
 fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
     let params = Params::read(ctx)?;
     let family_alpha = ctx.f64("family_alpha")?;
@@ -720,8 +701,8 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 .iter()
                 .map(|c| c[params.epochs])
                 .collect();
-            let (am, alo, ahi) = interval(&a, alpha);
-            let (fm, flo, fhi) = interval(&f, alpha);
+            let (am, alo, ahi) = t_interval(&a, alpha);
+            let (fm, flo, fhi) = t_interval(&f, alpha);
             ev.push(
                 Measurement::new(
                     format!(
@@ -760,7 +741,7 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 aucs(pair.setting, pair.competitor),
             );
             let r: Vec<f64> = ra.iter().zip(&ca).map(|(a, b)| a.ln() - b.ln()).collect();
-            let (mean, lo, hi) = interval(&r, alpha);
+            let (mean, lo, hi) = t_interval(&r, alpha);
             Judged {
                 pair,
                 name: format!(
@@ -912,9 +893,7 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
                 x: epochs_x.clone(),
                 y: mean,
             });
-            if reps.len() >= 2 {
-                series.extend(t_band(&label, alpha, &epochs_x, reps));
-            }
+            series.extend(t_band(&label, alpha, &epochs_x, reps));
         }
         ev.figures.push(Figure {
             id: s.key().into(),

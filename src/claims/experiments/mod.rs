@@ -8,8 +8,8 @@ pub mod adamw_vs_l2_grid;
 pub mod full_gradient_cost;
 pub mod weight_decay_balancing_dynamics;
 
-use super::{CheckError, Checker};
-use crate::problems::data::digits;
+use super::{other, CheckError, Checker};
+use crate::problems::data::{digits, DIGITS_CLASSES};
 use crate::problems::logistic::Multinomial;
 use crate::problems::mlp::Mlp;
 use crate::problems::stochastic::batch_gradient_into;
@@ -49,6 +49,30 @@ pub fn split() -> Result<(Vec<usize>, Vec<usize>), CheckError> {
     Ok((train, idx))
 }
 
+/// Multinomial logistic regression (with bias) on the digits `rows` (indices into the 1797
+/// examples), L2 coefficient `lambda`.
+///
+/// # Errors
+/// The vendored data cannot be read, or `rows` is empty.
+pub fn logistic_on(rows: &[usize], lambda: f64) -> Result<Multinomial, CheckError> {
+    let d = digits().map_err(other)?;
+    let labels = rows.iter().map(|&i| usize::from(d.labels[i])).collect();
+    Multinomial::new(d.features.select_rows(rows), labels, DIGITS_CLASSES, true, lambda).map_err(other)
+}
+
+/// The 64-`hidden`-10 ReLU network (biases, squared loss on one-hot targets) on the digits
+/// `rows` (indices into the 1797 examples), L2 coefficient `lambda`.
+///
+/// # Errors
+/// The vendored data cannot be read, or `rows` is empty.
+pub fn mlp_on(rows: &[usize], hidden: usize, lambda: f64) -> Result<Mlp, CheckError> {
+    let d = digits().map_err(other)?;
+    let onehot = DMatrix::from_fn(rows.len(), DIGITS_CLASSES, |k, c| {
+        f64::from(u8::from(usize::from(d.labels[rows[k]]) == c))
+    });
+    Mlp::new(d.features.select_rows(rows), onehot, hidden, true, lambda).map_err(other)
+}
+
 /// PyTorch's `nn.Linear` initialisation of a single layer with `fan_in` inputs: every one of
 /// the `dim` parameters uniform on [−1/√fan_in, 1/√fan_in], from `seed`.
 pub fn linear_init(dim: usize, fan_in: usize, seed: u64) -> DVector<f64> {
@@ -73,26 +97,10 @@ pub enum Problems {
 
 impl Problems {
     pub fn new(model: Model, hidden: usize) -> Result<Self, CheckError> {
-        let d = digits().map_err(|e| CheckError::Other(e.to_string()))?;
         let (train, test) = split()?;
-        let (train, test) = (train.as_slice(), test.as_slice());
-        let rows = |ix: &[usize]| d.features.select_rows(ix);
-        let labels = |ix: &[usize]| ix.iter().map(|&i| usize::from(d.labels[i])).collect::<Vec<_>>();
-        let onehot = |ix: &[usize]| {
-            DMatrix::from_fn(ix.len(), 10, |k, c| {
-                f64::from(u8::from(usize::from(d.labels[ix[k]]) == c))
-            })
-        };
-        let err = |e: crate::problems::ProblemError| CheckError::Other(e.to_string());
         Ok(match model {
-            Model::Logistic => Problems::Logistic(
-                Multinomial::new(rows(train), labels(train), 10, true, 0.0).map_err(err)?,
-                Multinomial::new(rows(test), labels(test), 10, true, 0.0).map_err(err)?,
-            ),
-            Model::TwoLayer => Problems::TwoLayer(
-                Mlp::new(rows(train), onehot(train), hidden, true, 0.0).map_err(err)?,
-                Mlp::new(rows(test), onehot(test), hidden, true, 0.0).map_err(err)?,
-            ),
+            Model::Logistic => Problems::Logistic(logistic_on(&train, 0.0)?, logistic_on(&test, 0.0)?),
+            Model::TwoLayer => Problems::TwoLayer(mlp_on(&train, hidden, 0.0)?, mlp_on(&test, hidden, 0.0)?),
         })
     }
 

@@ -8,7 +8,10 @@ mod kfac_fisher;
 mod lamb_adamw_large_batch;
 mod lars_layerwise_rate;
 
-use super::{CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style};
+use super::{
+    bad_statement, other, CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series,
+    Style,
+};
 
 /// The checkers of this area, one file each, in registry order.
 pub fn checkers() -> Vec<Checker> {
@@ -18,18 +21,4 @@ pub fn checkers() -> Vec<Checker> {
         lars_layerwise_rate::CHECKER,
         lamb_adamw_large_batch::CHECKER,
     ]
-}
-
-fn other<E: std::fmt::Display>(e: E) -> CheckError {
-    CheckError::Other(e.to_string())
-}
-
-/// A malformed `[statement]` value: the card names the key and what it must be.
-fn bad_statement(card: &str, key: &str, found: &str, expected: &'static str) -> CheckError {
-    CheckError::Card(crate::claims::CardError::WrongType {
-        card: card.into(),
-        section: "statement".into(),
-        key: format!("{key} (found {found:?})"),
-        expected,
-    })
 }

@@ -26,12 +26,12 @@ fn gd_with_step(rule: &str) -> Result<fn(f64, f64) -> Method, CheckError> {
     match rule {
         "2/(mu+L)" => Ok(Method::gd_tuned),
         "1/L" => Ok(|_mu, l| Method::Gd { alpha: 1.0 / l }),
-        other => Err(CheckError::Card(crate::claims::CardError::WrongType {
-            card: "gd-rate".into(),
-            section: "statement".into(),
-            key: format!("step_rule (found {other:?})"),
-            expected: "\"2/(mu+L)\" or \"1/L\"",
-        })),
+        found => Err(bad_statement(
+            "gd-rate",
+            "step_rule",
+            found,
+            "\"2/(mu+L)\" or \"1/L\"",
+        )),
     }
 }
 

@@ -26,7 +26,10 @@ mod heavy_ball_rate;
 mod nag_rate;
 mod preconditioning_line_search;
 
-use super::{CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style};
+use super::{
+    bad_statement, other, CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series,
+    Style,
+};
 use crate::optim::heavy_ball::HeavyBallConfig;
 use crate::optim::nesterov::NesterovConfig;
 use crate::optim::runner::{self, Control};
@@ -50,10 +53,6 @@ pub fn checkers() -> Vec<Checker> {
         acceleration_convex::CHECKER,
         preconditioning_line_search::CHECKER,
     ]
-}
-
-fn other<E: std::fmt::Display>(e: E) -> CheckError {
-    CheckError::Other(e.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -36,13 +36,13 @@ fn adam_weight_decay_not_l2(ctx: &CheckContext) -> Result<Evidence, CheckError> 
     let claims_equal = match claim {
         "differ" => false,
         "equal-at-lambda-over-alpha" => true,
-        other => {
-            return Err(CheckError::Card(crate::claims::CardError::WrongType {
-                card: ctx.card.id.clone(),
-                section: "statement".into(),
-                key: format!("claim (found {other:?})"),
-                expected: "\"differ\" or \"equal-at-lambda-over-alpha\"",
-            }))
+        found => {
+            return Err(crate::claims::bad_statement(
+                &ctx.card.id,
+                "claim",
+                found,
+                "\"differ\" or \"equal-at-lambda-over-alpha\"",
+            ))
         }
     };
     let n = h.len();

@@ -24,7 +24,7 @@
 
 use super::normal_vec;
 use crate::claims::{
-    CardError, CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style,
+    CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style,
 };
 use crate::prec::{gamma, UNIT_ROUNDOFF};
 use crate::problems::least_squares::LeastSquares;
@@ -59,12 +59,12 @@ impl Penalty {
             "l1" => Ok(Penalty::L1),
             "linf" => Ok(Penalty::Linf),
             "l2" => Ok(Penalty::L2),
-            other => Err(CheckError::Card(CardError::WrongType {
-                card: ID.into(),
-                section: "statement".into(),
-                key: format!("{key} (found {other:?})"),
-                expected: "\"l1\", \"linf\" or \"l2\"",
-            })),
+            found => Err(crate::claims::bad_statement(
+                ID,
+                key,
+                found,
+                "\"l1\", \"linf\" or \"l2\"",
+            )),
         }
     }
     fn name(self) -> &'static str {

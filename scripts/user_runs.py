@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Record the small real training runs of tests/oracle_user_runs.rs, the way a user records
+them: torch through `optverify.watch`, optax through `optverify.optax.record` (the recorders
+of python/optverify), each a run that once drew a false alarm from `optverify check`.
+
+Usage: /tmp/ovenv/bin/python scripts/user_runs.py tests/data/user_runs [NAME ...]
+(torch 2.15, optax 0.2.8, jax 0.10.2 on CPU: scripts/requirements-golden.txt).
+"""
+import os
+import sys
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+
+import optverify  # noqa: E402
+
+
+def torch_run(path, dtype, make_opt, make_sched, steps, schedule=None):
+    """A 3 → 2 → 1 tanh network on a random regression, minibatches of 8, `steps` steps of
+    `opt.step(); sched.step()`."""
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Tanh(), torch.nn.Linear(2, 1)).to(dtype)
+    x = torch.randn(64, 3, dtype=dtype)
+    y = x[:, :1] * 2.0 - x[:, 1:2] + 0.1 * torch.randn(64, 1, dtype=dtype)
+    opt = make_opt(model)
+    sched = make_sched(opt) if make_sched else None
+    rec = optverify.watch(opt, path, model=model, schedule=schedule)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        idx = torch.randint(0, 64, (8,), generator=gen)
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x[idx]), y[idx])
+        rec.set_loss(loss.item())
+        loss.backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+    rec.close()
+
+
+def torch_adamw_groups_onecycle(out):
+    """AdamW, weights (λ = 0.01, lr 1e-3) and biases (λ = 0, lr 2e-3), OneCycleLR over the whole
+    run: its β₁ returns to max_momentum = 0.95 (the groups' declared value) at the last step."""
+    import torch
+
+    def opt(m):
+        return torch.optim.AdamW([
+            {"params": [m[0].weight, m[2].weight], "weight_decay": 0.01, "lr": 1e-3},
+            {"params": [m[0].bias, m[2].bias], "weight_decay": 0.0, "lr": 2e-3},
+        ])
+
+    def sched(o):
+        return torch.optim.lr_scheduler.OneCycleLR(o, max_lr=[1e-2, 2e-2], total_steps=12)
+
+    torch_run(f"{out}/torch-adamw-groups-onecycle.jsonl", torch.float64, opt, sched, 12,
+              {"name": "OneCycleLR", "args": {"max_lr": [1e-2, 2e-2], "total_steps": 12}})
+
+
+RUNS = {
+    "torch-adamw-groups-onecycle": torch_adamw_groups_onecycle,
+}
+
+if __name__ == "__main__":
+    out = sys.argv[1] if len(sys.argv) > 1 else "tests/data/user_runs"
+    names = sys.argv[2:] or list(RUNS)
+    os.makedirs(out, exist_ok=True)
+    for name in names:
+        RUNS[name](out)
+        print(f"wrote {out}/{name}.jsonl")
