@@ -10,7 +10,7 @@
 //! | `-j`/`--jobs` | 1..=[`MAX_JOBS`] |
 //! | `--rel-tol` | \[0, 1) ([`crate::oracle::compare::validate_rel_tol`]) |
 //! | `--sample` | 2..=2⁶⁴−1 |
-//! | `--dim` | 1..=[`crate::oracle::cli::max_problem_dim`] of the problem (checked before the problem is built) |
+//! | `--dim` | [`crate::oracle::cli::min_problem_dim`]..=[`crate::oracle::cli::max_problem_dim`] of the problem (checked before the problem is built) |
 //! | `--steps` | 1..=[`crate::oracle::cli::max_trace_steps`] of the problem's parameter count (checked before the run) |
 //! | `--seed` | 0..=2⁶⁴−1 |
 //! | `--shard` | `i/n` with 1 ≤ i ≤ n |
@@ -195,10 +195,15 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
 }
 
 fn parse_dim(s: &str) -> Result<usize, String> {
-    let quadratic = crate::oracle::cli::max_problem_dim("quadratic").unwrap_or(0);
+    use crate::oracle::cli::{max_problem_dim, min_problem_dim};
+    let (min, max) = (
+        min_problem_dim("quadratic").unwrap_or(1),
+        max_problem_dim("quadratic").unwrap_or(0),
+    );
     let range = format!(
-        "1..=N, N the largest dimension of the problem that fits in memory (quadratic: {quadratic}; \
-         a larger value is refused naming the problem's N)"
+        "M..=N, the problem's smallest dimension (2 for quadratic and rosenbrock, else 1) and the \
+         largest that fits in memory (quadratic: {min}..={max}; a value out of the problem's range \
+         is refused naming it)"
     );
     whole(s, 1, usize::MAX as u64, &range).map(to_usize)
 }
@@ -390,8 +395,9 @@ trace replays bit for bit."),
         /// Run on this problem of `optverify list` (quadratic, least_squares, logistic, mlp, ...).
         #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
         problem: Option<String>,
-        /// The problem's dimension (input dimension for the data problems), 1..= the largest
-        /// that fits in memory for the problem (quadratic: 9453).
+        /// The problem's dimension (input dimension for the data problems), from 1 (2 for
+        /// quadratic and rosenbrock) to the largest that fits in memory for the problem
+        /// (quadratic: 9453).
         #[arg(long, requires = "problem", value_name = "N", allow_hyphen_values = true, value_parser = parse_dim)]
         dim: Option<usize>,
         /// Seed of the problem's data and of the initial parameters, 0..=2^64-1.

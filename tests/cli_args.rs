@@ -262,7 +262,7 @@ fn rows() -> Vec<Row> {
             "trace",
             "dim",
             |_, v| set(trace_base(&PROBLEM), "--dim", v),
-            whole("--dim", 1, 9453),
+            whole("--dim", 2, 9453),
         ),
         row(
             "trace",
