@@ -363,3 +363,197 @@ fn every_catalogue_problem_can_be_traced() {
         );
     }
 }
+
+// ---------------------------------------------------------------- exit statuses
+
+/// The statuses listed, one a line, in the "Exit status:" section of `optverify CMD --help`.
+fn help_exit_statuses(cmd: &str) -> Vec<u8> {
+    let out = optverify(&[cmd, "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    let Some((_, section)) = help.split_once("Exit status:\n") else {
+        panic!("`{cmd} --help` has no \"Exit status:\" section:\n{help}");
+    };
+    section
+        .lines()
+        .map_while(|l| l.strip_prefix("  ")?.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// Each command's --help lists exactly the statuses of `optverify::cli::exit_statuses`, with
+/// their meanings; and every status a command is seen to return here (every `EXIT_*`
+/// constant among them: 0 to 4 from `check`, and the binary reader's `EXIT_NOTHING`) is one
+/// of them.
+#[test]
+fn every_exit_status_a_command_returns_is_in_its_help() {
+    use optverify::oracle::binary::EXIT_NOTHING;
+    use optverify::oracle::cli::{
+        EXIT_AGREE, EXIT_AGREE_INFERRED, EXIT_BAD_INPUT, EXIT_DISAGREE, EXIT_NOTHING_TO_CHECK,
+    };
+    let subcommands: Vec<String> = optverify::cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for cmd in &subcommands {
+        let listed = optverify::cli::exit_statuses(cmd);
+        let codes: Vec<u8> = listed.iter().map(|&(c, _)| c).collect();
+        assert!(
+            codes.contains(&EXIT_BAD_INPUT),
+            "{cmd}: a refused argument exits 2"
+        );
+        assert_eq!(help_exit_statuses(cmd), codes, "`{cmd} --help`");
+        let help = text(&optverify(&[cmd, "--help"]).stdout);
+        for (code, meaning) in listed {
+            assert!(
+                help.contains(&format!("  {code}  {meaning}\n")),
+                "`{cmd} --help` lacks {code}:\n{help}"
+            );
+        }
+    }
+
+    let dir = temp_path("exit-statuses");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let golden = manifest("tests/data/golden/torch-adagrad-default-randn.jsonl");
+    let mislabelled = manifest("tests/data/examples/torch-adagrad-labelled-optax-f32.jsonl");
+    let inferred = manifest("tests/data/infer/torch-adamw-cosine.jsonl");
+    let golden_text = std::fs::read_to_string(&golden).unwrap();
+    let header_only = p("header-only.jsonl");
+    std::fs::write(&header_only, format!("{}\n", golden_text.lines().next().unwrap())).unwrap();
+    let header_only_binary = p("header-only.ovt");
+    let out = optverify(&["convert", &header_only, &header_only_binary]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for (sub, trace) in [("agree", &golden), ("beyond", &mislabelled)] {
+        std::fs::create_dir_all(p(sub)).unwrap();
+        std::fs::copy(trace, dir.join(sub).join("t.jsonl")).unwrap();
+    }
+    let out = optverify(&[
+        "verify", "--quick", "--claim", "gd-rate", "--shard", "1/1", "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    std::fs::write(p("results.json"), &out.stdout).unwrap();
+    let mut survivor: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    survivor["claims"][0]["evidence"]["mutants"][0]["killed"] = false.into();
+    std::fs::write(p("survivor.json"), survivor.to_string()).unwrap();
+    let trace = |preset: &str, out: &str| {
+        vec![
+            "trace",
+            "--problem",
+            "quadratic",
+            "--dim",
+            "3",
+            "--steps",
+            "2",
+            "--preset",
+            preset,
+            "--optimizer",
+            "sgd",
+            "--hyperparameters",
+            r#"{"lr": 0.1}"#,
+            "--out",
+            out,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>()
+    };
+    let argv = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let missing = p("missing.jsonl");
+    let scenarios: Vec<(Vec<String>, u8)> = vec![
+        (argv(&["verify", "--quick", "--claim", "gd-rate"]), 0),
+        (argv(&["verify", "--quick", "--claim", "no-such-claim"]), 2),
+        (
+            argv(&["report", "--quick", "--shard", "1000/1000", "--out", &p("report")]),
+            0,
+        ),
+        (
+            argv(&["report", "--quick", "--shard", "1000/1000", "--out", &golden]),
+            2,
+        ),
+        (argv(&["merge", &p("results.json"), "--out", &p("merged")]), 0),
+        (
+            argv(&["merge", &p("survivor.json"), "--out", &p("merged-survivor")]),
+            1,
+        ),
+        (argv(&["merge", &missing, "--out", &p("merged-missing")]), 2),
+        (trace("pytorch", &p("t.jsonl")), EXIT_AGREE),
+        (trace("paper", &p("t2.jsonl")), EXIT_BAD_INPUT),
+        (argv(&["replay", &golden]), EXIT_AGREE),
+        (argv(&["replay", &mislabelled]), EXIT_DISAGREE),
+        (argv(&["replay", &missing]), EXIT_BAD_INPUT),
+        (argv(&["replay", &header_only]), EXIT_NOTHING_TO_CHECK),
+        (argv(&["replay", &header_only_binary]), EXIT_NOTHING),
+        (argv(&["check", &golden]), EXIT_AGREE),
+        (argv(&["check", &mislabelled]), EXIT_DISAGREE),
+        (argv(&["check", &missing]), EXIT_BAD_INPUT),
+        (argv(&["check", &inferred]), EXIT_AGREE_INFERRED),
+        (argv(&["check", &header_only]), EXIT_NOTHING_TO_CHECK),
+        (argv(&["check", &header_only_binary]), EXIT_NOTHING),
+        (argv(&["convert", &golden, &p("converted.ovt")]), EXIT_AGREE),
+        (argv(&["convert", &missing, &p("converted2.ovt")]), EXIT_BAD_INPUT),
+        (argv(&["conformance", &p("agree")]), EXIT_AGREE),
+        (argv(&["conformance", &p("beyond")]), EXIT_DISAGREE),
+        (argv(&["conformance", &p("missing")]), EXIT_BAD_INPUT),
+        (argv(&["list"]), 0),
+    ];
+    let mut seen: std::collections::BTreeMap<String, std::collections::BTreeSet<u8>> = Default::default();
+    for (a, want) in &scenarios {
+        let args: Vec<&str> = a.iter().map(String::as_str).collect();
+        let out = optverify(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(*want)),
+            "{a:?}\n{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let listed = help_exit_statuses(&a[0]);
+        assert!(
+            listed.contains(want),
+            "`{} --help` does not list exit status {want}, which {a:?} returns (it lists {listed:?})",
+            a[0]
+        );
+        seen.entry(a[0].clone()).or_default().insert(*want);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let all = [
+        EXIT_AGREE,
+        EXIT_DISAGREE,
+        EXIT_BAD_INPUT,
+        EXIT_AGREE_INFERRED,
+        EXIT_NOTHING_TO_CHECK,
+        EXIT_NOTHING,
+    ];
+    assert!(all.iter().all(|c| seen["check"].contains(c)), "{seen:?}");
+    assert_eq!(
+        seen.keys().cloned().collect::<Vec<_>>(),
+        {
+            let mut s = subcommands.clone();
+            s.sort();
+            s
+        },
+        "a scenario for every subcommand"
+    );
+}
+
+/// README.md's "Exit statuses" and the module docs of `optverify::cli` hold the table that
+/// `exit_status_table` generates from the list the --help texts are made of.
+#[test]
+fn readme_and_module_docs_hold_the_generated_exit_status_table() {
+    let table = optverify::cli::exit_status_table();
+    let readme = std::fs::read_to_string(manifest("README.md")).unwrap();
+    assert!(
+        readme.contains(&table),
+        "README.md lacks the exit status table:\n{table}"
+    );
+    let docs: String = std::fs::read_to_string(manifest("src/cli.rs"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("//!"))
+        .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
+        .collect();
+    assert!(
+        docs.contains(&table),
+        "src/cli.rs's module docs lack the exit status table:\n{table}"
+    );
+}

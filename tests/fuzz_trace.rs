@@ -739,21 +739,18 @@ fn exercise_hyper((preset, optimizer, map, shape): &HyperInput) -> Result<(), Te
             cols,
         })
         .collect();
-    match exercise_setting(preset, optimizer, map, &blocks) {
-        Err(e) => {
-            let msg = e.to_string();
-            let named = msg.contains(&format!("{preset:?}"))
-                || msg.contains(&format!("{optimizer:?}"))
-                || (!preset.is_empty() && msg.contains(preset.as_str()))
-                || (!optimizer.is_empty() && msg.contains(optimizer.as_str()))
-                || map.keys().any(|k| !k.is_empty() && msg.contains(k.as_str()))
-                || msg.contains("valid range");
-            prop_assert!(
-                named,
-                "error names neither preset, optimizer nor hyperparameter: {msg}"
-            );
-        }
-        Ok(()) => {}
+    if let Err(e) = exercise_setting(preset, optimizer, map, &blocks) {
+        let msg = e.to_string();
+        let named = msg.contains(&format!("{preset:?}"))
+            || msg.contains(&format!("{optimizer:?}"))
+            || (!preset.is_empty() && msg.contains(preset.as_str()))
+            || (!optimizer.is_empty() && msg.contains(optimizer.as_str()))
+            || map.keys().any(|k| !k.is_empty() && msg.contains(k.as_str()))
+            || msg.contains("valid range");
+        prop_assert!(
+            named,
+            "error names neither preset, optimizer nor hyperparameter: {msg}"
+        );
     }
     Ok(())
 }

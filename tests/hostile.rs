@@ -171,9 +171,9 @@ fn test_problem_dim_beyond_memory_names_the_largest_that_fits() {
         // 0 is refused by the argument parser (before the problem is known), the others by
         // the problem's own bound; both give the range and quadratic's largest dimension.
         let range = if dim == "0" {
-            format!("valid range: 1..=N, N the largest dimension of the problem that fits in memory (quadratic: {max}")
+            format!("valid range: M..=N, the problem's smallest dimension (2 for quadratic and rosenbrock, else 1) and the largest that fits in memory (quadratic: 2..={max}")
         } else {
-            format!("valid range: 1..={max}")
+            format!("valid range: 2..={max}")
         };
         assert!(err.contains("--dim") && err.contains(&range), "{err}");
     }
@@ -186,6 +186,66 @@ fn test_problem_dim_beyond_memory_names_the_largest_that_fits() {
         );
     }
     assert!(cli::max_problem_dim("rosenbrock").unwrap() > 1_000_000);
+}
+
+/// A `--dim` the argument parser accepts (≥ 1) but below the problem's smallest is refused
+/// naming `--dim` and the problem's range, for every catalogue problem; the smallest is traced.
+#[test]
+fn test_problem_dim_below_the_smallest_names_the_range() {
+    for p in optverify::problems::catalogue() {
+        let (min, max) = (
+            cli::min_problem_dim(p.name).unwrap(),
+            cli::max_problem_dim(p.name).unwrap(),
+        );
+        let run = |dim: usize| {
+            let out = std::env::temp_dir().join(format!(
+                "optverify-hostile-{}-{}.jsonl",
+                std::process::id(),
+                p.name
+            ));
+            let o = optverify(&[
+                "trace",
+                "--problem",
+                p.name,
+                "--dim",
+                &dim.to_string(),
+                "--steps",
+                "2",
+                "--preset",
+                "pytorch",
+                "--optimizer",
+                "sgd",
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            std::fs::remove_file(&out).ok();
+            o
+        };
+        let ok = run(min);
+        assert_eq!(
+            ok.status.code(),
+            Some(0),
+            "{} --dim {min}: {}",
+            p.name,
+            text(&ok.stderr)
+        );
+        if min > 1 {
+            let out = run(min - 1);
+            let err = text(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(i32::from(EXIT_BAD_INPUT)),
+                "{}: {err}",
+                p.name
+            );
+            let want = format!(
+                "--dim = {} is out of range for problem {}; valid range: {min}..={max}",
+                min - 1,
+                p.name
+            );
+            assert!(err.contains(&want), "{}: {err}", p.name);
+        }
+    }
 }
 
 #[test]

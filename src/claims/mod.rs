@@ -77,6 +77,54 @@ pub(crate) fn other(e: impl std::fmt::Display) -> CheckError {
     CheckError::Other(e.to_string())
 }
 
+/// A memo of a checker's expensive runs, keyed by every parameter the runs depend on.
+///
+/// The engine runs a card's checker once for the statement and once per mutant; a mutant
+/// perturbs the statement, not the data, so it reuses the runs (and quick and full mode, the
+/// tests and the report in one process share what they have in common). The key must hold
+/// everything the runs depend on (f64 parameters compared by value, or by their bits).
+/// Runs are computed outside the lock: two threads asking for the same key may each compute
+/// it (the same values, runs are deterministic) but never wait for each other's runs. A
+/// linear search: a checker holds a handful to a few hundred entries, each the result of
+/// seconds of work.
+pub(crate) struct RunCache<K, V> {
+    entries: std::sync::Mutex<Vec<(K, std::sync::Arc<V>)>>,
+}
+
+impl<K: PartialEq, V> RunCache<K, V> {
+    /// An empty memo, for a `static`.
+    pub(crate) const fn new() -> Self {
+        Self {
+            entries: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The runs of `key`, computed by `run` on the first request.
+    pub(crate) fn get_or_run(
+        &self,
+        key: K,
+        run: impl FnOnce() -> Result<V, CheckError>,
+    ) -> Result<std::sync::Arc<V>, CheckError> {
+        let poisoned = || CheckError::Other("run cache poisoned".into());
+        let found = self
+            .entries
+            .lock()
+            .map_err(|_| poisoned())?
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone());
+        if let Some(v) = found {
+            return Ok(v);
+        }
+        let v = std::sync::Arc::new(run()?);
+        self.entries
+            .lock()
+            .map_err(|_| poisoned())?
+            .push((key, v.clone()));
+        Ok(v)
+    }
+}
+
 /// A `[statement]` value outside the values the checker knows: a malformed card (exit status 2),
 /// naming the card, the key, the value found and what it must be.
 pub(crate) fn bad_statement(card: &str, key: &str, found: &str, expected: &'static str) -> CheckError {

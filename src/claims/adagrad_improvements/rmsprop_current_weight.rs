@@ -60,7 +60,9 @@ fn rms_share(k: usize, g: f64) -> Result<f64, CheckError> {
 }
 
 fn ada_share(k: usize) -> Result<f64, CheckError> {
-    impulse_share(AdaGradConfig::lecture(1e-3, 1e-8).build()?, k, |o| o.sum_of_squares())
+    impulse_share(AdaGradConfig::lecture(1e-3, 1e-8).build()?, k, |o| {
+        o.sum_of_squares()
+    })
 }
 
 fn check_rmsprop_weight(ctx: &CheckContext) -> Result<Evidence, CheckError> {

@@ -9,9 +9,7 @@
 //!   `AdaGradNorm` bit for bit (same operations in the same order: tolerance 0 ulps).
 
 use super::other;
-use crate::claims::{
-    CheckContext, CheckError, Checker, Counterexample, Evidence, Measurement, Relation,
-};
+use crate::claims::{CheckContext, CheckError, Checker, Counterexample, Evidence, Measurement, Relation};
 use crate::optim::adagrad_norm::AdaGradNormConfig;
 use crate::optim::Optimizer;
 use crate::problems::{Objective, Quadratic, Spectrum};

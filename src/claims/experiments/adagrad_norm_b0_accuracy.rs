@@ -16,6 +16,7 @@
 
 use super::{Model, Problems, SPLIT_SEED};
 use crate::claims::common::stats::t_interval;
+use crate::claims::RunCache;
 use crate::claims::{
     CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style,
 };
@@ -26,7 +27,7 @@ use crate::problems::{BatchSampler, LastBatch};
 use nalgebra::DVector;
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// The checker of `adagrad-norm-b0-accuracy`.
 pub const CHECKER: Checker = Checker {
@@ -100,7 +101,6 @@ fn run(
 
 /// Everything the runs depend on (the statement does not): the mutants reuse the runs.
 type Key = (Model, Option<usize>, Method, u64, usize, usize, Vec<usize>);
-type Cache = Mutex<HashMap<Key, Arc<Vec<Vec<f64>>>>>;
 
 /// Accuracies of every seed (rows) after each reported epoch (columns).
 #[allow(clippy::too_many_arguments)]
@@ -114,20 +114,14 @@ fn runs(
     hidden: usize,
     epochs: &[usize],
 ) -> Result<Arc<Vec<Vec<f64>>>, CheckError> {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    static CACHE: RunCache<Key, Vec<Vec<f64>>> = RunCache::new();
     let key = (model, batch, method, b0.to_bits(), seeds, hidden, epochs.to_vec());
-    let poisoned = || CheckError::Other("run cache poisoned".into());
-    if let Some(r) = cache.lock().map_err(|_| poisoned())?.get(&key) {
-        return Ok(r.clone());
-    }
-    let rows: Result<Vec<Vec<f64>>, CheckError> = (0..seeds as u64)
-        .into_par_iter()
-        .map(|s| run(problems, method, b0, batch, epochs, 1 + s))
-        .collect();
-    let r = Arc::new(rows?);
-    cache.lock().map_err(|_| poisoned())?.insert(key, r.clone());
-    Ok(r)
+    CACHE.get_or_run(key, || {
+        (0..seeds as u64)
+            .into_par_iter()
+            .map(|s| run(problems, method, b0, batch, epochs, 1 + s))
+            .collect()
+    })
 }
 
 fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {

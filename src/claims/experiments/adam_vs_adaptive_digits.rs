@@ -40,6 +40,7 @@
 
 use super::{linear_init, logistic_on, mlp_on, split, SPLIT_SEED};
 use crate::claims::common::stats::{t_band, t_interval};
+use crate::claims::RunCache;
 use crate::claims::{
     CardError, CheckContext, CheckError, Checker, Counterexample, Evidence, Figure, Measurement, Relation,
     Series, Style,
@@ -58,7 +59,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// The checker of `adam-vs-adaptive-digits`.
 pub const CHECKER: Checker = Checker {
@@ -396,13 +397,12 @@ type Runs = HashMap<Setting, SettingRuns>;
 
 /// All runs of the protocol, cached by the mode's parameters (the mutants reuse them).
 fn runs(params: &Params) -> Result<Arc<Runs>, CheckError> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Runs>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let poisoned = || CheckError::Other("run cache poisoned".into());
-    let key = params.cache_key();
-    if let Some(r) = cache.lock().map_err(|_| poisoned())?.get(&key) {
-        return Ok(r.clone());
-    }
+    static CACHE: RunCache<String, Runs> = RunCache::new();
+    CACHE.get_or_run(params.cache_key(), || measure(params))
+}
+
+/// Every run of the protocol: tuning on the validation split, then the final seeds.
+fn measure(params: &Params) -> Result<Runs, CheckError> {
     let (train, _) = split()?;
     let mut shuffled = train.clone();
     shuffled.shuffle(&mut ChaCha8Rng::seed_from_u64(params.validation_seed));
@@ -504,8 +504,6 @@ fn runs(params: &Params) -> Result<Arc<Runs>, CheckError> {
             },
         );
     }
-    let out = Arc::new(out);
-    cache.lock().map_err(|_| poisoned())?.insert(key, out.clone());
     Ok(out)
 }
 

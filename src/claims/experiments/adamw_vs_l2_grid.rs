@@ -33,6 +33,7 @@
 
 use super::{Model, Problems};
 use crate::claims::common::stats::{slope, t_band, t_interval};
+use crate::claims::RunCache;
 use crate::claims::{
     CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style,
 };
@@ -45,7 +46,7 @@ use crate::problems::{BatchSampler, LastBatch};
 use nalgebra::DVector;
 use rayon::prelude::*;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// The checker of `adamw-vs-l2-grid`.
 pub const CHECKER: Checker = Checker {
@@ -228,7 +229,7 @@ type Key = (usize, usize, usize, usize, Vec<u64>, Vec<u64>, Vec<u64>);
 
 /// Every grid of the card's mode, computed once per parameter set (the mutants share it).
 fn grids(ctx: &CheckContext) -> Result<Arc<Grids>, CheckError> {
-    static CACHE: OnceLock<Mutex<HashMap<Key, Arc<Grids>>>> = OnceLock::new();
+    static CACHE: RunCache<Key, Grids> = RunCache::new();
     let hidden = ctx.usize("hidden")?;
     let epochs = ctx.usize("epochs")?;
     let batch = ctx.usize("batch_size")?;
@@ -243,11 +244,19 @@ fn grids(ctx: &CheckContext) -> Result<Arc<Grids>, CheckError> {
     }
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     let key = (hidden, epochs, batch, seeds, bits(&lrs), bits(&l2s), bits(&wds));
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    let poisoned = || CheckError::Other("run cache poisoned".into());
-    if let Some(g) = cache.lock().map_err(|_| poisoned())?.get(&key) {
-        return Ok(g.clone());
-    }
+    CACHE.get_or_run(key, || measure(hidden, epochs, batch, seeds, &lrs, &l2s, &wds))
+}
+
+/// Every grid: both methods under every schedule, every (lr, decay) cell, every seed.
+fn measure(
+    hidden: usize,
+    epochs: usize,
+    batch: usize,
+    seeds: usize,
+    lrs: &[f64],
+    l2s: &[f64],
+    wds: &[f64],
+) -> Result<Grids, CheckError> {
     let problems = Problems::new(Model::TwoLayer, hidden)?;
     let mut jobs = Vec::new();
     for sched in SCHEDULES {
@@ -280,8 +289,6 @@ fn grids(ctx: &CheckContext) -> Result<Arc<Grids>, CheckError> {
         });
         grid.curves[i][j][s] = curve;
     }
-    let out = Arc::new(out);
-    cache.lock().map_err(|_| poisoned())?.insert(key, out.clone());
     Ok(out)
 }
 
@@ -361,7 +368,10 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             &mut found,
             better,
             c.lo > 0.0 || c.hi < 0.0,
-            format!("{sched}: AdamW's best is worse by {:.4} [{:.4}, {:.4}]", c.mean, c.lo, c.hi),
+            format!(
+                "{sched}: AdamW's best is worse by {:.4} [{:.4}, {:.4}]",
+                c.mean, c.lo, c.hi
+            ),
         );
         // The corrected statement: the difference is the claimed one, within the interval.
         ev.push(
@@ -400,7 +410,10 @@ fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {
             &mut found,
             separable,
             c.lo > 0.0 || c.hi < 0.0,
-            format!("{sched}: AdamW less separable by {:.3} [{:.3}, {:.3}]", c.mean, c.lo, c.hi),
+            format!(
+                "{sched}: AdamW less separable by {:.3} [{:.3}, {:.3}]",
+                c.mean, c.lo, c.hi
+            ),
         );
     }
     // "Cosine annealing yields clearly superior results" (AdamW): cosine's best minus the

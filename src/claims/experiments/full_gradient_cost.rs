@@ -23,6 +23,7 @@
 
 use super::{Model, Problems};
 use crate::claims::common::stats::t_interval;
+use crate::claims::RunCache;
 use crate::claims::{
     CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style,
 };
@@ -36,7 +37,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// The checker of `full-gradient-cost`.
 pub const CHECKER: Checker = Checker {
@@ -258,10 +259,8 @@ fn measure(prm: &Params) -> Result<Vec<AtSize>, CheckError> {
                     .collect()
             })
             .collect::<Result<_, _>>()?;
-        let sgd_works: Vec<Vec<Option<u64>>> = sgd
-            .iter()
-            .map(|r| r.iter().map(|o| o.work).collect())
-            .collect();
+        let sgd_works: Vec<Vec<Option<u64>>> =
+            sgd.iter().map(|r| r.iter().map(|o| o.work).collect()).collect();
         let si = tuned(&sgd_works);
         out.push(AtSize {
             m,
@@ -276,24 +275,8 @@ fn measure(prm: &Params) -> Result<Vec<AtSize>, CheckError> {
 }
 
 fn cached(prm: &Params) -> Result<Arc<Vec<AtSize>>, CheckError> {
-    type Cache = Mutex<Vec<(Params, Arc<Vec<AtSize>>)>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
-    let poisoned = || CheckError::Other("run cache poisoned".into());
-    if let Some((_, r)) = cache
-        .lock()
-        .map_err(|_| poisoned())?
-        .iter()
-        .find(|(p, _)| p == prm)
-    {
-        return Ok(r.clone());
-    }
-    let r = Arc::new(measure(prm)?);
-    cache
-        .lock()
-        .map_err(|_| poisoned())?
-        .push((prm.clone(), r.clone()));
-    Ok(r)
+    static CACHE: RunCache<Params, Vec<AtSize>> = RunCache::new();
+    CACHE.get_or_run(prm.clone(), || measure(prm))
 }
 
 fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {

@@ -19,6 +19,7 @@
 //!   (1 − `rate_multiplier`·ηλ)^(`decay_exponent`·K)·D_j(0) up to the accumulated η² terms,
 //!   bounded exactly by η²Σ_k q^{K−1−k}|‖∇_in‖² − ‖∇_out‖²|.
 
+use crate::claims::RunCache;
 use crate::claims::{
     CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style,
 };
@@ -26,8 +27,7 @@ use crate::prec::gamma;
 use crate::problems::mlp::Mlp;
 use crate::problems::Objective;
 use nalgebra::DVector;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// The checker of `weight-decay-balancing-dynamics`.
 pub const CHECKER: Checker = Checker {
@@ -120,19 +120,14 @@ fn run(mlp: &Mlp, theta0: &DVector<f64>, eta: f64, steps: usize) -> Run {
 /// mutants perturb only the statement, so the engine's mutant runs reuse the simulations
 /// instead of repeating them (the statement, not the data, is what a mutant changes).
 type RunKey = (usize, usize, u64, u64, usize, u64);
-/// Both runs of every start simulated so far.
-type RunCache = Mutex<HashMap<RunKey, Arc<(Run, Run)>>>;
 
 fn runs_for(key: RunKey) -> Result<Arc<(Run, Run)>, CheckError> {
-    static CACHE: OnceLock<RunCache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(r) = cache
-        .lock()
-        .map_err(|_| CheckError::Other("run cache poisoned".into()))?
-        .get(&key)
-    {
-        return Ok(r.clone());
-    }
+    static CACHE: RunCache<RunKey, (Run, Run)> = RunCache::new();
+    CACHE.get_or_run(key, || simulate(key))
+}
+
+/// Both runs of one start.
+fn simulate(key: RunKey) -> Result<(Run, Run), CheckError> {
     let (hidden, steps, eta, lambda, seed, s) = key;
     let (eta, lambda, s) = (f64::from_bits(eta), f64::from_bits(lambda), f64::from_bits(s));
     let plain = Mlp::digits(hidden, true, 0.0).map_err(|e| CheckError::Other(e.to_string()))?;
@@ -148,12 +143,7 @@ fn runs_for(key: RunKey) -> Result<Arc<(Run, Run)>, CheckError> {
         || run(&plain, &theta0, eta, steps),
         || run(&decayed, &theta0, eta, steps),
     );
-    let r = Arc::new((a, b));
-    cache
-        .lock()
-        .map_err(|_| CheckError::Other("run cache poisoned".into()))?
-        .insert(key, r.clone());
-    Ok(r)
+    Ok((a, b))
 }
 
 fn check(ctx: &CheckContext) -> Result<Evidence, CheckError> {

@@ -22,4 +22,3 @@ pub fn checkers() -> Vec<Checker> {
         lamb_adamw_large_batch::CHECKER,
     ]
 }
-

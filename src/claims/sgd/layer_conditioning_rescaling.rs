@@ -21,6 +21,7 @@
 //! * **Context**: where the minimiser c_opt of κ⁺ lies relative to c*, and the same ratio for
 //!   the Gauss–Newton matrix at a point that is not a minimum (the student's initialisation).
 
+use crate::claims::RunCache;
 use crate::claims::{
     CheckContext, CheckError, Checker, Evidence, Figure, Measurement, Relation, Series, Style,
 };
@@ -30,7 +31,7 @@ use crate::problems::Objective;
 use crate::theory::weight_decay as wd;
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 use rayon::prelude::*;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// The checker of `layer-conditioning-rescaling`.
 pub const CHECKER: Checker = Checker {
@@ -107,27 +108,9 @@ struct Instance {
     gn_ratio: f64,
 }
 
-type Cache = Mutex<Vec<((usize, usize, usize, u64), Params, Arc<Instance>)>>;
-
 fn instance(d: usize, h: usize, o: usize, seed: u64, prm: &Params) -> Result<Arc<Instance>, CheckError> {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
-    let poisoned = || CheckError::Other("instance cache poisoned".into());
-    let key = (d, h, o, seed);
-    if let Some((_, _, inst)) = cache
-        .lock()
-        .map_err(|_| poisoned())?
-        .iter()
-        .find(|(k, p, _)| *k == key && p == prm)
-    {
-        return Ok(inst.clone());
-    }
-    let inst = Arc::new(measure(d, h, o, seed, prm)?);
-    cache
-        .lock()
-        .map_err(|_| poisoned())?
-        .push((key, prm.clone(), inst.clone()));
-    Ok(inst)
+    static CACHE: RunCache<(usize, usize, usize, u64, Params), Instance> = RunCache::new();
+    CACHE.get_or_run((d, h, o, seed, prm.clone()), || measure(d, h, o, seed, prm))
 }
 
 fn measure(d: usize, h: usize, o: usize, seed: u64, prm: &Params) -> Result<Instance, CheckError> {
