@@ -6,10 +6,12 @@
 //! an argument added without a row in [`rows`] fails `test_every_argument_has_a_row`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+
+#[path = "support/cli.rs"]
+mod support;
+use support::{golden, optverify_in};
 
 /// The hostile values: (class, value as typed on the command line).
 const VALUES: [(&str, &str); 19] = [
@@ -434,15 +436,6 @@ fn test_every_argument_has_a_row() {
     assert!(have.len() >= 33, "{} rows", have.len());
 }
 
-fn run(argv: &[String], dir: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_optverify"))
-        .args(argv)
-        .current_dir(dir)
-        .env("CI", "1")
-        .output()
-        .expect("the binary runs")
-}
-
 fn judge(argv: &[String], expect: &Expect, out: &std::process::Output) -> Result<(), String> {
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
@@ -490,8 +483,7 @@ fn judge(argv: &[String], expect: &Expect, out: &std::process::Output) -> Result
 fn test_every_argument_against_hostile_values() {
     let root = std::env::temp_dir().join(format!("optverify-cli-args-{}", std::process::id()));
     std::fs::create_dir_all(&root).unwrap();
-    let golden =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden/torch-adagrad-default-randn.jsonl");
+    let golden = golden("torch-adagrad-default-randn.jsonl");
     let gradients = root.join("gradients.jsonl");
     std::fs::write(&gradients, "[0.1, 0.2]\n[0.3, -0.4]\n").unwrap();
     let fixtures = Fixtures {
@@ -517,7 +509,7 @@ fn test_every_argument_against_hostile_values() {
                 std::fs::create_dir_all(&dir).unwrap();
                 let argv = (row.argv)(&fixtures, value);
                 let expect = (row.expect)(value);
-                let out = run(&argv, &dir);
+                let out = optverify_in(&argv, Some(&dir));
                 let mut t = tally.lock().unwrap();
                 let e = t.entry(class).or_default();
                 e.0 += 1;
