@@ -47,6 +47,9 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 pub const EXIT_AGREE_INFERRED: u8 = 3;
 /// What the diagnosis says when no convention variant matches (then `check` infers).
 pub const NO_VARIANT_MATCHES: &str = "matches none of the known convention variants";
+/// The diagnosis's line when the header's declarations keep the convention variants from
+/// being replayed (the inference still runs, with those declarations).
+pub const VARIANTS_NOT_REPLAYED: &str = "convention variants not replayed";
 /// Exit status: nothing to check (the trace has a header and no steps).
 pub const EXIT_NOTHING_TO_CHECK: u8 = 4;
 
@@ -280,7 +283,7 @@ pub fn diagnosis(header: &Header, results: &[(presets::Variant, Outcome)]) -> St
     );
     if results.len() == 1 {
         s.push_str(
-            "  convention variants not replayed: the header declares parameter groups, a schedule, optax chain members or maximize, which the crate's reference optimizers do not take\n",
+            &format!("  {VARIANTS_NOT_REPLAYED}: the header declares parameter groups, a schedule, optax chain members or maximize, which the crate's reference optimizers do not take\n"),
         );
     } else if matches.is_empty() {
         s.push_str(&format!("  {NO_VARIANT_MATCHES}\n"));
