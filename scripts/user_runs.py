@@ -59,8 +59,54 @@ def torch_adamw_groups_onecycle(out):
               {"name": "OneCycleLR", "args": {"max_lr": [1e-2, 2e-2], "total_steps": 12}})
 
 
+def torch_adamw_groups_cosine(out):
+    """AdamW, weights (λ = 0.01, lr 1e-3) and biases (λ = 0, lr 2e-3), CosineAnnealingLR(T_max=12),
+    float32, the schedule not declared (the test also removes the per-step learning rates)."""
+    import torch
+
+    def opt(m):
+        return torch.optim.AdamW([
+            {"params": [m[0].weight, m[2].weight], "weight_decay": 0.01, "lr": 1e-3},
+            {"params": [m[0].bias, m[2].bias], "weight_decay": 0.0, "lr": 2e-3},
+        ])
+
+    def sched(o):
+        return torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=12)
+
+    torch_run(f"{out}/torch-adamw-groups-cosine-f32.jsonl", torch.float32, opt, sched, 12)
+
+
+def optax_chain_clip_inject_adamw(out):
+    """chain(clip_by_global_norm(1.0), inject_hyperparams(adamw)(warmup_cosine_decay_schedule,
+    weight_decay=0.01)), float64, recorded without declaring the clipping: every step's
+    gradient norm (5.1 … 7.2) is above the threshold, and the step lines carry the learning
+    rates."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import optax
+
+    import optverify.optax as ovo
+
+    sched = optax.warmup_cosine_decay_schedule(0.0, 0.01, 3, 10, 0.001)
+    tx = optax.chain(optax.clip_by_global_norm(1.0),
+                     optax.inject_hyperparams(optax.adamw)(learning_rate=sched, weight_decay=0.01))
+    params = {"w": jnp.arange(6.0).reshape(2, 3) / 7, "b": jnp.ones(3)}
+    tx = ovo.record(tx, f"{out}/optax-chain-clip-inject-adamw.jsonl", optimizer="adamw",
+                    hyperparameters={"learning_rate": 0.01, "weight_decay": 0.01})
+    state = tx.init(params)
+    for t in range(10):
+        grads = jax.tree_util.tree_map(lambda p: jnp.sin(p * (t + 1)) * 3, params)
+        updates, state = tx.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+    tx.recorder.close()
+
+
 RUNS = {
     "torch-adamw-groups-onecycle": torch_adamw_groups_onecycle,
+    "torch-adamw-groups-cosine-f32": torch_adamw_groups_cosine,
+    "optax-chain-clip-inject-adamw": optax_chain_clip_inject_adamw,
 }
 
 if __name__ == "__main__":

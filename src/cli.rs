@@ -10,11 +10,15 @@
 //! | `-j`/`--jobs` | 1..=[`MAX_JOBS`] |
 //! | `--rel-tol` | \[0, 1) ([`crate::oracle::compare::validate_rel_tol`]) |
 //! | `--sample` | 2..=2⁶⁴−1 |
-//! | `--dim` | 1..=[`crate::oracle::cli::max_problem_dim`] of the problem (checked before the problem is built) |
+//! | `--dim` | [`crate::oracle::cli::min_problem_dim`]..=[`crate::oracle::cli::max_problem_dim`] of the problem (checked before the problem is built) |
 //! | `--steps` | 1..=[`crate::oracle::cli::max_trace_steps`] of the problem's parameter count (checked before the run) |
 //! | `--seed` | 0..=2⁶⁴−1 |
 //! | `--shard` | `i/n` with 1 ≤ i ≤ n |
 //! | paths | non-empty |
+//!
+//! `verify --claim ID…` and `merge RESULTS_JSON…` take several values, so clap reads a word
+//! starting with '-' among them as flags; [`try_parse_from`] (what `main` calls) refuses such
+//! a word naming the argument and its valid values instead of clap's "unexpected argument".
 //!
 //! Bad values exit with status 2 (clap's usage error), the message naming the argument and
 //! the range. The test `tests/cli_args.rs` runs every argument of every subcommand against
@@ -61,13 +65,108 @@ use crate::oracle::cli::{
 };
 use crate::report::shard::Shard;
 use crate::report::Status;
+use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand};
+use std::ffi::OsString;
 use std::num::IntErrorKind;
 use std::path::PathBuf;
 
 /// The whole command line, for introspection (every subcommand and argument).
 pub fn command() -> clap::Command {
     Cli::command()
+}
+
+/// [`Cli`] from a command line (`args[0]` the program name), as clap's `try_parse_from`,
+/// except for a value starting with '-' given to an argument that takes several values
+/// (`verify --claim ID…`, `merge RESULTS_JSON…`): clap takes such a value for an unknown
+/// flag (`--claim -inf` reads as `-i -n -f`) and says only that; this refuses it naming the
+/// argument and its valid values, with the parser's own message when the value is invalid
+/// anyway, else saying how to write it (`./-name` for a file). `main` calls this, then
+/// `clap::Error::exit` on an error (exit status 2, or 0 for `--help`/`--version`).
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    Cli::try_parse_from(&args).map_err(|e| match e.kind() {
+        ErrorKind::UnknownArgument => hyphen_value_error(&args).unwrap_or(e),
+        _ => e,
+    })
+}
+
+/// The error for the first word of `args` that starts with '-', is not a flag of the
+/// subcommand nor a negative number, and stands where an argument taking several values
+/// collects it; `None` when there is no such word (then clap's error stands).
+fn hyphen_value_error(args: &[OsString]) -> Option<clap::Error> {
+    let words: Vec<&str> = args.iter().skip(1).map(|a| a.to_str()).collect::<Option<_>>()?;
+    let (name, rest) = words.split_first()?;
+    let mut cmd = command();
+    cmd.build();
+    let mut sub = cmd.find_subcommand(name)?.clone();
+    let flag = |w: &str| -> Option<clap::Arg> {
+        let found = if let Some(long) = w.strip_prefix("--") {
+            let long = long.split_once('=').map_or(long, |(l, _)| l);
+            sub.get_arguments().find(|a| a.get_long() == Some(long))
+        } else {
+            let short = w.strip_prefix('-')?.chars().next()?;
+            sub.get_arguments().find(|a| a.get_short() == Some(short))
+        };
+        found.cloned()
+    };
+    let negative_number = |w: &str| {
+        w.strip_prefix('-').is_some_and(|n| {
+            n.starts_with(|c: char| c.is_ascii_digit() || c == '.') && n.parse::<f64>().is_ok()
+        })
+    };
+    let several = |a: &clap::Arg| a.get_num_args().is_some_and(|n| n.max_values() > 1);
+    let at = rest.iter().position(|w| {
+        w.len() > 1 && w.starts_with('-') && !w.starts_with("--") && flag(w).is_none() && !negative_number(w)
+    })?;
+    if rest[..at].contains(&"--") {
+        return None;
+    }
+    let value = rest[at];
+    // The last flag before the word collects it if it takes several values (and was not given
+    // its value with '='); otherwise the word is a positional value.
+    let last = rest[..at]
+        .iter()
+        .rev()
+        .find(|w| w.starts_with('-') && flag(w).is_some());
+    let arg = match last.and_then(|w| flag(w).filter(|a| several(a) && !w.contains('='))) {
+        Some(a) => a,
+        None => sub.get_positionals().find(|a| several(a))?.clone(),
+    };
+    // The argument's own parser on the value, given where clap cannot take it for a flag.
+    let given = match arg.get_long() {
+        Some(long) => vec![format!("--{long}={value}")],
+        None => vec!["--".to_string(), value.to_string()],
+    };
+    let probe = [args[0].to_string_lossy().to_string(), name.to_string()]
+        .into_iter()
+        .chain(given);
+    match command().try_get_matches_from(probe) {
+        Err(e) if e.kind() == ErrorKind::ValueValidation => Some(e),
+        _ => Some(
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!(
+                    "invalid value '{value}' for '{arg}': a word starting with '-' is read as a flag here; \
+                     valid: {}; write a file whose name starts with '-' as ./{value}\n",
+                    help_phrase(&arg)
+                ),
+            )
+            .format(&mut sub),
+        ),
+    }
+}
+
+/// An argument's help as a phrase: lowercase first letter, no final period.
+fn help_phrase(arg: &clap::Arg) -> String {
+    let help = arg.get_help().map_or("see --help".to_string(), |h| h.to_string());
+    let mut c = help.trim_end_matches('.').chars();
+    c.next()
+        .map_or(String::new(), |f| f.to_lowercase().chain(c).collect())
 }
 
 /// Largest `-j`/`--jobs`: more threads than this only costs memory (the machine's cores
@@ -173,7 +272,13 @@ fn whole(s: &str, min: u64, max: u64, range: &str) -> Result<u64, String> {
         Err(e) => match e.kind() {
             IntErrorKind::Empty => "empty".to_string(),
             IntErrorKind::PosOverflow => "too large for 64 bits".to_string(),
-            _ if s.starts_with('-') => "negative".to_string(),
+            _ if s
+                .strip_prefix('-')
+                .and_then(|n| n.parse::<f64>().ok())
+                .is_some_and(|x| x > 0.0) =>
+            {
+                "negative".to_string()
+            }
             _ => "not a whole number".to_string(),
         },
     };
@@ -195,10 +300,15 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
 }
 
 fn parse_dim(s: &str) -> Result<usize, String> {
-    let quadratic = crate::oracle::cli::max_problem_dim("quadratic").unwrap_or(0);
+    use crate::oracle::cli::{max_problem_dim, min_problem_dim};
+    let (min, max) = (
+        min_problem_dim("quadratic").unwrap_or(1),
+        max_problem_dim("quadratic").unwrap_or(0),
+    );
     let range = format!(
-        "1..=N, N the largest dimension of the problem that fits in memory (quadratic: {quadratic}; \
-         a larger value is refused naming the problem's N)"
+        "M..=N, the problem's smallest dimension (2 for quadratic and rosenbrock, else 1) and the \
+         largest that fits in memory (quadratic: {min}..={max}; a value out of the problem's range \
+         is refused naming it)"
     );
     whole(s, 1, usize::MAX as u64, &range).map(to_usize)
 }
@@ -390,8 +500,9 @@ trace replays bit for bit."),
         /// Run on this problem of `optverify list` (quadratic, least_squares, logistic, mlp, ...).
         #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
         problem: Option<String>,
-        /// The problem's dimension (input dimension for the data problems), 1..= the largest
-        /// that fits in memory for the problem (quadratic: 9453).
+        /// The problem's dimension (input dimension for the data problems), from 1 (2 for
+        /// quadratic and rosenbrock) to the largest that fits in memory for the problem
+        /// (quadratic: 9453).
         #[arg(long, requires = "problem", value_name = "N", allow_hyphen_values = true, value_parser = parse_dim)]
         dim: Option<usize>,
         /// Seed of the problem's data and of the initial parameters, 0..=2^64-1.

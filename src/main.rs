@@ -2,14 +2,13 @@
 //! defined in the library (`optverify::cli`), the work is in `optverify::report::commands`
 //! and `optverify::oracle`.
 
-use clap::Parser;
-use optverify::cli::{Cli, Command};
+use optverify::cli::Command;
 use optverify::report::{self, RunOptions};
 use std::io;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = optverify::cli::try_parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit());
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
     let status = match cli.command {
         Command::Verify {

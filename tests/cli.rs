@@ -1,14 +1,9 @@
 //! The built `optverify` binary: help, exit statuses, JSON output.
 
-use std::process::Command;
+#[path = "support/cli.rs"]
+mod support;
 
-fn optverify(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_optverify"))
-        .args(args)
-        .env("CI", "1")
-        .output()
-        .expect("the binary runs")
-}
+use support::{manifest, optverify, temp_path, text};
 
 #[test]
 fn help_describes_every_command() {
@@ -65,18 +60,6 @@ fn bad_arguments_are_refused_by_the_parser() {
 }
 
 // ---------------------------------------------------------------- oracle commands
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
-}
-
-fn manifest(path: &str) -> String {
-    format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn temp_path(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("optverify-cli-{}-{name}", std::process::id()))
-}
 
 /// The data rows of a conformance table: (preset, optimizer, dtype, traces, bit-identical,
 /// reference).

@@ -6,13 +6,15 @@
 //! an argument added without a row in [`rows`] fails `test_every_argument_has_a_row`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+#[path = "support/cli.rs"]
+mod support;
+use support::{golden, optverify_in};
+
 /// The hostile values: (class, value as typed on the command line).
-const VALUES: [(&str, &str); 12] = [
+const VALUES: [(&str, &str); 19] = [
     ("NaN", "nan"),
     ("+inf", "inf"),
     ("-inf", "-inf"),
@@ -25,6 +27,13 @@ const VALUES: [(&str, &str); 12] = [
     ("wrong type: word", "abc"),
     ("wrong type: fraction", "1.5"),
     ("empty", ""),
+    ("-0", "-0"),
+    ("+1", "+1"),
+    ("underflow 1e-400", "1e-400"),
+    ("-nan", "-nan"),
+    ("leading space", " 1"),
+    ("hex", "0x10"),
+    ("dash", "-"),
 ];
 
 /// What a run must do.
@@ -41,6 +50,11 @@ enum Expect {
 
 fn reject(needles: &[&str]) -> Expect {
     Expect::Reject(needles.iter().map(|s| s.to_string()).collect())
+}
+
+/// A word starting with '-' that clap reads as flags, not as a value or a negative number.
+fn hyphen_word(v: &str) -> bool {
+    v.len() > 1 && v.starts_with('-') && !v[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.')
 }
 
 /// A whole-number argument with its valid range.
@@ -147,9 +161,6 @@ fn rows() -> Vec<Row> {
     let claim_id = |v: &str| match v {
         // Well-formed ids that name no card: refused by the registry, listing the known ones.
         "nan" | "inf" | "abc" => reject(&["--claim", "known claims: "]),
-        // clap reads `-inf` as the short flags -i -n -f (a value starting with '-' that is
-        // not a number must follow `--`): refused by clap, saying so.
-        "-inf" => reject(&["unexpected argument '-i'"]),
         _ => reject(&["--claim", "valid: an id of `optverify list`"]),
     };
     vec![
@@ -221,7 +232,13 @@ fn rows() -> Vec<Row> {
             "shards",
             |_, v| s(&["merge", v, "--out", "merged"]),
             Box::new(|v| match v {
-                "-inf" => reject(&["unexpected argument '-i'", "'-- -i'"]),
+                // A word starting with '-' that is not a number, which clap would take for
+                // flags (`-inf` as -i -n -f): refused naming the argument and how to write it.
+                v if hyphen_word(v) => reject(&[
+                    "<RESULTS_JSON>",
+                    "the shards' results.json files",
+                    &format!("./{v}"),
+                ]),
                 _ => input_path("<RESULTS_JSON>")(v),
             }),
         ),
@@ -262,7 +279,7 @@ fn rows() -> Vec<Row> {
             "trace",
             "dim",
             |_, v| set(trace_base(&PROBLEM), "--dim", v),
-            whole("--dim", 1, 9453),
+            whole("--dim", 2, 9453),
         ),
         row(
             "trace",
@@ -419,15 +436,6 @@ fn test_every_argument_has_a_row() {
     assert!(have.len() >= 33, "{} rows", have.len());
 }
 
-fn run(argv: &[String], dir: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_optverify"))
-        .args(argv)
-        .current_dir(dir)
-        .env("CI", "1")
-        .output()
-        .expect("the binary runs")
-}
-
 fn judge(argv: &[String], expect: &Expect, out: &std::process::Output) -> Result<(), String> {
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
@@ -475,8 +483,7 @@ fn judge(argv: &[String], expect: &Expect, out: &std::process::Output) -> Result
 fn test_every_argument_against_hostile_values() {
     let root = std::env::temp_dir().join(format!("optverify-cli-args-{}", std::process::id()));
     std::fs::create_dir_all(&root).unwrap();
-    let golden =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden/torch-adagrad-default-randn.jsonl");
+    let golden = golden("torch-adagrad-default-randn.jsonl");
     let gradients = root.join("gradients.jsonl");
     std::fs::write(&gradients, "[0.1, 0.2]\n[0.3, -0.4]\n").unwrap();
     let fixtures = Fixtures {
@@ -502,7 +509,7 @@ fn test_every_argument_against_hostile_values() {
                 std::fs::create_dir_all(&dir).unwrap();
                 let argv = (row.argv)(&fixtures, value);
                 let expect = (row.expect)(value);
-                let out = run(&argv, &dir);
+                let out = optverify_in(&argv, Some(&dir));
                 let mut t = tally.lock().unwrap();
                 let e = t.entry(class).or_default();
                 e.0 += 1;
@@ -534,4 +541,71 @@ fn test_every_argument_against_hostile_values() {
         failures.join("\n\n")
     );
     assert_eq!(cases.len(), rows.len() * VALUES.len());
+}
+
+/// A word starting with '-' among the values of an argument that takes several (`--claim ID…`,
+/// `merge RESULTS_JSON…`), which clap takes for flags, is refused naming that argument and
+/// its valid values, in any position; flags after the values still parse as flags.
+#[test]
+fn test_hyphen_words_among_several_values_name_the_argument() {
+    use clap::error::ErrorKind;
+    use optverify::cli::{try_parse_from, Command};
+    let refused = |argv: &[&str], needles: &[&str]| {
+        let argv: Vec<&str> = ["optverify"].iter().chain(argv).copied().collect();
+        let err = match try_parse_from(&argv) {
+            Ok(_) => panic!("{argv:?} parsed"),
+            Err(e) => e,
+        };
+        assert_eq!(err.kind(), ErrorKind::ValueValidation, "{argv:?}: {err}");
+        assert_eq!(err.exit_code(), 2);
+        let msg = err.to_string();
+        for n in needles {
+            assert!(msg.contains(n), "{argv:?}: {n:?} missing from {msg}");
+        }
+    };
+    let claim = [
+        "--claim <ID>...",
+        "not a claim id; valid: an id of `optverify list`",
+    ];
+    refused(&["verify", "--claim", "-inf"], &claim);
+    refused(&["verify", "--quick", "--claim", "gd-rate", "-nan"], &claim);
+    refused(&["verify", "--claim=-x"], &claim);
+    let shards = [
+        "<RESULTS_JSON>...",
+        "valid: the shards' results.json files",
+        "./-inf",
+    ];
+    refused(&["merge", "-inf"], &shards);
+    refused(&["merge", "a.json", "-inf", "--out", "x"], &shards);
+    refused(&["merge", "--out", "x", "-inf"], &shards);
+    // An unknown flag where no argument takes values keeps clap's own message.
+    let e = try_parse_from(["optverify", "verify", "--claim", "gd-rate", "--quick", "-x"])
+        .err()
+        .unwrap();
+    assert_eq!(e.kind(), ErrorKind::UnknownArgument, "{e}");
+    // Flags after several values are flags.
+    match try_parse_from([
+        "optverify",
+        "verify",
+        "--claim",
+        "gd-rate",
+        "adam-defaults",
+        "--json",
+    ])
+    .unwrap()
+    .command
+    {
+        Command::Verify { claims, json, .. } => assert!(claims == ["gd-rate", "adam-defaults"] && json),
+        _ => panic!("not verify"),
+    }
+    match try_parse_from(["optverify", "merge", "a.json", "./-inf", "--out", "x"])
+        .unwrap()
+        .command
+    {
+        Command::Merge { shards, out } => {
+            assert_eq!(shards, [std::path::PathBuf::from("a.json"), "./-inf".into()]);
+            assert_eq!(out, std::path::PathBuf::from("x"));
+        }
+        _ => panic!("not merge"),
+    }
 }

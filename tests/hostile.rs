@@ -3,39 +3,10 @@
 //! the field and the valid range, or a documented status, never a panic or an abort.
 
 use optverify::oracle::cli::{self, EXIT_BAD_INPUT, EXIT_NOTHING_TO_CHECK};
-use std::process::Command;
+#[path = "support/cli.rs"]
+mod support;
 
-fn optverify(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_optverify"))
-        .args(args)
-        .env("CI", "1")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
-}
-
-/// A temp file holding `content`, removed on drop.
-struct TempFile(std::path::PathBuf);
-
-impl TempFile {
-    fn new(name: &str, content: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("optverify-hostile-{}-{name}", std::process::id()));
-        std::fs::write(&p, content).unwrap();
-        TempFile(p)
-    }
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        std::fs::remove_file(&self.0).ok();
-    }
-}
+use support::{optverify, temp_path, text, TempFile};
 
 fn header(layout: &str, params0: &str) -> String {
     format!(
@@ -132,12 +103,14 @@ fn test_diagnosis_of_nothing_does_not_panic() {
     assert!(s.contains("nothing to diagnose"), "{s}");
 }
 
-fn trace_problem(dim: &str, steps: &str) -> std::process::Output {
-    let out = std::env::temp_dir().join(format!("optverify-hostile-{}-never.jsonl", std::process::id()));
+/// `trace --problem PROBLEM --dim DIM --steps STEPS` (pytorch sgd, lr 0.1) into a temp file,
+/// removed after the run.
+fn trace_problem(problem: &str, dim: &str, steps: &str) -> std::process::Output {
+    let out = temp_path(&format!("{problem}-{dim}-{steps}.jsonl"));
     let o = optverify(&[
         "trace",
         "--problem",
-        "quadratic",
+        problem,
         "--dim",
         dim,
         "--steps",
@@ -161,7 +134,7 @@ fn test_problem_dim_beyond_memory_names_the_largest_that_fits() {
     // 8·(6·d² + 64·d) ≤ 4 GiB: d = 9453 fits, 9454 does not.
     assert_eq!(max, 9453);
     for dim in ["100000000", &(max + 1).to_string(), "0"] {
-        let out = trace_problem(dim, "5");
+        let out = trace_problem("quadratic", dim, "5");
         let err = text(&out.stderr);
         assert_eq!(
             out.status.code(),
@@ -171,9 +144,9 @@ fn test_problem_dim_beyond_memory_names_the_largest_that_fits() {
         // 0 is refused by the argument parser (before the problem is known), the others by
         // the problem's own bound; both give the range and quadratic's largest dimension.
         let range = if dim == "0" {
-            format!("valid range: 1..=N, N the largest dimension of the problem that fits in memory (quadratic: {max}")
+            format!("valid range: M..=N, the problem's smallest dimension (2 for quadratic and rosenbrock, else 1) and the largest that fits in memory (quadratic: 2..={max}")
         } else {
-            format!("valid range: 1..={max}")
+            format!("valid range: 2..={max}")
         };
         assert!(err.contains("--dim") && err.contains(&range), "{err}");
     }
@@ -188,12 +161,49 @@ fn test_problem_dim_beyond_memory_names_the_largest_that_fits() {
     assert!(cli::max_problem_dim("rosenbrock").unwrap() > 1_000_000);
 }
 
+/// A `--dim` the argument parser accepts (≥ 1) but below the problem's smallest is refused
+/// naming `--dim` and the problem's range, for every catalogue problem; the smallest is traced.
+#[test]
+fn test_problem_dim_below_the_smallest_names_the_range() {
+    for p in optverify::problems::catalogue() {
+        let (min, max) = (
+            cli::min_problem_dim(p.name).unwrap(),
+            cli::max_problem_dim(p.name).unwrap(),
+        );
+        let run = |dim: usize| trace_problem(p.name, &dim.to_string(), "2");
+        let ok = run(min);
+        assert_eq!(
+            ok.status.code(),
+            Some(0),
+            "{} --dim {min}: {}",
+            p.name,
+            text(&ok.stderr)
+        );
+        if min > 1 {
+            let out = run(min - 1);
+            let err = text(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(i32::from(EXIT_BAD_INPUT)),
+                "{}: {err}",
+                p.name
+            );
+            let want = format!(
+                "--dim = {} is out of range for problem {}; valid range: {min}..={max}",
+                min - 1,
+                p.name
+            );
+            assert!(err.contains(&want), "{}: {err}", p.name);
+        }
+    }
+}
+
 #[test]
 fn test_steps_zero_or_beyond_the_trace_budget_is_bad_input() {
     let max = cli::max_trace_steps(3);
     assert_eq!(max, (1u64 << 40) / (3 * 50 + 96));
     for steps in ["0", &(max + 1).to_string(), &usize::MAX.to_string()] {
-        let out = trace_problem("3", steps);
+        let out = trace_problem("quadratic", "3", steps);
         let err = text(&out.stderr);
         assert_eq!(
             out.status.code(),

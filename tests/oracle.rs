@@ -13,9 +13,9 @@ use optverify::prec;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden")
-}
+#[path = "support/cli.rs"]
+mod support;
+use support::{golden, golden_dir};
 
 fn golden_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(golden_dir())
@@ -25,10 +25,6 @@ fn golden_files() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-fn golden(name: &str) -> PathBuf {
-    golden_dir().join(name)
 }
 
 /// Per-trace tolerance. Each step of an element-wise optimizer rounds each coordinate with

@@ -2,7 +2,7 @@
 //! (`watch` for torch, `optax.record`), with the frameworks' own dicts, parameter groups,
 //! schedules and chains, rather than the hand-written headers of the golden set.
 
-use optverify::oracle::cli::{self, EXIT_AGREE, EXIT_BAD_INPUT};
+use optverify::oracle::cli::{self, EXIT_AGREE, EXIT_AGREE_INFERRED, EXIT_BAD_INPUT};
 use optverify::oracle::format::TraceReader;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -79,6 +79,64 @@ fn one_cycle_momentum_returning_to_the_declared_value_is_replayed() {
     let out = cli::check(&data("user_runs/torch-adamw-groups-onecycle.jsonl"), None);
     assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
     assert!(out.text.contains("12/12 steps bit for bit"), "{}", out.text);
+}
+
+/// optax `chain(clip_by_global_norm(1.0), inject_hyperparams(adamw)(learning_rate=warmup_cosine,
+/// weight_decay=0.01))` recorded with `optax.record` without declaring the clipping: the step
+/// lines carry the schedule's learning rates and every step's gradient norm (5.1 … 7.2) is
+/// above the threshold. The inference replayed the clipped gradients with the header's
+/// constant learning rate (refused every schedule, "no ... gradient clipping ... explains it")
+/// and searched thresholds only down to half the smallest gradient norm. It now replays them
+/// with the step lines' hyperparameters and also scans below every norm, and names the
+/// threshold (exit 3).
+#[test]
+fn an_undeclared_clip_is_inferred_under_recorded_per_step_learning_rates() {
+    let path = data("user_runs/optax-chain-clip-inject-adamw.jsonl");
+    let out = cli::check(&path, None);
+    assert_eq!(out.status, EXIT_AGREE_INFERRED, "{}", out.text);
+    assert!(
+        out.text
+            .contains("AGREES given the inferred gradient clipping clip_by_global_norm(max_norm=1)")
+            && out.text.contains("10 of 10 steps clipped"),
+        "{}",
+        out.text
+    );
+    // Declared, it agrees bit for bit.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let declared = edited(
+        &text,
+        &|h| h["transforms"] = json!([{"name": "clip_by_global_norm", "args": {"max_norm": 1.0}}]),
+        &|_| {},
+    );
+    let out = replay_text("declared.jsonl", &declared);
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    assert!(out.text.contains("10/10 steps bit for bit"), "{}", out.text);
+}
+
+/// torch AdamW with two parameter groups differing in lr and weight decay under
+/// CosineAnnealingLR, float32, the schedule neither declared nor recorded per step (a trace
+/// written by hand without the step lines' `hyperparameters`). The header's groups kept the
+/// convention variants from being replayed, and then the inference did not run at all: a bare
+/// disagreement. The inference now probes each group's learning rate as a multiple of group
+/// 0's, and confirms the fitted schedule by replaying it on every group from its own lr.
+#[test]
+fn an_undeclared_schedule_is_inferred_on_a_run_with_parameter_groups() {
+    let text = std::fs::read_to_string(data("user_runs/torch-adamw-groups-cosine-f32.jsonl")).unwrap();
+    assert_eq!(replay_text("as-recorded.jsonl", &text).status, EXIT_AGREE);
+    let forgot = edited(&text, &|_| {}, &|s| {
+        s.as_object_mut().expect("step object").remove("hyperparameters");
+    });
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("torch-adamw-groups-cosine-no-lr.jsonl");
+    std::fs::write(&path, forgot).unwrap();
+    let out = cli::check(&path, None);
+    assert_eq!(out.status, EXIT_AGREE_INFERRED, "{}", out.text);
+    assert!(
+        out.text
+            .contains("AGREES given the inferred schedule CosineAnnealingLR(T_max=12")
+            && out.text.contains("with lr = 0.001 [confirmed"),
+        "{}",
+        out.text
+    );
 }
 
 /// torch's `watch` writes the group's `lr` and `betas` on every step line, scheduled or not.

@@ -47,6 +47,9 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 pub const EXIT_AGREE_INFERRED: u8 = 3;
 /// What the diagnosis says when no convention variant matches (then `check` infers).
 pub const NO_VARIANT_MATCHES: &str = "matches none of the known convention variants";
+/// The diagnosis's line when the header's declarations keep the convention variants from
+/// being replayed (the inference still runs, with those declarations).
+pub const VARIANTS_NOT_REPLAYED: &str = "convention variants not replayed";
 /// Exit status: nothing to check (the trace has a header and no steps).
 pub const EXIT_NOTHING_TO_CHECK: u8 = 4;
 
@@ -280,7 +283,7 @@ pub fn diagnosis(header: &Header, results: &[(presets::Variant, Outcome)]) -> St
     );
     if results.len() == 1 {
         s.push_str(
-            "  convention variants not replayed: the header declares parameter groups, a schedule, optax chain members or maximize, which the crate's reference optimizers do not take\n",
+            &format!("  {VARIANTS_NOT_REPLAYED}: the header declares parameter groups, a schedule, optax chain members or maximize, which the crate's reference optimizers do not take\n"),
         );
     } else if matches.is_empty() {
         s.push_str(&format!("  {NO_VARIANT_MATCHES}\n"));
@@ -570,6 +573,17 @@ pub fn max_trace_steps(params: usize) -> u64 {
     TRACE_BYTES_BUDGET / step_line_bytes(params)
 }
 
+/// The smallest `--dim` of problem `name`: 2 for `quadratic` (its spectrum spans μ and L) and
+/// `rosenbrock`, 1 for the other known problems; `None` for an unknown name.
+pub fn min_problem_dim(name: &str) -> Option<usize> {
+    problem_footprint(name)?;
+    Some(if matches!(name, "quadratic" | "rosenbrock") {
+        2
+    } else {
+        1
+    })
+}
+
 /// A named problem: objective, layout and starting point. `dim` is the problem's dimension
 /// parameter (the input dimension for the data problems, whose parameter count follows from
 /// it); `seed` draws the data and θ₀.
@@ -580,11 +594,11 @@ pub fn max_trace_steps(params: usize) -> u64 {
 pub fn named_problem(name: &str, dim: Option<usize>, seed: u64) -> Result<NamedProblem, String> {
     use problems::*;
     let d = dim.unwrap_or(DEFAULT_PROBLEM_DIM);
-    if let Some(max) = max_problem_dim(name) {
-        if d == 0 || d > max {
+    if let (Some(min), Some(max)) = (min_problem_dim(name), max_problem_dim(name)) {
+        if d < min || d > max {
             let (a, b) = problem_footprint(name).unwrap_or((0, 0));
             return Err(format!(
-                "--dim = {d} is out of range for problem {name}; valid range: 1..={max} \
+                "--dim = {d} is out of range for problem {name}; valid range: {min}..={max} \
                  (building it holds about {a}·d² + {b}·d f64 values, which must fit in {} GiB)",
                 PROBLEM_MEMORY_BUDGET >> 30
             ));
