@@ -141,6 +141,12 @@ pub fn is_binary(path: &Path) -> bool {
     if path.is_dir() || path.extension().is_some_and(|e| e == "safetensors") {
         return true;
     }
+    // Only a regular file is sniffed: reading the first bytes of a pipe (`/dev/stdin`) or a
+    // device would consume them before the JSON Lines reader sees them, and a binary trace
+    // is memory-mapped, which needs a regular file anyway.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut head = [0u8; 9];
     match std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)) {
         Ok(()) => head[8] == b'{' && u64::from_le_bytes(head[..8].try_into().unwrap_or([0; 8])) > 1,
