@@ -328,3 +328,100 @@ fn test_setting_with_a_layout_that_overflows_does_not_wrap() {
     };
     assert!(e.contains("overflows"), "{e}");
 }
+
+/// A file without newlines: every reader of a line-oriented input reads a bounded line and
+/// refuses the rest (exit 2, the line and the bound named) instead of growing a buffer until
+/// the allocator aborts. `/dev/zero` is the unbounded case (Linux); the bounded files show the
+/// step-line bound follows the header's dimension.
+#[test]
+fn files_without_newlines_are_refused_after_a_bounded_read() {
+    let gradients_args = |flag: &str, file: &str| {
+        vec![
+            "trace".to_string(),
+            flag.into(),
+            file.into(),
+            "--preset".into(),
+            "pytorch".into(),
+            "--optimizer".into(),
+            "sgd".into(),
+            "--hyperparameters".into(),
+            r#"{"lr": 0.1}"#.into(),
+            "--out".into(),
+            temp_path("never-written.jsonl").display().to_string(),
+        ]
+    };
+    if std::path::Path::new("/dev/zero").exists() {
+        let runs: Vec<(Vec<String>, &str)> = vec![
+            (
+                vec!["check".into(), "/dev/zero".into()],
+                "/dev/zero:1: line longer than",
+            ),
+            (
+                vec!["replay".into(), "/dev/zero".into()],
+                "/dev/zero:1: line longer than",
+            ),
+            (
+                vec![
+                    "convert".into(),
+                    "/dev/zero".into(),
+                    temp_path("never-dir").display().to_string(),
+                ],
+                "/dev/zero:1: line longer than",
+            ),
+            (
+                gradients_args("--gradients", "/dev/zero"),
+                "/dev/zero:1: line longer than",
+            ),
+            (
+                gradients_args("--from-trace", "/dev/zero"),
+                "/dev/zero:1: line longer than",
+            ),
+            (vec!["merge".into(), "/dev/zero".into()], "larger than"),
+        ];
+        for (args, needle) in runs {
+            let out = optverify(&args);
+            let err = text(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(i32::from(EXIT_BAD_INPUT)),
+                "{args:?}: {err}"
+            );
+            assert!(err.contains(needle), "{args:?}: {needle:?} missing from {err}");
+        }
+    }
+    // A valid header of 1 parameter, then 2 MiB without a newline: refused at line 2, whose
+    // bound is 128 bytes per parameter plus 1 MiB.
+    let mut content = header(r#"[{"name": "w", "rows": 1, "cols": 1}]"#, "[0.5]");
+    content.push('\n');
+    content.push_str(&" ".repeat(2 << 20));
+    let bound = optverify::oracle::format::max_step_line(1);
+    assert_eq!(bound, 128 + (1 << 20));
+    assert_bad_trace(
+        "endless-step-line.jsonl",
+        &content,
+        &[&format!(":2: line longer than {bound} bytes"), "step line"],
+    );
+}
+
+/// A trace piped in (`/dev/stdin`) is read as JSON Lines from its first byte: the format
+/// sniffing reads only regular files, so it does not swallow the header's first bytes.
+#[test]
+fn a_trace_on_a_pipe_is_checked() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    if !std::path::Path::new("/dev/stdin").exists() {
+        return;
+    }
+    let trace = std::fs::read(support::golden("torch-adam-amsgrad-matrix.jsonl")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_optverify"))
+        .args(["check", "/dev/stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&trace).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("AGREES with as declared (pytorch adam): 40/40 steps bit for bit"));
+}

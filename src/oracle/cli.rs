@@ -543,6 +543,45 @@ fn problem_bytes(a: u64, b: u64, d: u64) -> u64 {
         .saturating_mul(8)
 }
 
+/// The non-blank lines of a `--gradients` file with their 0-based line numbers. Each is read
+/// with a bound, so a file without newlines (`/dev/zero`) is refused instead of exhausting
+/// memory: at most [`format::MAX_HEADER_LINE`] bytes (a gradient line holds as many numbers
+/// as a header's θ₀). An over-long line ends the iteration with an error.
+fn bounded_lines<R: BufRead>(mut reader: R) -> impl Iterator<Item = (usize, std::io::Result<String>)> {
+    let mut index = 0usize;
+    let limit = format::MAX_HEADER_LINE;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        while !done {
+            let mut buf = String::new();
+            let i = index;
+            index += 1;
+            match format::read_line_bounded(&mut reader, &mut buf, limit) {
+                Ok(Some(0)) => done = true,
+                Ok(Some(_)) => {
+                    if buf.trim().is_empty() {
+                        continue;
+                    }
+                    let line = buf.trim_end_matches(['\n', '\r']).to_string();
+                    return Some((i, Ok(line)));
+                }
+                Ok(None) => {
+                    done = true;
+                    let e = std::io::Error::other(format!(
+                        "line longer than {limit} bytes, the most a gradient line may take here (one JSON array per line)"
+                    ));
+                    return Some((i, Err(e)));
+                }
+                Err(e) => {
+                    done = true;
+                    return Some((i, Err(e)));
+                }
+            }
+        }
+        None
+    })
+}
+
 /// The largest `--dim` of problem `name` whose footprint ([`problem_footprint`]) fits in
 /// [`PROBLEM_MEMORY_BUDGET`]; `None` for an unknown name.
 pub fn max_problem_dim(name: &str) -> Option<usize> {
@@ -761,10 +800,7 @@ pub fn trace(
                 Err(e) => return bad(format!("error: --gradients {}: cannot read: {e}", path.display())),
             };
             let name = path.display().to_string();
-            let mut lines = std::io::BufReader::new(file)
-                .lines()
-                .enumerate()
-                .filter(|(_, l)| l.as_ref().map_or(true, |l| !l.trim().is_empty()));
+            let mut lines = bounded_lines(std::io::BufReader::new(file));
             let parse = move |(i, l): (usize, std::io::Result<String>)| -> Result<Vec<f64>, String> {
                 let l = l.map_err(|e| format!("{name}:{}: {e}", i + 1))?;
                 let v: Vec<f64> = serde_json::from_str(&l)

@@ -374,6 +374,46 @@ pub enum TraceError {
     },
     #[error("{file}:{line}: not UTF-8 text (a trace is JSON Lines)")]
     NotUtf8 { file: String, line: usize },
+    /// A line longer than the reader accepts ([`MAX_HEADER_LINE`], [`max_step_line`]): a file
+    /// without newlines (`/dev/zero`, a binary file given by mistake) is refused after at
+    /// most that many bytes instead of exhausting memory.
+    #[error("{file}:{line}: line longer than {limit} bytes, the most a {what} line of this trace may take (a trace is JSON Lines; model-scale runs: the binary format)")]
+    LineTooLong {
+        file: String,
+        line: usize,
+        what: &'static str,
+        limit: u64,
+    },
+}
+
+/// The longest header line a JSON Lines trace may have, 256 MiB: θ₀ of about 10 million
+/// parameters at up to 25 characters a number (model-scale runs: the binary format, which
+/// has no such limit). A line is read into memory whole, so the bound is what protects the
+/// reader from a file without newlines.
+pub const MAX_HEADER_LINE: u64 = 256 << 20;
+
+/// The longest step line of a trace of `dim` parameters: 64 bytes for each of the 2·dim
+/// numbers (gradient and parameters; the longest f64 in JSON, `-2.2250738585072014e-308`,
+/// takes 24 and `"-Infinity"` 11, so 64 leaves room for any separator), at most 1 GiB (four
+/// times the largest θ₀ a header may hold, [`MAX_HEADER_LINE`]), plus 1 MiB for the step's
+/// loss and hyperparameters.
+pub fn max_step_line(dim: usize) -> u64 {
+    (dim as u64).saturating_mul(128).min(4 * MAX_HEADER_LINE) + (1 << 20)
+}
+
+/// `read_line` that takes at most `limit` bytes: `Ok(Some(n))` for a line of n ≤ `limit`
+/// bytes (0 at the end of the input), `Ok(None)` for a longer one (what was read is left in
+/// `buf`, at most `limit` + 1 bytes).
+///
+/// # Errors
+/// The reader's I/O errors; `InvalidData` for text that is not UTF-8.
+pub fn read_line_bounded<R: BufRead>(
+    reader: &mut R,
+    buf: &mut String,
+    limit: u64,
+) -> std::io::Result<Option<usize>> {
+    let n = std::io::Read::take(reader, limit.saturating_add(1)).read_line(buf)?;
+    Ok((n as u64 <= limit).then_some(n))
 }
 
 impl TraceError {
@@ -568,6 +608,8 @@ pub struct TraceReader<R: BufRead> {
     line: usize,
     next_step: u64,
     buf: String,
+    /// [`max_step_line`] of this trace.
+    max_line: u64,
     done: bool,
 }
 
@@ -603,9 +645,14 @@ impl<R: BufRead> TraceReader<R> {
     pub fn new(file: impl Into<String>, mut reader: R) -> Result<Self, TraceError> {
         let file = file.into();
         let mut buf = String::new();
-        let n = reader
-            .read_line(&mut buf)
-            .map_err(|source| TraceError::read(&file, 1, source))?;
+        let n = read_line_bounded(&mut reader, &mut buf, MAX_HEADER_LINE)
+            .map_err(|source| TraceError::read(&file, 1, source))?
+            .ok_or_else(|| TraceError::LineTooLong {
+                file: file.clone(),
+                line: 1,
+                what: "header",
+                limit: MAX_HEADER_LINE,
+            })?;
         if n == 0 || buf.trim().is_empty() {
             return Err(TraceError::Empty { file });
         }
@@ -675,6 +722,7 @@ impl<R: BufRead> TraceReader<R> {
                 ),
             ));
         }
+        let max_line = max_step_line(dim);
         Ok(TraceReader {
             file,
             reader,
@@ -682,6 +730,7 @@ impl<R: BufRead> TraceReader<R> {
             line: 1,
             next_step: 1,
             buf,
+            max_line,
             done: false,
         })
     }
@@ -712,8 +761,17 @@ impl<R: BufRead> TraceReader<R> {
         }
         loop {
             self.buf.clear();
-            let n = match self.reader.read_line(&mut self.buf) {
-                Ok(n) => n,
+            let n = match read_line_bounded(&mut self.reader, &mut self.buf, self.max_line) {
+                Ok(Some(n)) => n,
+                Ok(None) => {
+                    self.done = true;
+                    return Err(TraceError::LineTooLong {
+                        file: self.file.clone(),
+                        line: self.line + 1,
+                        what: "step",
+                        limit: self.max_line,
+                    });
+                }
                 Err(source) => {
                     self.done = true;
                     return Err(TraceError::read(&self.file, self.line + 1, source));

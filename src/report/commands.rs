@@ -228,6 +228,21 @@ pub fn report(
     status_of(&runs)
 }
 
+/// The largest results.json `merge` reads: a full report's is about 1 MB, so 256 MiB leaves
+/// room for 100× the claims and seeds while refusing `/dev/zero` or a wrong file before it
+/// exhausts memory.
+pub const MAX_RESULTS_BYTES: u64 = 256 << 20;
+
+/// The text of `path` if it holds at most `limit` bytes, `None` if more.
+fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_string(&mut text)?;
+    Ok((text.len() as u64 <= limit).then_some(text))
+}
+
 /// `optverify merge`: read the shards' `results.json` (written by `report --shard i/n`, or
 /// printed by `verify --shard i/n --json`), merge them and write the report of the whole run
 /// under `out_dir` (see [`super::shard`]). Exit status as `report`: 0 if every claim got its
@@ -242,8 +257,14 @@ pub fn merge(
     let mut shards = Vec::new();
     for path in files {
         let name = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
+        let text = match read_bounded(path, MAX_RESULTS_BYTES) {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                return bad_input(
+                    err,
+                    &format!("{name} is larger than {MAX_RESULTS_BYTES} bytes, far more than a results.json (a few MB)"),
+                )
+            }
             Err(e) => return bad_input(err, &format!("cannot read {name}: {e}")),
         };
         match serde_json::from_str::<Results>(&text) {
