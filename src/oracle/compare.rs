@@ -167,6 +167,10 @@ enum Engine {
         opt: Box<dyn Optimizer>,
         x: DVector<f64>,
         g: DVector<f64>,
+        /// The setting's learning rate and momentum (or β₁): per-step scalars equal to them
+        /// change nothing and are taken; others are not modelled.
+        lr: f64,
+        momentum: Option<f64>,
     },
     F64 {
         kernel: Box<dyn Kernel<f64>>,
@@ -196,6 +200,9 @@ struct Part {
     schedule: Option<ScheduleRun>,
     g: Vec<f64>,
 }
+
+/// How a reference's refusal of a step's hyperparameters starts ([`Replayer::step_with`]).
+pub const PER_STEP_NOT_MODELLED: &str = "per-step hyperparameters";
 
 /// The reference computation for one setting, stepped with a trace's gradients.
 pub struct Replayer {
@@ -319,6 +326,8 @@ impl Replayer {
                 opt: setting.build()?,
                 x: DVector::from_column_slice(params0),
                 g: DVector::zeros(params0.len()),
+                lr: setting.lr(),
+                momentum: setting.momentum_like(),
             },
             reference: Reference::CrateF64,
         })
@@ -406,10 +415,15 @@ impl Replayer {
     }
 
     /// Take the scalars of the next step ([`Kernel::set_scalars`]); `false` when the
-    /// reference cannot (the crate's f64 optimizers take none).
+    /// reference cannot (the crate's f64 optimizers take only their own setting's values: a
+    /// run recorded with `watch` or `inject_hyperparams` gives the learning rate on every step
+    /// line, constant when no scheduler runs).
     pub fn set_scalars(&mut self, s: &Scalars) -> bool {
         match &mut self.engine {
-            Engine::Crate { .. } | Engine::Composite(_) => false,
+            Engine::Crate { lr, momentum, .. } => {
+                s.lr == *lr && s.momentum.is_none_or(|m| Some(m) == *momentum)
+            }
+            Engine::Composite(_) => false,
             Engine::F64 { kernel, .. } => kernel.set_scalars(s),
             Engine::F32 { kernel, .. } => kernel.set_scalars(s),
         }
@@ -435,7 +449,7 @@ impl Replayer {
             };
             if !self.set_scalars(s) {
                 return Err(StepError::Invalid(format!(
-                    "per-step hyperparameters (lr {}) are not modelled by {}",
+                    "{PER_STEP_NOT_MODELLED} (lr {}) are not modelled by {}",
                     s.lr, self.reference
                 )));
             }
@@ -450,7 +464,7 @@ impl Replayer {
     /// an f32 kernel cannot hold exactly.
     pub fn step(&mut self, grad: &[f64]) -> Result<(), StepError> {
         match &mut self.engine {
-            Engine::Crate { opt, x, g } => {
+            Engine::Crate { opt, x, g, .. } => {
                 if g.len() != grad.len() {
                     *g = DVector::zeros(grad.len());
                 }
