@@ -174,3 +174,26 @@ fn a_per_step_schedule_says_the_variants_were_not_replayed() {
         out.text
     );
 }
+
+/// torch's `watch` writes the group's `lr` and `betas` on every step line, scheduled or not.
+/// Equal to the declared values, they are no-ops for the convention variants too: an
+/// agreeing run's diagnosis names the variant it follows instead of "matches none" with every
+/// variant refused at step 1.
+#[test]
+fn constant_per_step_hyperparameters_leave_the_variant_diagnosis_intact() {
+    let text = std::fs::read_to_string(data("golden/torch-adam-amsgrad-matrix.jsonl")).unwrap();
+    let with_lr = edited(&text, &|_| {}, &|s| {
+        s["hyperparameters"] = json!({"lr": 0.01, "betas": [0.9, 0.999]});
+    });
+    let mut r = TraceReader::new("watch-like.jsonl", with_lr.as_bytes()).expect("header reads");
+    let out = cli::check_reader(&mut r, None);
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    assert!(!out.text.contains(cli::NO_VARIANT_MATCHES), "{}", out.text);
+    assert!(
+        out.text.contains(
+            "\n  matches no weight decay; AMSGrad max of raw v (pytorch, keras); ε outside the root"
+        ),
+        "{}",
+        out.text
+    );
+}

@@ -232,11 +232,11 @@ impl Optimizer for AdamW {
         let alpha = self.config.adam.lr;
         match self.weight_decay {
             // Line 12: θ_t ← θ_{t−1} − η_t (α m̂/(√v̂ + ε) + λ θ_{t−1}).
-            WeightDecay::DecoupledSchedule(lambda) => self.adam.step_with(x, g, |eta| {
+            WeightDecay::DecoupledSchedule(lambda) => self.adam.step_pure(x, g, |eta| {
                 move |x: &mut f64, u: f64| *x -= eta * (u + lambda * *x)
             }),
             // PyTorch: param.mul_(1 − lr·λ) with lr = αη_t, then param −= η_t u_t.
-            WeightDecay::DecoupledTimesLr(lambda) => self.adam.step_with(x, g, |eta| {
+            WeightDecay::DecoupledTimesLr(lambda) => self.adam.step_pure(x, g, |eta| {
                 let keep = 1.0 - alpha * eta * lambda;
                 move |x: &mut f64, u: f64| {
                     *x *= keep;
@@ -245,7 +245,7 @@ impl Optimizer for AdamW {
             }),
             WeightDecay::None | WeightDecay::CoupledL2(_) => self
                 .adam
-                .step_with(x, g, |eta| move |x: &mut f64, u: f64| *x -= eta * u),
+                .step_pure(x, g, |eta| move |x: &mut f64, u: f64| *x -= eta * u),
         }
     }
 

@@ -167,10 +167,10 @@ enum Engine {
         opt: Box<dyn Optimizer>,
         x: DVector<f64>,
         g: DVector<f64>,
-        /// The setting's learning rate and momentum (or β₁): per-step scalars equal to them
-        /// change nothing and are taken; others are not modelled.
-        lr: f64,
-        momentum: Option<f64>,
+        /// The learning rate and momentum (β₁) the optimizer was built with: a step line
+        /// that declares these very values (torch's `watch` writes `lr` and `betas` on every
+        /// step, scheduled or not) asks for nothing the optimizer does not already do.
+        built: Scalars,
     },
     F64 {
         kernel: Box<dyn Kernel<f64>>,
@@ -326,8 +326,10 @@ impl Replayer {
                 opt: setting.build()?,
                 x: DVector::from_column_slice(params0),
                 g: DVector::zeros(params0.len()),
-                lr: setting.lr(),
-                momentum: setting.momentum_like(),
+                built: Scalars {
+                    lr: setting.lr(),
+                    momentum: setting.momentum_like(),
+                },
             },
             reference: Reference::CrateF64,
         })
@@ -415,13 +417,18 @@ impl Replayer {
     }
 
     /// Take the scalars of the next step ([`Kernel::set_scalars`]); `false` when the
-    /// reference cannot (the crate's f64 optimizers take only their own setting's values: a
-    /// run recorded with `watch` or `inject_hyperparams` gives the learning rate on every step
-    /// line, constant when no scheduler runs).
+    /// reference cannot (the crate's f64 optimizers take none but their own learning rate,
+    /// which changes nothing).
     pub fn set_scalars(&mut self, s: &Scalars) -> bool {
         match &mut self.engine {
-            Engine::Crate { lr, momentum, .. } => {
-                s.lr == *lr && s.momentum.is_none_or(|m| Some(m) == *momentum)
+            Engine::Crate { built, .. } => {
+                let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+                same(s.lr, built.lr)
+                    && match (s.momentum, built.momentum) {
+                        (None, _) => true,
+                        (Some(m), Some(b)) => same(m, b),
+                        (Some(_), None) => false,
+                    }
             }
             Engine::Composite(_) => false,
             Engine::F64 { kernel, .. } => kernel.set_scalars(s),
@@ -1163,6 +1170,23 @@ pub fn describe_diff(header: &Header, outcome: &Outcome, d: &Diff) -> String {
 mod tests {
     use super::*;
     use crate::oracle::presets::Setting;
+
+    #[test]
+    fn the_crate_optimizer_takes_per_step_scalars_equal_to_its_own_and_refuses_others() {
+        let mut hp = serde_json::Map::new();
+        hp.insert("lr".into(), serde_json::json!(0.01));
+        let setting = crate::oracle::presets::resolve("pytorch", "adam", &hp).unwrap();
+        let mut r = Replayer::crate_f64(&setting, &[1.0, -2.0]).unwrap();
+        let at = |lr: f64, momentum: Option<f64>| Scalars { lr, momentum };
+        // torch's watch writes the group's lr and betas on every step, scheduled or not.
+        assert!(r.set_scalars(&at(0.01, Some(0.9))));
+        assert!(r.set_scalars(&at(0.01, None)));
+        assert!(r.step_with(&[0.5, 0.25], Some(&[at(0.01, Some(0.9))])).is_ok());
+        // A value the optimizer was not built with is not modelled by it.
+        assert!(!r.set_scalars(&at(0.02, Some(0.9))));
+        assert!(!r.set_scalars(&at(0.01, Some(0.8))));
+        assert!(r.step_with(&[0.5, 0.25], Some(&[at(0.005, None)])).is_err());
+    }
 
     #[test]
     fn default_tolerances_follow_from_the_unit_roundoffs() {
