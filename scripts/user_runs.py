@@ -103,10 +103,47 @@ def optax_chain_clip_inject_adamw(out):
     tx.recorder.close()
 
 
+def torch_adam_amsgrad(out):
+    """Adam(amsgrad=True, weight_decay=1e-3), one group, no scheduler, float32: `watch` writes
+    `opt.defaults` verbatim in the header and the (constant) lr on every step line."""
+    import torch
+
+    def opt(m):
+        return torch.optim.Adam(m.parameters(), lr=3e-3, amsgrad=True, weight_decay=1e-3)
+
+    torch_run(f"{out}/torch-adam-amsgrad-f32.jsonl", torch.float32, opt, None, 12)
+
+
+def optax_inject_sgd_piecewise(out):
+    """inject_hyperparams(sgd)(piecewise_constant_schedule(0.05, {4: 0.5, 8: 0.2}),
+    momentum=0.9, nesterov=True), float64, eager: the step lines carry the learning rates."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    import optax
+
+    import optverify.optax as ovo
+
+    sched = optax.piecewise_constant_schedule(0.05, {4: 0.5, 8: 0.2})
+    tx = optax.inject_hyperparams(optax.sgd)(learning_rate=sched, momentum=0.9, nesterov=True)
+    params = {"w": jnp.arange(6.0).reshape(2, 3) / 7, "b": jnp.ones(3)}
+    tx = ovo.record(tx, f"{out}/optax-inject-sgd-piecewise.jsonl", optimizer="sgd",
+                    hyperparameters={"learning_rate": 0.05, "momentum": 0.9, "nesterov": True})
+    state = tx.init(params)
+    for t in range(12):
+        grads = jax.tree_util.tree_map(lambda p: jnp.sin(p * (t + 1)), params)
+        updates, state = tx.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+    tx.recorder.close()
+
+
 RUNS = {
     "torch-adamw-groups-onecycle": torch_adamw_groups_onecycle,
     "torch-adamw-groups-cosine-f32": torch_adamw_groups_cosine,
     "optax-chain-clip-inject-adamw": optax_chain_clip_inject_adamw,
+    "torch-adam-amsgrad-f32": torch_adam_amsgrad,
+    "optax-inject-sgd-piecewise": optax_inject_sgd_piecewise,
 }
 
 if __name__ == "__main__":

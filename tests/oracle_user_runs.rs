@@ -139,6 +139,42 @@ fn an_undeclared_schedule_is_inferred_on_a_run_with_parameter_groups() {
     );
 }
 
+/// `watch` writes the lr on every step line, so a run without a scheduler gives a constant
+/// per-step lr; the convention variants (the crate's f64 optimizers) refused any per-step
+/// value, and a correct torch Adam(amsgrad=True) run read "AGREES" followed by "matches none
+/// of the known convention variants". A per-step value equal to the setting's is now taken.
+#[test]
+fn a_constant_per_step_lr_does_not_stop_the_convention_variants() {
+    let out = cli::check(&data("user_runs/torch-adam-amsgrad-f32.jsonl"), None);
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    assert!(
+        !out.text.contains(cli::NO_VARIANT_MATCHES)
+            && out.text.contains(
+                "  matches Adam + L2, decay 0.001 added to the gradient (pytorch Adam); AMSGrad max of raw v"
+            ),
+        "{}",
+        out.text
+    );
+}
+
+/// A schedule recorded per step (optax `inject_hyperparams`, torch `watch` with a scheduler)
+/// is not taken by the convention variants: the diagnosis says they were not replayed, not
+/// that the (agreeing) run "matches none" of them.
+#[test]
+fn a_per_step_schedule_says_the_variants_were_not_replayed() {
+    let out = cli::check(&data("user_runs/optax-inject-sgd-piecewise.jsonl"), None);
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    assert!(out.text.contains("12/12 steps bit for bit"), "{}", out.text);
+    assert!(
+        !out.text.contains(cli::NO_VARIANT_MATCHES)
+            && out.text.contains(
+                "convention variants not replayed: the step lines give hyperparameters that change"
+            ),
+        "{}",
+        out.text
+    );
+}
+
 /// torch's `watch` writes the group's `lr` and `betas` on every step line, scheduled or not.
 /// Equal to the declared values, they are no-ops for the convention variants too: an
 /// agreeing run's diagnosis names the variant it follows instead of "matches none" with every

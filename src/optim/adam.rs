@@ -61,7 +61,7 @@
 
 use super::conventions::{AdamFormulation, AmsGradMax, BiasCorrection, WeightDecay};
 use super::schedule::Schedule;
-use super::sweep::{div_exact, div_exact_applies, vectorised, vectorised_fma};
+use super::sweep::{div_exact, div_exact_applies, vectorised, vectorised_fma, vectorised_unless_small};
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -446,9 +446,12 @@ impl Adam {
             v_max,
         );
         let c = &self.config;
-        if buffers.0.len() > FMA_MAX_LEN {
+        let n = buffers.0.len();
+        if !(BLOCK..=FMA_MAX_LEN).contains(&n) {
+            // Long: memory-bound (see FMA_MAX_LEN); shorter than a block: no block to sweep.
             let (x, g, m, v, v_max) = buffers;
-            vectorised(
+            vectorised_unless_small(
+                n,
                 #[inline(always)]
                 || conventions!(c, sweep::<Divide>(&k, x, g, m, v, v_max, finish)),
             );

@@ -62,7 +62,7 @@
 //!   `keras/src/optimizers/rmsprop.py`.
 
 use super::conventions::{BiasCorrection, EpsPlacement, WeightDecay};
-use super::sweep::{self, vectorised};
+use super::sweep::{self, vectorised_unless_small};
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -367,7 +367,8 @@ impl Optimizer for RmsProp {
             let decoupled = matches!(c.weight_decay, WeightDecay::DecoupledTimesLr(_));
             let inside = c.eps_placement == EpsPlacement::InsideSqrt;
             let divide = correction != 1.0;
-            vectorised(
+            vectorised_unless_small(
+                n,
                 #[inline(always)]
                 || match (decoupled, divide) {
                     (false, false) => with_eps_and_momentum::<false, false>(&k, inside, momentum, x, g, v, b),

@@ -56,7 +56,7 @@
 //!   <https://pytorch.org/docs/stable/generated/torch.optim.SGD.html>
 
 use super::conventions::WeightDecay;
-use super::sweep::vectorised;
+use super::sweep::vectorised_unless_small;
 use super::{check_step_input, CatalogueEntry, Optimizer};
 use crate::error::{check, HyperError, StepError};
 use nalgebra::DVector;
@@ -242,7 +242,8 @@ impl Optimizer for Sgd {
         };
         let k = Coefficients::of(c);
         let (x, g) = (x.as_mut_slice(), g.as_slice());
-        vectorised(
+        vectorised_unless_small(
+            n,
             #[inline(always)]
             || match c.weight_decay {
                 WeightDecay::None => with_momentum::<NO_DECAY>(&k, momentum, c.nesterov, x, g, buffer),

@@ -41,6 +41,21 @@ pub(crate) fn vectorised<R>(body: impl FnOnce() -> R) -> R {
     body()
 }
 
+/// [`vectorised`] for `len` ≥ [`SMALL`]; below, `body` runs as compiled for the build target,
+/// inlined (at n = 10 the call into the AVX2 copy and its feature test cost more than the
+/// wider vectors save). The same bits either way.
+#[inline(always)]
+pub(crate) fn vectorised_unless_small<R>(len: usize, body: impl FnOnce() -> R) -> R {
+    if len < SMALL {
+        body()
+    } else {
+        vectorised(body)
+    }
+}
+
+/// The length from which [`vectorised_unless_small`] calls the AVX2 copy.
+pub(crate) const SMALL: usize = 32;
+
 /// As [`vectorised`], for a body with two forms: `fast` may use fused multiply-adds
 /// ([`f64::mul_add`]) and runs, compiled with AVX2 and FMA enabled, when the CPU has both;
 /// otherwise `plain` runs as [`vectorised`] would run it (without FMA hardware `mul_add` is a
@@ -118,7 +133,8 @@ const DIV_EXACT_MAX: f64 = f64::from_bits((1023 + 900) << 52);
 /// position is searched, from the start, only when there is.
 #[inline]
 pub(crate) fn first_non_finite(v: &[f64]) -> Option<usize> {
-    let bad = vectorised(
+    let bad = vectorised_unless_small(
+        v.len(),
         #[inline(always)]
         || scan(v, false, |bad, x| bad | !x.is_finite(), |a, b| a | b),
     );
@@ -135,7 +151,8 @@ pub(crate) fn first_non_finite(v: &[f64]) -> Option<usize> {
 /// the largest |vᵢ| (0 for an empty `v`).
 #[inline]
 pub(crate) fn max_abs_bits(v: &[f64]) -> u64 {
-    let (max, finite) = vectorised(
+    let (max, finite) = vectorised_unless_small(
+        v.len(),
         #[inline(always)]
         || {
             scan(

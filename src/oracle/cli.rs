@@ -281,6 +281,19 @@ pub fn diagnosis(header: &Header, results: &[(presets::Variant, Outcome)]) -> St
     let mut s = format!(
         "diagnosis (convention variants, each replayed by the crate's optimizer in f64, tolerance {tol:.1e}):\n"
     );
+    // Variants the crate's optimizers could not replay: the step lines give hyperparameters
+    // that change (a schedule recorded per step), which they do not take.
+    let refused_per_step = |o: &Outcome| {
+        o.step_error
+            .as_ref()
+            .is_some_and(|(_, e)| e.to_string().starts_with(compare::PER_STEP_NOT_MODELLED))
+    };
+    if results.len() > 1 && matches.is_empty() && variants.iter().all(|(_, o)| refused_per_step(o)) {
+        s.push_str(&format!(
+            "  {VARIANTS_NOT_REPLAYED}: the step lines give hyperparameters that change from step to step (a schedule), which the crate's reference optimizers do not take\n"
+        ));
+        return s;
+    }
     if results.len() == 1 {
         s.push_str(
             &format!("  {VARIANTS_NOT_REPLAYED}: the header declares parameter groups, a schedule, optax chain members or maximize, which the crate's reference optimizers do not take\n"),

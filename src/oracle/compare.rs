@@ -201,6 +201,9 @@ struct Part {
     g: Vec<f64>,
 }
 
+/// How a reference's refusal of a step's hyperparameters starts ([`Replayer::step_with`]).
+pub const PER_STEP_NOT_MODELLED: &str = "per-step hyperparameters";
+
 /// The reference computation for one setting, stepped with a trace's gradients.
 pub struct Replayer {
     engine: Engine,
@@ -453,7 +456,7 @@ impl Replayer {
             };
             if !self.set_scalars(s) {
                 return Err(StepError::Invalid(format!(
-                    "per-step hyperparameters (lr {}) are not modelled by {}",
+                    "{PER_STEP_NOT_MODELLED} (lr {}) are not modelled by {}",
                     s.lr, self.reference
                 )));
             }
