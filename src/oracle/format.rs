@@ -59,6 +59,12 @@
 //!   when they change nothing (the declared value, as an int or a float; a default the header
 //!   left out; an execution flag); a per-step change of any other is refused.
 //!
+//! ## Line lengths
+//! Each line is read whole, with a bound: the header at most [`MAX_HEADER_LINE`] (256 MiB, θ₀
+//! of about 10 million parameters), a step line at most [`max_step_line`] (128 bytes per
+//! parameter + 1 MiB). A longer line is [`TraceError::LineTooLong`]; model-scale runs use the
+//! binary format ([`super::binary`]).
+//!
 //! ## Non-finite numbers
 //! JSON has no NaN or infinity. A producer whose run diverged may write the *strings*
 //! `"NaN"`, `"Infinity"`, `"-Infinity"` in `params` and `loss`: the oracle reads them and
