@@ -197,3 +197,17 @@ fn constant_per_step_hyperparameters_leave_the_variant_diagnosis_intact() {
         out.text
     );
 }
+
+/// torch `fused=True` (what `opt.defaults` holds for a fused optimizer) runs ATen's fused
+/// kernels: the same operations in another rounding order, so it is accepted as an execution
+/// flag and the run compared against the for-loop kernel (a golden for-loop trace declared
+/// fused still agrees bit for bit; a real fused run agrees within tolerance, module doc of
+/// `oracle::presets`). `maximize=True` changes the update and is handled by the replay.
+#[test]
+fn torch_fused_is_an_execution_flag() {
+    let text = std::fs::read_to_string(data("golden/torch-adam-amsgrad-matrix.jsonl")).unwrap();
+    let fused = edited(&text, &|h| h["hyperparameters"]["fused"] = json!(true), &|_| {});
+    let out = replay_text("fused.jsonl", &fused);
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    assert!(out.text.contains("40/40 steps bit for bit"), "{}", out.text);
+}
