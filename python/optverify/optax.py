@@ -93,39 +93,35 @@ class Recorder(Closing):
             self.writer.close()
 
 
-def _adam_state(state):
-    """The first ScaleByAdamState-like node (count, mu, nu) of a (nested) optax state."""
-    if all(hasattr(state, a) for a in ("count", "mu", "nu")):
-        return state
+def _first(state, pick):
+    """The first non-None `pick(node)` of a (nested) optax state, depth first: the state
+    itself, then the members of `optax.chain` (a tuple of states) or a wrapped
+    transformation's `inner_state`; None if no node gives one."""
+    found = pick(state)
+    if found is not None:
+        return found
     children = state if isinstance(state, (tuple, list)) else getattr(state, "inner_state", None)
     if children is None:
         return None
     if not isinstance(children, (tuple, list)):
         children = [children]
     for c in children:
-        found = _adam_state(c)
+        found = _first(c, pick)
         if found is not None:
             return found
     return None
+
+
+def _adam_state(state):
+    """The first ScaleByAdamState-like node (count, mu, nu) of a (nested) optax state."""
+    return _first(state, lambda s: s if all(hasattr(s, a) for a in ("count", "mu", "nu")) else None)
 
 
 def _hyperparams(state):
     """The `hyperparams` of the first `optax.inject_hyperparams` state in a (nested) optax
-    state: the transformation itself, or a member of `optax.chain` (a tuple of states), or
-    one wrapped by another transformation (`inner_state`); None if there is none."""
-    hp = getattr(state, "hyperparams", None)
-    if hp is not None:
-        return hp
-    children = state if isinstance(state, (tuple, list)) else getattr(state, "inner_state", None)
-    if children is None:
-        return None
-    if not isinstance(children, (tuple, list)):
-        children = [children]
-    for c in children:
-        found = _hyperparams(c)
-        if found is not None:
-            return found
-    return None
+    state (the transformation itself, a member of `optax.chain`, or one wrapped by another
+    transformation); None if there is none."""
+    return _first(state, lambda s: getattr(s, "hyperparams", None))
 
 
 def _block_norms(optimizer, hp, grads, new_state, params):
