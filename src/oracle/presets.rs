@@ -1322,19 +1322,47 @@ pub fn variants(declared_label: &str, setting: &Setting) -> Vec<Variant> {
             }
         }
         Setting::AdaDelta(c) => {
-            out.push(Variant {
-                label: "AdaDelta without learning-rate scaling (paper, optax learning_rate=None)".into(),
-                setting: Setting::AdaDelta(AdaDeltaConfig { lr: 1.0, ..c.clone() }),
-            });
+            // The learning rate (the paper has none: 1) × the two decays, so that the
+            // declared setting is always among the variants (the diagnosis skips "as declared").
+            let mut lrs = vec![(
+                "AdaDelta without learning-rate scaling (paper, optax learning_rate=None)".to_string(),
+                1.0,
+            )];
+            if c.lr != 1.0 {
+                lrs.insert(
+                    0,
+                    (
+                        format!("AdaDelta scaled by lr {} (pytorch, keras, optax)", c.lr),
+                        c.lr,
+                    ),
+                );
+            }
             let lambda = c.weight_decay.lambda();
-            if lambda != 0.0 {
-                out.push(Variant {
-                    label: format!("AdaDelta, decay {lambda} × lr before the step (keras)"),
-                    setting: Setting::AdaDelta(AdaDeltaConfig {
-                        weight_decay: WeightDecay::DecoupledTimesLr(lambda),
-                        ..c.clone()
-                    }),
-                });
+            let decays = if lambda == 0.0 {
+                vec![(String::new(), c.weight_decay)]
+            } else {
+                vec![
+                    (
+                        format!(", decay {lambda} added to the gradient (pytorch)"),
+                        WeightDecay::CoupledL2(lambda),
+                    ),
+                    (
+                        format!(", decay {lambda} × lr before the step (keras)"),
+                        WeightDecay::DecoupledTimesLr(lambda),
+                    ),
+                ]
+            };
+            for (lr_label, lr) in &lrs {
+                for (decay_label, weight_decay) in &decays {
+                    out.push(Variant {
+                        label: format!("{lr_label}{decay_label}"),
+                        setting: Setting::AdaDelta(AdaDeltaConfig {
+                            lr: *lr,
+                            weight_decay: *weight_decay,
+                            ..c.clone()
+                        }),
+                    });
+                }
             }
         }
     }
@@ -1351,6 +1379,18 @@ pub fn variants(declared_label: &str, setting: &Setting) -> Vec<Variant> {
         if v.setting.build().is_ok() && !unique[1..].iter().any(|u| u.setting == v.setting) {
             unique.push(v);
         }
+    }
+    // The diagnosis skips the "as declared" entry and names the variants a run matches: the
+    // declared setting must be one of them, or an agreeing run "matches none" (optax lamb,
+    // whose only variants change the trust ratio, did).
+    if !unique[1..].iter().any(|u| u.setting == *setting) {
+        unique.insert(
+            1,
+            Variant {
+                label: format!("the declared convention ({declared_label})"),
+                setting: setting.clone(),
+            },
+        );
     }
     unique
 }
