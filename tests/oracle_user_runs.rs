@@ -6,6 +6,8 @@ use optverify::oracle::cli::{self, EXIT_AGREE, EXIT_AGREE_INFERRED, EXIT_BAD_INP
 use optverify::oracle::format::TraceReader;
 use serde_json::{json, Value};
 use std::path::PathBuf;
+#[path = "support/cli.rs"]
+mod support;
 
 fn data(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -288,30 +290,35 @@ fn an_agreeing_trace_of_every_preset_names_its_convention() {
             r#"{"learning_rate":0.5,"weight_decay":0.001}"#,
         ),
     ];
-    let dir = std::env::temp_dir().join(format!("optverify-user-runs-{}", std::process::id()));
+    let dir = support::temp_path("every-preset");
     std::fs::create_dir_all(&dir).unwrap();
     let mut failures = Vec::new();
     for (preset, optimizer, hp) in cases {
         for dtype in ["f64", "f32"] {
             let path = dir.join(format!("{preset}-{optimizer}-{dtype}.jsonl"));
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_optverify"))
-                .args(["trace", "--problem", "quadratic", "--dim", "5", "--steps", "20"])
-                .args([
-                    "--preset",
-                    preset,
-                    "--optimizer",
-                    optimizer,
-                    "--hyperparameters",
-                    hp,
-                ])
-                .args(["--dtype", dtype, "--out"])
-                .arg(&path)
-                .output()
-                .unwrap();
+            let out = support::optverify(&[
+                "trace",
+                "--problem",
+                "quadratic",
+                "--dim",
+                "5",
+                "--steps",
+                "20",
+                "--preset",
+                preset,
+                "--optimizer",
+                optimizer,
+                "--hyperparameters",
+                hp,
+                "--dtype",
+                dtype,
+                "--out",
+                path.to_str().unwrap(),
+            ]);
             assert!(
                 out.status.success(),
                 "{preset} {optimizer} {hp}: {}",
-                String::from_utf8_lossy(&out.stderr)
+                support::text(&out.stderr)
             );
             let out = cli::check(&path, None);
             if out.status != EXIT_AGREE

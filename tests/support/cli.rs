@@ -1,5 +1,6 @@
 //! Helpers shared by the tests that run the built `optverify` binary or read the committed
-//! traces (tests/cli.rs, tests/cli_args.rs, tests/hostile.rs, tests/oracle.rs), each of which
+//! traces (tests/cli.rs, tests/cli_args.rs, tests/hostile.rs, tests/oracle.rs,
+//! tests/oracle_user_runs.rs), each of which
 //! includes this file with `#[path = "support/cli.rs"] mod support;`.
 
 // Each test file uses some of these.
