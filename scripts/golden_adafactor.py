@@ -43,7 +43,8 @@ BASE = dict(learning_rate=0.01, min_dim_size_to_factor=4)
 
 # (tag, hyperparameters as the header writes them (optax's names), options):
 # schedule=spec (given as learning_rate, declared as the header's `schedule`),
-# mask=[bool per leaf] (weight_decay_mask, declared as `param_groups`).
+# mask=[bool per leaf] (weight_decay_mask, declared as `param_groups`), layout= and scales=
+# (other leaves than LAYOUT).
 CASES = [
     ("default", dict(BASE), {}),
     # The alias's own defaults: min_dim_size_to_factor 128, so nothing here is factored.
@@ -63,17 +64,20 @@ CASES = [
      dict(schedule={"name": "cosine_decay_schedule",
                     "args": {"init_value": 0.02, "decay_steps": 25, "alpha": 0.1}})),
     ("mask", dict(BASE, weight_decay_rate=0.05), dict(mask=[True, True, True, False, True])),
+    # A matrix of 2 rows: XLA sums the whole leaf (clip and parameter RMS) as row + row.
+    ("two-rows", dict(learning_rate=0.01, min_dim_size_to_factor=2),
+     dict(layout=[("w2", 2, 7), ("w", 3, 5), ("b", 7, 1)], scales=[1.0, 0.1, 10.0])),
 ]
 
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64, None: None}
 
 
-def gradients(dtype):
+def gradients(dtype, layout, scales):
     rng = np.random.default_rng(4242)
     out = []
     for _ in range(STEPS):
         leaves = []
-        for (_, r, c), s in zip(LAYOUT, SCALES):
+        for (_, r, c), s in zip(layout, scales):
             g = rng.normal(size=r * c) * s
             g[rng.random(size=r * c) < 0.1] = 0.0
             leaves.append(g)
@@ -81,14 +85,14 @@ def gradients(dtype):
     return out
 
 
-def initial(dtype):
+def initial(dtype, layout):
     rng = np.random.default_rng(4243)
-    return rng.normal(size=sum(r * c for _, r, c in LAYOUT)).astype(dtype)
+    return rng.normal(size=sum(r * c for _, r, c in layout)).astype(dtype)
 
 
-def split(flat, dtype):
+def split(flat, dtype, layout):
     leaves, off = [], 0
-    for _, r, c in LAYOUT:
+    for _, r, c in layout:
         shape = (r, c) if c > 1 else (r,)
         leaves.append(jnp.asarray(flat[off:off + r * c].reshape(shape), dtype=dtype))
         off += r * c
@@ -105,12 +109,13 @@ def run(hp, opts, dtype):
     if "mask" in opts:
         kwargs["weight_decay_mask"] = list(opts["mask"])
     tx = optax.adafactor(**kwargs)
-    theta0 = initial(dtype)
-    params = split(theta0, dtype)
+    layout = opts.get("layout", LAYOUT)
+    theta0 = initial(dtype, layout)
+    params = split(theta0, dtype, layout)
     state = tx.init(params)
     steps = []
-    for g in gradients(dtype):
-        updates, state = tx.update(split(g, dtype), state, params)
+    for g in gradients(dtype, layout, opts.get("scales", SCALES)):
+        updates, state = tx.update(split(g, dtype, layout), state, params)
         params = optax.apply_updates(params, updates)
         for p in params:
             assert p.dtype == dtype, f"{hp}: params are {p.dtype}, not {np.dtype(dtype)}"
@@ -133,8 +138,9 @@ def main():
         header_hp = {k: v for k, v in hp.items()
                      if not (k == "learning_rate" and (v is None or "schedule" in opts))}
         groups = None
+        layout = opts.get("layout", LAYOUT)
         if "mask" in opts:
-            names = [n for n, _, _ in LAYOUT]
+            names = [n for n, _, _ in layout]
             groups = [
                 {"blocks": [n for n, m in zip(names, opts["mask"]) if m], "hyperparameters": {}},
                 {"blocks": [n for n, m in zip(names, opts["mask"]) if not m],
@@ -144,7 +150,7 @@ def main():
             theta0, steps = run(hp, opts, dtype)
             path = os.path.join(directory, f"optax-adafactor-opt-{tag}{suffix}.jsonl")
             with TraceWriter(path, "adafactor", "optax", header_hp, producer,
-                             params0=[float(x) for x in theta0], layout=LAYOUT, dtype=dt,
+                             params0=[float(x) for x in theta0], layout=layout, dtype=dt,
                              param_groups=groups, schedule=opts.get("schedule")) as w:
                 for g, p in steps:
                     w.step(g, p)
