@@ -166,6 +166,11 @@ KERAS_SCHEDULES = [
     sched_spec("CosineDecay", dict(initial_learning_rate=0.02, decay_steps=25, alpha=0.05)),
     sched_spec("CosineDecay", dict(initial_learning_rate=0.0, decay_steps=20, warmup_target=0.02, warmup_steps=6)),
     sched_spec("CosineDecay", dict(initial_learning_rate=0.001, decay_steps=20, alpha=0.1, warmup_target=0.02, warmup_steps=5)),
+    # SGDR: geometric periods (t_mul ≠ 1: log, floor, pow), equal periods (t_mul = 1), defaults.
+    sched_spec("CosineDecayRestarts", dict(initial_learning_rate=0.02, first_decay_steps=4, t_mul=2.0, m_mul=0.9, alpha=0.1)),
+    sched_spec("CosineDecayRestarts", dict(initial_learning_rate=0.02, first_decay_steps=5, t_mul=1.0, m_mul=0.8)),
+    sched_spec("CosineDecayRestarts", dict(initial_learning_rate=0.01, first_decay_steps=3, t_mul=1.5, m_mul=0.7, alpha=0.05)),
+    sched_spec("CosineDecayRestarts", dict(initial_learning_rate=0.013, first_decay_steps=7)),
 ]
 
 
