@@ -99,7 +99,8 @@ fn radam_rectification_sensitivity(path: &Path) -> f64 {
 /// one block; where the layout changes the setting (LAMB, LARS, Adafactor) the crate's f64
 /// optimizer with the layout is replayed directly (this checks the presets' mapping against
 /// the frameworks to rounding; the kernels' bit identity on the same traces is asserted in
-/// kernels/optax/layerwise.rs's and kernels/torch/adafactor.rs's tests).
+/// kernels/optax/layerwise.rs's, kernels/optax_adafactor.rs's and kernels/torch/adafactor.rs's
+/// tests).
 fn replay_declared<R: std::io::BufRead>(r: &mut TraceReader<R>, tol: f64) -> compare::Outcome {
     let h = r.header();
     let with_layout = presets::resolve_header(h).unwrap();
@@ -1155,9 +1156,50 @@ fn adafactor_presets_map_both_frameworks() {
         }
         other => panic!("{other:?}"),
     }
+    // momentum is modelled (ema, kept in dtype_momentum: float32 by default, also for f64
+    // parameters), and decay_offset ≤ 0.
+    use optverify::optim::adafactor::MomentumDtype;
+    for (json, momentum, dtype, offset) in [
+        (
+            r#"{"learning_rate": 0.1, "momentum": 0.9}"#,
+            Some(0.9),
+            MomentumDtype::F32,
+            0,
+        ),
+        (
+            r#"{"learning_rate": 0.1, "momentum": 0.8, "dtype_momentum": "float64"}"#,
+            Some(0.8),
+            MomentumDtype::F64,
+            0,
+        ),
+        (
+            r#"{"learning_rate": 0.1, "momentum": 0.8, "dtype_momentum": null, "decay_offset": -7}"#,
+            Some(0.8),
+            MomentumDtype::Params,
+            -7,
+        ),
+        (
+            r#"{"learning_rate": 0.1, "momentum": null}"#,
+            None,
+            MomentumDtype::F32,
+            0,
+        ),
+    ] {
+        match presets::resolve("optax", "adafactor", &map(json)).unwrap() {
+            presets::Setting::Adafactor(c) => {
+                assert_eq!(
+                    (c.momentum, c.momentum_dtype, c.decay_offset),
+                    (momentum, dtype, offset),
+                    "{json}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
     for json in [
-        r#"{"learning_rate": 0.1, "momentum": 0.9}"#,
+        r#"{"learning_rate": 0.1, "momentum": 0.9, "dtype_momentum": "bfloat16"}"#,
         r#"{"learning_rate": 0.1, "decay_offset": 5}"#,
+        r#"{"learning_rate": 0.1, "weight_decay_rate": 0.1, "weight_decay_mask": [true, false]}"#,
     ] {
         assert!(
             matches!(
@@ -1245,9 +1287,9 @@ fn feature_files() -> Vec<PathBuf> {
 ///   rmsprop traces with `eps_in_sqrt=False` must be bit for bit) use `jax.lax.rsqrt`, whose f32 result is
 ///   the CPU's estimate (machine-dependent, kernels/optax.rs) and whose f64 result on the
 ///   AVX-512 machine that wrote these traces is XLA's refined `vrsqrt14pd`, not the
-///   `1/√x` of AVX2 machines the kernel transcribes;
-/// * optax adafactor has no kernel: the crate's f64 optimizer is the reference, agreement to
-///   rounding. (optax lamb and lars, torch Adafactor have kernels and must be bit for bit.)
+///   `1/√x` of AVX2 machines the kernel transcribes.
+///
+/// (optax lamb, lars and adafactor, torch Adafactor have kernels and must be bit for bit.)
 ///
 /// The tolerance is the default one (compare.rs: 1e-12 for f64, 200·32·u_f32 for f32, for up
 /// to 200 steps of ≤ 16 roundings per coordinate; these traces have 30), not loosened.
@@ -1286,7 +1328,7 @@ fn feature_golden_traces_agree_and_replay_bit_for_bit() {
             .hyperparameters
             .get("eps_in_sqrt")
             .is_some_and(|v| v == &serde_json::Value::Bool(false));
-        let exempt = ["optax-adagrad", "optax-rmsprop", "optax-adafactor"]
+        let exempt = ["optax-adagrad", "optax-rmsprop"]
             .iter()
             .any(|k| name.starts_with(k))
             && (!name.starts_with("optax-rmsprop") || !rsqrt_free);
@@ -1387,8 +1429,14 @@ fn arguments_that_are_not_modelled_are_refused_by_name() {
     refused(
         "optax",
         "adafactor",
-        r#"{"learning_rate": 0.1, "momentum": 0.9}"#,
-        "momentum",
+        r#"{"learning_rate": 0.1, "momentum": 0.9, "dtype_momentum": "bfloat16"}"#,
+        "dtype_momentum",
+    );
+    refused(
+        "optax",
+        "adafactor",
+        r#"{"learning_rate": 0.1, "decay_offset": 5}"#,
+        "decay_offset",
     );
     // Accepted as an execution flag: torch's fused kernels compute the same operations in
     // another rounding order (compared within tolerance; presets module doc).
@@ -1482,6 +1530,71 @@ fn bad_declarations_are_bad_input_naming_the_field() {
         },
         &["transforms", "clip_grad_norm_"],
     );
+}
+
+/// optax `multi_transform` of *different* optimizers (adam on `w`, sgd with momentum on `b`):
+/// the group's own `optimizer` is replayed by that optimizer's kernel, bit for bit; the same
+/// trace without it (both groups adam) disagrees, and a group's own optimizer is refused
+/// where the framework has no such thing (torch groups) or the chain does not say
+/// `multi_transform`.
+#[test]
+fn multi_transform_of_different_optimizers() {
+    for suffix in ["", "-f32"] {
+        let path = golden_dir().join(format!("features/optax-adam-sgd-multi{suffix}.jsonl"));
+        let out = cli::replay(&path, None);
+        assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+        assert!(out.text.contains("b: optax sgd"), "{}", out.text);
+        assert!(out.text.contains("30/30 steps bit for bit"), "{}", out.text);
+    }
+    let base = std::fs::read_to_string(golden_dir().join("features/optax-adam-sgd-multi.jsonl")).unwrap();
+    let (head, rest) = base.split_once('\n').unwrap();
+    let run = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut h: serde_json::Value = serde_json::from_str(head).unwrap();
+        edit(&mut h);
+        let bytes = format!("{h}\n{rest}");
+        let mut r = TraceReader::new("edited.jsonl", bytes.as_bytes()).unwrap();
+        cli::replay_reader(&mut r, None)
+    };
+    // Without the group's optimizer, `b` is replayed by adam with sgd's arguments: refused
+    // (`momentum` is not an adam argument), and with them removed too, a disagreement.
+    let out = run(&|h| {
+        h["param_groups"][1].as_object_mut().unwrap().remove("optimizer");
+        h["param_groups"][1]["hyperparameters"] = serde_json::json!({"learning_rate": 0.1});
+    });
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    let out = run(&|h| h["param_groups"][1]["optimizer"] = serde_json::json!("sgdx"));
+    assert_eq!(out.status, EXIT_BAD_INPUT, "{}", out.text);
+    assert!(
+        out.text.contains("param_groups[1].optimizer") && out.text.contains("unknown optimizer \"sgdx\""),
+        "{}",
+        out.text
+    );
+    let out = run(&|h| h["transforms"] = serde_json::json!([]));
+    assert_eq!(out.status, EXIT_BAD_INPUT, "{}", out.text);
+    assert!(
+        out.text.contains("param_groups[1].optimizer") && out.text.contains("multi_transform"),
+        "{}",
+        out.text
+    );
+    let torch = std::fs::read_to_string(golden_dir().join("features/torch-adamw-groups.jsonl")).unwrap();
+    let (th, trest) = torch.split_once('\n').unwrap();
+    let mut h: serde_json::Value = serde_json::from_str(th).unwrap();
+    h["param_groups"][1]["optimizer"] = serde_json::json!("sgd");
+    let bytes = format!("{h}\n{trest}");
+    let mut r = TraceReader::new("torch.jsonl", bytes.as_bytes()).unwrap();
+    let out = cli::replay_reader(&mut r, None);
+    assert_eq!(out.status, EXIT_BAD_INPUT, "{}", out.text);
+    assert!(
+        out.text.contains("pytorch groups share the optimizer"),
+        "{}",
+        out.text
+    );
+    // The group's optimizer equal to the header's is the same as leaving it out.
+    let mut h: serde_json::Value = serde_json::from_str(th).unwrap();
+    h["param_groups"][1]["optimizer"] = serde_json::json!("adamw");
+    let bytes = format!("{h}\n{trest}");
+    let mut r = TraceReader::new("torch.jsonl", bytes.as_bytes()).unwrap();
+    assert_eq!(cli::replay_reader(&mut r, None).status, EXIT_AGREE);
 }
 
 /// A step line's `hyperparameters` drive the replay (a LambdaLR nobody can name): removing

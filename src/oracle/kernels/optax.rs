@@ -97,8 +97,8 @@ pub fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box
         // (`presets::resolve_header`), norms in XLA's reduction order (layerwise.rs).
         Setting::Lamb(c) => boxed(layerwise::Lamb::new(c)),
         Setting::Lars(c) => boxed(layerwise::Lars::new(c)),
-        // adafactor (and settings added later): the crate's f64 optimizer is the reference.
-        _ => None,
+        // Per leaf of the setting's layout (optax_adafactor.rs).
+        Setting::Adafactor(c) => super::optax_adafactor::build(c),
     }
 }
 
