@@ -211,7 +211,7 @@ impl Probe {
         match h.dtype {
             Dtype::F64 => {
                 let k = if optax {
-                    kernels::optax::build_for_leaves::<f64>(setting, g.leaves)
+                    kernels::optax::build_for_group::<f64>(setting, g.leaves, g.injected)
                 } else {
                     kernels::build_for_layout::<f64>(&h.preset, setting, &layout)
                 };
@@ -221,7 +221,7 @@ impl Probe {
             }
             Dtype::F32 => {
                 let k = if optax {
-                    kernels::optax::build_for_leaves::<f32>(setting, g.leaves)
+                    kernels::optax::build_for_group::<f32>(setting, g.leaves, g.injected)
                 } else {
                     kernels::build_for_layout::<f32>(&h.preset, setting, &layout)
                 };
