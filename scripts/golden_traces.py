@@ -527,6 +527,8 @@ OPTAX_FEATURES = [
      dict(groups=[(["w"], {}), (["b"], dict(weight_decay=0.0))])),
     ("adam-multi", "adam", dict(learning_rate=0.01),
      dict(groups=[(["w"], {}), (["b"], dict(learning_rate=0.03, b1=0.8))], multi=True)),
+    ("adam-sgd-multi", "adam", dict(learning_rate=0.01),
+     dict(groups=[(["w"], {}), (["b"], dict(optimizer="sgd", learning_rate=0.1, momentum=0.9))], multi=True)),
     ("adamw-mask-warmup-cosine", "adamw", dict(weight_decay=0.1),
      dict(groups=[(["w"], {}), (["b"], dict(weight_decay=0.0))], schedule=sched_spec("warmup_cosine_decay_schedule", dict(
          init_value=0.0, peak_value=0.02, warmup_steps=5, decay_steps=30)))),
@@ -599,9 +601,18 @@ def run_optax_feature(name, hp, opts, dtype):
     transforms = []
     groups = opts.get("groups")
     if groups is not None:
-        extras["param_groups"] = [{"blocks": blocks, "hyperparameters": over} for blocks, over in groups]
+        # A group's own optimizer (multi_transform of different aliases): "optimizer" in its
+        # overrides; it is built from its own arguments only.
+        extras["param_groups"] = [
+            {"blocks": blocks, "hyperparameters": {k: v for k, v in over.items() if k != "optimizer"},
+             **({"optimizer": over["optimizer"]} if "optimizer" in over else {})}
+            for blocks, over in groups]
         if opts.get("multi"):
-            txs = {f"g{i}": factory(**{**kwargs, **over}) for i, (_, over) in enumerate(groups)}
+            def group_tx(over):
+                if "optimizer" in over:
+                    return OPTAX_FACTORIES[over["optimizer"]](**{k: v for k, v in over.items() if k != "optimizer"})
+                return factory(**{**kwargs, **over})
+            txs = {f"g{i}": group_tx(over) for i, (_, over) in enumerate(groups)}
             labels = [next(f"g{i}" for i, (blocks, _) in enumerate(groups) if b in blocks) for b in BLOCKS]
             tx = optax.multi_transform(txs, labels)
             transforms.append({"name": "multi_transform", "args": {}})

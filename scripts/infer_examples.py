@@ -10,6 +10,10 @@ declares the optimizer and its base hyperparameters only, as a user who forgot t
 
 * torch-adamw-cosine[-f32].jsonl: AdamW(lr=0.01) under CosineAnnealingLR(T_max=60), 80 steps;
 * torch-sgd-onecycle.jsonl: SGD(momentum=0.9) under OneCycleLR(max_lr=0.1, total_steps=50);
+* torch-adamw-onecycle-momentum[-f32].jsonl: AdamW(lr=0.01, weight_decay=0.01) under
+  OneCycleLR(max_lr=0.02, total_steps=60), whose default cycle_momentum=True cycles β₁ too;
+* torch-sgd-nesterov-onecycle-momentum[-f32].jsonl: SGD(momentum=0.9, nesterov=True), the first 50
+  steps of OneCycleLR(max_lr=0.1, total_steps=80, anneal_strategy="linear", pct_start=0.25);
 * torch-sgd-steplr.jsonl: SGD(lr=0.1, momentum=0.9) under StepLR(step_size=15, gamma=0.3), 40 steps;
 * torch-adamw-groups.jsonl: AdamW(lr=0.01, weight_decay=0.1) with the bias in a group without decay;
 * optax-adam-clip.jsonl: chain(clip_by_global_norm(0.5), adam(0.01)), recording the gradients
@@ -71,6 +75,18 @@ torch_run("torch-sgd-onecycle.jsonl", "sgd", {"lr": 0.1, "momentum": 0.9},
           lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, foreach=False), 50,
           make_sched=lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=50,
                                                                     cycle_momentum=False))
+# OneCycleLR with its default cycle_momentum=True: β₁ (AdamW) or the momentum (SGD) cycles
+# with the lr, which no per-step lr alone explains.
+for suffix, dt in [("", torch.float64), ("-f32", torch.float32)]:
+    torch_run(f"torch-adamw-onecycle-momentum{suffix}.jsonl", "adamw", {"lr": 0.01, "weight_decay": 0.01},
+              lambda m: torch.optim.AdamW(m.parameters(), lr=0.01, weight_decay=0.01, foreach=False), 60,
+              dtype=dt, make_sched=lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.02, total_steps=60))
+    # A prefix: 50 of total_steps=80, linear annealing, pct_start=0.25.
+    torch_run(f"torch-sgd-nesterov-onecycle-momentum{suffix}.jsonl", "sgd",
+              {"lr": 0.1, "momentum": 0.9, "nesterov": True},
+              lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, nesterov=True, foreach=False), 50,
+              dtype=dt, make_sched=lambda o: torch.optim.lr_scheduler.OneCycleLR(
+                  o, max_lr=0.1, total_steps=80, anneal_strategy="linear", pct_start=0.25))
 torch_run("torch-sgd-steplr.jsonl", "sgd", {"lr": 0.1, "momentum": 0.9},
           lambda m: torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, foreach=False), 40,
           make_sched=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=15, gamma=0.3))

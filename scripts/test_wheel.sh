@@ -55,6 +55,7 @@ run numpy-jsonl 1 numpy-jsonl.jsonl numpy_sgd.py
 if python -c 'import torch' 2>/dev/null; then
     run torch-plain 1 torch-plain.ovt "$root/python/examples/torch_watch.py" --plain
     run torch-groups-schedule "${STRICT_SCHEDULES:-1}" torch-groups-schedule.ovt "$root/python/examples/torch_watch.py"
+    run torch-frozen 1 torch-frozen.ovt "$root/python/examples/torch_watch.py" --frozen
 else
     echo "== torch not importable (set EXTRA_SITE): torch examples skipped"
 fi

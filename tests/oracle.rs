@@ -1484,6 +1484,64 @@ fn bad_declarations_are_bad_input_naming_the_field() {
     );
 }
 
+/// optax `multi_transform` of *different* optimizers (adam on `w`, sgd with momentum on `b`):
+/// the group's own `optimizer` is replayed by that optimizer's kernel, bit for bit; the same
+/// trace without it (both groups adam) disagrees, and a group's own optimizer is refused
+/// where the framework has no such thing (torch groups) or the chain does not say
+/// `multi_transform`.
+#[test]
+fn multi_transform_of_different_optimizers() {
+    for suffix in ["", "-f32"] {
+        let path = golden_dir().join(format!("features/optax-adam-sgd-multi{suffix}.jsonl"));
+        let out = cli::replay(&path, None);
+        assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+        assert!(out.text.contains("b: optax sgd"), "{}", out.text);
+        assert!(out.text.contains("30/30 steps bit for bit"), "{}", out.text);
+    }
+    let base = std::fs::read_to_string(golden_dir().join("features/optax-adam-sgd-multi.jsonl")).unwrap();
+    let (head, rest) = base.split_once('\n').unwrap();
+    let run = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut h: serde_json::Value = serde_json::from_str(head).unwrap();
+        edit(&mut h);
+        let bytes = format!("{h}\n{rest}");
+        let mut r = TraceReader::new("edited.jsonl", bytes.as_bytes()).unwrap();
+        cli::replay_reader(&mut r, None)
+    };
+    // Without the group's optimizer, `b` is replayed by adam with sgd's arguments: refused
+    // (`momentum` is not an adam argument), and with them removed too, a disagreement.
+    let out = run(&|h| {
+        h["param_groups"][1].as_object_mut().unwrap().remove("optimizer");
+        h["param_groups"][1]["hyperparameters"] = serde_json::json!({"learning_rate": 0.1});
+    });
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    let out = run(&|h| h["transforms"] = serde_json::json!([]));
+    assert_eq!(out.status, EXIT_BAD_INPUT, "{}", out.text);
+    assert!(
+        out.text.contains("param_groups[1].optimizer") && out.text.contains("multi_transform"),
+        "{}",
+        out.text
+    );
+    let torch = std::fs::read_to_string(golden_dir().join("features/torch-adamw-groups.jsonl")).unwrap();
+    let (th, trest) = torch.split_once('\n').unwrap();
+    let mut h: serde_json::Value = serde_json::from_str(th).unwrap();
+    h["param_groups"][1]["optimizer"] = serde_json::json!("sgd");
+    let bytes = format!("{h}\n{trest}");
+    let mut r = TraceReader::new("torch.jsonl", bytes.as_bytes()).unwrap();
+    let out = cli::replay_reader(&mut r, None);
+    assert_eq!(out.status, EXIT_BAD_INPUT, "{}", out.text);
+    assert!(
+        out.text.contains("pytorch groups share the optimizer"),
+        "{}",
+        out.text
+    );
+    // The group's optimizer equal to the header's is the same as leaving it out.
+    let mut h: serde_json::Value = serde_json::from_str(th).unwrap();
+    h["param_groups"][1]["optimizer"] = serde_json::json!("adamw");
+    let bytes = format!("{h}\n{trest}");
+    let mut r = TraceReader::new("torch.jsonl", bytes.as_bytes()).unwrap();
+    assert_eq!(cli::replay_reader(&mut r, None).status, EXIT_AGREE);
+}
+
 /// A step line's `hyperparameters` drive the replay (a LambdaLR nobody can name): removing
 /// them turns the agreeing trace into a disagreement, and a malformed entry is bad input.
 #[test]

@@ -49,6 +49,48 @@ fn real_torch_schedules_are_named_with_their_arguments() {
     );
 }
 
+/// torch `OneCycleLR` with its default `cycle_momentum=True` writes β₁ (or SGD's momentum)
+/// with the lr at every step; with neither declared nor recorded, the per-step lr is refuted
+/// at step 2 and the one-cycle search names the scheduler with every argument the runs used
+/// (a whole run of 60 steps, and the first 50 steps of a run of 80), in f64 and f32.
+#[test]
+fn a_real_one_cycle_with_its_momentum_cycle_is_named() {
+    for suffix in ["", "-f32"] {
+        assert_inferred(
+            &format!("torch-adamw-onecycle-momentum{suffix}.jsonl"),
+            "OneCycleLR(max_lr=0.02, total_steps=60, pct_start=0.3, div_factor=25.0, final_div_factor=10000.0, anneal_strategy='cos', three_phase=False, base_momentum=0.85, max_momentum=0.95) with its momentum cycle [confirmed",
+        );
+        assert_inferred(
+            &format!("torch-sgd-nesterov-onecycle-momentum{suffix}.jsonl"),
+            "OneCycleLR(max_lr=0.1, total_steps=80, pct_start=0.25, div_factor=25.0, final_div_factor=10000.0, anneal_strategy='linear', three_phase=False",
+        );
+    }
+}
+
+/// The search is a test, not a fit: the same one-cycle run declared with another β₂ (a
+/// different optimizer, which no schedule can make right) stays a disagreement, and says
+/// that the one-cycle hypotheses were replayed and refuted.
+#[test]
+fn a_wrong_declaration_is_not_explained_by_a_one_cycle() {
+    let text = std::fs::read_to_string(data("torch-adamw-onecycle-momentum.jsonl")).unwrap();
+    let (first, rest) = text.split_once('\n').unwrap();
+    let mut header: serde_json::Value = serde_json::from_str(first).unwrap();
+    header["hyperparameters"]["betas"] = serde_json::json!([0.9, 0.99]);
+    let dir = std::env::temp_dir().join(format!("optverify-onecycle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("wrong-beta2.jsonl");
+    std::fs::write(&path, format!("{header}\n{rest}")).unwrap();
+    let out = cli::check(&path, None);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    assert!(
+        out.text
+            .contains("no OneCycleLR with its momentum cycle explains it either"),
+        "{}",
+        out.text
+    );
+}
+
 #[test]
 fn a_real_optax_schedule_is_named_evaluated_in_float32() {
     assert_inferred(

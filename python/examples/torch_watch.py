@@ -2,6 +2,7 @@
 
     python torch_watch.py run.ovt            # AdamW, two parameter groups, cosine schedule
     python torch_watch.py run.ovt --plain    # AdamW, one group, constant learning rate
+    python torch_watch.py run.ovt --frozen   # fine-tuning: the first layer frozen, OneCycleLR
     optverify check run.ovt
 
 A path ending in .jsonl writes JSON Lines instead of the binary directory.
@@ -14,10 +15,18 @@ import optverify
 
 path = sys.argv[1] if len(sys.argv) > 1 else "run.ovt"
 plain = "--plain" in sys.argv
+frozen = "--frozen" in sys.argv
 torch.manual_seed(0)
 
 model = torch.nn.Sequential(torch.nn.Linear(20, 64), torch.nn.ReLU(), torch.nn.Linear(64, 1))
-if plain:
+if frozen:
+    # The first layer frozen but still handed to the optimizer (torch's step skips it; the
+    # trace leaves it out); OneCycleLR cycles β₁ too, which watch records per step.
+    model[0].requires_grad_(False)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-2, total_steps=50)
+    schedule = None
+elif plain:
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     sched, schedule = None, None
 else:

@@ -50,7 +50,8 @@ class Recorder(Closing):
     """Holds the trace writer of a wrapped transformation; `close()` when done (or use it as a
     context manager)."""
 
-    def __init__(self, path, optimizer, hyperparameters, format, dtype, producer, schedule, transforms):
+    def __init__(self, path, optimizer, hyperparameters, format, dtype, producer, schedule, transforms,
+                 param_groups=None):
         self.path = path
         self.optimizer = optimizer
         self.hyperparameters = hyperparameters
@@ -60,6 +61,7 @@ class Recorder(Closing):
         self.schedule = schedule
         self.transforms = transforms
         self.scheduled = ()
+        self.param_groups = param_groups
         self.writer = None
 
     def injected(self, state, params):
@@ -102,6 +104,7 @@ class Recorder(Closing):
             format=self.format,
             schedule=self.schedule,
             transforms=self.transforms,
+            param_groups=self.param_groups,
         )
 
     def write(self, grads, new_params, hyperparams, norms=None):
@@ -186,14 +189,22 @@ def _block_norms(optimizer, hp, grads, new_state, params):
 
 
 def record(tx, path, *, optimizer, hyperparameters, format=None, dtype=None, producer=None,
-           schedule=None, transforms=None):
+           schedule=None, transforms=None, param_groups=None):
     """Wrap `tx` so that every `update(grads, state, params)` records the gradients and the
     parameters after the step (`optax.apply_updates(params, updates)`) into the trace at
     `path` (`*.jsonl`: JSON Lines; anything else: a binary trace directory). `optimizer` and
     `hyperparameters` name the optax optimizer and its arguments as you called it (optax's own
     names: `"adamw"`, `{"learning_rate": 1e-3, "weight_decay": 1e-4}`); θ₀ is read at `init`.
-    The returned transformation has a `.recorder` attribute (`.recorder.close()` at the end)."""
-    rec = Recorder(path, optimizer, hyperparameters, format, dtype, producer, schedule, transforms)
+    The returned transformation has a `.recorder` attribute (`.recorder.close()` at the end).
+
+    `schedule`, `transforms` and `param_groups` are the header's declarations (see the trace
+    format). A block is named by its pytree path, `jax.tree_util.keystr` of it (`"['w']"` for
+    a dict entry `w`); e.g. a `multi_transform({"adam": adam(1e-3), "sgd": sgd(0.1)}, labels)`
+    is `param_groups=[{"blocks": ["['w']"], "hyperparameters": {}}, {"blocks": ["['b']"],
+    "optimizer": "sgd", "hyperparameters": {"learning_rate": 0.1}}]` with
+    `transforms=[{"name": "multi_transform"}]`."""
+    rec = Recorder(path, optimizer, hyperparameters, format, dtype, producer, schedule, transforms,
+                   param_groups)
 
     def init_fn(params):
         state = tx.init(params)

@@ -36,29 +36,43 @@ class Watcher(Closing):
     def __init__(self, optimizer, path, *, model=None, names=None, format=None, dtype=None,
                  optimizer_name=None, schedule=None, copy_grads=True, producer=None):
         self.opt = optimizer
-        params = [p for g in optimizer.param_groups for p in g["params"]]
-        if len({id(p) for p in params}) != len(params):
+        all_params = [p for g in optimizer.param_groups for p in g["params"]]
+        if len({id(p) for p in all_params}) != len(all_params):
             raise ValueError("a parameter appears twice in the optimizer's param groups")
         if names is None and model is not None:
             by_id = {id(p): n for n, p in model.named_parameters()}
-            names = [by_id.get(id(p)) for p in params]
+            names = [by_id.get(id(p)) for p in all_params]
             missing = [i for i, n in enumerate(names) if n is None]
             for i in missing:
                 names[i] = f"param{i}"
         if names is None:
             names = [f"group{gi}.param{pi}" for gi, g in enumerate(optimizer.param_groups) for pi in range(len(g["params"]))]
+        if len(names) != len(all_params):
+            raise ValueError(f"names: {len(names)} names for {len(all_params)} parameters")
         if len(set(names)) != len(names):
             raise ValueError("parameter names must be unique (they name the trace's layout blocks)")
-        self.params = params
-        self.names = names
+        # A frozen parameter (requires_grad=False) never gets a gradient, and torch's step skips
+        # it: it is constant, so the trace leaves it out (and a group of frozen ones only).
+        watched = [p.requires_grad for p in all_params]
+        self.frozen = [n for n, w in zip(names, watched) if not w]
+        self._frozen_params = [p for p, w in zip(all_params, watched) if not w]
+        if not any(watched):
+            raise ValueError("every parameter of the optimizer is frozen (requires_grad=False): nothing to record")
+        self.params = [p for p, w in zip(all_params, watched) if w]
+        self.names = [n for n, w in zip(names, watched) if w]
         self.keys = [k for k in optimizer.defaults if k not in _NOT_HYPERPARAMETERS]
         defaults = _group_hparams(optimizer.defaults, self.keys)
         groups, i = [], 0
-        for g in optimizer.param_groups:
+        self._groups = []  # indices of the param groups with a watched parameter
+        for gi, g in enumerate(optimizer.param_groups):
             n = len(g["params"])
-            hp = _group_hparams(g, self.keys)
-            groups.append({"blocks": names[i:i + n], "hyperparameters": {k: v for k, v in hp.items() if defaults.get(k) != v}})
+            blocks = [nm for nm, w in zip(names[i:i + n], watched[i:i + n]) if w]
             i += n
+            if not blocks:
+                continue
+            self._groups.append(gi)
+            hp = _group_hparams(g, self.keys)
+            groups.append({"blocks": blocks, "hyperparameters": {k: v for k, v in hp.items() if defaults.get(k) != v}})
         param_groups = groups if len(groups) > 1 or groups[0]["hyperparameters"] else None
         self.writer = TraceWriter(
             path,
@@ -66,7 +80,7 @@ class Watcher(Closing):
             preset="pytorch",
             hyperparameters=defaults,
             producer=producer or f"torch {_torch.__version__} (optverify.watch)",
-            named_params=[(n, p.detach()) for n, p in zip(names, params)],
+            named_params=[(n, p.detach()) for n, p in zip(self.names, self.params)],
             dtype=dtype,
             format=format,
             param_groups=param_groups,
@@ -88,6 +102,11 @@ class Watcher(Closing):
         self._loss = float(loss)
 
     def _before(self, opt, args, kwargs):
+        for n, p in zip(self.frozen, self._frozen_params):
+            if p.grad is not None:
+                raise RuntimeError(
+                    f"optverify.watch: parameter {n} was frozen (requires_grad=False) when watch started, so the trace "
+                    f"leaves it out, and it has a gradient at step {self.steps + 1}; watch a run whose frozen parameters stay frozen")
         grads = []
         for n, p in zip(self.names, self.params):
             if p.grad is None:
@@ -98,7 +117,7 @@ class Watcher(Closing):
                 raise RuntimeError(f"optverify.watch: parameter {n} has a sparse gradient; only dense gradients are recorded")
             grads.append(p.grad.detach().clone() if self.copy_grads else p.grad.detach())
         self._grads = grads
-        self._hp = [_group_hparams(g, self.keys) for g in opt.param_groups]
+        self._hp = [_group_hparams(opt.param_groups[gi], self.keys) for gi in self._groups]
 
     def _after(self, opt, args, kwargs):
         if self._grads is None:
@@ -125,6 +144,7 @@ def watch(optimizer, path, *, model=None, names=None, format=None, dtype=None, o
     anything else: a binary trace directory, created). `model` (or `names`, one per parameter
     in param-group order) names the layout blocks. `schedule` ({"name", "args"}) declares the
     scheduler in the header (optional: the per-step hyperparameters carry the values it
-    produced). Returns a `Watcher`; close it when the run ends."""
+    produced). Parameters frozen when `watch` is called (`requires_grad=False`) are left out of
+    the trace: torch's step skips them. Returns a `Watcher`; close it when the run ends."""
     return Watcher(optimizer, path, model=model, names=names, format=format, dtype=dtype,
                    optimizer_name=optimizer_name, schedule=schedule, copy_grads=copy_grads, producer=producer)

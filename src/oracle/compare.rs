@@ -388,6 +388,15 @@ impl Replayer {
         if plan.groups.len() > 1 {
             notes.push(format!("{} parameter groups", plan.groups.len()));
         }
+        // multi_transform of different optimizers: name each other group's kernel.
+        for (g, p) in plan.groups.iter().zip(&parts).skip(1) {
+            if g.optimizer != header.optimizer {
+                if let Reference::Kernel { description, .. } = &p.replayer.reference {
+                    let names: Vec<&str> = g.blocks.iter().map(|b| b.name.as_str()).collect();
+                    notes.push(format!("{}: {description}", names.join(", ")));
+                }
+            }
+        }
         if let Some(s) = &header.schedule {
             notes.push(format!("schedule {}", s.name));
         }

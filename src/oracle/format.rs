@@ -30,7 +30,10 @@
 //!   `param_groups[i]` dict minus `params` may be written as is, including `initial_lr`,
 //!   `max_lr`, … of a scheduler). optax: a `mask=` of the alias is written as groups (the
 //!   masked-out blocks with `"weight_decay": 0.0`); a `multi_transform` as groups plus the
-//!   transform `{"name": "multi_transform"}`. Keras: only `exclude_from_weight_decay`, written
+//!   transform `{"name": "multi_transform"}`; a `multi_transform` whose labels map to
+//!   *different* optimizers gives each such group its own `"optimizer"` (the alias name, e.g.
+//!   `{"blocks": ["b"], "optimizer": "sgd", "hyperparameters": {"learning_rate": 0.1}}`), and
+//!   that group takes only its own `hyperparameters`, not the header's. Keras: only `exclude_from_weight_decay`, written
 //!   as groups whose excluded blocks have `"weight_decay": 0` (or `null`). Absent = one group.
 //! * header `schedule`: `{"name": "CosineAnnealingLR", "args": {"T_max": 60}}` — the framework's
 //!   scheduler (torch `lr_scheduler` class) or schedule (optax function) by its own name and
@@ -233,6 +236,10 @@ pub struct Header {
 #[serde(deny_unknown_fields)]
 pub struct ParamGroup {
     pub blocks: Vec<String>,
+    /// optax `multi_transform` only: the group's own optimizer (the alias name), when it is
+    /// not the header's. Such a group does not inherit the header's `hyperparameters`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer: Option<String>,
     #[serde(default)]
     pub hyperparameters: serde_json::Map<String, serde_json::Value>,
 }

@@ -11,7 +11,9 @@
 //!   masked member differs, so each group's kernel is built with the *whole* tree's leaf count
 //!   (which decides how XLA compiles the bias correction); a `multi_transform` (each
 //!   optimizer sees only its own leaves) is declared with the transform
-//!   `{"name": "multi_transform"}`, and then each group counts its own leaves. Keras has one
+//!   `{"name": "multi_transform"}`, and then each group counts its own leaves; a label mapped
+//!   to another optimizer is a group with its own `optimizer`, which takes only its own
+//!   `hyperparameters` and is replayed by that optimizer's kernel. Keras has one
 //!   set of hyperparameters per optimizer and per-variable exclusion from weight decay only
 //!   (`exclude_from_weight_decay`): a keras group may only set `"weight_decay": 0` (or
 //!   `null`); Keras updates each variable independently, so per-group references are exact.
@@ -118,6 +120,8 @@ pub struct GroupPlan {
     /// optax under `inject_hyperparams`: `b1` is a schedule (a string or `null` in the
     /// header); every step line gives its value.
     pub b1_from_steps: bool,
+    /// The group's optimizer: the header's, or (optax `multi_transform`) the group's own.
+    pub optimizer: String,
 }
 
 /// Everything a header declares, resolved.
@@ -332,8 +336,10 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
         ));
     }
     // Groups: each block in exactly one.
-    let raw_groups: Vec<(Vec<usize>, Map<String, Value>)> = match &header.param_groups {
-        None => vec![((0..nblocks).collect(), Map::new())],
+    // (blocks, hyperparameter overrides, the group's own optimizer if it is not the header's)
+    type RawGroup = (Vec<usize>, Map<String, Value>, Option<String>);
+    let raw_groups: Vec<RawGroup> = match &header.param_groups {
+        None => vec![((0..nblocks).collect(), Map::new(), None)],
         Some(gs) => {
             if gs.is_empty() {
                 return Err(decl("param_groups", "is empty; omit it for one group"));
@@ -375,7 +381,22 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
                     return Err(decl(&field, "names no block"));
                 }
                 idx.sort_unstable();
-                out.push((idx, g.hyperparameters.clone()));
+                let own = match &g.optimizer {
+                    Some(o) if *o != header.optimizer => {
+                        if preset != "optax" || !multi {
+                            return Err(decl(
+                                &format!("param_groups[{gi}].optimizer"),
+                                format!(
+                                    "{o:?} differs from the header's {:?}: a group with its own optimizer is an optax multi_transform (declare the transform {{\"name\": \"multi_transform\"}}); {preset} groups share the optimizer",
+                                    header.optimizer
+                                ),
+                            ));
+                        }
+                        Some(o.clone())
+                    }
+                    _ => None,
+                };
+                out.push((idx, g.hyperparameters.clone(), own));
             }
             if let Some(bi) = seen.iter().position(Option::is_none) {
                 return Err(decl(
@@ -393,8 +414,14 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
     let mut owner = vec![(0, 0); dim];
     let mut maximize = None::<bool>;
     let mut lr_from_steps = false;
-    for (gi, (blocks, over)) in raw_groups.into_iter().enumerate() {
-        let mut hp = header.hyperparameters.clone();
+    for (gi, (blocks, over, own_optimizer)) in raw_groups.into_iter().enumerate() {
+        // A group with its own optimizer (multi_transform) was built from its own arguments.
+        let mut hp = if own_optimizer.is_some() {
+            Map::new()
+        } else {
+            header.hyperparameters.clone()
+        };
+        let optimizer = own_optimizer.unwrap_or_else(|| header.optimizer.clone());
         for (k, v) in over {
             hp.insert(k, v);
         }
@@ -486,6 +513,7 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
         }
         let block_specs: Vec<BlockSpec> = blocks.iter().map(|&b| header.layout[b].clone()).collect();
         let sub = Header {
+            optimizer: optimizer.clone(),
             hyperparameters: resolve_map,
             layout: block_specs.clone(),
             params0: Vec::new(),
@@ -522,6 +550,7 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
             setting,
             hyperparameters: hp,
             resolvable: sub.hyperparameters,
+            optimizer,
         });
     }
     if let Some(spec) = &header.schedule {
@@ -542,8 +571,14 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
 
 /// Whether setting `k = v` in a group's resolvable hyperparameters leaves the resolved
 /// setting unchanged ([`presets::resolve`], the one mapping of the frameworks' names).
-fn resolves_alike(header: &Header, resolvable: &Map<String, Value>, k: &str, v: &Value) -> bool {
-    let resolve = |m: &Map<String, Value>| presets::resolve(&header.preset, &header.optimizer, m);
+fn resolves_alike(
+    header: &Header,
+    optimizer: &str,
+    resolvable: &Map<String, Value>,
+    k: &str,
+    v: &Value,
+) -> bool {
+    let resolve = |m: &Map<String, Value>| presets::resolve(&header.preset, optimizer, m);
     let mut changed = resolvable.clone();
     changed.insert(k.to_string(), v.clone());
     match (resolve(&changed), resolve(resolvable)) {
@@ -656,7 +691,7 @@ pub fn step_scalars(header: &Header, plan: &Plan, rec: &StepRecord) -> Result<Op
                     || cast_declared
                     || g.hyperparameters.get(k) == Some(v)
                     || (v.is_null() && g.hyperparameters.get(k).is_none())
-                    || resolves_alike(header, &g.resolvable, k, v);
+                    || resolves_alike(header, &g.optimizer, &g.resolvable, k, v);
                 if no_op {
                     continue;
                 }

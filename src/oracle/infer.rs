@@ -20,6 +20,9 @@
 //!    interval: that is, replaying each step with the named schedule agrees within the default
 //!    tolerance. The simplest family that does is reported, with its fitted arguments rounded
 //!    to the fewest digits that still agree, and the header entry to declare.
+//!    **torch `OneCycleLR` with its momentum cycle** ([`infer_one_cycle`]): when the per-step
+//!    lr is refuted and the setting's β₁ or momentum is one `OneCycleLR(cycle_momentum=True)`
+//!    writes, a grid of the scheduler's common arguments is replayed as a declared schedule.
 //! 2. **Parameter groups** ([`infer_groups`]): per layout block, a constant learning rate (the
 //!    same interval argument, intersected over all steps of the block) and a weight decay
 //!    (the declared λ or none, each block replayed in full: blocks of an element-wise or
@@ -1262,6 +1265,193 @@ fn fit_schedules(steps: &[Interval], preset: &str, declared_lr: f64) -> Vec<Sche
     fits
 }
 
+// ------------------------------------------------------------------ one-cycle with momentum
+
+/// The `OneCycleLR` arguments [`infer_one_cycle`] tries besides `max_lr` and `total_steps`,
+/// most common first (torch's defaults lead): `div_factor`, `pct_start`, `anneal_strategy`,
+/// `three_phase`, `final_div_factor`.
+const ONE_CYCLE_DIV: [f64; 6] = [25.0, 10.0, 100.0, 5.0, 20.0, 50.0];
+const ONE_CYCLE_PCT: [f64; 8] = [0.3, 0.25, 0.2, 0.1, 0.15, 0.4, 0.45, 0.5];
+const ONE_CYCLE_FINAL_DIV: [f64; 4] = [1e4, 1e3, 1e2, 1e5];
+
+/// How many coordinate-steps the one-cycle search may replay in all (a bound on its time:
+/// about a second on this machine); a larger search stops and says so.
+const ONE_CYCLE_BUDGET: u64 = 200_000_000;
+
+/// The outcome of the one-cycle search.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OneCycle {
+    /// A `OneCycleLR(cycle_momentum=True)` whose full replay agrees.
+    Found(ScheduleFit),
+    /// Nothing in the searched grid agrees.
+    NotFound { tried: usize },
+    /// The budget ran out after `tried` hypotheses.
+    OutOfBudget { tried: usize },
+}
+
+/// torch `OneCycleLR` with `cycle_momentum=True` (its default) writes β₁ (`betas[0]`) or
+/// `momentum` at every step, together with the lr, so the per-step learning-rate inference —
+/// which holds the momentum at its declared value — is refuted from step 2. But step 1 does
+/// not depend on the momentum (Adam's m̂₁ = g₁ for every β₁; SGD's and RMSprop's first buffer
+/// is the gradient itself; SGD-Nesterov's update is (1 + μ₁)·g₁, corrected for below), so
+/// its interval gives the scheduler's initial lr `max_lr / div_factor`. For each
+/// `div_factor`, `max_lr` is that lr × `div_factor` rounded to the fewest significant digits
+/// whose quotient stays inside step 1's interval; `total_steps` runs from the trace's length
+/// to 4× it, and the other arguments over a short list of the common values
+/// ([`ONE_CYCLE_DIV`], [`ONE_CYCLE_PCT`], both annealings, two or three phases,
+/// [`ONE_CYCLE_FINAL_DIV`]), momenta torch's defaults (0.85, 0.95). Each hypothesis is
+/// replayed exactly as `check` replays a declared schedule (the framework kernel, the
+/// scheduler's own arithmetic), stopping at its first step beyond the tolerance; the first
+/// hypothesis, in that order, that agrees at every step is the answer — so it is confirmed,
+/// not fitted. `None` when the setting's momentum is not one OneCycleLR cycles (torch only;
+/// NAdam and RAdam, whose first step depends on β₁, are not searched).
+pub fn infer_one_cycle(tr: &Trace, setting: &Setting, lr: &LrInference, tol: f64) -> Option<OneCycle> {
+    let h = &tr.header;
+    if h.preset != "pytorch" || h.schedule.is_some() || tr.has_step_hyperparameters() {
+        return None;
+    }
+    let declared_m = match setting {
+        Setting::Sgd(_) | Setting::RmsProp(_) | Setting::Adam(_) | Setting::AdamW(_) => {
+            setting.momentum_like()?
+        }
+        _ => return None,
+    };
+    let plan = tr.plan().ok()?;
+    let first = lr.steps.first()?;
+    let est = first.estimate()?;
+    let (base_m, max_m) = (0.85, 0.95);
+    // SGD-Nesterov's first update is lr·(1 + μ₁)·g: the probe held μ at the declared value.
+    let nesterov = matches!(setting, Setting::Sgd(c) if c.nesterov);
+    let correct = |x: f64| {
+        if nesterov {
+            x * (1.0 + declared_m) / (1.0 + max_m)
+        } else {
+            x
+        }
+    };
+    let (init_est, init_lo, init_hi) = (correct(est), correct(first.lo), correct(first.hi));
+    let n = tr.steps.len();
+    let dim = h.params0.len() as u64;
+    let mut spent = 0u64;
+    let mut tried = 0usize;
+    let mut seen = std::collections::BTreeSet::new();
+    for div in ONE_CYCLE_DIV {
+        // The fewest significant digits of max_lr whose max_lr / div lands in step 1's interval.
+        let Some(max_lr) = (1..=15)
+            .map(|d| round_sig(init_est * div, d))
+            .find(|m| (init_lo..=init_hi).contains(&(m / div)))
+        else {
+            continue;
+        };
+        for pct in ONE_CYCLE_PCT {
+            for cos in [true, false] {
+                for three_phase in [false, true] {
+                    for final_div in ONE_CYCLE_FINAL_DIV {
+                        for total in n..=4 * n {
+                            let declare = json!({"name": "OneCycleLR", "args": {
+                                "max_lr": max_lr, "total_steps": total, "pct_start": pct,
+                                "div_factor": div, "final_div_factor": final_div,
+                                "anneal_strategy": if cos { "cos" } else { "linear" },
+                                "three_phase": three_phase,
+                                "base_momentum": base_m, "max_momentum": max_m}});
+                            let Ok(spec) =
+                                serde_json::from_value::<super::format::ScheduleSpec>(declare.clone())
+                            else {
+                                continue;
+                            };
+                            // Hypotheses with the same lr and momentum at every step of the
+                            // trace are one (the phases past the trace's end do not show).
+                            let Ok(mut run) = super::schedules::ScheduleRun::new(
+                                "pytorch",
+                                &spec,
+                                setting.lr(),
+                                Some(declared_m),
+                                0,
+                            ) else {
+                                continue;
+                            };
+                            let Ok(scalars) =
+                                (0..n).map(|_| run.next_scalars()).collect::<Result<Vec<_>, _>>()
+                            else {
+                                continue;
+                            };
+                            let key: Vec<(u64, u64)> = scalars
+                                .iter()
+                                .map(|s| (s.lr.to_bits(), s.momentum.unwrap_or(f64::NAN).to_bits()))
+                                .collect();
+                            if !seen.insert(key) {
+                                continue;
+                            }
+                            tried += 1;
+                            let mut hh = h.clone();
+                            hh.schedule = Some(spec);
+                            let (ok, steps) = agrees_to_the_end(tr, &hh, &plan, tol);
+                            spent += steps as u64 * dim;
+                            if ok {
+                                let values = scalars.iter().map(|s| s.lr).collect();
+                                let label = format!(
+                                    "OneCycleLR(max_lr={}, total_steps={total}, pct_start={}, div_factor={}, final_div_factor={}, anneal_strategy='{}', three_phase={}, base_momentum={base_m}, max_momentum={max_m}) with its momentum cycle",
+                                    fmt(max_lr),
+                                    fmt(pct),
+                                    fmt(div),
+                                    fmt(final_div),
+                                    if cos { "cos" } else { "linear" },
+                                    if three_phase { "True" } else { "False" },
+                                );
+                                let note = if total > n {
+                                    format!("total_steps from {total} on agree with this trace of {n} steps: the smallest is shown")
+                                } else {
+                                    String::new()
+                                };
+                                return Some(OneCycle::Found(ScheduleFit {
+                                    label,
+                                    declare,
+                                    complexity: 5,
+                                    score: 0.0,
+                                    values,
+                                    note,
+                                    base_lr: setting.lr(),
+                                    confirmed: Some(true),
+                                }));
+                            }
+                            if spent > ONE_CYCLE_BUDGET {
+                                return Some(OneCycle::OutOfBudget { tried });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Some(OneCycle::NotFound { tried })
+}
+
+/// Replay `h` (the trace's header with a declaration added) as `check` does, stopping at the
+/// first step with a coordinate beyond the tolerance: (agrees at every step, steps replayed).
+fn agrees_to_the_end(tr: &Trace, h: &Header, plan: &Plan, tol: f64) -> (bool, usize) {
+    let Ok(mut r) = Replayer::for_plan(h, plan) else {
+        return (false, 0);
+    };
+    let mut scale: Vec<f64> = h.params0.iter().map(|v| v.abs()).collect();
+    for (k, rec) in tr.steps.iter().enumerate() {
+        if r.step_with(&rec.grad, None).is_err() {
+            return (false, k + 1);
+        }
+        for (i, (a, &b)) in r.params().into_iter().zip(&rec.params).enumerate() {
+            if a.is_finite() {
+                scale[i] = scale[i].max(a.abs());
+            }
+            let same = a.to_bits() == b.to_bits() || a == b;
+            let within =
+                a.is_finite() && b.is_finite() && (a - b).abs() <= tol * a.abs().max(b.abs()).max(scale[i]);
+            if !(same || within) {
+                return (false, k + 1);
+            }
+        }
+    }
+    (true, tr.steps.len())
+}
+
 // ------------------------------------------------------------------ full replays
 
 /// Per block: did every coordinate stay within tolerance at every step; and the worst
@@ -2074,6 +2264,23 @@ pub fn diagnose(tr: &Trace, setting: &Setting, tol: f64) -> Report {
             None
         }
     };
+    // torch OneCycleLR cycles the momentum with the lr: the per-step lr alone is refuted.
+    let one_cycle = match &lr {
+        Some(l) if l.refuted.is_some() && !planned => infer_one_cycle(tr, setting, l, tol),
+        _ => None,
+    };
+    if let Some(OneCycle::Found(fit)) = &one_cycle {
+        text.push_str(&format!(
+            "  AGREES given the inferred schedule {} [confirmed: evaluated as the framework evaluates it, every step agrees]{}\n  declare: \"schedule\": {} in the header (or the lr and betas/momentum of each step in the step line's \"hyperparameters\", as optverify.watch records them)\n",
+            fit.label,
+            if fit.note.is_empty() { String::new() } else { format!(" ({})", fit.note) },
+            json_line(&fit.declare)
+        ));
+        return Report {
+            verdict: Verdict::Explained,
+            text,
+        };
+    }
     if let Some(lr) = &lr {
         if lr.declared_fits {
             text.push_str(
@@ -2206,6 +2413,15 @@ pub fn diagnose(tr: &Trace, setting: &Setting, tol: f64) -> Report {
                 "  no per-step learning rate explains it (step {step}, coordinate {} rules it out)\n",
                 coord(i)
             ));
+        }
+        match &one_cycle {
+            Some(OneCycle::NotFound { tried }) => text.push_str(&format!(
+                "  no OneCycleLR with its momentum cycle explains it either ({tried} distinct hypotheses replayed)\n"
+            )),
+            Some(OneCycle::OutOfBudget { tried }) => text.push_str(&format!(
+                "  OneCycleLR with its momentum cycle: search stopped after {tried} hypotheses (the trace is large); declare the schedule, or record lr and betas/momentum per step\n"
+            )),
+            _ => {}
         }
     }
     text.push_str(if planned {
