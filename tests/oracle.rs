@@ -1514,6 +1514,13 @@ fn multi_transform_of_different_optimizers() {
         h["param_groups"][1]["hyperparameters"] = serde_json::json!({"learning_rate": 0.1});
     });
     assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    let out = run(&|h| h["param_groups"][1]["optimizer"] = serde_json::json!("sgdx"));
+    assert_eq!(out.status, EXIT_BAD_INPUT, "{}", out.text);
+    assert!(
+        out.text.contains("param_groups[1].optimizer") && out.text.contains("unknown optimizer \"sgdx\""),
+        "{}",
+        out.text
+    );
     let out = run(&|h| h["transforms"] = serde_json::json!([]));
     assert_eq!(out.status, EXIT_BAD_INPUT, "{}", out.text);
     assert!(

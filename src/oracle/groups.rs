@@ -524,6 +524,9 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
         };
         let setting = presets::resolve_header(&sub).map_err(|e| match e {
             PresetError::Declaration { .. } => e,
+            PresetError::UnknownOptimizer { .. } if header.param_groups.is_some() => {
+                decl(&format!("param_groups[{gi}].optimizer"), e.to_string())
+            }
             other => {
                 if header.param_groups.is_some() {
                     decl(&what, other.to_string())
