@@ -16,6 +16,7 @@ declares the optimizer and its base hyperparameters only, as a user who forgot t
   steps of OneCycleLR(max_lr=0.1, total_steps=80, anneal_strategy="linear", pct_start=0.25);
 * torch-sgd-steplr.jsonl: SGD(lr=0.1, momentum=0.9) under StepLR(step_size=15, gamma=0.3), 40 steps;
 * torch-adamw-groups.jsonl: AdamW(lr=0.01, weight_decay=0.1) with the bias in a group without decay;
+* torch-adamw-groups-lr-decay[-f32].jsonl: the same with the bias group at lr=0.03 too;
 * optax-adam-clip.jsonl: chain(clip_by_global_norm(0.5), adam(0.01)), recording the gradients
   before clipping;
 * optax-sgd-warmup-cosine.jsonl: sgd(warmup_cosine_decay_schedule(0, 0.1, 10, 60, 1e-3), momentum=0.9);
@@ -93,6 +94,12 @@ torch_run("torch-sgd-steplr.jsonl", "sgd", {"lr": 0.1, "momentum": 0.9},
 torch_run("torch-adamw-groups.jsonl", "adamw", {"lr": 0.01, "weight_decay": 0.1},
           lambda m: torch.optim.AdamW([{"params": [m.weight]}, {"params": [m.bias], "weight_decay": 0.0}],
                                       lr=0.01, weight_decay=0.1, foreach=False), 40)
+# The bias without decay *and* with its own lr, undeclared.
+for suffix, dt in [("", torch.float64), ("-f32", torch.float32)]:
+    torch_run(f"torch-adamw-groups-lr-decay{suffix}.jsonl", "adamw", {"lr": 0.01, "weight_decay": 0.1},
+              lambda m: torch.optim.AdamW([{"params": [m.weight]},
+                                           {"params": [m.bias], "weight_decay": 0.0, "lr": 0.03}],
+                                          lr=0.01, weight_decay=0.1, foreach=False), 40, dtype=dt)
 
 
 def hand(bug):

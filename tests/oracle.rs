@@ -99,7 +99,8 @@ fn radam_rectification_sensitivity(path: &Path) -> f64 {
 /// one block; where the layout changes the setting (LAMB, LARS, Adafactor) the crate's f64
 /// optimizer with the layout is replayed directly (this checks the presets' mapping against
 /// the frameworks to rounding; the kernels' bit identity on the same traces is asserted in
-/// kernels/optax/layerwise.rs's and kernels/torch/adafactor.rs's tests).
+/// kernels/optax/layerwise.rs's, kernels/optax_adafactor.rs's and kernels/torch/adafactor.rs's
+/// tests).
 fn replay_declared<R: std::io::BufRead>(r: &mut TraceReader<R>, tol: f64) -> compare::Outcome {
     let h = r.header();
     let with_layout = presets::resolve_header(h).unwrap();
@@ -1155,9 +1156,50 @@ fn adafactor_presets_map_both_frameworks() {
         }
         other => panic!("{other:?}"),
     }
+    // momentum is modelled (ema, kept in dtype_momentum: float32 by default, also for f64
+    // parameters), and decay_offset ≤ 0.
+    use optverify::optim::adafactor::MomentumDtype;
+    for (json, momentum, dtype, offset) in [
+        (
+            r#"{"learning_rate": 0.1, "momentum": 0.9}"#,
+            Some(0.9),
+            MomentumDtype::F32,
+            0,
+        ),
+        (
+            r#"{"learning_rate": 0.1, "momentum": 0.8, "dtype_momentum": "float64"}"#,
+            Some(0.8),
+            MomentumDtype::F64,
+            0,
+        ),
+        (
+            r#"{"learning_rate": 0.1, "momentum": 0.8, "dtype_momentum": null, "decay_offset": -7}"#,
+            Some(0.8),
+            MomentumDtype::Params,
+            -7,
+        ),
+        (
+            r#"{"learning_rate": 0.1, "momentum": null}"#,
+            None,
+            MomentumDtype::F32,
+            0,
+        ),
+    ] {
+        match presets::resolve("optax", "adafactor", &map(json)).unwrap() {
+            presets::Setting::Adafactor(c) => {
+                assert_eq!(
+                    (c.momentum, c.momentum_dtype, c.decay_offset),
+                    (momentum, dtype, offset),
+                    "{json}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
     for json in [
-        r#"{"learning_rate": 0.1, "momentum": 0.9}"#,
+        r#"{"learning_rate": 0.1, "momentum": 0.9, "dtype_momentum": "bfloat16"}"#,
         r#"{"learning_rate": 0.1, "decay_offset": 5}"#,
+        r#"{"learning_rate": 0.1, "weight_decay_rate": 0.1, "weight_decay_mask": [true, false]}"#,
     ] {
         assert!(
             matches!(
@@ -1245,9 +1287,9 @@ fn feature_files() -> Vec<PathBuf> {
 ///   rmsprop traces with `eps_in_sqrt=False` must be bit for bit) use `jax.lax.rsqrt`, whose f32 result is
 ///   the CPU's estimate (machine-dependent, kernels/optax.rs) and whose f64 result on the
 ///   AVX-512 machine that wrote these traces is XLA's refined `vrsqrt14pd`, not the
-///   `1/√x` of AVX2 machines the kernel transcribes;
-/// * optax adafactor has no kernel: the crate's f64 optimizer is the reference, agreement to
-///   rounding. (optax lamb and lars, torch Adafactor have kernels and must be bit for bit.)
+///   `1/√x` of AVX2 machines the kernel transcribes.
+///
+/// (optax lamb, lars and adafactor, torch Adafactor have kernels and must be bit for bit.)
 ///
 /// The tolerance is the default one (compare.rs: 1e-12 for f64, 200·32·u_f32 for f32, for up
 /// to 200 steps of ≤ 16 roundings per coordinate; these traces have 30), not loosened.
@@ -1286,7 +1328,7 @@ fn feature_golden_traces_agree_and_replay_bit_for_bit() {
             .hyperparameters
             .get("eps_in_sqrt")
             .is_some_and(|v| v == &serde_json::Value::Bool(false));
-        let exempt = ["optax-adagrad", "optax-rmsprop", "optax-adafactor"]
+        let exempt = ["optax-adagrad", "optax-rmsprop"]
             .iter()
             .any(|k| name.starts_with(k))
             && (!name.starts_with("optax-rmsprop") || !rsqrt_free);
@@ -1387,8 +1429,14 @@ fn arguments_that_are_not_modelled_are_refused_by_name() {
     refused(
         "optax",
         "adafactor",
-        r#"{"learning_rate": 0.1, "momentum": 0.9}"#,
-        "momentum",
+        r#"{"learning_rate": 0.1, "momentum": 0.9, "dtype_momentum": "bfloat16"}"#,
+        "dtype_momentum",
+    );
+    refused(
+        "optax",
+        "adafactor",
+        r#"{"learning_rate": 0.1, "decay_offset": 5}"#,
+        "decay_offset",
     );
     // Accepted as an execution flag: torch's fused kernels compute the same operations in
     // another rounding order (compared within tolerance; presets module doc).

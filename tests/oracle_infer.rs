@@ -105,6 +105,13 @@ fn real_param_groups_and_clipping_are_inferred() {
         "torch-adamw-groups.jsonl",
         r#"param_groups weight {"weight_decay":0.1}; bias {"weight_decay":0.0}"#,
     );
+    // The bias group without decay and with its own lr.
+    for suffix in ["", "-f32"] {
+        assert_inferred(
+            &format!("torch-adamw-groups-lr-decay{suffix}.jsonl"),
+            r#"param_groups weight {}; bias {"lr":0.03,"weight_decay":0.0}"#,
+        );
+    }
     assert_inferred("optax-adam-clip.jsonl", "clip_by_global_norm(max_norm=0.5)");
 }
 
@@ -263,16 +270,15 @@ fn relabelled_golden_traces_name_the_real_convention() {
         EXIT_AGREE_INFERRED,
         "param_groups",
     );
-    // Groups that differ in lr *and* weight decay (torch: bias with lr 0.02, no decay) are
-    // beyond the inference (it infers per-block decay, not per-block lr): a disagreement
-    // that says nothing explains it, never an agreement.
+    // Groups that differ in lr *and* weight decay (torch: bias with lr 0.02, no decay):
+    // both are inferred per block, and confirmed by a full replay with them declared.
     assert_relabel(
         "features/torch-adamw-groups.jsonl",
         |h| {
             h.as_object_mut().unwrap().remove("param_groups");
         },
-        EXIT_DISAGREE,
-        "no parameter groups, gradient clipping or known bug explains it",
+        EXIT_AGREE_INFERRED,
+        r#"param_groups w {}; b {"lr":0.02,"weight_decay":0.0}"#,
     );
     // optax's clip_by_global_norm dropped.
     assert_relabel(

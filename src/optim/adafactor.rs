@@ -31,6 +31,8 @@
 //! | 0.8 in 1 − t^{−0.8} | `decay_exponent` | 0.8 | `decay_rate` | −`beta_2_decay` |
 //! | d | `clip_threshold` | 1 | `clipping_threshold` (1) | `clip_threshold` (1) |
 //! | β₁ | `momentum` | none (§9 optional) | `momentum` (None) | — |
+//! | β₁'s storage | `momentum_dtype` | — | `dtype_momentum` (float32) | — |
+//! | offset of t in β̂₂ₜ | `decay_offset` | 0 | `decay_offset` (0) | — |
 //! | factoring | `factoring` | every matrix | both dims ≥ `min_dim_size_to_factor` (128) | every matrix |
 //! | β̂₂ₜ precision | `decay_precision` | exact | float32 | variable dtype |
 //! | ε₁ use | `eps1_placement` | added to G² | added to G² | — |
@@ -132,6 +134,20 @@ impl AdafactorDecay {
     }
 }
 
+/// The dtype in which the optional first moment (momentum) is kept between steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MomentumDtype {
+    /// The parameters' dtype (f64 here; optax `dtype_momentum=None`).
+    #[default]
+    Params,
+    /// float32: β₁·m is a float32 product and the stored moment is rounded to f32 after each
+    /// step (optax's default `dtype_momentum=jnp.float32`, also for float64 parameters).
+    F32,
+    /// float64 (optax `dtype_momentum=jnp.float64`, with `jax_enable_x64`).
+    F64,
+}
+
 /// Hyperparameters of [`Adafactor`] (serde; validate with [`AdafactorConfig::build`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AdafactorConfig {
@@ -163,6 +179,14 @@ pub struct AdafactorConfig {
     /// Weight decay (PyTorch × lr, optax unscaled); none in the paper.
     #[serde(default)]
     pub weight_decay: AdafactorDecay,
+    /// The dtype the first moment is stored in (optax `dtype_momentum`).
+    #[serde(default)]
+    pub momentum_dtype: MomentumDtype,
+    /// optax `decay_offset` (≤ 0): β̂₂ₜ is evaluated at t − offset, i.e. as if `−offset`
+    /// steps had already been taken (0 in the paper). A positive offset would make t − offset
+    /// ≤ 0 in the first steps, where 1 − t^{−c} is −∞ or NaN.
+    #[serde(default)]
+    pub decay_offset: i64,
 }
 
 impl Default for AdafactorConfig {
@@ -189,6 +213,8 @@ impl AdafactorConfig {
             layout: None,
             eps1_placement: Eps1Placement::AddedToSquare,
             weight_decay: AdafactorDecay::None,
+            momentum_dtype: MomentumDtype::Params,
+            decay_offset: 0,
         }
     }
 
@@ -241,6 +267,15 @@ impl AdafactorConfig {
             AdafactorDecay::TimesLr(l) | AdafactorDecay::Unscaled(l) => {
                 check::finite(NAME, "weight_decay", l)?
             }
+        }
+        if self.decay_offset > 0 {
+            return Err(HyperError::Incompatible {
+                optimizer: NAME,
+                reason: format!(
+                    "decay_offset = {} > 0 makes t − decay_offset ≤ 0 in the first steps (1 − t^(−c) is −∞ or NaN there)",
+                    self.decay_offset
+                ),
+            });
         }
         if let Factoring::MinDimSize(0) = self.factoring {
             return Err(HyperError::Incompatible {
@@ -379,6 +414,8 @@ impl Adafactor {
     /// `1 − t^{−c}` and then `1.0 − decay_rate_t` in float32.
     fn decay_weights(&self, t: u64) -> (f64, f64) {
         let c = self.config.decay_exponent;
+        // decay_offset ≤ 0 (validated): the schedule's step is t + |offset|.
+        let t = t.saturating_add(self.config.decay_offset.unsigned_abs());
         match self.config.decay_precision {
             DecayPrecision::F64 => {
                 let w = (t as f64).powf(-c);
@@ -508,8 +545,19 @@ impl Optimizer for Adafactor {
         // Optional first moment of the scaled, clipped update (§9; optax `momentum`).
         if let (Some(b1), Some(m)) = (c.momentum, state.first_moment.as_mut()) {
             for (mk, uk) in m.iter_mut().zip(update.iter_mut()) {
-                *mk = b1 * *mk + (1.0 - b1) * *uk;
-                *uk = *mk;
+                // optax keeps the moment in `dtype_momentum` (float32 by default): β₁·m is then
+                // a float32 product, the sum is taken in f64 and passed on unrounded as the
+                // update, and the stored moment is rounded to float32.
+                let decayed = match c.momentum_dtype {
+                    MomentumDtype::F32 => f64::from(b1 as f32 * *mk as f32),
+                    MomentumDtype::Params | MomentumDtype::F64 => b1 * *mk,
+                };
+                let new = decayed + (1.0 - b1) * *uk;
+                *uk = new;
+                *mk = match c.momentum_dtype {
+                    MomentumDtype::F32 => f64::from(new as f32),
+                    MomentumDtype::Params | MomentumDtype::F64 => new,
+                };
             }
         }
         match c.weight_decay {

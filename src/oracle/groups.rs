@@ -39,8 +39,11 @@
 //!   such runs, measured), and [`GroupPlan::injected`] builds the kernels that do. Modelled:
 //!   `hyperparam_dtype` equal to the trace's dtype (`"float32"`, `"float64"`) or `null`; a
 //!   scheduled `b1` (a string or `null` in the header, its value on every step line, taken
-//!   as the step's β₁). Not modelled, refused naming it: another `hyperparam_dtype` (mixed
-//!   precision), any other scheduled hyperparameter, optax adafactor in float32.
+//!   as the step's β₁). optax adafactor computes its decay in float32 whatever the dtype:
+//!   injected in float32 without `momentum` it is the plain alias (measured). Not modelled,
+//!   refused naming it: another `hyperparam_dtype` (mixed precision), any other scheduled
+//!   hyperparameter, optax adafactor injected in float64 (its decay then float64) or with
+//!   `momentum` (`1 − momentum` in the dtype).
 //!   `multi_transform` `{}`: see above.
 //! * **torch `maximize=True`**: torch steps with `-grad` (exact), so the replay negates the
 //!   gradient. torch's `clip_grad_norm_` needs no declaration: it runs before `opt.step()`,
@@ -326,14 +329,34 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
             }
         }
     }
-    if injected && header.dtype == Dtype::F32 && header.optimizer == "adafactor" {
-        // Its `decay_rate**t`, `1 - β̂₂`, clipping and relative step size would be f32
-        // operations; the optax adafactor kernel is written elsewhere (kernels/optax_adafactor.rs)
-        // and does not take inject_hyperparams's dtype.
-        return Err(decl(
-            "transforms",
-            "inject_hyperparams on optax adafactor in float32 is not modelled (its per-step scalars are then computed in float32); float64 is",
-        ));
+    if injected && header.optimizer == "adafactor" {
+        // optax adafactor computes its decay `1 - t**(-decay_rate)` in float32 whatever the
+        // dtype (`t` is a float32 array): injected in float32 nothing changes (measured: bit-
+        // identical to the plain alias, with clipping, weight_decay_rate, eps, parameter
+        // scaling), but in float64 `decay_rate` becomes a float64 array and the decay float64
+        // (1.2e-9 apart after 30 steps), and with `momentum` its `ema` computes `1 - momentum`
+        // in float32.
+        let momentum = |m: &Map<String, Value>| m.get("momentum").is_some_and(|v| !v.is_null());
+        let with_momentum = momentum(&header.hyperparameters)
+            || header
+                .param_groups
+                .iter()
+                .flatten()
+                .any(|g| momentum(&g.hyperparameters));
+        if header.dtype == Dtype::F64 || with_momentum {
+            return Err(decl(
+                "transforms",
+                format!(
+                    "inject_hyperparams on optax adafactor {} is not modelled (its {} then computed in the hyperparameters' dtype); float32 without momentum is",
+                    if header.dtype == Dtype::F64 { "in float64" } else { "with momentum" },
+                    if header.dtype == Dtype::F64 {
+                        "decay 1 − t^(−decay_rate) is"
+                    } else {
+                        "momentum's 1 − momentum is"
+                    }
+                ),
+            ));
+        }
     }
     // Groups: each block in exactly one.
     // (blocks, hyperparameter overrides, the group's own optimizer if it is not the header's)

@@ -26,7 +26,9 @@
 //! 2. **Parameter groups** ([`infer_groups`]): per layout block, a constant learning rate (the
 //!    same interval argument, intersected over all steps of the block) and a weight decay
 //!    (the declared λ or none, each block replayed in full: blocks of an element-wise or
-//!    layer-wise optimizer evolve independently).
+//!    layer-wise optimizer evolve independently); failing both, each block's lr without decay
+//!    (a bias with its own lr and no decay), kept only if the trace, replayed with the groups
+//!    declared, agrees.
 //! 3. **Gradient clipping by global norm** ([`infer_clipping`]): for traces whose gradients are
 //!    recorded before `clip_by_global_norm(c)`, c is searched (log-spaced scan between the
 //!    gradient norms, then golden-section refinement; if nothing agrees there, the six decades
@@ -1668,13 +1670,78 @@ pub fn infer_groups(tr: &Trace, setting: &Setting, tol: f64) -> Result<Option<Gr
     let with = replay_setting(tr, setting, &grads, tol);
     let without = replay_setting(tr, &with_decay(setting, WeightDecay::None), &grads, tol);
     let ok = (0..blocks.len()).all(|j| with.block_ok[j] || without.block_ok[j]);
-    if !ok || with.agrees() || without.agrees() {
+    if ok && !with.agrees() && !without.agrees() {
+        let wds: Vec<(&str, f64)> = (0..blocks.len())
+            .map(|j| (wd_name, if with.block_ok[j] { lambda } else { 0.0 }))
+            .collect();
+        return Ok(Some(group_blocks(&names, &wds)));
+    }
+    // Both per block: a block without decay *and* with its own lr (torch's usual "no decay
+    // and another lr on the biases"). The lr intervals again, without decay; each block takes
+    // the declared decay if some lr agrees with it, else none; the groups are kept only if
+    // the whole trace, replayed with them declared as `check` would, agrees.
+    let mut ivs0 = vec![Interval::default(); blocks.len()];
+    let no_decay = with_decay(setting, WeightDecay::None);
+    linear_probe(
+        tr,
+        &|lr| Probe::new(&tr.header, &with_lr(&no_decay, lr)).map(Forced::Plain),
+        0.5,
+        1.0,
+        tol,
+        &grads,
+        &mut |_, i, t, e, w| {
+            if let Some(&j) = block_of.get(i) {
+                ivs0[j].add(i, t, e, w);
+            }
+        },
+    )?;
+    let pick = |iv: &Interval| -> Option<f64> {
+        if iv.is_empty() {
+            None
+        } else if iv.contains(declared_lr) {
+            Some(declared_lr)
+        } else {
+            let e = iv.estimate().unwrap_or(iv.lo);
+            Some(
+                (1..=17)
+                    .map(|d| round_sig(e, d))
+                    .find(|&r| iv.contains(r))
+                    .unwrap_or(e),
+            )
+        }
+    };
+    let mut overrides = Vec::with_capacity(blocks.len());
+    for j in 0..blocks.len() {
+        let (lr, wd) = match (pick(&ivs[j]), pick(&ivs0[j])) {
+            (Some(lr), _) => (lr, lambda),
+            (None, Some(lr)) => (lr, 0.0),
+            (None, None) => return Ok(None),
+        };
+        let mut hp = serde_json::Map::new();
+        if lr != declared_lr {
+            hp.insert(lr_name.to_string(), json!(lr));
+        }
+        if wd != lambda {
+            hp.insert(wd_name.to_string(), json!(wd));
+        }
+        overrides.push(hp);
+    }
+    if overrides.iter().all(serde_json::Map::is_empty) {
         return Ok(None);
     }
-    let wds: Vec<(&str, f64)> = (0..blocks.len())
-        .map(|j| (wd_name, if with.block_ok[j] { lambda } else { 0.0 }))
-        .collect();
-    Ok(Some(group_blocks(&names, &wds)))
+    let mut fit = GroupFit { groups: vec![] };
+    for (name, hp) in names.iter().zip(overrides) {
+        match fit.groups.iter_mut().find(|g| g.1 == hp) {
+            Some(g) => g.0.push(name.clone()),
+            None => fit.groups.push((vec![name.clone()], hp)),
+        }
+    }
+    let mut h = tr.header.clone();
+    h.param_groups = serde_json::from_value(fit.declare()).ok();
+    if h.param_groups.is_none() || !replay_header(tr, &h, &grads, tol).agrees() {
+        return Ok(None);
+    }
+    Ok(Some(fit))
 }
 
 // ------------------------------------------------------------------ clipping

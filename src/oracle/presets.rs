@@ -8,7 +8,7 @@
 //! | preset | optimizers | names |
 //! |---|---|---|
 //! | `pytorch` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta`, `nadam`, `radam`, `adafactor` | `beta2_decay`, `d`, `lr`, `momentum`, `dampening`, `nesterov`, `weight_decay`, `betas`, `eps`, `amsgrad`, `lr_decay`, `initial_accumulator_value`, `alpha`, `centered`, `rho`, `momentum_decay`, `decoupled_weight_decay` |
-//! | `optax` | `sgd`, `adam`, `adamw`, `amsgrad`, `nadam`, `radam`, `lamb`, `lars`, `adafactor`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `b1`, `b2`, `eps`, `eps_root`, `mu_dtype` (null only), `weight_decay`, `threshold`, `mask` (null only), `weight_decay_mask`, `trust_ratio_mask` (true only), `trust_coefficient`, `min_dim_size_to_factor`, `decay_rate`, `decay_offset` (0 only), `multiply_by_parameter_scale`, `clipping_threshold`, `momentum` (null only), `dtype_momentum`, `weight_decay_rate`, `factored`, `initial_accumulator_value`, `decay`, `initial_scale`, `eps_in_sqrt`, `centered`, `bias_correction`, `rho` |
+//! | `optax` | `sgd`, `adam`, `adamw`, `amsgrad`, `nadam`, `radam`, `lamb`, `lars`, `adafactor`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `b1`, `b2`, `eps`, `eps_root`, `mu_dtype` (null only), `weight_decay`, `threshold`, `mask` (null only), `weight_decay_mask`, `trust_ratio_mask` (true only), `trust_coefficient`, `min_dim_size_to_factor`, `decay_rate`, `decay_offset` (an integer ≤ 0), `multiply_by_parameter_scale`, `clipping_threshold`, `momentum`, `dtype_momentum` (`"float32"`, `"float64"`, null), `weight_decay_rate`, `factored`, `initial_accumulator_value`, `decay`, `initial_scale`, `eps_in_sqrt`, `centered`, `bias_correction`, `rho` |
 //! | `keras` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `beta_1`, `beta_2`, `epsilon`, `amsgrad`, `weight_decay`, `initial_accumulator_value`, `rho`, `centered`; base arguments `name`, `ema_momentum` (no effect), `clipnorm`, `clipvalue`, `global_clipnorm`, `loss_scale_factor`, `gradient_accumulation_steps`, `ema_overwrite_frequency` (must be null), `use_ema` (must be false) |
 //!
 //! PyTorch's execution flags `foreach`, `differentiable`, `capturable` and `fused` are accepted
@@ -32,7 +32,9 @@ use super::format::{BlockSpec, Header};
 use crate::error::HyperError;
 use crate::layout::LayoutError;
 use crate::optim::adadelta::AdaDeltaConfig;
-use crate::optim::adafactor::{AdafactorConfig, AdafactorDecay, DecayPrecision, Eps1Placement, Factoring};
+use crate::optim::adafactor::{
+    AdafactorConfig, AdafactorDecay, DecayPrecision, Eps1Placement, Factoring, MomentumDtype,
+};
 use crate::optim::adagrad::AdaGradConfig;
 use crate::optim::adam::AdamConfig;
 use crate::optim::adamw::AdamWConfig;
@@ -673,17 +675,44 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
         "adafactor" => {
             // scale_by_factored_rms → clip_by_block_rms → lr → scale_by_param_block_rms →
             // [ema] → [add_decayed_weights] → −1.
-            if hp.f64("decay_offset", 0.0)? != 0.0 {
-                return Err(hp.unsupported("decay_offset ≠ 0 is not modelled"));
-            }
-            if hp.get("momentum").is_some() {
-                return Err(hp.unsupported(
-                    "momentum (optax keeps it in dtype_momentum, float32 by default) is not modelled",
-                ));
-            }
-            let _ = hp.get("dtype_momentum");
-            if hp.get("weight_decay_mask").is_some() {
-                return Err(hp.unsupported("weight_decay_mask is not modelled"));
+            let decay_offset = match hp.get("decay_offset") {
+                None => 0,
+                Some(v) => match v.as_i64() {
+                    Some(k) if k <= 0 => k,
+                    Some(k) => {
+                        return Err(hp.unsupported(&format!(
+                            "decay_offset={k} > 0 is not modelled: a trace starts from a fresh state (count 0), where t = count − decay_offset + 1 ≤ 0 makes 1 − t^(−decay_rate) −∞ or NaN; an offset ≤ 0 is"
+                        )))
+                    }
+                    None => return Err(hp.bad("decay_offset", "an integer", v)),
+                },
+            };
+            let momentum = match hp.get("momentum") {
+                None => None,
+                Some(v) => match v.as_f64() {
+                    Some(m) if m.is_finite() => Some(m),
+                    _ => return Err(hp.bad("momentum", "a number or null", v)),
+                },
+            };
+            // ema(momentum, accumulator_dtype=dtype_momentum): float32 by default, also for
+            // float64 parameters; null keeps the parameters' dtype.
+            let momentum_dtype = match hp.get("dtype_momentum") {
+                None if hp.map.get("dtype_momentum").is_some() => MomentumDtype::Params,
+                None => MomentumDtype::F32,
+                Some(v) => match v.as_str() {
+                    Some("float32") => MomentumDtype::F32,
+                    Some("float64") => MomentumDtype::F64,
+                    _ => {
+                        return Err(hp.unsupported(&format!(
+                            "dtype_momentum={v} is not modelled; \"float32\", \"float64\" or null are"
+                        )))
+                    }
+                },
+            };
+            if let Some(v) = hp.get("weight_decay_mask") {
+                return Err(hp.unsupported(&format!(
+                    "`weight_decay_mask={v}` is not modelled as an argument: declare it as header `param_groups` (the masked-out blocks with \"weight_decay_rate\": null)"
+                )));
             }
             let min_dim = match hp.get("min_dim_size_to_factor") {
                 None => 128,
@@ -722,6 +751,9 @@ fn optax(optimizer: &str, hp: &mut Hp) -> Result<Setting, PresetError> {
                 } else {
                     AdafactorDecay::Unscaled(lambda)
                 },
+                momentum,
+                momentum_dtype,
+                decay_offset,
                 ..AdafactorConfig::optax()
             })
         }

@@ -26,10 +26,12 @@
 //! |---|---|
 //! | [`torch`] | PyTorch `torch.optim` single-tensor (`foreach=False`) CPU path |
 //! | [`optax`] | optax on XLA:CPU, eager |
+//! | [`optax_adafactor`] | optax `adafactor` on XLA:CPU, eager |
 //! | [`keras`] | Keras 3 optimizers |
 
 pub mod keras;
 pub mod optax;
+pub mod optax_adafactor;
 pub mod reduce;
 pub mod torch;
 

@@ -114,8 +114,13 @@ pub fn build_for_group<T: Real>(
         // sgd, adagrad and lars multiply by their hyperparameters (`g + μ·t`, `−lr·u`,
         // `rsqrt(s + ε)`, `c·‖θ‖/(‖u‖ + ε)`) and never compute with them first: the
         // injected values are the same roundings, so the same kernels serve.
-        // adafactor (and settings added later): the crate's f64 optimizer is the reference.
-        _ => None,
+        // Per leaf of the setting's layout (optax_adafactor.rs). optax adafactor computes its
+        // decay in f32 whatever the dtype, so injected in f32 (without momentum, which
+        // groups.rs refuses, as f64) it is the plain alias.
+        Setting::Adafactor(c) if !injected || (T::DTYPE == Dtype::F32 && c.momentum.is_none()) => {
+            super::optax_adafactor::build(c)
+        }
+        Setting::Adafactor(_) => None,
     }
 }
 
@@ -185,7 +190,9 @@ fn rsqrt_f32(x: f32) -> f32 {
 ///   the comparison with the threshold are f32 operations. This holds with jax's x64 enabled
 ///   or disabled (the arrays are f32 either way; measured).
 ///
-/// In f64 both give the same values (`1 − b` and `b**t` in f64 either way).
+/// In f64 both give the same values (`1 − b` and `b**t` in f64 either way) — except optax
+/// adafactor, whose plain alias computes its decay in f32 whatever the dtype; injected in
+/// f64 it becomes f64 (not modelled, refused by `groups::plan`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hyper {
     /// Python floats: per-step scalars in f64, rounded once to the dtype.
