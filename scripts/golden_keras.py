@@ -7,6 +7,7 @@ Usage (versions pinned in scripts/requirements-golden.txt):
     /tmp/ovenv/bin/python scripts/golden_keras.py tests/data/golden
     /tmp/ovenv/bin/python scripts/golden_keras.py --features tests/data/golden/features
     /tmp/ovenv/bin/python scripts/golden_keras.py --schedules tests/data/golden-keras-schedules.json
+    /tmp/ovenv/bin/python scripts/golden_keras.py --verbatim tests/data/golden/features
 
 The cases (layouts, initial parameters, open-loop gradients, the κ = 100 quadratic, the step
 counts) and the trace writer are imported from scripts/golden_traces.py, so a Keras trace of
@@ -166,6 +167,11 @@ KERAS_SCHEDULES = [
     sched_spec("CosineDecay", dict(initial_learning_rate=0.02, decay_steps=25, alpha=0.05)),
     sched_spec("CosineDecay", dict(initial_learning_rate=0.0, decay_steps=20, warmup_target=0.02, warmup_steps=6)),
     sched_spec("CosineDecay", dict(initial_learning_rate=0.001, decay_steps=20, alpha=0.1, warmup_target=0.02, warmup_steps=5)),
+    # SGDR: geometric periods (t_mul ≠ 1: log, floor, pow), equal periods (t_mul = 1), defaults.
+    sched_spec("CosineDecayRestarts", dict(initial_learning_rate=0.02, first_decay_steps=4, t_mul=2.0, m_mul=0.9, alpha=0.1)),
+    sched_spec("CosineDecayRestarts", dict(initial_learning_rate=0.02, first_decay_steps=5, t_mul=1.0, m_mul=0.8)),
+    sched_spec("CosineDecayRestarts", dict(initial_learning_rate=0.01, first_decay_steps=3, t_mul=1.5, m_mul=0.7, alpha=0.05)),
+    sched_spec("CosineDecayRestarts", dict(initial_learning_rate=0.013, first_decay_steps=7)),
 ]
 
 
@@ -256,6 +262,103 @@ def features(out):
     print(f"wrote {count} keras feature traces to {out}")
 
 
+# ------------------------------------------ get_config() verbatim (issue 12, keras12)
+# The header's hyperparameters are `optimizer.get_config()` exactly as Keras returns it, the
+# schedule inside it as Keras serializes it ({"module": "keras.optimizers.schedules",
+# "class_name", "config", "registered_name"}); no header `schedule`: the oracle reads the
+# declaration from `learning_rate`. Matrix case, VERBATIM_STEPS steps, float64 and float32.
+# The `recorder-*` traces are written by optverify.keras.record (python/optverify/keras.py)
+# around the same loop, as a user would. `--verbatim DIR` writes them.
+VERBATIM_STEPS = 40
+
+KERAS_VERBATIM = [
+    ("adam-cosine", "adam", dict(beta_1=0.85), KERAS_SCHEDULES[8]),
+    ("adam-cosine-warmup", "adam", dict(), KERAS_SCHEDULES[10]),
+    ("adamw-exponential", "adamw", dict(weight_decay=0.1), KERAS_SCHEDULES[1]),
+    ("sgd-piecewise", "sgd", dict(momentum=0.9), KERAS_SCHEDULES[2]),
+    ("adamw-restarts", "adamw", dict(weight_decay=0.05), KERAS_SCHEDULES[11]),
+    ("sgd-restarts", "sgd", dict(momentum=0.9, nesterov=True), KERAS_SCHEDULES[12]),
+    ("adam-restarts", "adam", dict(amsgrad=True), KERAS_SCHEDULES[13]),
+    ("rmsprop-restarts", "rmsprop", dict(momentum=0.5), KERAS_SCHEDULES[14]),
+]
+
+
+def _variables(dtype):
+    np_dtype = np.dtype(dtype)
+    layout = layout_for("matrix")
+    theta0 = initial_params("matrix").astype(np_dtype)
+    variables, off = [], 0
+    for block, r, c in layout:
+        shape = (r, c) if c > 1 else (r,)
+        variables.append(keras.Variable(theta0[off:off + r * c].reshape(shape), dtype=dtype, name=block))
+        off += r * c
+    return variables
+
+
+def run_keras_verbatim(name, hp, spec, dtype, path=None):
+    """Keras `name(**hp, learning_rate=schedule)` on the matrix case; with `path`, recorded by
+    optverify.keras.record into `path` (else the steps are returned for the caller to write)."""
+    keras.config.set_floatx(dtype)
+    np_dtype = np.dtype(dtype)
+    variables = _variables(dtype)
+    opt = KERAS_CLASSES[name](learning_rate=keras_schedule(spec), **hp)
+    if path is not None:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+        import optverify.keras
+
+        opt = optverify.keras.record(opt, path)
+    theta0 = np.concatenate([np.asarray(v.value).reshape(-1) for v in variables])
+    gs = open_loop_gradients("matrix")[:VERBATIM_STEPS].astype(np_dtype)
+    steps = []
+    for t in range(VERBATIM_STEPS):
+        g = gs[t]
+        grads, off = [], 0
+        for v in variables:
+            n = int(np.prod(v.shape))
+            grads.append(jnp.asarray(g[off:off + n].reshape(v.shape), dtype=dtype))
+            off += n
+        if t % 2 and path is not None:
+            opt.apply_gradients(zip(grads, variables))
+        else:
+            opt.apply(grads, variables)
+        after = np.concatenate([np.asarray(v.value).reshape(-1) for v in variables])
+        assert after.dtype == np_dtype
+        steps.append({"step": t + 1, "grad": floats(g), "params": floats(after)})
+    for v in variables:
+        assert v.dtype == dtype
+    if path is not None:
+        opt.close()
+        return None
+    producer = (
+        f"keras {keras.__version__}, jax {jax.__version__} "
+        f"(KERAS_BACKEND=jax, CPU, floatx {dtype}, eager optimizer.apply; hyperparameters = get_config())"
+    )
+    return theta0, opt.get_config(), steps, producer
+
+
+def verbatim(out):
+    from optverify_trace import TraceWriter
+
+    os.makedirs(out, exist_ok=True)
+    count = 0
+    for tag, name, hp, spec in KERAS_VERBATIM:
+        for dtype, suffix, dt in [("float64", "", "f64"), ("float32", "-f32", "f32")]:
+            theta0, config, steps, producer = run_keras_verbatim(name, hp, spec, dtype)
+            assert isinstance(config["learning_rate"], dict), config["learning_rate"]
+            with TraceWriter(f"{out}/keras-verbatim-{tag}{suffix}.jsonl", name, "keras", config, producer,
+                             params0=floats(theta0), layout=layout_for("matrix"), dtype=dt) as w:
+                for rec in steps:
+                    w.step(rec["grad"], rec["params"])
+            count += 1
+    # With the recorder (apply and apply_gradients alternating), as a user would.
+    for tag, name, hp, spec in [("adamw-restarts", "adamw", dict(weight_decay=0.05), KERAS_SCHEDULES[11]),
+                                ("sgd-cosine", "sgd", dict(momentum=0.9), KERAS_SCHEDULES[8])]:
+        for dtype, suffix in [("float64", ""), ("float32", "-f32")]:
+            run_keras_verbatim(name, hp, spec, dtype, path=f"{out}/keras-recorder-{tag}{suffix}.jsonl")
+            count += 1
+    print(f"wrote {count} keras get_config() traces to {out}")
+
+
 def schedules(path, steps=60):
     """The value every Keras schedule gives at iterations 0..steps-1 (what optimizer step t
     reads: `self._learning_rate(self._iterations)` with iterations = t - 1), float64 and
@@ -284,6 +387,9 @@ def schedules(path, steps=60):
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--features":
         features(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden/features")
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--verbatim":
+        verbatim(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden/features")
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--schedules":
         schedules(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden-keras-schedules.json")

@@ -4,9 +4,9 @@
 #
 #   scripts/test_wheel.sh [WHEEL]
 #
-# The venv gets the wheel and its dependencies (numpy, safetensors) from PyPI. torch, jax and
-# optax are not downloaded: set EXTRA_SITE to a site-packages directory that has them (e.g. an
-# existing venv's) to run the torch and optax examples too; without them only the NumPy
+# The venv gets the wheel and its dependencies (numpy, safetensors) from PyPI. torch, jax,
+# optax and keras are not downloaded: set EXTRA_SITE to a site-packages directory that has them (e.g. an
+# existing venv's) to run the torch, optax and keras examples too; without them only the NumPy
 # example runs. Every example must agree (STRICT_SCHEDULES=0 only reports the schedule and
 # parameter-group ones).
 set -euo pipefail
@@ -64,6 +64,31 @@ if python -c 'import optax' 2>/dev/null; then
     run optax-schedule "${STRICT_SCHEDULES:-1}" optax-schedule.ovt "$root/python/examples/optax_record.py"
 else
     echo "== optax not importable (set EXTRA_SITE): optax examples skipped"
+fi
+if python -c 'import keras, jax' 2>/dev/null; then
+    run keras-plain 1 keras-plain.ovt "$root/python/examples/keras_record.py" --plain
+    run keras-restarts "${STRICT_SCHEDULES:-1}" keras-restarts.ovt "$root/python/examples/keras_record.py"
+    run keras-restarts-jsonl "${STRICT_SCHEDULES:-1}" keras-restarts.jsonl "$root/python/examples/keras_record.py"
+    # Every step of the recorded runs bit for bit (the schedule's learning rate on each step line).
+    for t in keras-plain.ovt keras-restarts.ovt; do
+        optverify check "$t" | grep -q "50/50 steps bit for bit" || { echo "FAIL $t: not 50/50 bit for bit"; optverify check "$t"; fail=1; }
+    done
+    # A subclass (it may change the update) is refused by name.
+    python - <<'PY' || fail=1
+import os; os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras, optverify.keras
+class MyAdam(keras.optimizers.Adam):
+    pass
+try:
+    optverify.keras.record(MyAdam(), "never.jsonl")
+except ValueError as e:
+    assert "MyAdam" in str(e) and "keras.optimizers.AdamW" in str(e), e
+    print("== keras: a subclass is refused:", str(e)[:100])
+else:
+    raise SystemExit("FAIL keras: a subclass was accepted")
+PY
+else
+    echo "== keras not importable (set EXTRA_SITE): keras examples skipped"
 fi
 # The shim keeps the old script working.
 python - <<PY || fail=1

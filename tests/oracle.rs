@@ -1652,3 +1652,139 @@ fn declared_schedule_and_groups_agree_under_check() {
         out.text
     );
 }
+
+// ------------------------------------------------ Keras get_config() verbatim (keras12)
+
+/// A feature trace's lines with the header and each step line passed through `edit`.
+fn edited_lines(
+    path: &Path,
+    header: &dyn Fn(&mut serde_json::Value),
+    step: &dyn Fn(&mut serde_json::Value),
+) -> String {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v.get("step").is_some() {
+                step(&mut v);
+            } else {
+                header(&mut v);
+            }
+            format!("{v}\n")
+        })
+        .collect()
+}
+
+/// Keras runs whose header is `optimizer.get_config()` verbatim, the schedule serialized as
+/// the value of `learning_rate` (CosineDecay with and without warm-up, ExponentialDecay,
+/// PiecewiseConstantDecay, CosineDecayRestarts; adam, adamw, sgd, rmsprop; f32 and f64; two
+/// written by `optverify.keras.record`; scripts/golden_keras.py --verbatim): every one AGREES
+/// under `check`, bit for bit at each of its 40 steps. Before the serialized schedule was read
+/// as a declaration each was bad input ("`learning_rate` must be a finite number").
+#[test]
+fn keras_get_config_verbatim_with_a_schedule_agrees_bit_for_bit() {
+    let files: Vec<PathBuf> = feature_files()
+        .into_iter()
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().into_owned();
+            n.starts_with("keras-verbatim-") || n.starts_with("keras-recorder-")
+        })
+        .collect();
+    assert_eq!(files.len(), 20, "{files:?}");
+    let mut restarts = 0;
+    for path in &files {
+        let h = format::open(path).unwrap().header().clone();
+        assert!(
+            h.hyperparameters["learning_rate"].is_object(),
+            "{}",
+            path.display()
+        );
+        restarts += usize::from(h.schedule.as_ref().unwrap().name == "CosineDecayRestarts");
+        let out = cli::check(path, None);
+        assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+        assert!(out.text.contains("40/40 steps bit for bit"), "{}", out.text);
+    }
+    assert_eq!(restarts, 10);
+}
+
+/// A header that declares a `schedule` as well as a serialized one in `learning_rate`: the same
+/// schedule (defaults left out) is accepted; another is bad input naming both.
+#[test]
+fn keras_schedule_declared_twice_must_agree() {
+    let path = golden_dir().join("features/keras-verbatim-adamw-restarts.jsonl");
+    for (args, agrees) in [
+        (
+            serde_json::json!({"initial_learning_rate": 0.02, "first_decay_steps": 4, "m_mul": 0.9, "alpha": 0.1}),
+            true,
+        ),
+        (
+            serde_json::json!({"initial_learning_rate": 0.02, "first_decay_steps": 4, "m_mul": 0.8, "alpha": 0.1}),
+            false,
+        ),
+    ] {
+        let text = edited_lines(
+            &path,
+            &|h| h["schedule"] = serde_json::json!({"name": "CosineDecayRestarts", "args": args.clone()}),
+            &|_| {},
+        );
+        match TraceReader::new("twice.jsonl", text.as_bytes()) {
+            Ok(mut r) => {
+                assert!(agrees);
+                let out = cli::check_reader(&mut r, None);
+                assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+            }
+            Err(e) => {
+                assert!(!agrees, "{e}");
+                let e = e.to_string();
+                assert!(
+                    e.contains("hyperparameters.learning_rate")
+                        && e.contains("\"m_mul\":0.9")
+                        && e.contains("\"m_mul\":0.8")
+                        && e.contains("must be the same schedule"),
+                    "{e}"
+                );
+            }
+        }
+    }
+}
+
+/// A custom (registered) schedule in `learning_rate` is not modelled: without per-step values
+/// the check is bad input naming the class and asking for them; with the step lines'
+/// `learning_rate` (here the values the run used, CosineDecayRestarts') it AGREES bit for bit.
+#[test]
+fn keras_custom_schedule_is_checked_from_the_step_lines() {
+    use optverify::oracle::schedules;
+    let path = golden_dir().join("features/keras-verbatim-adamw-restarts.jsonl");
+    let h = format::open(&path).unwrap().header().clone();
+    let lrs = schedules::values("keras", h.schedule.as_ref().unwrap(), 0.0, 40).unwrap();
+    let custom = |h: &mut serde_json::Value| {
+        let lr = &mut h["hyperparameters"]["learning_rate"];
+        lr["module"] = serde_json::json!("my_project.schedules");
+        lr["class_name"] = serde_json::json!("MySGDR");
+        lr["registered_name"] = serde_json::json!("my_project>MySGDR");
+    };
+    let bare = edited_lines(&path, &custom, &|_| {});
+    let mut r = TraceReader::new("custom.jsonl", bare.as_bytes()).unwrap();
+    assert!(r.header().schedule.is_none());
+    let out = cli::check_reader(&mut r, None);
+    assert_eq!(out.status, EXIT_BAD_INPUT, "{}", out.text);
+    assert!(
+        out.text.contains("`MySGDR`")
+            && out.text.contains("my_project>MySGDR")
+            && out.text.contains("does not model")
+            && out
+                .text
+                .contains("every step line must give `hyperparameters` with `learning_rate`"),
+        "{}",
+        out.text
+    );
+    let with_lr = edited_lines(&path, &custom, &|s| {
+        let t = s["step"].as_u64().unwrap() as usize;
+        s["hyperparameters"] = serde_json::json!({"learning_rate": lrs[t - 1]});
+    });
+    let mut r = TraceReader::new("custom-lr.jsonl", with_lr.as_bytes()).unwrap();
+    let out = cli::check_reader(&mut r, None);
+    assert_eq!(out.status, EXIT_AGREE, "{}", out.text);
+    assert!(out.text.contains("40/40 steps bit for bit"), "{}", out.text);
+}

@@ -4,6 +4,8 @@ framework (`optverify check run.ovt`).
 * `optverify.watch(optimizer, path, model=model)`: torch, one line (see `optverify.torch`).
 * `optverify.optax.record(tx, path, optimizer=..., hyperparameters=...)`: optax, wraps the
   GradientTransformation (see `optverify.optax`).
+* `optverify.keras.record(optimizer, path)`: Keras 3, wraps the optimizer; its `apply` /
+  `apply_gradients` record, the header is `optimizer.get_config()` (see `optverify.keras`).
 * `optverify.TraceWriter`: write a trace by hand (any framework).
 
 A path ending in `.jsonl` writes JSON Lines (small runs); anything else a binary trace

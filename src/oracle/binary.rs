@@ -398,8 +398,10 @@ impl BinaryTrace {
             }
         }
         json.insert("params0".into(), serde_json::Value::Array(vec![]));
-        let header: Header = serde_json::from_value(serde_json::Value::Object(json))
+        let mut header: Header = serde_json::from_value(serde_json::Value::Object(json))
             .map_err(|e| field_err(&file, format!("__metadata__.{HEADER_KEY}"), e.to_string()))?;
+        super::schedules::keras_schedule_from_learning_rate(&mut header)
+            .map_err(|m| field_err(&file, "hyperparameters.learning_rate", m))?;
         if header.format != format::FORMAT_NAME {
             return Err(field_err(
                 &file,

@@ -1016,10 +1016,16 @@ pub fn compare_candidates<R: BufRead>(
             return Err(ReplayError::Step {
                 file: file.clone(),
                 line,
-                message: format!(
-                    "step {}: the header's `learning_rate` is a callable and no `schedule` is declared, so every step line must give `hyperparameters` with `learning_rate`",
-                    rec.step
-                ),
+                message: match super::schedules::keras_learning_rate_unmodelled(&header) {
+                    Some(what) => format!(
+                        "step {}: the header's `learning_rate` is {what}, so every step line must give `hyperparameters` with `learning_rate` (the value the optimizer used at that step)",
+                        rec.step
+                    ),
+                    None => format!(
+                        "step {}: the header's `learning_rate` is a callable and no `schedule` is declared, so every step line must give `hyperparameters` with `learning_rate`",
+                        rec.step
+                    ),
+                },
             });
         } else {
             None

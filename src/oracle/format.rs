@@ -47,7 +47,13 @@
 //!   `keras.optimizers.schedules` class by name with its constructor's arguments
 //!   (`{"name": "CosineDecay", "args": {"initial_learning_rate": 0.01, "decay_steps": 100}}`),
 //!   evaluated at `iterations` = t − 1; `learning_rate` then absent (or the schedule's config,
-//!   any non-number). See [`super::schedules`].
+//!   any non-number). Keras `optimizer.get_config()` verbatim declares it by itself: a
+//!   `learning_rate` that is a serialized built-in schedule (`{"module":
+//!   "keras.optimizers.schedules", "class_name": "CosineDecay", "config": {…},
+//!   "registered_name": null}`) is read as the `schedule` `{"name": class_name, "args":
+//!   config}`; a `schedule` declared as well must be the same one. Any other serialized object
+//!   (a custom schedule) is not modelled: every step line must then give `learning_rate`.
+//!   See [`super::schedules`].
 //! * header `transforms`: optax chain members before the optimizer, in chain order:
 //!   `{"name": "clip_by_global_norm", "args": {"max_norm": 1.0}}`,
 //!   `{"name": "add_decayed_weights", "args": {"weight_decay": 1e-4, "mask": ["w"]}}` (mask: the
@@ -741,6 +747,9 @@ impl<R: BufRead> TraceReader<R> {
                 ),
             ));
         }
+        let mut header = header;
+        super::schedules::keras_schedule_from_learning_rate(&mut header)
+            .map_err(|m| bad("hyperparameters.learning_rate", m))?;
         let max_line = max_step_line(dim);
         Ok(TraceReader {
             file,

@@ -160,14 +160,17 @@ pub fn declares_more(header: &Header) -> bool {
 }
 
 /// True when the header's optax `learning_rate` is a callable (`null` or a string) without a
-/// declared schedule: the step lines must give it ([`Plan::lr_from_steps`]).
+/// declared schedule, or the Keras `learning_rate` a serialized schedule that is not modelled
+/// ([`super::schedules::keras_learning_rate_unmodelled`]): the step lines must give it
+/// ([`Plan::lr_from_steps`]).
 pub fn lr_is_callable(header: &Header) -> bool {
-    header.preset == "optax"
+    (header.preset == "optax"
         && header.schedule.is_none()
         && header
             .hyperparameters
             .get("learning_rate")
-            .is_some_and(|v| !v.is_number())
+            .is_some_and(|v| !v.is_number()))
+        || super::schedules::keras_learning_rate_unmodelled(header).is_some()
 }
 
 fn decl(field: &str, message: impl Into<String>) -> PresetError {
@@ -491,6 +494,13 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
             if header.schedule.is_some() && resolve_map.get("learning_rate").is_some_and(|v| !v.is_number()) {
                 resolve_map.remove("learning_rate");
             }
+            // A serialized schedule the oracle does not model: the step lines give the values.
+            if super::schedules::keras_learning_rate_unmodelled(header).is_some()
+                && resolve_map.get("learning_rate").is_some_and(Value::is_object)
+            {
+                lr_from_steps = true;
+                resolve_map.insert("learning_rate".into(), Value::from(1.0));
+            }
         }
         let mut b1_from_steps = false;
         if preset == "optax" && injected {
@@ -657,7 +667,7 @@ pub fn step_scalars(header: &Header, plan: &Plan, rec: &StepRecord) -> Result<Op
                 .filter(|x| x.is_finite())
                 .ok_or_else(|| format!("{at}: `{k}` must be a finite number, got {v}"))
         };
-        let lr_key = if header.preset == "optax" {
+        let lr_key = if header.preset == "optax" || header.preset == "keras" {
             "learning_rate"
         } else {
             "lr"

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | `pytorch` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta`, `nadam`, `radam`, `adafactor` | `beta2_decay`, `d`, `lr`, `momentum`, `dampening`, `nesterov`, `weight_decay`, `betas`, `eps`, `amsgrad`, `lr_decay`, `initial_accumulator_value`, `alpha`, `centered`, `rho`, `momentum_decay`, `decoupled_weight_decay` |
 //! | `optax` | `sgd`, `adam`, `adamw`, `amsgrad`, `nadam`, `radam`, `lamb`, `lars`, `adafactor`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `b1`, `b2`, `eps`, `eps_root`, `mu_dtype` (null only), `weight_decay`, `threshold`, `mask` (null only), `weight_decay_mask`, `trust_ratio_mask` (true only), `trust_coefficient`, `min_dim_size_to_factor`, `decay_rate`, `decay_offset` (an integer ≤ 0), `multiply_by_parameter_scale`, `clipping_threshold`, `momentum`, `dtype_momentum` (`"float32"`, `"float64"`, null), `weight_decay_rate`, `factored`, `initial_accumulator_value`, `decay`, `initial_scale`, `eps_in_sqrt`, `centered`, `bias_correction`, `rho` |
-//! | `keras` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate`, `momentum`, `nesterov`, `beta_1`, `beta_2`, `epsilon`, `amsgrad`, `weight_decay`, `initial_accumulator_value`, `rho`, `centered`; base arguments `name`, `ema_momentum` (no effect), `clipnorm`, `clipvalue`, `global_clipnorm`, `loss_scale_factor`, `gradient_accumulation_steps`, `ema_overwrite_frequency` (must be null), `use_ema` (must be false) |
+//! | `keras` | `sgd`, `adam`, `adamw`, `adagrad`, `rmsprop`, `adadelta` | `learning_rate` (a number, or a serialized schedule: see below), `momentum`, `nesterov`, `beta_1`, `beta_2`, `epsilon`, `amsgrad`, `weight_decay`, `initial_accumulator_value`, `rho`, `centered`; base arguments `name`, `ema_momentum` (no effect), `clipnorm`, `clipvalue`, `global_clipnorm`, `loss_scale_factor`, `gradient_accumulation_steps`, `ema_overwrite_frequency` (must be null), `use_ema` (must be false) |
 //!
 //! PyTorch's execution flags `foreach`, `differentiable`, `capturable` and `fused` are accepted
 //! and do not change the update's mathematics; `maximize` is handled by the replay (the
@@ -19,6 +19,14 @@
 //! torch 2.15 CPU runs of 30 steps: SGD, Adagrad 0 ulps; SGD-Nesterov, Adam, AdamW,
 //! AMSGrad ≤ 3 ulps of the coordinate scale, f32 and f64). optax has no default learning
 //! rate: `learning_rate` is required (for `adadelta`, absent or `null` means no scaling, 1).
+//!
+//! Keras `optimizer.get_config()` can be written as the header's `hyperparameters` verbatim.
+//! With a schedule its `learning_rate` is the serialized schedule (`{"module":
+//! "keras.optimizers.schedules", "class_name": "CosineDecay", "config": {…}, "registered_name":
+//! null}`): the trace readers take that as the header's `schedule` declaration
+//! ([`super::schedules::keras_schedule_from_learning_rate`]) and [`super::groups`] resolves
+//! the setting without it; a schedule the oracle does not model (custom, registered, a
+//! callable) needs the learning rate on the step lines.
 //!
 //! Layer-wise and factored settings (`lamb`, `lars`, `adafactor`) need the trace's layout: [`resolve_header`] applies it
 //! ([`Setting::with_layout`]); [`resolve`] alone gives one block.

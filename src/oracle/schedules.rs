@@ -51,8 +51,14 @@
 //!
 //! ## Keras (`preset = "keras"`)
 //! `ExponentialDecay`, `PiecewiseConstantDecay`, `InverseTimeDecay`, `PolynomialDecay`,
-//! `CosineDecay` (with or without warm-up), declared by class name with the constructor's
-//! keyword arguments (`name` accepted), evaluated as Keras 3.15.1 evaluates them on the JAX
+//! `CosineDecay` (with or without warm-up), `CosineDecayRestarts`, declared by class name with
+//! the constructor's keyword arguments (`name` accepted) — or by `optimizer.get_config()`
+//! itself, whose `learning_rate` is then the serialized schedule
+//! `{"module": "keras.optimizers.schedules", "class_name", "config", "registered_name": null}`:
+//! the trace readers take it as the same declaration ([`keras_schedule_from_learning_rate`];
+//! a header `schedule` given as well must be the same schedule). A custom or registered
+//! schedule, or a callable, is not modelled: the step lines then give the learning rate
+//! ([`keras_learning_rate_unmodelled`]). Evaluated as Keras 3.15.1 evaluates them on the JAX
 //! backend at `self._iterations = t − 1` (an int64 variable), then cast to the variable's dtype
 //! by the optimizer (`ops.cast(learning_rate, variable.dtype)`, also in `_apply_weight_decay`).
 //! Measured (`scripts/golden_keras.py --schedules`), the dtypes are not floatx's:
@@ -68,6 +74,22 @@
 //!   with warm-up `lax.cond` joins the branches in float64 (`warmup_target` is a strong
 //!   float64), and the branches are compiled: there XLA's `cos` is correctly rounded and
 //!   multiply-adds are fused (measured; see `KerasSched::cosine_decayed`).
+//! * `CosineDecayRestarts` (SGDR): float64 throughout — the restart index
+//!   `floor(log(1 − p(1 − t_mul)) / log(t_mul))` (or `floor(p)` for `t_mul = 1`), the
+//!   geometric sum `(1 − t_mulⁱ)/(1 − t_mul)`, the fraction of the period, `m_mulⁱ` — except
+//!   `ops.floor` and `ops.cos`, which cast to float32 as above: `0.5·m_mulⁱ·f32(1 + cosf(f32(π·p')))`
+//!   in float64, then `(1 − α)·c + α` and the product with `initial_learning_rate` in
+//!   float64. Although the restart index is computed inside `ops.cond` (compiled), its `log`,
+//!   `pow` and arithmetic are glibc's and unfused: measured bit for bit against Keras on 3840
+//!   (schedule, iteration) pairs (18 configurations with t_mul ∈ {1, 1.01…3}, m_mul, α, periods
+//!   1–13, up to 300 iterations) and on the golden cases.
+//!
+//! These dtypes need JAX's x64 mode (`jax_enable_x64`), which float64 models need anyway.
+//! Without it (JAX's default) a Python float is float32 and every schedule computes in float32;
+//! so do the TensorFlow and torch backends. Such a run replays within tolerance, not bit for
+//! bit (measured: a float32 AdamW run with `CosineDecayRestarts`, 4/50 steps bit for bit,
+//! worst 4 ulps of the coordinate scale); `optverify.keras.record` writes the learning rate on
+//! every step line for it, which makes it bit for bit again (50/50).
 
 use super::format::ScheduleSpec;
 use serde_json::{Map, Value};
@@ -894,11 +916,135 @@ impl TorchSched {
 // ------------------------------------------------------------------------------- optax
 
 /// The Keras schedule names this module evaluates.
-pub const KERAS_SCHEDULES: &str =
-    "ExponentialDecay, PiecewiseConstantDecay, InverseTimeDecay, PolynomialDecay, CosineDecay";
+pub const KERAS_SCHEDULES: &str = "ExponentialDecay, PiecewiseConstantDecay, InverseTimeDecay, \
+     PolynomialDecay, CosineDecay, CosineDecayRestarts";
+
+/// The class names of [`KERAS_SCHEDULES`].
+const KERAS_SCHEDULE_CLASSES: [&str; 6] = [
+    "ExponentialDecay",
+    "PiecewiseConstantDecay",
+    "InverseTimeDecay",
+    "PolynomialDecay",
+    "CosineDecay",
+    "CosineDecayRestarts",
+];
+
+/// The module Keras serializes its built-in schedules under.
+const KERAS_SCHEDULE_MODULE: &str = "keras.optimizers.schedules";
+
+/// A Keras `learning_rate` that is a serialized Keras object (`serialize_keras_object`, what
+/// `optimizer.get_config()` writes for a schedule or a callable):
+/// `{"module", "class_name", "config", "registered_name"}`.
+struct SerializedKeras<'a> {
+    class_name: &'a str,
+    module: Option<&'a str>,
+    registered_name: Option<&'a Value>,
+    config: Option<&'a Value>,
+}
+
+impl<'a> SerializedKeras<'a> {
+    fn of(header: &'a super::format::Header) -> Option<Self> {
+        if header.preset != "keras" {
+            return None;
+        }
+        let m = header.hyperparameters.get("learning_rate")?.as_object()?;
+        Some(SerializedKeras {
+            class_name: m.get("class_name")?.as_str()?,
+            module: m.get("module").and_then(Value::as_str),
+            registered_name: m.get("registered_name").filter(|v| !v.is_null()),
+            config: m.get("config"),
+        })
+    }
+
+    /// A built-in schedule this module models: its declaration.
+    fn modelled(&self) -> Option<ScheduleSpec> {
+        let builtin =
+            self.module.is_none_or(|m| m == KERAS_SCHEDULE_MODULE) && self.registered_name.is_none();
+        if !builtin || !KERAS_SCHEDULE_CLASSES.contains(&self.class_name) {
+            return None;
+        }
+        Some(ScheduleSpec {
+            name: self.class_name.to_string(),
+            args: self.config?.as_object()?.clone(),
+            interval: None,
+        })
+    }
+
+    fn describe(&self) -> String {
+        let mut s = format!("the Keras object `{}`", self.class_name);
+        let mut origin = Vec::new();
+        if let Some(m) = self.module {
+            origin.push(format!("module {m:?}"));
+        }
+        if let Some(r) = self.registered_name {
+            origin.push(format!("registered_name {r}"));
+        }
+        if !origin.is_empty() {
+            s.push_str(&format!(" ({})", origin.join(", ")));
+        }
+        s
+    }
+}
+
+/// Keras `optimizer.get_config()` writes a schedule as the value of `learning_rate`:
+/// `{"module": "keras.optimizers.schedules", "class_name": "CosineDecay", "config": {…},
+/// "registered_name": null}`. For a modelled class ([`KERAS_SCHEDULES`]) this declares the
+/// schedule exactly as a header `schedule` `{"name": class_name, "args": config}` does: it is
+/// written into `header.schedule` (a `schedule` the header also declares must be the same
+/// schedule: the same class, and the same values once defaults are filled in). Any other
+/// serialized object (a custom or registered schedule, a callable) is left as it is: it is not
+/// modelled, and the step lines must give the learning rate
+/// ([`keras_learning_rate_unmodelled`]). Called by the trace readers on every header.
+///
+/// # Errors
+/// A message naming both schedules when they differ, or the bad argument of either.
+pub fn keras_schedule_from_learning_rate(header: &mut super::format::Header) -> Result<(), String> {
+    let Some(spec) = SerializedKeras::of(header).and_then(|s| s.modelled()) else {
+        return Ok(());
+    };
+    match &header.schedule {
+        None => {
+            header.schedule = Some(spec);
+            Ok(())
+        }
+        Some(declared) => {
+            let show = |s: &ScheduleSpec| format!("{}({})", s.name, Value::Object(s.args.clone()));
+            let same = declared.name == spec.name && declared.interval.is_none() && {
+                let a = KerasSched::parse(&spec.name, &spec.args).map_err(|e| e.to_string())?;
+                let b = KerasSched::parse(&declared.name, &declared.args).map_err(|e| e.to_string())?;
+                a == b
+            };
+            if same {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`learning_rate` is the schedule {} but the header's `schedule` declares {}: \
+                     they must be the same schedule (or declare it once)",
+                    show(&spec),
+                    show(declared)
+                ))
+            }
+        }
+    }
+}
+
+/// When a Keras header's `learning_rate` is a serialized object that is not a modelled
+/// schedule ([`keras_schedule_from_learning_rate`]) and no `schedule` is declared: what it is,
+/// for the message that asks the step lines for the learning rate. `None` otherwise.
+pub fn keras_learning_rate_unmodelled(header: &super::format::Header) -> Option<String> {
+    if header.schedule.is_some() {
+        return None;
+    }
+    let s = SerializedKeras::of(header)?;
+    Some(format!(
+        "{}, a learning-rate schedule the oracle does not model (modelled: {KERAS_SCHEDULES} of \
+         {KERAS_SCHEDULE_MODULE})",
+        s.describe()
+    ))
+}
 
 /// A `keras.optimizers.schedules` schedule (see the module doc for the dtypes).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 enum KerasSched {
     Exponential {
         init: f64,
@@ -929,6 +1075,15 @@ enum KerasSched {
         alpha: f64,
         /// `(warmup_target, warmup_steps)`.
         warmup: Option<(f64, f64)>,
+    },
+    /// SGDR (Loshchilov & Hutter): cosine decay over periods of `first`, `first·t_mul`, …
+    /// steps, each restart's peak multiplied by `m_mul`.
+    Restarts {
+        init: f64,
+        first: f64,
+        t_mul: f64,
+        m_mul: f64,
+        alpha: f64,
     },
 }
 
@@ -1010,12 +1165,13 @@ impl KerasSched {
                     warmup: target.map(|t| (t, warmup_steps)),
                 }
             }
-            "CosineDecayRestarts" => {
-                return Err(err(
-                    name,
-                    "not modelled (declare the per-step `hyperparameters` {\"learning_rate\": …} on the step lines)",
-                ))
-            }
+            "CosineDecayRestarts" => KerasSched::Restarts {
+                init: a.req_f64("initial_learning_rate")?,
+                first: positive_steps(&mut a, "first_decay_steps")?,
+                t_mul: a.f64("t_mul", 2.0)?,
+                m_mul: a.f64("m_mul", 1.0)?,
+                alpha: a.f64("alpha", 0.0)?,
+            },
             other => {
                 return Err(err(
                     other,
@@ -1130,6 +1286,32 @@ impl KerasSched {
                     }
                 }
             },
+            KerasSched::Restarts {
+                init,
+                first,
+                t_mul,
+                m_mul,
+                alpha,
+            } => {
+                // Everything float64 (the weak initial_learning_rate's dtype) except
+                // `ops.floor` and `ops.cos`, which compute in float32.
+                let completed_fraction = step / first;
+                // `ops.cond(t_mul == 1, …)`: the restart index and the fraction of its period.
+                let (i_restart, fraction) = if *t_mul == 1.0 {
+                    let i_restart = keras_f32(completed_fraction).floor();
+                    (i_restart, completed_fraction - i_restart)
+                } else {
+                    let ratio = (1.0 - completed_fraction * (1.0 - t_mul)).ln() / t_mul.ln();
+                    let i_restart = keras_f32(ratio).floor();
+                    let period = t_mul.powf(i_restart);
+                    let sum_r = (1.0 - period) / (1.0 - t_mul);
+                    (i_restart, (completed_fraction - sum_r) / period)
+                };
+                let m_fac = m_mul.powf(i_restart);
+                let one_plus_cos = 1.0f32 + ((std::f64::consts::PI * fraction) as f32).cos();
+                let cosine_decayed = 0.5 * m_fac * f64::from(one_plus_cos);
+                init * ((1.0 - alpha) * cosine_decayed + alpha)
+            }
         }
     }
 }
@@ -1625,16 +1807,145 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
-        assert_eq!(cases.len(), 22);
+        assert_eq!(cases.len(), 30);
+        assert!(
+            cases
+                .iter()
+                .filter(|c| c["schedule"]["name"] == "CosineDecayRestarts")
+                .count()
+                >= 8,
+            "the CosineDecayRestarts cases"
+        );
         let e = ScheduleRun::new(
             "keras",
-            &spec(r#"{"name": "CosineDecayRestarts", "args": {}}"#),
+            &spec(r#"{"name": "CosineDecayRestarts", "args": {"initial_learning_rate": 0.1}}"#),
             0.0,
             None,
             0,
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("not modelled"), "{e}");
+        assert!(e.contains("first_decay_steps") && e.contains("required"), "{e}");
+        let e = ScheduleRun::new(
+            "keras",
+            &spec(r#"{"name": "CosineDecayRestarts", "args": {"initial_learning_rate": 0.1, "first_decay_steps": 0}}"#),
+            0.0,
+            None,
+            0,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("> 0"), "{e}");
+    }
+
+    /// SGDR's shape: the value restarts at 1·T, (1 + t_mul)·T, …, each restart's peak scaled
+    /// by `m_mul`, and never goes below `alpha · initial_learning_rate`.
+    #[test]
+    fn keras_cosine_decay_restarts_restarts_at_the_geometric_periods() {
+        let s = spec(
+            r#"{"name": "CosineDecayRestarts", "args": {"initial_learning_rate": 0.02, "first_decay_steps": 4, "t_mul": 2.0, "m_mul": 0.5, "alpha": 0.1, "name": "SGDRDecay"}}"#,
+        );
+        let v = values("keras", &s, 0.0, 30).unwrap();
+        // Step t reads iterations t − 1: restarts at iterations 4, 12 and 28 (periods 4, 8, 16).
+        assert_eq!(v[0], 0.02);
+        for (k, peak) in [(4usize, 0.5), (12, 0.25), (28, 0.125)] {
+            assert!(v[k] > v[k - 1], "restart at iteration {k}: {v:?}");
+            let want = 0.02 * ((1.0 - 0.1) * peak + 0.1);
+            assert!((v[k] - want).abs() < 1e-12, "iteration {k}: {} vs {want}", v[k]);
+        }
+        assert!(v.iter().all(|&x| x >= 0.02 * 0.1 - 1e-15));
+        assert_eq!(v.windows(2).filter(|w| w[1] > w[0]).count(), 3);
+    }
+
+    fn keras_header(lr: &str, schedule: Option<&str>) -> crate::oracle::format::Header {
+        let text = format!(
+            r#"{{"format": "optverify-trace", "version": 1, "optimizer": "adam", "preset": "keras",
+                "hyperparameters": {{"learning_rate": {lr}, "beta_1": 0.9}}, "layout": [{{"name": "w", "rows": 1, "cols": 1}}],
+                "dtype": "f64", "producer": "test", "params0": [1.0]{}}}"#,
+            schedule
+                .map(|s| format!(r#", "schedule": {s}"#))
+                .unwrap_or_default()
+        );
+        serde_json::from_str(&text).unwrap()
+    }
+
+    const COSINE_CONFIG: &str = r#"{"module": "keras.optimizers.schedules", "class_name": "CosineDecay", "config": {"initial_learning_rate": 0.01, "decay_steps": 20, "alpha": 0.0, "name": "CosineDecay", "warmup_target": null, "warmup_steps": 0}, "registered_name": null}"#;
+
+    /// `get_config()`'s serialized schedule declares it: the same values as a header
+    /// `schedule` of that class and config; both at once must be the same schedule.
+    #[test]
+    fn a_keras_serialized_schedule_in_learning_rate_declares_it() {
+        let mut h = keras_header(COSINE_CONFIG, None);
+        keras_schedule_from_learning_rate(&mut h).unwrap();
+        let derived = h.schedule.clone().expect("declared by learning_rate");
+        assert_eq!(derived.name, "CosineDecay");
+        let plain =
+            spec(r#"{"name": "CosineDecay", "args": {"initial_learning_rate": 0.01, "decay_steps": 20}}"#);
+        assert_eq!(
+            values("keras", &derived, 0.0, 25).unwrap(),
+            values("keras", &plain, 0.0, 25).unwrap()
+        );
+        assert!(keras_learning_rate_unmodelled(&h).is_none());
+        // The same schedule declared twice (defaults left out): accepted, the header's kept.
+        let mut h = keras_header(
+            COSINE_CONFIG,
+            Some(r#"{"name": "CosineDecay", "args": {"initial_learning_rate": 0.01, "decay_steps": 20}}"#),
+        );
+        keras_schedule_from_learning_rate(&mut h).unwrap();
+        assert_eq!(h.schedule.as_ref().unwrap().args.len(), 2);
+        // Different ones: an error naming both.
+        for other in [
+            r#"{"name": "CosineDecay", "args": {"initial_learning_rate": 0.01, "decay_steps": 30}}"#,
+            r#"{"name": "ExponentialDecay", "args": {"initial_learning_rate": 0.01, "decay_steps": 20, "decay_rate": 0.5}}"#,
+        ] {
+            let mut h = keras_header(COSINE_CONFIG, Some(other));
+            let e = keras_schedule_from_learning_rate(&mut h).unwrap_err();
+            assert!(
+                e.contains("\"decay_steps\":20") && e.contains("must be the same"),
+                "{e}"
+            );
+            let other_name = if other.contains("Exponential") {
+                "ExponentialDecay("
+            } else {
+                "\"decay_steps\":30"
+            };
+            assert!(e.contains(other_name), "{e}");
+        }
+        // Other presets: untouched.
+        let mut h = keras_header(COSINE_CONFIG, None);
+        h.preset = "optax".into();
+        keras_schedule_from_learning_rate(&mut h).unwrap();
+        assert!(h.schedule.is_none());
+    }
+
+    /// A registered custom schedule, an unmodelled class or a callable is not a declaration:
+    /// it is named, for the step lines to give the learning rate.
+    #[test]
+    fn an_unmodelled_keras_schedule_is_named_not_declared() {
+        for (lr, named) in [
+            (
+                r#"{"module": "my_project", "class_name": "WarmupThenDecay", "config": {"peak": 0.1}, "registered_name": "my>WarmupThenDecay"}"#,
+                "`WarmupThenDecay` (module \"my_project\", registered_name \"my>WarmupThenDecay\")",
+            ),
+            (
+                r#"{"module": "keras.optimizers.schedules", "class_name": "LearningRateSchedule", "config": {}, "registered_name": null}"#,
+                "`LearningRateSchedule`",
+            ),
+            (
+                r#"{"module": "keras.optimizers.schedules", "class_name": "CosineDecay", "config": {}, "registered_name": "my>CosineDecay"}"#,
+                "`CosineDecay`",
+            ),
+            (
+                r#"{"module": "builtins", "class_name": "function", "config": "lr_fn", "registered_name": "function"}"#,
+                "`function`",
+            ),
+        ] {
+            let mut h = keras_header(lr, None);
+            keras_schedule_from_learning_rate(&mut h).unwrap();
+            assert!(h.schedule.is_none(), "{lr}");
+            let what = keras_learning_rate_unmodelled(&h).unwrap();
+            assert!(what.contains(named) && what.contains("does not model"), "{what}");
+        }
+        assert!(keras_learning_rate_unmodelled(&keras_header("0.01", None)).is_none());
     }
 }
