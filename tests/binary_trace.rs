@@ -66,6 +66,9 @@ fn binary_and_json_lines_give_the_same_check_output() {
         // Schedules and parameter groups: checked through the JSON Lines path.
         "features/torch-adam-cosine.jsonl",
         "features/optax-sgd-piecewise.jsonl",
+        // Keras get_config() verbatim: the schedule serialized in `learning_rate`.
+        "features/keras-recorder-adamw-restarts-f32.jsonl",
+        "features/keras-verbatim-sgd-piecewise.jsonl",
     ] {
         let src = golden(name);
         if !src.exists() {

@@ -923,7 +923,7 @@ pub fn convert(input: &Path, output: &Path) -> CommandOutput {
             Ok(t) => t,
             Err(e) => return bad(format!("error: {e}")),
         };
-        let mut header = trace.header().clone();
+        let mut header = super::schedules::keras_header_as_written(trace.header());
         header.params0 = match trace.params0_f64() {
             Ok(p) => p,
             Err(e) => return bad(format!("error: {e}")),
@@ -977,7 +977,7 @@ pub fn convert(input: &Path, output: &Path) -> CommandOutput {
             Ok(r) => r,
             Err(e) => return bad(format!("error: {e}")),
         };
-        let header = reader.header().clone();
+        let header = super::schedules::keras_header_as_written(reader.header());
         let mut w = match BinaryWriter::create(output, &header) {
             Ok(w) => w,
             Err(e) => return bad(format!("error: {e}")),

@@ -1028,6 +1028,18 @@ pub fn keras_schedule_from_learning_rate(header: &mut super::format::Header) -> 
     }
 }
 
+/// The header as written, for a converter: the `schedule` [`keras_schedule_from_learning_rate`]
+/// derived from `learning_rate` removed again (reading the result derives it again), so that
+/// a JSON Lines ↔ binary conversion gives back the producer's header value for value.
+pub fn keras_header_as_written(header: &super::format::Header) -> super::format::Header {
+    let mut h = header.clone();
+    let derived = SerializedKeras::of(header).and_then(|s| s.modelled());
+    if derived.is_some() && derived == h.schedule {
+        h.schedule = None;
+    }
+    h
+}
+
 /// When a Keras header's `learning_rate` is a serialized object that is not a modelled
 /// schedule ([`keras_schedule_from_learning_rate`]) and no `schedule` is declared: what it is,
 /// for the message that asks the step lines for the learning rate. `None` otherwise.
