@@ -21,7 +21,12 @@ Recording happens through `jax.debug.callback(..., ordered=True)`, so the wrappe
 works eagerly and under `jax.jit` alike; the host receives the gradients and the new
 parameters of each step in order. If the inner state carries `hyperparams` (a transformation
 built with `optax.inject_hyperparams`, the way to use a schedule you want recorded), its
-learning rate at every step is written as the step's `hyperparameters`.
+learning rate at every step, and the value of every other scheduled hyperparameter, are
+written as the step's `hyperparameters`, and the header's `transforms` gets the member
+`{"name": "inject_hyperparams", "args": {...}}` if it was not declared (with
+`"hyperparam_dtype"` when the hyperparameters' dtype is not the parameters'): inject_hyperparams
+casts every float hyperparameter to that dtype before the alias computes with it, which the
+oracle models.
 """
 import jax
 import jax.numpy as jnp
@@ -55,8 +60,33 @@ class Recorder(Closing):
         self.producer = producer or f"optax {_optax.__version__} (optverify.optax.record)"
         self.schedule = schedule
         self.transforms = transforms
+        self.scheduled = ()
         self.param_groups = param_groups
         self.writer = None
+
+    def injected(self, state, params):
+        """Read the `optax.inject_hyperparams` state of a freshly initialised (nested) state:
+        the hyperparameters a schedule drives (recorded per step) and the member of
+        `transforms` that declares the injection (added if the caller did not declare it;
+        `hyperparam_dtype` when the hyperparameters' float dtype is not the parameters')."""
+        node = _first(state, lambda s: s if hasattr(s, "hyperparams_states") and hasattr(s, "hyperparams") else None)
+        if node is None:
+            return
+        self.scheduled = tuple(sorted(node.hyperparams_states))
+        floats = [v for v in node.hyperparams.values()
+                  if hasattr(v, "dtype") and jnp.issubdtype(v.dtype, jnp.floating)]
+        p_dtypes = [l.dtype for l in jax.tree_util.tree_leaves(params)]
+        highest = jnp.result_type(*p_dtypes) if p_dtypes else None
+        args = {}
+        if floats and highest is not None and floats[0].dtype != highest:
+            args["hyperparam_dtype"] = str(floats[0].dtype)
+        members = [dict(m) for m in (self.transforms or [])]
+        mine = [m for m in members if m.get("name") == "inject_hyperparams"]
+        if not mine:
+            members.append({"name": "inject_hyperparams", "args": args})
+        elif "hyperparam_dtype" not in (mine[0].get("args") or {}):
+            mine[0]["args"] = {**(mine[0].get("args") or {}), **args}
+        self.transforms = members
 
     def open(self, params):
         if self.writer is not None:
@@ -80,10 +110,14 @@ class Recorder(Closing):
     def write(self, grads, new_params, hyperparams, norms=None):
         hp = None
         if hyperparams is not None and "learning_rate" in hyperparams:
-            # Only the learning rate: inject_hyperparams stores every hyperparameter as an f32
-            # array (b1 = 0.8999999761581421), which is not the value the header declares, and
-            # a schedule drives the learning rate.
+            # The learning rate, and the other hyperparameters a schedule drives: the constant
+            # ones are stored as arrays of the hyperparameter dtype (b1 = 0.8999999761581421 in
+            # float32), the value the header declares cast by inject_hyperparams, which the
+            # oracle applies itself.
             hp = {"learning_rate": jsonable(hyperparams["learning_rate"])}
+            for k in self.scheduled:
+                if k in hyperparams and k != "learning_rate":
+                    hp[k] = jsonable(hyperparams[k])
         self.writer.step(list(grads), list(new_params), hyperparameters=hp,
                          block_norms=None if norms is None else [list(n) for n in norms])
 
@@ -173,8 +207,10 @@ def record(tx, path, *, optimizer, hyperparameters, format=None, dtype=None, pro
                    param_groups)
 
     def init_fn(params):
+        state = tx.init(params)
+        rec.injected(state, params)
         rec.open(params)
-        return tx.init(params)
+        return state
 
     def update_fn(grads, state, params=None, **extra):
         if params is None:
@@ -184,7 +220,9 @@ def record(tx, path, *, optimizer, hyperparameters, format=None, dtype=None, pro
         hp = _hyperparams(new_state)
         g_leaves = jax.tree_util.tree_leaves(grads)
         p_leaves = jax.tree_util.tree_leaves(new_params)
-        norms = _block_norms(optimizer, hyperparameters, grads, new_state, params)
+        # With inject_hyperparams, the values the alias computed with (arrays of the
+        # hyperparameter dtype), so the norms round as the step did.
+        norms = _block_norms(optimizer, {**hyperparameters, **(hp or {})}, grads, new_state, params)
         jax.debug.callback(lambda g, p, h, n: rec.write(g, p, h, n), g_leaves, p_leaves, hp, norms,
                            ordered=True)
         return updates, new_state

@@ -262,18 +262,35 @@ impl Replayer {
         dtype: Dtype,
         params0: &[f64],
     ) -> Result<Self, BuildError> {
+        Self::declared_in_group(preset, setting, blocks, leaves, false, dtype, params0)
+    }
+
+    /// [`Self::declared_with_leaves`]; `injected`: the optax alias is wrapped by
+    /// `inject_hyperparams` ([`GroupPlan::injected`](super::groups::GroupPlan::injected)).
+    ///
+    /// # Errors
+    /// As [`Self::declared`].
+    pub fn declared_in_group(
+        preset: &str,
+        setting: &Setting,
+        blocks: &[super::format::BlockSpec],
+        leaves: usize,
+        injected: bool,
+        dtype: Dtype,
+        params0: &[f64],
+    ) -> Result<Self, BuildError> {
         let layout =
             crate::optim::Layout::try_from_shapes(blocks.iter().map(|b| (b.name.clone(), b.rows, b.cols)))?;
         let kernel64 = || {
             if preset == "optax" {
-                kernels::optax::build_for_leaves::<f64>(setting, leaves)
+                kernels::optax::build_for_group::<f64>(setting, leaves, injected)
             } else {
                 kernels::build_for_layout::<f64>(preset, setting, &layout)
             }
         };
         let kernel32 = || {
             if preset == "optax" {
-                kernels::optax::build_for_leaves::<f32>(setting, leaves)
+                kernels::optax::build_for_group::<f32>(setting, leaves, injected)
             } else {
                 kernels::build_for_layout::<f32>(preset, setting, &layout)
             }
@@ -345,11 +362,12 @@ impl Replayer {
         let mut parts = Vec::with_capacity(plan.groups.len());
         for (gi, g) in plan.groups.iter().enumerate() {
             let p0: Vec<f64> = g.indices.iter().map(|&i| header.params0[i]).collect();
-            let replayer = Self::declared_with_leaves(
+            let replayer = Self::declared_in_group(
                 &header.preset,
                 &g.setting,
                 &g.blocks,
                 g.leaves,
+                g.injected,
                 header.dtype,
                 &p0,
             )?;

@@ -57,14 +57,20 @@
 //! * header `transforms`: optax chain members before the optimizer, in chain order:
 //!   `{"name": "clip_by_global_norm", "args": {"max_norm": 1.0}}`,
 //!   `{"name": "add_decayed_weights", "args": {"weight_decay": 1e-4, "mask": ["w"]}}` (mask: the
-//!   decayed blocks, `null` = all), `{"name": "inject_hyperparams"}`,
-//!   `{"name": "multi_transform"}`. A torch trace declares none: **with `clip_grad_norm_` the
+//!   decayed blocks, `null` = all), `{"name": "inject_hyperparams", "args":
+//!   {"hyperparam_dtype": null}}` (`args` optional; `hyperparam_dtype` as passed to
+//!   `optax.inject_hyperparams`, `null` for its default, the parameters' dtype: `"float32"`,
+//!   `"float64"`; only the trace's own dtype is modelled; a hyperparameter given to it as a
+//!   schedule is written in `hyperparameters` as a string and its values on the step lines,
+//!   modelled for `learning_rate` and `b1`), `{"name": "multi_transform"}`. A torch trace
+//!   declares none: **with `clip_grad_norm_` the
 //!   trace records the gradient the optimizer saw, i.e. the clipped one** (it is clipped in
 //!   `p.grad` before `opt.step()`), so no declaration is needed.
 //! * step `hyperparameters`: the values the producer used at this step, for schedules nobody
 //!   can name (torch `LambdaLR`, an optax callable): `{"lr": 0.01}` for every group or
 //!   `[{"lr": 0.01}, {"lr": 0.02}]` one per group (torch `lr`, `betas`, `momentum`; optax and
-//!   Keras `learning_rate`). They take precedence over a declared schedule. Other names are accepted
+//!   Keras `learning_rate`; optax `b1` when `inject_hyperparams` schedules it). They take
+//!   precedence over a declared schedule. Other names are accepted
 //!   when they change nothing (the declared value, as an int or a float; a default the header
 //!   left out; an execution flag); a per-step change of any other is refused.
 //!

@@ -29,20 +29,33 @@
 //!   division computed as XLA compiles it, `g · (1/norm)`;
 //!   `add_decayed_weights` `{weight_decay, mask}`: `g + weight_decay * p` (two roundings) on
 //!   the blocks of `mask` (a list of block names; `null` = all);
-//!   `inject_hyperparams` `{}`: the alias was wrapped by `optax.inject_hyperparams` (the
-//!   schedule is then the header's `schedule`). In float64 it computes exactly what the plain
-//!   alias does; in float32 it casts every numeric hyperparameter to float32 first, which the
-//!   kernels do not model, so an f32 trace declaring it is refused as not modelled.
+//!   `inject_hyperparams` `{hyperparam_dtype}`: the alias was wrapped by
+//!   `optax.inject_hyperparams` (a learning-rate schedule is then the header's `schedule`, its
+//!   values on the step lines). optax 0.2.8 casts every float hyperparameter to
+//!   `hyperparam_dtype` (`null` or absent: the parameters' dtype) before the alias computes
+//!   with it, so the alias computes `1 − β`, `βᵗ` in its bias corrections and RAdam's
+//!   rectification in that dtype ([`super::kernels::optax::Hyper`]): in float64 the same
+//!   values as the plain alias, in float32 not (the plain f32 kernel is 1 to 204 ulps off
+//!   such runs, measured), and [`GroupPlan::injected`] builds the kernels that do. Modelled:
+//!   `hyperparam_dtype` equal to the trace's dtype (`"float32"`, `"float64"`) or `null`; a
+//!   scheduled `b1` (a string or `null` in the header, its value on every step line, taken
+//!   as the step's β₁). optax adafactor computes its decay in float32 whatever the dtype:
+//!   injected in float32 without `momentum` it is the plain alias (measured). Not modelled,
+//!   refused naming it: another `hyperparam_dtype` (mixed precision), any other scheduled
+//!   hyperparameter, optax adafactor injected in float64 (its decay then float64) or with
+//!   `momentum` (`1 − momentum` in the dtype).
 //!   `multi_transform` `{}`: see above.
 //! * **torch `maximize=True`**: torch steps with `-grad` (exact), so the replay negates the
 //!   gradient. torch's `clip_grad_norm_` needs no declaration: it runs before `opt.step()`,
 //!   and the trace records the gradient the optimizer saw, i.e. the clipped one.
 //! * **step `hyperparameters`** — the values the producer used at this step (`lr`, `betas`,
-//!   `momentum` for torch; `learning_rate` for optax), an object for all groups or an array
+//!   `momentum` for torch; `learning_rate`, and a scheduled `b1` under `inject_hyperparams`,
+//!   for optax), an object for all groups or an array
 //!   with one object per group: they take precedence over the declared schedule. Other names
 //!   are accepted when they change nothing: the group's declared value, or any value that
 //!   resolves to the same setting (the int `0` for a declared `0.0`, a default the header
-//!   left out, an execution flag such as `foreach`), and torch's scheduler bookkeeping
+//!   left out, an execution flag such as `foreach`, under `inject_hyperparams` in float32 the
+//!   declared value cast to float32), and torch's scheduler bookkeeping
 //!   `initial_lr`, `max_lr`, `min_lr`, `base_momentum`, `max_momentum` always; a value of any
 //!   other hyperparameter that changes the setting is refused as not modelled.
 
@@ -53,6 +66,26 @@ use serde_json::{Map, Value};
 
 /// torch's scheduler bookkeeping in a param group: no effect on the update.
 const TORCH_SCHEDULER_KEYS: [&str; 5] = ["initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum"];
+
+/// optax's numeric hyperparameters other than `learning_rate` (the aliases of the preset):
+/// under `inject_hyperparams`, a string in their place names a schedule.
+const OPTAX_NUMERIC: [&str; 15] = [
+    "b1",
+    "b2",
+    "eps",
+    "eps_root",
+    "weight_decay",
+    "momentum",
+    "decay",
+    "rho",
+    "initial_accumulator_value",
+    "initial_scale",
+    "threshold",
+    "trust_coefficient",
+    "decay_rate",
+    "clipping_threshold",
+    "weight_decay_rate",
+];
 
 /// One optax chain member before the optimizer.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +117,12 @@ pub struct GroupPlan {
     pub base_momentum: Option<f64>,
     /// optax: the number of pytree leaves the group's kernel sees.
     pub leaves: usize,
+    /// optax: the alias is wrapped by `inject_hyperparams`, whose float hyperparameters are
+    /// arrays of the trace's dtype ([`super::kernels::optax::Hyper`]).
+    pub injected: bool,
+    /// optax under `inject_hyperparams`: `b1` is a schedule (a string or `null` in the
+    /// header); every step line gives its value.
+    pub b1_from_steps: bool,
     /// The group's optimizer: the header's, or (optax `multi_transform`) the group's own.
     pub optimizer: String,
 }
@@ -98,7 +137,8 @@ pub struct Plan {
     /// Coordinate i → (group, index inside the group).
     pub owner: Vec<(usize, usize)>,
     /// optax `learning_rate` is not a number in the header (a callable written as `null` or
-    /// a string) and no schedule is declared: every step line must give it.
+    /// a string) and no schedule is declared, or `b1` is a schedule under
+    /// `inject_hyperparams`: every step line must give its `hyperparameters`.
     pub lr_from_steps: bool,
 }
 
@@ -106,7 +146,11 @@ impl Plan {
     /// True when the plan is a single group without schedule, transforms or maximize: the
     /// plain reference of [`super::compare::Replayer::declared`] computes it.
     pub fn is_plain(&self, header: &Header) -> bool {
-        self.groups.len() == 1 && self.transforms.is_empty() && !self.maximize && header.schedule.is_none()
+        self.groups.len() == 1
+            && self.transforms.is_empty()
+            && !self.maximize
+            && header.schedule.is_none()
+            && !self.groups[0].injected
     }
 }
 
@@ -238,7 +282,42 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
                 }
             }
             "inject_hyperparams" => {
-                known(&[])?;
+                known(&["hyperparam_dtype"])?;
+                // `hyperparam_dtype=None` (optax's default): the parameters' highest dtype.
+                let numpy_name = |d: Dtype| match d {
+                    Dtype::F32 => "float32",
+                    Dtype::F64 => "float64",
+                };
+                let (declared, spelled) = match t.args.get("hyperparam_dtype") {
+                    None | Some(Value::Null) => (header.dtype, numpy_name(header.dtype).to_string()),
+                    Some(Value::String(d)) => match d.as_str() {
+                        "float32" | "f32" => (Dtype::F32, d.clone()),
+                        "float64" | "f64" => (Dtype::F64, d.clone()),
+                        other => {
+                            return Err(decl(
+                                &field,
+                                format!("inject_hyperparams: hyperparam_dtype {other:?} is not modelled (float32 and float64 are, each on parameters of that dtype)"),
+                            ))
+                        }
+                    },
+                    Some(v) => {
+                        return Err(decl(
+                            &field,
+                            format!("inject_hyperparams: `hyperparam_dtype` must be null or a dtype name such as \"float32\", got {v}"),
+                        ))
+                    }
+                };
+                if declared != header.dtype {
+                    return Err(decl(
+                        &field,
+                        format!(
+                            "inject_hyperparams: hyperparam_dtype {spelled:?} on {} parameters is not modelled (the alias would compute with {} scalars on {} parameters, in mixed precision); the parameters' own dtype (or null) is",
+                            numpy_name(header.dtype),
+                            numpy_name(declared),
+                            numpy_name(header.dtype)
+                        ),
+                    ));
+                }
                 injected = true;
             }
             "multi_transform" => {
@@ -253,11 +332,34 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
             }
         }
     }
-    if injected && header.dtype == Dtype::F32 {
-        return Err(decl(
-            "transforms",
-            "inject_hyperparams in float32 is not modelled (it casts every hyperparameter to float32 before the alias computes 1 − β, β^t, …); float64 is",
-        ));
+    if injected && header.optimizer == "adafactor" {
+        // optax adafactor computes its decay `1 - t**(-decay_rate)` in float32 whatever the
+        // dtype (`t` is a float32 array): injected in float32 nothing changes (measured: bit-
+        // identical to the plain alias, with clipping, weight_decay_rate, eps, parameter
+        // scaling), but in float64 `decay_rate` becomes a float64 array and the decay float64
+        // (1.2e-9 apart after 30 steps), and with `momentum` its `ema` computes `1 - momentum`
+        // in float32.
+        let momentum = |m: &Map<String, Value>| m.get("momentum").is_some_and(|v| !v.is_null());
+        let with_momentum = momentum(&header.hyperparameters)
+            || header
+                .param_groups
+                .iter()
+                .flatten()
+                .any(|g| momentum(&g.hyperparameters));
+        if header.dtype == Dtype::F64 || with_momentum {
+            return Err(decl(
+                "transforms",
+                format!(
+                    "inject_hyperparams on optax adafactor {} is not modelled (its {} then computed in the hyperparameters' dtype); float32 without momentum is",
+                    if header.dtype == Dtype::F64 { "in float64" } else { "with momentum" },
+                    if header.dtype == Dtype::F64 {
+                        "decay 1 − t^(−decay_rate) is"
+                    } else {
+                        "momentum's 1 − momentum is"
+                    }
+                ),
+            ));
+        }
     }
     // Groups: each block in exactly one.
     // (blocks, hyperparameter overrides, the group's own optimizer if it is not the header's)
@@ -400,6 +502,37 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
                 resolve_map.insert("learning_rate".into(), Value::from(1.0));
             }
         }
+        let mut b1_from_steps = false;
+        if preset == "optax" && injected {
+            // inject_hyperparams evaluates any hyperparameter given as a schedule at every
+            // step; the step lines carry its value (optverify.optax.record writes them). A
+            // scheduled `b1` is modelled (the Adam family takes it per step); others are not.
+            // A string in place of a numeric hyperparameter is a schedule's name (`null` too
+            // for `b1`, which has no `None`); strings elsewhere are dtypes (`mu_dtype`).
+            let scheduled: Vec<String> = resolve_map
+                .iter()
+                .filter(|(k, v)| {
+                    OPTAX_NUMERIC.contains(&k.as_str())
+                        && (v.is_string() || (k.as_str() == "b1" && v.is_null()))
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in scheduled {
+                if k != "b1" {
+                    return Err(decl(
+                        &what,
+                        format!(
+                            "`{k}` = {} under inject_hyperparams is a schedule; a scheduled `{k}` is not modelled (a scheduled learning_rate and b1 are)",
+                            resolve_map[&k]
+                        ),
+                    ));
+                }
+                // A placeholder for the resolution; the first step line sets the value.
+                resolve_map.insert(k, Value::from(0.9));
+                b1_from_steps = true;
+                lr_from_steps = true;
+            }
+        }
         if preset == "optax" {
             // A schedule replaces learning_rate (a callable: absent, null or its repr); without
             // one, a callable must be resolved from the step lines.
@@ -444,6 +577,8 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
         }
         groups.push(GroupPlan {
             leaves: if multi { blocks.len() } else { nblocks },
+            injected,
+            b1_from_steps,
             base_lr: base_lr_override.unwrap_or_else(|| setting.lr()),
             base_momentum: setting.momentum_like(),
             blocks: block_specs,
@@ -542,10 +677,15 @@ pub fn step_scalars(header: &Header, plan: &Plan, rec: &StepRecord) -> Result<Op
             momentum: None,
         };
         let mut lr_seen = false;
+        let mut b1_seen = false;
         for (k, v) in m {
             if k == lr_key {
                 s.lr = num(k, v)?;
                 lr_seen = true;
+            } else if header.preset == "optax" && k == "b1" && g.b1_from_steps {
+                // A scheduled b1 under inject_hyperparams, already cast to the dtype.
+                s.momentum = Some(num(k, v)?);
+                b1_seen = true;
             } else if header.preset == "pytorch" && k == "betas" {
                 let pair = v
                     .as_array()
@@ -573,7 +713,18 @@ pub fn step_scalars(header: &Header, plan: &Plan, rec: &StepRecord) -> Result<Op
                 // int 0 where a group given 0.0 holds a float, which Python compares equal, so
                 // `watch` leaves it out of the header's group and writes 0.0 on every step;
                 // a default the header left out; an execution flag such as `foreach`).
+                // Under inject_hyperparams the state holds each constant cast to the dtype
+                // (b1 = 0.8999999761581421 in float32): the declared value, cast.
+                let cast_declared = g.injected
+                    && header.dtype == Dtype::F32
+                    && v.as_f64().is_some_and(|x| {
+                        g.hyperparameters
+                            .get(k)
+                            .and_then(Value::as_f64)
+                            .is_some_and(|d| f64::from(d as f32).to_bits() == x.to_bits())
+                    });
                 let no_op = (header.preset == "pytorch" && TORCH_SCHEDULER_KEYS.contains(&k.as_str()))
+                    || cast_declared
                     || g.hyperparameters.get(k) == Some(v)
                     || (v.is_null() && g.hyperparameters.get(k).is_none())
                     || resolves_alike(header, &g.optimizer, &g.resolvable, k, v);
@@ -589,6 +740,11 @@ pub fn step_scalars(header: &Header, plan: &Plan, rec: &StepRecord) -> Result<Op
         }
         if !lr_seen {
             return Err(format!("{at}: must give `{lr_key}`"));
+        }
+        if g.b1_from_steps && !b1_seen {
+            return Err(format!(
+                "{at}: must give `b1` (a schedule under inject_hyperparams)"
+            ));
         }
         out.push(s);
     }

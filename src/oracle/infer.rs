@@ -216,7 +216,7 @@ impl Probe {
         match h.dtype {
             Dtype::F64 => {
                 let k = if optax {
-                    kernels::optax::build_for_leaves::<f64>(setting, g.leaves)
+                    kernels::optax::build_for_group::<f64>(setting, g.leaves, g.injected)
                 } else {
                     kernels::build_for_layout::<f64>(&h.preset, setting, &layout)
                 };
@@ -226,7 +226,7 @@ impl Probe {
             }
             Dtype::F32 => {
                 let k = if optax {
-                    kernels::optax::build_for_leaves::<f32>(setting, g.leaves)
+                    kernels::optax::build_for_group::<f32>(setting, g.leaves, g.injected)
                 } else {
                     kernels::build_for_layout::<f32>(&h.preset, setting, &layout)
                 };
@@ -1304,8 +1304,8 @@ pub enum OneCycle {
 /// `div_factor`, `max_lr` is that lr × `div_factor` rounded to the fewest significant digits
 /// whose quotient stays inside step 1's interval; `total_steps` runs from the trace's length
 /// to 4× it, and the other arguments over a short list of the common values
-/// ([`ONE_CYCLE_DIV`], [`ONE_CYCLE_PCT`], both annealings, two or three phases,
-/// [`ONE_CYCLE_FINAL_DIV`]), momenta torch's defaults (0.85, 0.95). Each hypothesis is
+/// (`ONE_CYCLE_DIV`, `ONE_CYCLE_PCT`, both annealings, two or three phases,
+/// `ONE_CYCLE_FINAL_DIV`), momenta torch's defaults (0.85, 0.95). Each hypothesis is
 /// replayed exactly as `check` replays a declared schedule (the framework kernel, the
 /// scheduler's own arithmetic), stopping at its first step beyond the tolerance; the first
 /// hypothesis, in that order, that agrees at every step is the answer — so it is confirmed,

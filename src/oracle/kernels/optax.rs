@@ -60,6 +60,20 @@ pub fn build_for_layout<T: Real>(setting: &Setting, layout: &Layout) -> Option<B
 
 /// As [`build`], for parameters made of `leaves` pytree leaves.
 pub fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box<dyn Kernel<T>>> {
+    build_for_group(setting, leaves, false)
+}
+
+/// As [`build_for_leaves`]; with `injected`, the alias wrapped by `optax.inject_hyperparams`,
+/// which hands it every float hyperparameter as an array of the parameters' dtype `T`
+/// (`jnp.asarray(v, dtype)` at `init`; a schedule's value cast the same way at every
+/// `update`). The alias then computes its per-step scalars in `T` instead of from Python
+/// floats (see [`Hyper`]); in f64 the two are the same values, so an injected f64 kernel is
+/// bit-identical to the plain one.
+pub fn build_for_group<T: Real>(
+    setting: &Setting,
+    leaves: usize,
+    injected: bool,
+) -> Option<Box<dyn Kernel<T>>> {
     fn boxed<T: Real, K: Kernel<T> + 'static>(k: Option<K>) -> Option<Box<dyn Kernel<T>>> {
         k.map(|k| Box::new(k) as Box<dyn Kernel<T>>)
     }
@@ -68,11 +82,11 @@ pub fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box
             (c.dampening == 0.0 && c.weight_decay == WeightDecay::None)
                 .then(|| Sgd::new(c.lr, c.momentum, c.nesterov)),
         ),
-        Setting::Adam(c) => boxed(Adam::new(c, 0.0, leaves)),
+        Setting::Adam(c) => boxed(Adam::new(c, 0.0, leaves, injected)),
         Setting::AdamW(c) => match c.weight_decay {
-            WeightDecay::None => boxed(Adam::new(&c.adam, 0.0, leaves)),
+            WeightDecay::None => boxed(Adam::new(&c.adam, 0.0, leaves, injected)),
             WeightDecay::DecoupledTimesLr(lambda) if c.adam.weight_decay == WeightDecay::None => {
-                boxed(Adam::new(&c.adam, lambda, leaves))
+                boxed(Adam::new(&c.adam, lambda, leaves, injected))
             }
             _ => None,
         },
@@ -82,23 +96,31 @@ pub fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box
                 && c.weight_decay == WeightDecay::None)
                 .then(|| AdaGrad::new(c.lr, c.initial_accumulator_value, c.eps)),
         ),
-        Setting::RmsProp(c) => boxed(RmsProp::new(c, leaves)),
+        Setting::RmsProp(c) => boxed(RmsProp::new(c, leaves, injected)),
         Setting::AdaDelta(c) => {
             let weight_decay = match c.weight_decay {
                 WeightDecay::None => 0.0,
                 WeightDecay::CoupledL2(lambda) => lambda,
                 _ => return None,
             };
-            boxed(Some(AdaDelta::new(c.lr, c.rho, c.eps, weight_decay)))
+            boxed(Some(AdaDelta::new(c.lr, c.rho, c.eps, weight_decay, injected)))
         }
-        Setting::NAdam(c) => boxed(nadam(c, leaves)),
-        Setting::RAdam(c) => boxed(RAdam::new(c, leaves)),
+        Setting::NAdam(c) => boxed(nadam(c, leaves, injected)),
+        Setting::RAdam(c) => boxed(RAdam::new(c, leaves, injected)),
         // Layer-wise: one trust ratio per leaf of the layout the setting carries
         // (`presets::resolve_header`), norms in XLA's reduction order (layerwise.rs).
-        Setting::Lamb(c) => boxed(layerwise::Lamb::new(c)),
+        Setting::Lamb(c) => boxed(layerwise::Lamb::new(c, injected)),
         Setting::Lars(c) => boxed(layerwise::Lars::new(c)),
-        // Per leaf of the setting's layout (optax_adafactor.rs).
-        Setting::Adafactor(c) => super::optax_adafactor::build(c),
+        // sgd, adagrad and lars multiply by their hyperparameters (`g + μ·t`, `−lr·u`,
+        // `rsqrt(s + ε)`, `c·‖θ‖/(‖u‖ + ε)`) and never compute with them first: the
+        // injected values are the same roundings, so the same kernels serve.
+        // Per leaf of the setting's layout (optax_adafactor.rs). optax adafactor computes its
+        // decay in f32 whatever the dtype, so injected in f32 (without momentum, which
+        // groups.rs refuses, as f64) it is the plain alias.
+        Setting::Adafactor(c) if !injected || (T::DTYPE == Dtype::F32 && c.momentum.is_none()) => {
+            super::optax_adafactor::build(c)
+        }
+        Setting::Adafactor(_) => None,
     }
 }
 
@@ -144,6 +166,60 @@ fn rsqrt_f32(x: f32) -> f32 {
     1.0 / x.sqrt()
 }
 
+/// How the alias holds its hyperparameters, which decides the dtype of its per-step scalars.
+///
+/// * **Plain** (`optax.adam(b1=0.9, …)`): Python floats, with jax's x64 enabled (as the golden
+///   traces were written). `1 - b1` is computed by Python in f64 and rounded once to the
+///   dtype where it meets the array; `b1**count` in the jitted bias correction promotes the
+///   int32 count to f64 (`power` = libm `pow`); RAdam's `ro_inf`, `b2**t`, `ro`, `r` are f64
+///   scalar operations (the bias correction, [`RAdam`]). With x64 *disabled* (jax's default)
+///   a Python float meeting an array is a weak float32, so `b1**count` and `b2**t` are float32
+///   too: not modelled — such an f32 run replays within tolerance, not bit for bit (measured
+///   on 30 steps: adam 28, radam 528, bias-corrected rmsprop 2 ulps of scale).
+/// * **Injected** (`optax.inject_hyperparams(optax.adam)(…)`, optax 0.2.8
+///   `schedules/_inject.py`): every float hyperparameter is `jnp.asarray(v, dtype)` with
+///   `dtype = hyperparam_dtype or optax.tree.dtype(params, 'highest')` — a *strong* array of
+///   the parameters' dtype (a schedule's value is cast the same way at every step; bools,
+///   `None` and `static_args` pass through). The alias then computes in that dtype:
+///   `1 - b1` is one f32 subtraction of `f32(b1)` (exact for b1 ∈ [0.5, 1]: f32(1 − 0.9) =
+///   0.100000001 but 1 − f32(0.9) = 0.100000024); the bias correction's `decay**count` is
+///   XLA's f32 `power(b, f32(count))`, a call to libm `powf` (read from the object code XLA
+///   emits; measured equal to glibc `powf` on 13,333 (b, t) pairs except results below
+///   `FLT_MIN`, which XLA flushes to 0 — `1 − x` is then 1 either way); RAdam's `b2**t`
+///   (eager, concrete int32 exponent: `integer_pow`, binary powering), `ro_inf`, `ro`, `r` and
+///   the comparison with the threshold are f32 operations. This holds with jax's x64 enabled
+///   or disabled (the arrays are f32 either way; measured).
+///
+/// In f64 both give the same values (`1 − b` and `b**t` in f64 either way) — except optax
+/// adafactor, whose plain alias computes its decay in f32 whatever the dtype; injected in
+/// f64 it becomes f64 (not modelled, refused by `groups::plan`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hyper {
+    /// Python floats: per-step scalars in f64, rounded once to the dtype.
+    Plain,
+    /// `inject_hyperparams`: arrays of the parameters' dtype, scalars computed in it.
+    Injected,
+}
+
+impl Hyper {
+    fn of(injected: bool) -> Self {
+        if injected {
+            Hyper::Injected
+        } else {
+            Hyper::Plain
+        }
+    }
+
+    /// `1 - decay` as the alias computes it (Python `1 - 0.9` rounded once, or `1 - f32(0.9)`
+    /// in the dtype).
+    fn one_minus<T: Real>(self, decay: f64) -> T {
+        match self {
+            Hyper::Plain => T::from_f64(1.0 - decay),
+            Hyper::Injected => T::one() - T::from_f64(decay),
+        }
+    }
+}
+
 /// `optax.tree.bias_correction(moment, decay, count)`, `jax.jit(inline=True)`, called eagerly
 /// on the whole pytree: `1 - decay**count` in f64 (the Python-float `decay` and the int32
 /// `count` promote to f64; `power` is libm's `pow`), then, as XLA compiles it:
@@ -151,7 +227,9 @@ fn rsqrt_f32(x: f32) -> f32 {
 ///   division by a broadcast scalar into a multiply by its reciprocal (for f32 the reciprocal
 ///   of the f32-converted `bc`, in f32);
 /// * several f64 leaves: `moment / bc` — `1 - decay**count` is duplicated into each leaf's
-///   fusion and the division kept (seen in the optimized HLO of the 2- and 3-leaf calls).
+///   fusion and the division kept (seen in the optimized HLO of the 2- and 3-leaf calls);
+///   likewise several f32 leaves under `inject_hyperparams` ([`Hyper`]), where `bc` is
+///   computed in f32 and needs no conversion.
 #[derive(Debug, Clone, Copy)]
 enum BiasCorrectionOp<T> {
     MultiplyByReciprocal(T),
@@ -159,9 +237,19 @@ enum BiasCorrectionOp<T> {
 }
 
 impl<T: Real> BiasCorrectionOp<T> {
-    fn new(decay: f64, count: u32, leaves: usize) -> Self {
-        let bc = T::from_f64(1.0 - decay.powf(f64::from(count)));
-        if leaves > 1 && T::DTYPE == Dtype::F64 {
+    /// With [`Hyper::Injected`], `1 - decay**count` in the dtype: `powf(T(decay), T(count))`
+    /// (the count converted exactly below 2²⁴), then the subtraction in `T`; as for f64, the
+    /// division is kept for several leaves (measured in f32: with 2 and 3 leaves the
+    /// reciprocal disagreed on 17 of 240 random steps and the division on none; with one
+    /// leaf the other way round, 0 and 18).
+    fn new(decay: f64, count: u32, leaves: usize, hyper: Hyper) -> Self {
+        let bc = match hyper {
+            Hyper::Plain => T::from_f64(1.0 - decay.powf(f64::from(count))),
+            Hyper::Injected => T::one() - T::from_f64(decay).powf(T::from_f64(f64::from(count))),
+        };
+        // Divided when `bc` is already in the moment's dtype (f64, or injected): XLA then
+        // duplicates `1 - decay**count` into each leaf's fusion and keeps the division.
+        if leaves > 1 && (T::DTYPE == Dtype::F64 || hyper == Hyper::Injected) {
             BiasCorrectionOp::Divide(bc)
         } else {
             BiasCorrectionOp::MultiplyByReciprocal(T::one() / bc)
@@ -183,11 +271,11 @@ impl<T: Real> BiasCorrectionOp<T> {
 /// the optimized HLO for n = 6 is `x² · (x²)²`), so the result is not libm's `pow`
 /// (they differ at t = 6, 8, 9 for 0.999). Inside a jitted function (the bias correction)
 /// the exponent is traced and XLA's `power` (libm) is used instead.
-fn integer_pow(x: f64, n: u32) -> f64 {
+fn integer_pow<T: Real>(x: T, n: u32) -> T {
     if n == 0 {
-        return 1.0;
+        return T::one();
     }
-    let (mut base, mut n, mut acc) = (x, n, None::<f64>);
+    let (mut base, mut n, mut acc) = (x, n, None::<T>);
     while n > 0 {
         if n & 1 == 1 {
             acc = Some(match acc {
@@ -197,10 +285,10 @@ fn integer_pow(x: f64, n: u32) -> f64 {
         }
         n >>= 1;
         if n > 0 {
-            base *= base;
+            base = base * base;
         }
     }
-    acc.unwrap_or(1.0)
+    acc.unwrap_or(T::one())
 }
 
 /// `optax.tree.update_moment(g, t, decay, 1)` / `update_moment_per_elem_norm(…, 2)` for one
@@ -311,6 +399,8 @@ pub struct Adam<T: Real> {
     nesterov: bool,
     minus_lr: T,
     leaves: usize,
+    /// Python floats or `inject_hyperparams` arrays ([`Hyper`]).
+    hyper: Hyper,
     count: u32,
     mu: Vec<T>,
     nu: Vec<T>,
@@ -320,7 +410,8 @@ pub struct Adam<T: Real> {
 impl<T: Real> Adam<T> {
     /// `None` unless `c` is one of optax's Adam forms (Algorithm 1 with bias correction, no
     /// coupled decay, no schedule, m₀ = 0, AMSGrad only over the bias-corrected v̂).
-    fn new(c: &AdamConfig, decoupled_weight_decay: f64, leaves: usize) -> Option<Self> {
+    fn new(c: &AdamConfig, decoupled_weight_decay: f64, leaves: usize, injected: bool) -> Option<Self> {
+        let hyper = Hyper::of(injected);
         let (amsgrad, correct_mu, correct_nu) = match (c.amsgrad, c.bias_correction) {
             (None, BiasCorrection::On) => (false, true, true),
             (Some(AmsGradMax::BiasCorrectedV), BiasCorrection::On) => (true, true, true),
@@ -338,8 +429,8 @@ impl<T: Real> Adam<T> {
             b2: c.beta2,
             b1_t: T::from_f64(c.beta1),
             b2_t: T::from_f64(c.beta2),
-            one_minus_b1: T::from_f64(1.0 - c.beta1),
-            one_minus_b2: T::from_f64(1.0 - c.beta2),
+            one_minus_b1: hyper.one_minus(c.beta1),
+            one_minus_b2: hyper.one_minus(c.beta2),
             eps: T::from_f64(c.eps),
             eps_root: T::from_f64(c.eps_root),
             weight_decay: (decoupled_weight_decay != 0.0).then(|| T::from_f64(decoupled_weight_decay)),
@@ -349,6 +440,7 @@ impl<T: Real> Adam<T> {
             nesterov: false,
             minus_lr: T::from_f64(-c.lr),
             leaves,
+            hyper,
             count: 0,
             mu: Vec::new(),
             nu: Vec::new(),
@@ -379,10 +471,40 @@ impl<T: Real> Adam<T> {
     fn corrections(&self) -> (BiasCorrectionOp<T>, BiasCorrectionOp<T>, BiasCorrectionOp<T>) {
         let next = (self.count + 1).min(i32::MAX as u32);
         (
-            BiasCorrectionOp::new(self.b1, self.count, self.leaves),
-            BiasCorrectionOp::new(self.b1, next, self.leaves),
-            BiasCorrectionOp::new(self.b2, self.count, self.leaves),
+            BiasCorrectionOp::new(self.b1, self.count, self.leaves, self.hyper),
+            BiasCorrectionOp::new(self.b1, next, self.leaves, self.hyper),
+            BiasCorrectionOp::new(self.b2, self.count, self.leaves, self.hyper),
         )
+    }
+
+    /// A scheduled `b1` under `inject_hyperparams` (the step line's value, already in the
+    /// dtype): `b1`, `1 - b1` and `b1**t` of this step use it. `false` for a plain alias,
+    /// whose `b1` is a constant Python float.
+    fn set_b1(&mut self, b1: f64) -> bool {
+        if self.hyper != Hyper::Injected {
+            return false;
+        }
+        self.b1 = b1;
+        self.b1_t = T::from_f64(b1);
+        self.one_minus_b1 = self.hyper.one_minus(b1);
+        true
+    }
+
+    /// [`Kernel::set_scalars`] of the Adam family: the learning rate (`scale_by_schedule`:
+    /// `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once; under
+    /// `inject_hyperparams`, `-1 * lr` of the cast value, the same) and, injected, `b1`
+    /// (carried as [`Scalars::momentum`](crate::oracle::schedules::Scalars::momentum)).
+    fn take_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
+        self.minus_lr = T::from_f64(-s.lr);
+        match s.momentum {
+            None => true,
+            Some(b1) => self.set_b1(b1),
+        }
+    }
+
+    /// The note [`Kernel::describe`] appends: the per-step scalars' dtype when it is not f64.
+    fn describe_hyper(&self) -> &'static str {
+        hyper_note::<T>(self.hyper)
     }
 
     /// `mu_hat`: `bias_correction(mu, b1, t)`, or with `nesterov=True`
@@ -402,14 +524,15 @@ impl<T: Real> Kernel<T> for Adam<T> {
     fn describe(&self) -> String {
         format!(
             "optax {} (moments (1−β)·g + β·m in three roundings; jitted bias correction; \
-             m̂/(√(v̂+ε_root)+ε); −lr·u; p + u)",
+             m̂/(√(v̂+ε_root)+ε); −lr·u; p + u){}",
             match (self.amsgrad, self.nesterov, self.weight_decay.is_some()) {
                 (true, _, _) => "amsgrad",
                 (false, true, true) => "nadamw",
                 (false, true, false) => "nadam",
                 (false, false, true) => "adamw",
                 (false, false, false) => "adam",
-            }
+            },
+            self.describe_hyper()
         )
     }
 
@@ -440,10 +563,10 @@ impl<T: Real> Kernel<T> for Adam<T> {
         Ok(())
     }
 
-    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once.
+    /// `scale_by_schedule`: `jnp.array(-value, dtype=g.dtype) * g`, the value rounded once;
+    /// a scheduled `b1` under `inject_hyperparams`.
     fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
-        self.minus_lr = T::from_f64(-s.lr);
-        s.momentum.is_none()
+        self.take_scalars(s)
     }
 }
 
@@ -453,7 +576,7 @@ impl<T: Real> Kernel<T> for Adam<T> {
 /// kernel with `mu_hat = b1 * bias_correction(mu, b1, t + 1) + (1 - b1) *
 /// bias_correction(g, b1, t)` (two jitted corrections, two multiplies, one add). `None` for
 /// PyTorch's momentum-decay schedule or a coupled decay.
-fn nadam<T: Real>(c: &NAdamConfig, leaves: usize) -> Option<Adam<T>> {
+fn nadam<T: Real>(c: &NAdamConfig, leaves: usize, injected: bool) -> Option<Adam<T>> {
     if c.momentum_schedule != MomentumSchedule::Constant {
         return None;
     }
@@ -470,7 +593,7 @@ fn nadam<T: Real>(c: &NAdamConfig, leaves: usize) -> Option<Adam<T>> {
         eps_root: c.eps_root,
         ..AdamConfig::optax()
     };
-    let mut k = Adam::new(&adam, decoupled, leaves)?;
+    let mut k = Adam::new(&adam, decoupled, leaves, injected)?;
     k.nesterov = true;
     Some(k)
 }
@@ -498,7 +621,7 @@ pub struct RAdam<T: Real> {
 impl<T: Real> RAdam<T> {
     /// `None` unless `c` is optax's RAdam (ε after the bias correction, `ro ≥ threshold`, no
     /// weight decay).
-    fn new(c: &RAdamConfig, leaves: usize) -> Option<Self> {
+    fn new(c: &RAdamConfig, leaves: usize, injected: bool) -> Option<Self> {
         let threshold = match c.threshold {
             Threshold::AtLeast(x) => x,
             Threshold::Above(_) => return None,
@@ -514,7 +637,7 @@ impl<T: Real> RAdam<T> {
             eps_root: c.eps_root,
             ..AdamConfig::optax()
         };
-        let mut moments = Adam::new(&adam, 0.0, leaves)?;
+        let mut moments = Adam::new(&adam, 0.0, leaves, injected)?;
         moments.nesterov = c.nesterov;
         Some(RAdam { moments, threshold })
     }
@@ -523,23 +646,28 @@ impl<T: Real> RAdam<T> {
 impl<T: Real> Kernel<T> for RAdam<T> {
     fn describe(&self) -> String {
         format!(
-            "optax radam{} (ro and r in f64 eager scalar ops; r·m̂/(√(v̂+ε_root)+ε) where ro ≥ {}, else m̂)",
+            "optax radam{} (ro and r in {} eager scalar ops; r·m̂/(√(v̂+ε_root)+ε) where ro ≥ {}, else m̂){}",
             if self.moments.nesterov { " (nesterov)" } else { "" },
-            self.threshold
+            match self.moments.hyper {
+                Hyper::Plain => "f64",
+                Hyper::Injected => T::DTYPE.name(),
+            },
+            self.threshold,
+            self.moments.describe_hyper()
         )
     }
 
     fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
         let a = &mut self.moments;
         a.advance(theta, g)?;
-        let b2 = a.b2;
-        let t = a.count;
-        let b2t = integer_pow(b2, t);
-        let ro_inf = 2.0 / (1.0 - b2) - 1.0;
-        let ro = ro_inf - f64::from(2 * t) * b2t / (1.0 - b2t);
-        let r = ((ro - 4.0) * (ro - 2.0) * ro_inf / (((ro_inf - 4.0) * (ro_inf - 2.0)) * ro)).sqrt();
-        let r_t = T::from_f64(r);
-        let rectified = ro >= self.threshold;
+        // `r.astype(m.dtype)`: rounded once from f64, or already in the dtype.
+        let (r_t, rectified) = match a.hyper {
+            Hyper::Plain => {
+                let (r, rectified) = rectification::<f64>(a.b2, a.count, self.threshold);
+                (T::from_f64(r), rectified)
+            }
+            Hyper::Injected => rectification::<T>(a.b2, a.count, self.threshold),
+        };
         let (bc1, bc1_next, bc2) = a.corrections();
         for i in 0..theta.len() {
             let mu_hat = a.mu_hat(i, g[i], bc1, bc1_next);
@@ -555,8 +683,32 @@ impl<T: Real> Kernel<T> for RAdam<T> {
     }
 
     fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
-        self.moments.minus_lr = T::from_f64(-s.lr);
-        s.momentum.is_none()
+        self.moments.take_scalars(s)
+    }
+}
+
+/// RAdam's `(r, ro ≥ threshold)` of step `t`, computed in `S` (f64 for Python-float
+/// hyperparameters, the dtype under `inject_hyperparams`), in optax's order:
+/// `b2t = b2**t` (binary powering), `ro_inf = 2/(1 − b2) − 1`,
+/// `ro = ro_inf − (2t)·b2t/(1 − b2t)`, `r = √((ro − 4)(ro − 2)·ro_inf / ((ro_inf − 4)(ro_inf − 2)·ro))`.
+fn rectification<S: Real>(b2: f64, t: u32, threshold: f64) -> (S, bool) {
+    let one = S::one();
+    let (two, four) = (S::from_f64(2.0), S::from_f64(4.0));
+    let b2 = S::from_f64(b2);
+    let b2t = integer_pow(b2, t);
+    let ro_inf = two / (one - b2) - one;
+    let ro = ro_inf - S::from_f64(f64::from(2 * t)) * b2t / (one - b2t);
+    let r = ((ro - four) * (ro - two) * ro_inf / (((ro_inf - four) * (ro_inf - two)) * ro)).sqrt();
+    (r, ro >= S::from_f64(threshold))
+}
+
+/// The note a kernel's description ends with when `inject_hyperparams` makes it compute its
+/// scalars in f32 (empty otherwise: in f64 injected and plain are the same).
+fn hyper_note<T: Real>(hyper: Hyper) -> &'static str {
+    if hyper == Hyper::Injected && T::DTYPE == Dtype::F32 {
+        " [inject_hyperparams: 1 − β, βᵗ and the other scalars in f32]"
+    } else {
+        ""
     }
 }
 
@@ -654,6 +806,7 @@ pub struct RmsProp<T: Real> {
     initial_scale: T,
     minus_lr: T,
     leaves: usize,
+    hyper: Hyper,
     count: u32,
     mu: Vec<T>,
     nu: Vec<T>,
@@ -663,7 +816,8 @@ pub struct RmsProp<T: Real> {
 impl<T: Real> RmsProp<T> {
     /// `None` for forms optax's rmsprop does not have (coupled or decoupled decay, lr outside
     /// the momentum buffer).
-    fn new(c: &RmsPropConfig, leaves: usize) -> Option<Self> {
+    fn new(c: &RmsPropConfig, leaves: usize, injected: bool) -> Option<Self> {
+        let hyper = Hyper::of(injected);
         if c.weight_decay != WeightDecay::None
             || (c.momentum != 0.0 && c.momentum_placement != MomentumPlacement::LrInsideBuffer)
         {
@@ -672,7 +826,7 @@ impl<T: Real> RmsProp<T> {
         Some(RmsProp {
             decay: c.decay,
             decay_t: T::from_f64(c.decay),
-            one_minus_decay: T::from_f64(1.0 - c.decay),
+            one_minus_decay: hyper.one_minus(c.decay),
             eps: T::from_f64(c.eps),
             eps_in_sqrt: c.eps_placement == EpsPlacement::InsideSqrt,
             centered: c.centering == Centering::Centered,
@@ -682,6 +836,7 @@ impl<T: Real> RmsProp<T> {
             initial_scale: T::from_f64(c.initial_scale),
             minus_lr: T::from_f64(-c.lr),
             leaves,
+            hyper,
             count: 0,
             mu: Vec::new(),
             nu: Vec::new(),
@@ -693,7 +848,7 @@ impl<T: Real> RmsProp<T> {
 impl<T: Real> Kernel<T> for RmsProp<T> {
     fn describe(&self) -> String {
         format!(
-            "optax rmsprop ({}{}{}{})",
+            "optax rmsprop ({}{}{}{}){}",
             if self.centered { "centred, " } else { "" },
             if self.eps_in_sqrt {
                 "rsqrt(v + ε)·g"
@@ -709,7 +864,8 @@ impl<T: Real> Kernel<T> for RmsProp<T> {
                 (true, true) => ", Nesterov trace after −lr",
                 (true, false) => ", trace after −lr",
                 _ => "",
-            }
+            },
+            hyper_note::<T>(self.hyper)
         )
     }
 
@@ -722,7 +878,12 @@ impl<T: Real> Kernel<T> for RmsProp<T> {
         }
         let bc = if self.bias_correction {
             self.count = (self.count + 1).min(i32::MAX as u32);
-            Some(BiasCorrectionOp::<T>::new(self.decay, self.count, self.leaves))
+            Some(BiasCorrectionOp::<T>::new(
+                self.decay,
+                self.count,
+                self.leaves,
+                self.hyper,
+            ))
         } else {
             None
         };
@@ -780,6 +941,7 @@ impl<T: Real> Kernel<T> for RmsProp<T> {
 /// | `e_x = (1 - rho) * (u**2) + rho * e_x` (with the update before the lr) | four |
 /// | `-lr * u`, `p + u` | one each |
 pub struct AdaDelta<T: Real> {
+    hyper: Hyper,
     rho: T,
     one_minus_rho: T,
     eps: T,
@@ -790,10 +952,12 @@ pub struct AdaDelta<T: Real> {
 }
 
 impl<T: Real> AdaDelta<T> {
-    fn new(lr: f64, rho: f64, eps: f64, weight_decay: f64) -> Self {
+    fn new(lr: f64, rho: f64, eps: f64, weight_decay: f64, injected: bool) -> Self {
+        let hyper = Hyper::of(injected);
         AdaDelta {
+            hyper,
             rho: T::from_f64(rho),
-            one_minus_rho: T::from_f64(1.0 - rho),
+            one_minus_rho: hyper.one_minus(rho),
             eps: T::from_f64(eps),
             weight_decay: (weight_decay != 0.0).then(|| T::from_f64(weight_decay)),
             minus_lr: T::from_f64(-lr),
@@ -805,7 +969,10 @@ impl<T: Real> AdaDelta<T> {
 
 impl<T: Real> Kernel<T> for AdaDelta<T> {
     fn describe(&self) -> String {
-        "optax adadelta ((√(e_x+ε)/√(e_g+ε))·g; moments in three roundings; −lr·u; p + u)".into()
+        format!(
+            "optax adadelta ((√(e_x+ε)/√(e_g+ε))·g; moments in three roundings; −lr·u; p + u){}",
+            hyper_note::<T>(self.hyper)
+        )
     }
 
     fn step(&mut self, theta: &mut [T], g: &[T]) -> Result<(), StepError> {
@@ -982,6 +1149,90 @@ mod tests {
             f64_traces >= 80,
             "expected the 80 f64 optax traces, found {f64_traces}"
         );
+    }
+
+    /// Under `inject_hyperparams` the float64 alias computes the same values as the plain one
+    /// (`1 − β`, `βᵗ`, RAdam's rectification in f64 either way): the injected f64 kernel is
+    /// bit-identical to the plain one, for one and several leaves, on random gradients. In f32
+    /// the kernels of the optimizers that compute with their hyperparameters differ from the
+    /// plain ones (`1 − f32(β)` is not `f32(1 − β)`, `powf` is not `pow`), and those that only
+    /// multiply by them (sgd, adagrad) do not.
+    #[test]
+    fn injected_kernels_equal_plain_ones_in_f64_and_not_in_f32() {
+        use super::build_for_group;
+        use serde_json::json;
+        let cases = [
+            (
+                "sgd",
+                json!({"learning_rate": 0.05, "momentum": 0.9, "nesterov": true}),
+                false,
+            ),
+            ("adagrad", json!({"learning_rate": 0.1}), false),
+            ("adam", json!({"learning_rate": 0.01}), true),
+            (
+                "adamw",
+                json!({"learning_rate": 0.01, "b1": 0.85, "b2": 0.99, "weight_decay": 0.05}),
+                true,
+            ),
+            ("amsgrad", json!({"learning_rate": 0.01}), true),
+            ("nadam", json!({"learning_rate": 0.01}), true),
+            (
+                "nadamw",
+                json!({"learning_rate": 0.01, "weight_decay": 0.05}),
+                true,
+            ),
+            ("radam", json!({"learning_rate": 0.01}), true),
+            (
+                "rmsprop",
+                json!({"learning_rate": 0.01, "momentum": 0.9, "bias_correction": true, "centered": true}),
+                true,
+            ),
+            (
+                "adadelta",
+                json!({"learning_rate": 1.0, "rho": 0.95, "weight_decay": 0.01}),
+                true,
+            ),
+        ];
+        for (name, hp, f32_differs) in cases {
+            let s = optax_setting(name, hp);
+            let mut f32_same = true;
+            for leaves in [1, 3] {
+                let mut rng = ChaCha8Rng::seed_from_u64(leaves as u64);
+                let dim = 9;
+                let theta0: Vec<f64> = (0..dim)
+                    .map(|_| {
+                        let z: f64 = StandardNormal.sample(&mut rng);
+                        f64::from(z as f32)
+                    })
+                    .collect();
+                let mut plain = build_for_group::<f64>(&s, leaves, false).unwrap();
+                let mut injected = build_for_group::<f64>(&s, leaves, true).unwrap();
+                let mut plain32 = build_for_group::<f32>(&s, leaves, false).unwrap();
+                let mut injected32 = build_for_group::<f32>(&s, leaves, true).unwrap();
+                let (mut a, mut b) = (theta0.clone(), theta0.clone());
+                let mut a32: Vec<f32> = theta0.iter().map(|&x| x as f32).collect();
+                let mut b32 = a32.clone();
+                for t in 1..=40 {
+                    let g: Vec<f64> = (0..dim)
+                        .map(|_| {
+                            let z: f64 = StandardNormal.sample(&mut rng);
+                            f64::from((z * 10f64.powf(rng.random_range(-2.0..2.0))) as f32)
+                        })
+                        .collect();
+                    let g32: Vec<f32> = g.iter().map(|&x| x as f32).collect();
+                    plain.step(&mut a, &g).unwrap();
+                    injected.step(&mut b, &g).unwrap();
+                    plain32.step(&mut a32, &g32).unwrap();
+                    injected32.step(&mut b32, &g32).unwrap();
+                    assert!(
+                        a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{name}, {leaves} leaves, step {t}: injected f64 differs from plain"
+                    );
+                    f32_same &= a32.iter().zip(&b32).all(|(x, y)| x.to_bits() == y.to_bits());
+                }
+            }
+            assert_eq!(!f32_same, f32_differs, "{name}: f32 injected vs plain");
+        }
     }
 
     /// The optax setting named `optimizer` with `hyperparameters` (optax's own names), resolved

@@ -15,7 +15,7 @@
 //!
 //! Python-float hyperparameters enter an f32 computation rounded to f32 ([`Real::from_f64`]).
 
-use super::{check_input, Adam, Kernel, Real, StepError};
+use super::{check_input, Adam, Hyper, Kernel, Real, StepError};
 use crate::optim::conventions::BiasCorrection;
 use crate::optim::lamb::{LambConfig, Phi};
 use crate::optim::lars::{LarsConfig, LarsTrustRatio};
@@ -101,20 +101,22 @@ pub struct Lamb<T: Real> {
 impl<T: Real> Lamb<T> {
     /// `None` unless `c` is optax's form (φ = identity, bias correction, no schedule) with a
     /// layout.
-    pub fn new(c: &LambConfig) -> Option<Self> {
+    /// `injected`: the alias wrapped by `optax.inject_hyperparams` ([`Hyper`]).
+    pub fn new(c: &LambConfig, injected: bool) -> Option<Self> {
         if c.phi != Phi::Identity || c.bias_correction != BiasCorrection::On || c.schedule.is_some() {
             return None;
         }
         let leaves = leaves(c.layout.as_ref())?;
         let n_leaves = leaves.len();
+        let hyper = Hyper::of(injected);
         Some(Lamb {
             adam: Adam {
                 b1: c.beta1,
                 b2: c.beta2,
                 b1_t: T::from_f64(c.beta1),
                 b2_t: T::from_f64(c.beta2),
-                one_minus_b1: T::from_f64(1.0 - c.beta1),
-                one_minus_b2: T::from_f64(1.0 - c.beta2),
+                one_minus_b1: hyper.one_minus(c.beta1),
+                one_minus_b2: hyper.one_minus(c.beta2),
                 eps: T::from_f64(c.eps),
                 eps_root: T::from_f64(c.eps_root),
                 weight_decay: None,
@@ -124,6 +126,7 @@ impl<T: Real> Lamb<T> {
                 nesterov: false,
                 minus_lr: T::from_f64(-c.lr),
                 leaves: n_leaves,
+                hyper,
                 count: 0,
                 mu: Vec::new(),
                 nu: Vec::new(),
@@ -157,8 +160,9 @@ impl<T: Real> Lamb<T> {
 impl<T: Real> Kernel<T> for Lamb<T> {
     fn describe(&self) -> String {
         format!(
-            "optax lamb (scale_by_adam as optax adam; g + λp; per-leaf ‖θ‖/‖u‖, {}; −lr·u; p + u)",
-            describe_reduction(&self.leaves)
+            "optax lamb (scale_by_adam as optax adam; g + λp; per-leaf ‖θ‖/‖u‖, {}; −lr·u; p + u){}",
+            describe_reduction(&self.leaves),
+            self.adam.describe_hyper()
         )
     }
 
@@ -183,8 +187,7 @@ impl<T: Real> Kernel<T> for Lamb<T> {
     }
 
     fn set_scalars(&mut self, s: &crate::oracle::schedules::Scalars) -> bool {
-        self.adam.minus_lr = T::from_f64(-s.lr);
-        s.momentum.is_none()
+        self.adam.take_scalars(s)
     }
 
     /// The Adam moments are element-wise; only the ratio needs the block, and it is computed
