@@ -289,6 +289,15 @@ fn relabelled_golden_traces_name_the_real_convention() {
         EXIT_AGREE_INFERRED,
         "clip_by_global_norm(max_norm=3",
     );
+    // The clip dropped from a chain that keeps another member (inject_hyperparams, the same
+    // arithmetic as the plain alias in f64): the entry to declare keeps that member after the
+    // clip, instead of replacing the header's transforms.
+    assert_relabel(
+        "features/optax-adam-clip.jsonl",
+        |h| h["transforms"] = serde_json::json!([{"name": "inject_hyperparams", "args": {}}]),
+        EXIT_AGREE_INFERRED,
+        r#"declare: "transforms": [{"args":{"max_norm":3.0},"name":"clip_by_global_norm"},{"args":{},"name":"inject_hyperparams"}]"#,
+    );
 }
 
 /// Every committed feature trace (schedules of three frameworks, groups, chains, the newly

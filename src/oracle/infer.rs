@@ -2429,7 +2429,13 @@ pub fn diagnose(tr: &Trace, setting: &Setting, tol: f64) -> Report {
         ));
         text.push_str(&format!(
             "  declare: \"transforms\": {} in the header{}\n",
-            json_line(&json!([{"name": "clip_by_global_norm", "args": {"max_norm": c.max_norm}}])),
+            // Before the members the header already declares (the clip comes first in the
+            // chain), which the user keeps.
+            json_line(&Value::Array(
+                std::iter::once(json!({"name": "clip_by_global_norm", "args": {"max_norm": c.max_norm}}))
+                    .chain(h.transforms.iter().map(|t| serde_json::to_value(t).unwrap_or(Value::Null)))
+                    .collect()
+            )),
             if h.preset == "pytorch" {
                 " (for torch.nn.utils.clip_grad_norm_, record the gradient after clipping: it is what the optimizer saw)"
             } else {
