@@ -85,6 +85,16 @@ def _schedule_arithmetic_modelled():
     return bool(jax.config.jax_enable_x64)
 
 
+def _jax_enable_x64():
+    """JAX's x64 flag for the header on the JAX backend (the oracle then knows that a schedule
+    computed in float32, whose learning rate the step lines carry), None on the others."""
+    if _keras.config.backend() != "jax":
+        return None
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
+
+
 def _numpy(x):
     return _keras.ops.convert_to_numpy(x)
 
@@ -138,6 +148,7 @@ class Recorder(Closing):
             named_params=[(n, _numpy(v)) for n, v in zip(names, variables)],
             format=self.format,
             param_groups=groups,
+            jax_enable_x64=_jax_enable_x64(),
         )
         self.variables = list(variables)
 

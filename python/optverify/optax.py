@@ -105,6 +105,9 @@ class Recorder(Closing):
             schedule=self.schedule,
             transforms=self.transforms,
             param_groups=self.param_groups,
+            # JAX's x64 flag decides the dtype of the alias's Python-float arithmetic (with it
+            # disabled, `b1**t` is float32): the oracle needs it to pick the kernel.
+            jax_enable_x64=bool(jax.config.jax_enable_x64),
         )
 
     def write(self, grads, new_params, hyperparams, norms=None):

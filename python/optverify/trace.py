@@ -169,13 +169,18 @@ class TraceWriter(Closing):
     of dicts, one per parameter group.
 
     Optional header fields: `param_groups` ([{"blocks": [names], "hyperparameters": {...}}]),
-    `schedule` ({"name", "args"}), `transforms` ([{"name", "args"}]).
+    `schedule` ({"name", "args"}), `transforms` ([{"name", "args"}]), `jax_enable_x64` (a
+    bool: JAX's x64 flag during the run, for presets "optax" and "keras"; with it disabled a
+    Python-float hyperparameter meets a float32 array as a float32, which changes the optax
+    aliases' bias corrections).
     """
 
     def __init__(self, path, optimizer, preset, hyperparameters, producer, *, named_params=None,
                  params0=None, layout=None, dtype=None, format=None, param_groups=None,
-                 schedule=None, transforms=None):
+                 schedule=None, transforms=None, jax_enable_x64=None):
         path = os.fspath(path)
+        if jax_enable_x64 is not None and not isinstance(jax_enable_x64, bool):
+            raise ValueError(f"jax_enable_x64 must be True, False or None, not {jax_enable_x64!r}")
         if format is None:
             format = "jsonl" if path.endswith(".jsonl") else "binary"
         if format not in ("jsonl", "binary"):
@@ -216,6 +221,8 @@ class TraceWriter(Closing):
             header["schedule"] = jsonable(schedule)
         if transforms:
             header["transforms"] = jsonable(transforms)
+        if jax_enable_x64 is not None:
+            header["jax_enable_x64"] = jax_enable_x64
         self.steps = 0
         if format == "jsonl":
             p0 = flatten(arrays if arrays is not None else params0)
