@@ -371,6 +371,7 @@ fn the_writer_refuses_a_hand_built_header_whose_layout_overflows() {
         param_groups: None,
         schedule: None,
         transforms: vec![],
+        jax_enable_x64: None,
     };
     let d = scratch("overflow-writer").join("t.ovt");
     let e = binary::BinaryWriter::create(&d, &header).unwrap_err().to_string();

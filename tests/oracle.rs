@@ -550,6 +550,7 @@ fn header_line() -> String {
         param_groups: None,
         schedule: None,
         transforms: Vec::new(),
+        jax_enable_x64: None,
     };
     serde_json::to_string(&h).unwrap()
 }

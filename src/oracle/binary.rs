@@ -1320,7 +1320,7 @@ fn run_typed<T: Elem>(
     };
     let x0_main: Vec<T> = x0_of(&main);
     let layout = header.layout().map_err(|e| e.to_string())?;
-    let declared = match kernels::build_for_layout::<T>(&header.preset, &setting, &layout) {
+    let declared = match kernels::build_for_header::<T>(header, &setting, &layout) {
         Some(kernel) => {
             let reference = Reference::Kernel {
                 description: kernel.describe(),
@@ -1456,7 +1456,7 @@ fn check_recorded_norms<T: Elem>(
 ) -> Result<String, String> {
     let header = trace.header();
     let layout = header.layout().map_err(|e| e.to_string())?;
-    let Some(mut kernel) = kernels::build_for_layout::<T>(&header.preset, setting, &layout) else {
+    let Some(mut kernel) = kernels::build_for_header::<T>(header, setting, &layout) else {
         return Ok("recorded block norms: not checked (no kernel)".into());
     };
     let s = trace.step_with(1, true).map_err(|e| e.to_string())?;

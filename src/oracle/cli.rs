@@ -907,6 +907,7 @@ pub fn trace(
         param_groups: None,
         schedule: None,
         transforms: Vec::new(),
+        jax_enable_x64: None,
     };
     let file = match std::fs::File::create(out) {
         Ok(f) => f,

@@ -262,11 +262,19 @@ impl Replayer {
         dtype: Dtype,
         params0: &[f64],
     ) -> Result<Self, BuildError> {
-        Self::declared_in_group(preset, setting, blocks, leaves, false, dtype, params0)
+        Self::declared_in_group(
+            preset,
+            setting,
+            blocks,
+            leaves,
+            kernels::optax::Hyper::Plain,
+            dtype,
+            params0,
+        )
     }
 
-    /// [`Self::declared_with_leaves`]; `injected`: the optax alias is wrapped by
-    /// `inject_hyperparams` ([`GroupPlan::injected`](super::groups::GroupPlan::injected)).
+    /// [`Self::declared_with_leaves`]; `hyper`: how the optax alias holds its
+    /// hyperparameters ([`GroupPlan::hyper`](super::groups::GroupPlan::hyper)).
     ///
     /// # Errors
     /// As [`Self::declared`].
@@ -275,7 +283,7 @@ impl Replayer {
         setting: &Setting,
         blocks: &[super::format::BlockSpec],
         leaves: usize,
-        injected: bool,
+        hyper: kernels::optax::Hyper,
         dtype: Dtype,
         params0: &[f64],
     ) -> Result<Self, BuildError> {
@@ -283,14 +291,14 @@ impl Replayer {
             crate::optim::Layout::try_from_shapes(blocks.iter().map(|b| (b.name.clone(), b.rows, b.cols)))?;
         let kernel64 = || {
             if preset == "optax" {
-                kernels::optax::build_for_group::<f64>(setting, leaves, injected)
+                kernels::optax::build_for_group::<f64>(setting, leaves, hyper)
             } else {
                 kernels::build_for_layout::<f64>(preset, setting, &layout)
             }
         };
         let kernel32 = || {
             if preset == "optax" {
-                kernels::optax::build_for_group::<f32>(setting, leaves, injected)
+                kernels::optax::build_for_group::<f32>(setting, leaves, hyper)
             } else {
                 kernels::build_for_layout::<f32>(preset, setting, &layout)
             }
@@ -367,7 +375,7 @@ impl Replayer {
                 &g.setting,
                 &g.blocks,
                 g.leaves,
-                g.injected,
+                g.hyper,
                 header.dtype,
                 &p0,
             )?;
@@ -964,7 +972,8 @@ pub fn compare_candidates<R: BufRead>(
         let composite = if c.prefer_kernel
             && (groups::declares_more(&header)
                 || header_maximizes(&header)
-                || groups::lr_is_callable(&header))
+                || groups::lr_is_callable(&header)
+                || header.jax_enable_x64.is_some())
         {
             Some(get_plan(&mut plan)?)
         } else {
@@ -1017,6 +1026,11 @@ pub fn compare_candidates<R: BufRead>(
                 file: file.clone(),
                 line,
                 message: match super::schedules::keras_learning_rate_unmodelled(&header) {
+                    _ if groups::x64_disabled_schedule(&header).is_some() => format!(
+                        "step {}: the header declares `jax_enable_x64`: false and the schedule {}, which JAX then computes in float32 (not modelled; with x64 enabled it is), so every step line must give `hyperparameters` with `learning_rate` (record with optax.inject_hyperparams, or keras' optverify.keras.record, which write it)",
+                        rec.step,
+                        groups::x64_disabled_schedule(&header).unwrap_or_default()
+                    ),
                     Some(what) => format!(
                         "step {}: the header's `learning_rate` is {what}, so every step line must give `hyperparameters` with `learning_rate` (the value the optimizer used at that step)",
                         rec.step

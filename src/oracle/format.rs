@@ -234,6 +234,27 @@ pub struct Header {
     /// optax chain members before the optimizer, in chain order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transforms: Vec<TransformSpec>,
+    /// JAX's `jax_enable_x64` flag during the run (presets `optax` and `keras`): `false` when
+    /// the run had x64 disabled, JAX's default, under which optax's plain aliases compute
+    /// `βᵗ` and RAdam's rectification in float32 ([`super::kernels::optax::Hyper`]). Absent
+    /// means enabled (the meaning every trace without the field has had).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_jax_enable_x64"
+    )]
+    pub jax_enable_x64: Option<bool>,
+}
+
+/// `jax_enable_x64`: `true` or `false`; anything else (`null`, `0`, `"False"`) is refused with
+/// the valid values, so that a recorder writing a Python `None` or a string is caught.
+fn de_jax_enable_x64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Bool(b) => Ok(Some(b)),
+        other => Err(de::Error::custom(format_args!(
+            "`jax_enable_x64` must be true or false (JAX's x64 flag during the run; absent = true), got {other}"
+        ))),
+    }
 }
 
 /// One parameter group of the header: the layout blocks it holds and the hyperparameters
@@ -977,6 +998,7 @@ mod tests {
             param_groups: None,
             schedule: None,
             transforms: Vec::new(),
+            jax_enable_x64: None,
         }
     }
 

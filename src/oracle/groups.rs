@@ -45,6 +45,23 @@
 //!   hyperparameter, optax adafactor injected in float64 (its decay then float64) or with
 //!   `momentum` (`1 − momentum` in the dtype).
 //!   `multi_transform` `{}`: see above.
+//! * **`jax_enable_x64`** (header, a bool; absent = `true`): JAX's x64 flag during the run.
+//!   optax, `false`: the plain aliases compute `βᵗ` and RAdam's rectification in float32
+//!   ([`GroupPlan::hyper`], [`super::kernels::optax::Hyper::PlainX32`]); under
+//!   `inject_hyperparams` nothing changes (its arrays are float32 either way). Refused with
+//!   dtype `f64` (float64 arrays need x64). A declared optax schedule is evaluated as with x64
+//!   when its values do not depend on the flag — `constant_schedule`, `exponential_decay`,
+//!   `linear_schedule`, `polynomial_schedule`, `warmup_exponential_decay_schedule` and
+//!   `join_schedules` of these (measured: float32 values identical on counts 0–299 for 16
+//!   configurations); the others (`cosine_decay_schedule`, `piecewise_constant_schedule`,
+//!   `warmup_cosine_decay_schedule`, …) compute in float32 with XLA's `cos` and are 1–56 ulps
+//!   off on up to 188 of 200 counts: not modelled, so every step line must then give
+//!   `learning_rate` ([`Plan::lr_from_steps`]; `inject_hyperparams` records it). Keras:
+//!   accepted (its optimizers compute the same with the flag off: the Keras recorder's
+//!   float32 run without x64 replays 50/50 bit for bit), but its schedules compute in float32
+//!   without x64 (not modelled), so with `false` and a schedule every step line must give
+//!   `learning_rate` (`optverify.keras.record` writes it). Any other preset: refused (a JAX
+//!   flag on a torch trace is a mistake in the header, not a setting to ignore).
 //! * **torch `maximize=True`**: torch steps with `-grad` (exact), so the replay negates the
 //!   gradient. torch's `clip_grad_norm_` needs no declaration: it runs before `opt.step()`,
 //!   and the trace records the gradient the optimizer saw, i.e. the clipped one.
@@ -59,7 +76,8 @@
 //!   `initial_lr`, `max_lr`, `min_lr`, `base_momentum`, `max_momentum` always; a value of any
 //!   other hyperparameter that changes the setting is refused as not modelled.
 
-use super::format::{BlockSpec, Dtype, Header, StepRecord};
+use super::format::{BlockSpec, Dtype, Header, ScheduleSpec, StepRecord};
+use super::kernels::optax::Hyper;
 use super::presets::{self, PresetError, Setting};
 use super::schedules::{Scalars, ScheduleRun};
 use serde_json::{Map, Value};
@@ -117,9 +135,10 @@ pub struct GroupPlan {
     pub base_momentum: Option<f64>,
     /// optax: the number of pytree leaves the group's kernel sees.
     pub leaves: usize,
-    /// optax: the alias is wrapped by `inject_hyperparams`, whose float hyperparameters are
-    /// arrays of the trace's dtype ([`super::kernels::optax::Hyper`]).
-    pub injected: bool,
+    /// optax: how the alias holds its hyperparameters — Python floats with x64 enabled or
+    /// disabled, or wrapped by `inject_hyperparams`, whose float hyperparameters are arrays
+    /// of the trace's dtype ([`Hyper`]). [`Hyper::Plain`] for the other presets.
+    pub hyper: Hyper,
     /// optax under `inject_hyperparams`: `b1` is a schedule (a string or `null` in the
     /// header); every step line gives its value.
     pub b1_from_steps: bool,
@@ -150,7 +169,85 @@ impl Plan {
             && self.transforms.is_empty()
             && !self.maximize
             && header.schedule.is_none()
-            && !self.groups[0].injected
+            && self.groups[0].hyper == Hyper::Plain
+    }
+}
+
+impl GroupPlan {
+    /// optax: the alias is wrapped by `inject_hyperparams`.
+    pub fn injected(&self) -> bool {
+        self.hyper == Hyper::Injected
+    }
+}
+
+/// optax schedules whose values JAX computes the same with x64 enabled and disabled
+/// (measured, see the module doc): with `jax_enable_x64` false the oracle evaluates them as
+/// with x64.
+const OPTAX_X64_INDEPENDENT: [&str; 5] = [
+    "constant_schedule",
+    "exponential_decay",
+    "linear_schedule",
+    "polynomial_schedule",
+    "warmup_exponential_decay_schedule",
+];
+
+/// Whether an optax schedule's values do not depend on JAX's x64 flag: one of
+/// [`OPTAX_X64_INDEPENDENT`], or `join_schedules` of such schedules only.
+fn optax_x64_independent(spec: &ScheduleSpec) -> bool {
+    match spec.name.as_str() {
+        "join_schedules" => spec
+            .args
+            .get("schedules")
+            .and_then(Value::as_array)
+            .is_some_and(|a| {
+                a.iter().all(|s| {
+                    serde_json::from_value::<ScheduleSpec>(s.clone()).is_ok_and(|s| optax_x64_independent(&s))
+                })
+            }),
+        name => OPTAX_X64_INDEPENDENT.contains(&name),
+    }
+}
+
+/// JAX's x64 flag as the header declares it (`jax_enable_x64`; absent = enabled), validated:
+/// only presets `optax` and `keras` run on JAX, and float64 arrays need x64.
+///
+/// # Errors
+/// [`PresetError::Declaration`] naming `jax_enable_x64`.
+pub fn jax_x64(header: &Header) -> Result<bool, PresetError> {
+    let Some(x64) = header.jax_enable_x64 else {
+        return Ok(true);
+    };
+    match header.preset.as_str() {
+        "optax" | "keras" => {}
+        other => {
+            return Err(decl(
+                "jax_enable_x64",
+                format!(
+                    "is JAX's x64 flag; a {other} trace does not run on JAX (valid for presets optax and keras: true or false)"
+                ),
+            ))
+        }
+    }
+    if !x64 && header.dtype == Dtype::F64 {
+        return Err(decl(
+            "jax_enable_x64",
+            "false with dtype f64: JAX makes float64 arrays only with x64 enabled, so a float64 run had it true (valid with f64: true, or leave the field out)",
+        ));
+    }
+    Ok(x64)
+}
+
+/// With `jax_enable_x64` false, the declared schedule whose float32 values the oracle does not
+/// model (the step lines must then give `learning_rate`), by name; `None` when there is none.
+pub fn x64_disabled_schedule(header: &Header) -> Option<&str> {
+    if header.jax_enable_x64 != Some(false) {
+        return None;
+    }
+    let spec = header.schedule.as_ref()?;
+    match header.preset.as_str() {
+        "optax" if !optax_x64_independent(spec) => Some(spec.name.as_str()),
+        "keras" => Some(spec.name.as_str()),
+        _ => None,
     }
 }
 
@@ -187,6 +284,7 @@ fn decl(field: &str, message: impl Into<String>) -> PresetError {
 /// unknown transform, a declaration for a preset that has no such thing, a value not modelled.
 pub fn plan(header: &Header) -> Result<Plan, PresetError> {
     let preset = header.preset.as_str();
+    let x64 = jax_x64(header)?;
     let nblocks = header.layout.len();
     // Each block's coordinates (checked sizes: a header built by hand may overflow).
     let layout = header.layout().map_err(|e| decl("layout", e.to_string()))?;
@@ -439,7 +537,8 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
     let mut groups = Vec::with_capacity(raw_groups.len());
     let mut owner = vec![(0, 0); dim];
     let mut maximize = None::<bool>;
-    let mut lr_from_steps = false;
+    // A schedule JAX computes in float32 without x64, which the oracle does not model.
+    let mut lr_from_steps = x64_disabled_schedule(header).is_some();
     for (gi, (blocks, over, own_optimizer)) in raw_groups.into_iter().enumerate() {
         // A group with its own optimizer (multi_transform) was built from its own arguments.
         let mut hp = if own_optimizer.is_some() {
@@ -577,7 +676,11 @@ pub fn plan(header: &Header) -> Result<Plan, PresetError> {
         }
         groups.push(GroupPlan {
             leaves: if multi { blocks.len() } else { nblocks },
-            injected,
+            hyper: if preset == "optax" {
+                Hyper::of(injected, x64)
+            } else {
+                Hyper::Plain
+            },
             b1_from_steps,
             base_lr: base_lr_override.unwrap_or_else(|| setting.lr()),
             base_momentum: setting.momentum_like(),
@@ -715,7 +818,7 @@ pub fn step_scalars(header: &Header, plan: &Plan, rec: &StepRecord) -> Result<Op
                 // a default the header left out; an execution flag such as `foreach`).
                 // Under inject_hyperparams the state holds each constant cast to the dtype
                 // (b1 = 0.8999999761581421 in float32): the declared value, cast.
-                let cast_declared = g.injected
+                let cast_declared = g.injected()
                     && header.dtype == Dtype::F32
                     && v.as_f64().is_some_and(|x| {
                         g.hyperparameters

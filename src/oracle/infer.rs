@@ -216,7 +216,7 @@ impl Probe {
         match h.dtype {
             Dtype::F64 => {
                 let k = if optax {
-                    kernels::optax::build_for_group::<f64>(setting, g.leaves, g.injected)
+                    kernels::optax::build_for_group::<f64>(setting, g.leaves, g.hyper)
                 } else {
                     kernels::build_for_layout::<f64>(&h.preset, setting, &layout)
                 };
@@ -226,7 +226,7 @@ impl Probe {
             }
             Dtype::F32 => {
                 let k = if optax {
-                    kernels::optax::build_for_group::<f32>(setting, g.leaves, g.injected)
+                    kernels::optax::build_for_group::<f32>(setting, g.leaves, g.hyper)
                 } else {
                     kernels::build_for_layout::<f32>(&h.preset, setting, &layout)
                 };
@@ -2607,6 +2607,7 @@ mod tests {
             param_groups: None,
             schedule: None,
             transforms: vec![],
+            jax_enable_x64: None,
         };
         let mut theta = params0;
         let mut out = vec![];

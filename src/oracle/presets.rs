@@ -1472,6 +1472,7 @@ mod tests {
             param_groups: None,
             schedule: None,
             transforms: vec![],
+            jax_enable_x64: None,
         };
         let e = header.layout().unwrap_err();
         assert!(matches!(e, LayoutError::BlockOverflow { index: 1, .. }), "{e}");

@@ -127,6 +127,7 @@ pub fn write_binary_adamw_f32(
         param_groups: None,
         schedule: None,
         transforms: vec![],
+        jax_enable_x64: None,
     };
     let n = header.layout().map_err(std::io::Error::other)?.dim();
     let header = Header {

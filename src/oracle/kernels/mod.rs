@@ -163,6 +163,24 @@ pub fn build_for_layout<T: Real>(
     }
 }
 
+/// As [`build_for_layout`], with what `header` declares about the framework's arithmetic
+/// beyond the setting: JAX's x64 flag (`jax_enable_x64`, which decides the dtype of an optax
+/// alias's Python-float scalars, [`optax::Hyper`]). The header is assumed validated
+/// ([`super::groups::jax_x64`]).
+pub fn build_for_header<T: Real>(
+    header: &super::format::Header,
+    setting: &Setting,
+    layout: &crate::optim::Layout,
+) -> Option<Box<dyn Kernel<T>>> {
+    match header.preset.as_str() {
+        "optax" => {
+            let hyper = optax::Hyper::of(false, header.jax_enable_x64 != Some(false));
+            optax::build_for_group(setting, layout.blocks().len(), hyper)
+        }
+        preset => build(preset, setting),
+    }
+}
+
 /// The preconditions every kernel checks first: equal lengths (and the state's, once it
 /// exists) and a finite gradient.
 ///
@@ -249,22 +267,22 @@ pub fn replay_exact<R: BufRead>(reader: &mut TraceReader<R>) -> Result<Option<Ex
     // With the header's layout (layer-wise kernels take one ratio per block) and dtype.
     let setting =
         super::presets::resolve_header(&header).map_err(|e| format!("{}: header: {e}", reader.file()))?;
+    super::groups::jax_x64(&header).map_err(|e| format!("{}: header: {e}", reader.file()))?;
     match header.dtype {
-        Dtype::F64 => replay_exact_in::<f64, R>(reader, &header.preset, &setting),
-        Dtype::F32 => replay_exact_in::<f32, R>(reader, &header.preset, &setting),
+        Dtype::F64 => replay_exact_in::<f64, R>(reader, &setting),
+        Dtype::F32 => replay_exact_in::<f32, R>(reader, &setting),
     }
 }
 
 fn replay_exact_in<T: Real, R: BufRead>(
     reader: &mut TraceReader<R>,
-    preset: &str,
     setting: &Setting,
 ) -> Result<Option<ExactReplay>, String> {
     let layout = reader
         .header()
         .layout()
         .map_err(|e| format!("{}: header: {e}", reader.file()))?;
-    let Some(mut kernel) = build_for_layout::<T>(preset, setting, &layout) else {
+    let Some(mut kernel) = build_for_header::<T>(reader.header(), setting, &layout) else {
         return Ok(None);
     };
     let file = reader.file().to_string();

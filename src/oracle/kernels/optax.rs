@@ -60,20 +60,24 @@ pub fn build_for_layout<T: Real>(setting: &Setting, layout: &Layout) -> Option<B
 
 /// As [`build`], for parameters made of `leaves` pytree leaves.
 pub fn build_for_leaves<T: Real>(setting: &Setting, leaves: usize) -> Option<Box<dyn Kernel<T>>> {
-    build_for_group(setting, leaves, false)
+    build_for_group(setting, leaves, Hyper::Plain)
 }
 
-/// As [`build_for_leaves`]; with `injected`, the alias wrapped by `optax.inject_hyperparams`,
-/// which hands it every float hyperparameter as an array of the parameters' dtype `T`
-/// (`jnp.asarray(v, dtype)` at `init`; a schedule's value cast the same way at every
-/// `update`). The alias then computes its per-step scalars in `T` instead of from Python
-/// floats (see [`Hyper`]); in f64 the two are the same values, so an injected f64 kernel is
-/// bit-identical to the plain one.
+/// As [`build_for_leaves`], with the alias's hyperparameters held as `hyper` says: Python
+/// floats with jax's x64 enabled ([`Hyper::Plain`]) or disabled ([`Hyper::PlainX32`]), or
+/// wrapped by `optax.inject_hyperparams` ([`Hyper::Injected`]), which hands the alias every
+/// float hyperparameter as an array of the parameters' dtype `T` (`jnp.asarray(v, dtype)` at
+/// `init`; a schedule's value cast the same way at every `update`). The alias then computes
+/// its per-step scalars in `T` instead of from Python floats; in f64 the two are the same
+/// values, so an injected f64 kernel is bit-identical to the plain one.
+/// [`Hyper::PlainX32`] is a float32 mode (float64 arrays need x64; `groups::plan` refuses the
+/// combination): in f64 it computes its scalars in f64 as [`Hyper::Plain`] does.
 pub fn build_for_group<T: Real>(
     setting: &Setting,
     leaves: usize,
-    injected: bool,
+    hyper: Hyper,
 ) -> Option<Box<dyn Kernel<T>>> {
+    let injected = hyper == Hyper::Injected;
     fn boxed<T: Real, K: Kernel<T> + 'static>(k: Option<K>) -> Option<Box<dyn Kernel<T>>> {
         k.map(|k| Box::new(k) as Box<dyn Kernel<T>>)
     }
@@ -82,11 +86,11 @@ pub fn build_for_group<T: Real>(
             (c.dampening == 0.0 && c.weight_decay == WeightDecay::None)
                 .then(|| Sgd::new(c.lr, c.momentum, c.nesterov)),
         ),
-        Setting::Adam(c) => boxed(Adam::new(c, 0.0, leaves, injected)),
+        Setting::Adam(c) => boxed(Adam::new(c, 0.0, leaves, hyper)),
         Setting::AdamW(c) => match c.weight_decay {
-            WeightDecay::None => boxed(Adam::new(&c.adam, 0.0, leaves, injected)),
+            WeightDecay::None => boxed(Adam::new(&c.adam, 0.0, leaves, hyper)),
             WeightDecay::DecoupledTimesLr(lambda) if c.adam.weight_decay == WeightDecay::None => {
-                boxed(Adam::new(&c.adam, lambda, leaves, injected))
+                boxed(Adam::new(&c.adam, lambda, leaves, hyper))
             }
             _ => None,
         },
@@ -96,27 +100,30 @@ pub fn build_for_group<T: Real>(
                 && c.weight_decay == WeightDecay::None)
                 .then(|| AdaGrad::new(c.lr, c.initial_accumulator_value, c.eps)),
         ),
-        Setting::RmsProp(c) => boxed(RmsProp::new(c, leaves, injected)),
+        Setting::RmsProp(c) => boxed(RmsProp::new(c, leaves, hyper)),
         Setting::AdaDelta(c) => {
             let weight_decay = match c.weight_decay {
                 WeightDecay::None => 0.0,
                 WeightDecay::CoupledL2(lambda) => lambda,
                 _ => return None,
             };
-            boxed(Some(AdaDelta::new(c.lr, c.rho, c.eps, weight_decay, injected)))
+            boxed(Some(AdaDelta::new(c.lr, c.rho, c.eps, weight_decay, hyper)))
         }
-        Setting::NAdam(c) => boxed(nadam(c, leaves, injected)),
-        Setting::RAdam(c) => boxed(RAdam::new(c, leaves, injected)),
+        Setting::NAdam(c) => boxed(nadam(c, leaves, hyper)),
+        Setting::RAdam(c) => boxed(RAdam::new(c, leaves, hyper)),
         // Layer-wise: one trust ratio per leaf of the layout the setting carries
         // (`presets::resolve_header`), norms in XLA's reduction order (layerwise.rs).
-        Setting::Lamb(c) => boxed(layerwise::Lamb::new(c, injected)),
+        Setting::Lamb(c) => boxed(layerwise::Lamb::new(c, hyper)),
         Setting::Lars(c) => boxed(layerwise::Lars::new(c)),
         // sgd, adagrad and lars multiply by their hyperparameters (`g + μ·t`, `−lr·u`,
         // `rsqrt(s + ε)`, `c·‖θ‖/(‖u‖ + ε)`) and never compute with them first: the
-        // injected values are the same roundings, so the same kernels serve.
+        // injected values, and the weak float32 ones of x64 disabled, are the same roundings,
+        // so the same kernels serve.
         // Per leaf of the setting's layout (optax_adafactor.rs). optax adafactor computes its
         // decay in f32 whatever the dtype, so injected in f32 (without momentum, which
-        // groups.rs refuses, as f64) it is the plain alias.
+        // groups.rs refuses, as f64) it is the plain alias; with x64 disabled too (its
+        // `1 - momentum` is a Python float rounded once as with x64; measured bit for bit on
+        // `scripts/golden_x64off.py`'s adafactor traces, with and without momentum).
         Setting::Adafactor(c) if !injected || (T::DTYPE == Dtype::F32 && c.momentum.is_none()) => {
             super::optax_adafactor::build(c)
         }
@@ -172,10 +179,33 @@ fn rsqrt_f32(x: f32) -> f32 {
 ///   traces were written). `1 - b1` is computed by Python in f64 and rounded once to the
 ///   dtype where it meets the array; `b1**count` in the jitted bias correction promotes the
 ///   int32 count to f64 (`power` = libm `pow`); RAdam's `ro_inf`, `b2**t`, `ro`, `r` are f64
-///   scalar operations (the bias correction, [`RAdam`]). With x64 *disabled* (jax's default)
-///   a Python float meeting an array is a weak float32, so `b1**count` and `b2**t` are float32
-///   too: not modelled — such an f32 run replays within tolerance, not bit for bit (measured
-///   on 30 steps: adam 28, radam 528, bias-corrected rmsprop 2 ulps of scale).
+///   scalar operations (the bias correction, [`RAdam`]).
+/// * **PlainX32** (the same plain alias with jax's x64 *disabled*, jax's default; the header
+///   says `"jax_enable_x64": false`): a Python float meeting an array is then a *weakly
+///   typed float32*, and an int32 array meeting a Python float promotes to float32, not
+///   float64. What changes, measured with jax 0.10.2 / optax 0.2.8 (`/tmp/ovenv`,
+///   `jax.make_jaxpr`, eager calls against glibc `powf` through ctypes):
+///   - `1 - b1` is still computed by Python in f64 (both operands are Python floats) and
+///     rounded once where it meets the f32 array: as Plain;
+///   - the jitted bias correction traces to `pow 0.999:f32[] count; sub 1.0:f32[] _; div m _`
+///     (`make_jaxpr`): `1 - powf(f32(decay), f32(count))` in f32, and XLA keeps the division
+///     for several leaves and multiplies by the f32 reciprocal for one — exactly the
+///     [`Hyper::Injected`] arithmetic (measured on 400 random (decay, count, moment) draws per
+///     leaf count: one leaf, reciprocal 0 mismatches and division 97; two and three leaves,
+///     division 0 of 800 and 1200, reciprocal 206 and 311);
+///   - RAdam's `b2**count_inc` (eager, concrete int32 exponent) is `integer_pow` in **f32**,
+///     binary powering with a result below `FLT_MIN` flushed to 0 (of 3000 random (b2, t),
+///     37 differ from unflushed binary powering, all of them subnormal results, and none once
+///     these are flushed; `ro` would round the same either way, `ρ_∞ ≫ 2t·x`),
+///     `2 * count_inc * b2t / (1 - b2t)` f32 operations,
+///     while `ro_inf = 2/(1 - b2) - 1` and `(ro_inf - 4) * (ro_inf - 2)` are Python-float
+///     (f64) values rounded once to f32 where they meet `ro` ([`RAdam`]);
+///   - everything that only multiplies by a hyperparameter is unchanged (sgd, adagrad, lars,
+///     adadelta, rmsprop without bias correction, adafactor, whose decay is f32 anyway).
+///
+///   Before this mode (the Plain kernel on x64-disabled f32 runs, `scripts/golden_x64off.py`,
+///   30 steps): adam 0/30 steps bit for bit (25 ulps of scale), adamw 66, amsgrad 80, nadam
+///   32, nadamw 40, radam 2318, lamb 3, bias-corrected rmsprop 4; with it, all bit for bit.
 /// * **Injected** (`optax.inject_hyperparams(optax.adam)(…)`, optax 0.2.8
 ///   `schedules/_inject.py`): every float hyperparameter is `jnp.asarray(v, dtype)` with
 ///   `dtype = hyperparam_dtype or optax.tree.dtype(params, 'highest')` — a *strong* array of
@@ -195,18 +225,24 @@ fn rsqrt_f32(x: f32) -> f32 {
 /// f64 it becomes f64 (not modelled, refused by `groups::plan`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hyper {
-    /// Python floats: per-step scalars in f64, rounded once to the dtype.
+    /// Python floats, jax's x64 enabled: per-step scalars in f64, rounded once to the dtype.
     Plain,
+    /// Python floats, jax's x64 disabled: `1 − β` in f64 rounded once, `βᵗ` and RAdam's
+    /// `ρ`, `r` in f32.
+    PlainX32,
     /// `inject_hyperparams`: arrays of the parameters' dtype, scalars computed in it.
     Injected,
 }
 
 impl Hyper {
-    fn of(injected: bool) -> Self {
-        if injected {
-            Hyper::Injected
-        } else {
-            Hyper::Plain
+    /// The mode of an alias: wrapped by `inject_hyperparams` or not, and jax's x64 flag
+    /// (`jax_enable_x64`) during the run. Injected arrays have the hyperparameters' dtype
+    /// whatever the flag (measured), so the flag only matters for the plain alias.
+    pub fn of(injected: bool, x64: bool) -> Self {
+        match (injected, x64) {
+            (true, _) => Hyper::Injected,
+            (false, true) => Hyper::Plain,
+            (false, false) => Hyper::PlainX32,
         }
     }
 
@@ -214,7 +250,7 @@ impl Hyper {
     /// in the dtype).
     fn one_minus<T: Real>(self, decay: f64) -> T {
         match self {
-            Hyper::Plain => T::from_f64(1.0 - decay),
+            Hyper::Plain | Hyper::PlainX32 => T::from_f64(1.0 - decay),
             Hyper::Injected => T::one() - T::from_f64(decay),
         }
     }
@@ -237,19 +273,22 @@ enum BiasCorrectionOp<T> {
 }
 
 impl<T: Real> BiasCorrectionOp<T> {
-    /// With [`Hyper::Injected`], `1 - decay**count` in the dtype: `powf(T(decay), T(count))`
-    /// (the count converted exactly below 2²⁴), then the subtraction in `T`; as for f64, the
-    /// division is kept for several leaves (measured in f32: with 2 and 3 leaves the
-    /// reciprocal disagreed on 17 of 240 random steps and the division on none; with one
-    /// leaf the other way round, 0 and 18).
+    /// With [`Hyper::Injected`] and [`Hyper::PlainX32`], `1 - decay**count` in the dtype:
+    /// `powf(T(decay), T(count))` (the count converted exactly below 2²⁴), then the
+    /// subtraction in `T`; as for f64, the division is kept for several leaves (measured in
+    /// f32: with 2 and 3 leaves the reciprocal disagreed on 17 of 240 random steps and the
+    /// division on none; with one leaf the other way round, 0 and 18; x64 disabled: [`Hyper`]).
     fn new(decay: f64, count: u32, leaves: usize, hyper: Hyper) -> Self {
-        let bc = match hyper {
-            Hyper::Plain => T::from_f64(1.0 - decay.powf(f64::from(count))),
-            Hyper::Injected => T::one() - T::from_f64(decay).powf(T::from_f64(f64::from(count))),
+        let in_dtype = hyper != Hyper::Plain;
+        let bc = if in_dtype {
+            T::one() - T::from_f64(decay).powf(T::from_f64(f64::from(count)))
+        } else {
+            T::from_f64(1.0 - decay.powf(f64::from(count)))
         };
-        // Divided when `bc` is already in the moment's dtype (f64, or injected): XLA then
-        // duplicates `1 - decay**count` into each leaf's fusion and keeps the division.
-        if leaves > 1 && (T::DTYPE == Dtype::F64 || hyper == Hyper::Injected) {
+        // Divided when `bc` is already in the moment's dtype (f64, injected, x64 disabled):
+        // XLA then duplicates `1 - decay**count` into each leaf's fusion and keeps the
+        // division.
+        if leaves > 1 && (T::DTYPE == Dtype::F64 || in_dtype) {
             BiasCorrectionOp::Divide(bc)
         } else {
             BiasCorrectionOp::MultiplyByReciprocal(T::one() / bc)
@@ -410,8 +449,7 @@ pub struct Adam<T: Real> {
 impl<T: Real> Adam<T> {
     /// `None` unless `c` is one of optax's Adam forms (Algorithm 1 with bias correction, no
     /// coupled decay, no schedule, m₀ = 0, AMSGrad only over the bias-corrected v̂).
-    fn new(c: &AdamConfig, decoupled_weight_decay: f64, leaves: usize, injected: bool) -> Option<Self> {
-        let hyper = Hyper::of(injected);
+    fn new(c: &AdamConfig, decoupled_weight_decay: f64, leaves: usize, hyper: Hyper) -> Option<Self> {
         let (amsgrad, correct_mu, correct_nu) = match (c.amsgrad, c.bias_correction) {
             (None, BiasCorrection::On) => (false, true, true),
             (Some(AmsGradMax::BiasCorrectedV), BiasCorrection::On) => (true, true, true),
@@ -576,7 +614,7 @@ impl<T: Real> Kernel<T> for Adam<T> {
 /// kernel with `mu_hat = b1 * bias_correction(mu, b1, t + 1) + (1 - b1) *
 /// bias_correction(g, b1, t)` (two jitted corrections, two multiplies, one add). `None` for
 /// PyTorch's momentum-decay schedule or a coupled decay.
-fn nadam<T: Real>(c: &NAdamConfig, leaves: usize, injected: bool) -> Option<Adam<T>> {
+fn nadam<T: Real>(c: &NAdamConfig, leaves: usize, hyper: Hyper) -> Option<Adam<T>> {
     if c.momentum_schedule != MomentumSchedule::Constant {
         return None;
     }
@@ -593,7 +631,7 @@ fn nadam<T: Real>(c: &NAdamConfig, leaves: usize, injected: bool) -> Option<Adam
         eps_root: c.eps_root,
         ..AdamConfig::optax()
     };
-    let mut k = Adam::new(&adam, decoupled, leaves, injected)?;
+    let mut k = Adam::new(&adam, decoupled, leaves, hyper)?;
     k.nesterov = true;
     Some(k)
 }
@@ -621,7 +659,7 @@ pub struct RAdam<T: Real> {
 impl<T: Real> RAdam<T> {
     /// `None` unless `c` is optax's RAdam (ε after the bias correction, `ro ≥ threshold`, no
     /// weight decay).
-    fn new(c: &RAdamConfig, leaves: usize, injected: bool) -> Option<Self> {
+    fn new(c: &RAdamConfig, leaves: usize, hyper: Hyper) -> Option<Self> {
         let threshold = match c.threshold {
             Threshold::AtLeast(x) => x,
             Threshold::Above(_) => return None,
@@ -637,7 +675,7 @@ impl<T: Real> RAdam<T> {
             eps_root: c.eps_root,
             ..AdamConfig::optax()
         };
-        let mut moments = Adam::new(&adam, 0.0, leaves, injected)?;
+        let mut moments = Adam::new(&adam, 0.0, leaves, hyper)?;
         moments.nesterov = c.nesterov;
         Some(RAdam { moments, threshold })
     }
@@ -650,6 +688,7 @@ impl<T: Real> Kernel<T> for RAdam<T> {
             if self.moments.nesterov { " (nesterov)" } else { "" },
             match self.moments.hyper {
                 Hyper::Plain => "f64",
+                Hyper::PlainX32 => "f32 (ρ_∞ from Python floats)",
                 Hyper::Injected => T::DTYPE.name(),
             },
             self.threshold,
@@ -666,6 +705,7 @@ impl<T: Real> Kernel<T> for RAdam<T> {
                 let (r, rectified) = rectification::<f64>(a.b2, a.count, self.threshold);
                 (T::from_f64(r), rectified)
             }
+            Hyper::PlainX32 => rectification_x32::<T>(a.b2, a.count, self.threshold),
             Hyper::Injected => rectification::<T>(a.b2, a.count, self.threshold),
         };
         let (bc1, bc1_next, bc2) = a.corrections();
@@ -702,13 +742,39 @@ fn rectification<S: Real>(b2: f64, t: u32, threshold: f64) -> (S, bool) {
     (r, ro >= S::from_f64(threshold))
 }
 
-/// The note a kernel's description ends with when `inject_hyperparams` makes it compute its
-/// scalars in f32 (empty otherwise: in f64 injected and plain are the same).
+/// RAdam's `(r, ro ≥ threshold)` of step `t` as the plain alias computes them with jax's x64
+/// disabled ([`Hyper::PlainX32`]), in the dtype `S` (f32): the Python-float scalars
+/// `ro_inf = 2/(1 − b2) − 1` and `(ro_inf − 4)(ro_inf − 2)` in f64, each rounded once where it
+/// meets an array; `b2t = b2**t` (eager `integer_pow` of `f32(b2)`, flushed to 0 below
+/// `FLT_MIN` as XLA's CPU code does: for 0 < b2 < 1 every intermediate power is at least the
+/// result, so flushing the result alone equals flushing every product),
+/// `ro = f32(ro_inf) − f32(2t)·b2t/(1 − b2t)`,
+/// `r = √((ro − 4)(ro − 2)·f32(ro_inf) / (f32((ro_inf − 4)(ro_inf − 2))·ro))`, and the
+/// comparison with `f32(threshold)`; each operation rounded in `S`.
+fn rectification_x32<S: Real>(b2: f64, t: u32, threshold: f64) -> (S, bool) {
+    let one = S::one();
+    let (two, four) = (S::from_f64(2.0), S::from_f64(4.0));
+    let ro_inf_py = 2.0 / (1.0 - b2) - 1.0;
+    let ro_inf = S::from_f64(ro_inf_py);
+    let den_py = S::from_f64((ro_inf_py - 4.0) * (ro_inf_py - 2.0));
+    let mut b2t = integer_pow(S::from_f64(b2), t);
+    if b2t.abs() < S::min_positive_value() {
+        b2t = S::zero();
+    }
+    let ro = ro_inf - S::from_f64(f64::from(2 * t)) * b2t / (one - b2t);
+    let r = ((ro - four) * (ro - two) * ro_inf / (den_py * ro)).sqrt();
+    (r, ro >= S::from_f64(threshold))
+}
+
+/// The note a kernel's description ends with when `inject_hyperparams` or jax's x64 disabled
+/// makes it compute its scalars in f32 (empty otherwise: in f64 they are the plain ones).
 fn hyper_note<T: Real>(hyper: Hyper) -> &'static str {
-    if hyper == Hyper::Injected && T::DTYPE == Dtype::F32 {
-        " [inject_hyperparams: 1 − β, βᵗ and the other scalars in f32]"
-    } else {
-        ""
+    match hyper {
+        Hyper::Injected if T::DTYPE == Dtype::F32 => {
+            " [inject_hyperparams: 1 − β, βᵗ and the other scalars in f32]"
+        }
+        Hyper::PlainX32 if T::DTYPE == Dtype::F32 => " [jax_enable_x64 false: βᵗ and RAdam's ρ, r in f32]",
+        _ => "",
     }
 }
 
@@ -816,8 +882,7 @@ pub struct RmsProp<T: Real> {
 impl<T: Real> RmsProp<T> {
     /// `None` for forms optax's rmsprop does not have (coupled or decoupled decay, lr outside
     /// the momentum buffer).
-    fn new(c: &RmsPropConfig, leaves: usize, injected: bool) -> Option<Self> {
-        let hyper = Hyper::of(injected);
+    fn new(c: &RmsPropConfig, leaves: usize, hyper: Hyper) -> Option<Self> {
         if c.weight_decay != WeightDecay::None
             || (c.momentum != 0.0 && c.momentum_placement != MomentumPlacement::LrInsideBuffer)
         {
@@ -952,8 +1017,7 @@ pub struct AdaDelta<T: Real> {
 }
 
 impl<T: Real> AdaDelta<T> {
-    fn new(lr: f64, rho: f64, eps: f64, weight_decay: f64, injected: bool) -> Self {
-        let hyper = Hyper::of(injected);
+    fn new(lr: f64, rho: f64, eps: f64, weight_decay: f64, hyper: Hyper) -> Self {
         AdaDelta {
             hyper,
             rho: T::from_f64(rho),
@@ -1159,7 +1223,7 @@ mod tests {
     /// multiply by them (sgd, adagrad) do not.
     #[test]
     fn injected_kernels_equal_plain_ones_in_f64_and_not_in_f32() {
-        use super::build_for_group;
+        use super::{build_for_group, Hyper};
         use serde_json::json;
         let cases = [
             (
@@ -1205,10 +1269,10 @@ mod tests {
                         f64::from(z as f32)
                     })
                     .collect();
-                let mut plain = build_for_group::<f64>(&s, leaves, false).unwrap();
-                let mut injected = build_for_group::<f64>(&s, leaves, true).unwrap();
-                let mut plain32 = build_for_group::<f32>(&s, leaves, false).unwrap();
-                let mut injected32 = build_for_group::<f32>(&s, leaves, true).unwrap();
+                let mut plain = build_for_group::<f64>(&s, leaves, Hyper::Plain).unwrap();
+                let mut injected = build_for_group::<f64>(&s, leaves, Hyper::Injected).unwrap();
+                let mut plain32 = build_for_group::<f32>(&s, leaves, Hyper::Plain).unwrap();
+                let mut injected32 = build_for_group::<f32>(&s, leaves, Hyper::Injected).unwrap();
                 let (mut a, mut b) = (theta0.clone(), theta0.clone());
                 let mut a32: Vec<f32> = theta0.iter().map(|&x| x as f32).collect();
                 let mut b32 = a32.clone();
@@ -1232,6 +1296,74 @@ mod tests {
                 }
             }
             assert_eq!(!f32_same, f32_differs, "{name}: f32 injected vs plain");
+        }
+    }
+
+    /// [`Hyper::PlainX32`] (jax's x64 disabled) is a float32 mode; a kernel built with it in
+    /// f64 computes as the plain one (its scalars in f64), bit for bit, for one and several
+    /// leaves — the claim `build_for_group` documents — and in f32 it differs from the plain
+    /// kernel exactly for the optimizers whose scalars involve `βᵗ`.
+    #[test]
+    fn x64_disabled_kernels_are_plain_in_f64_and_not_in_f32() {
+        use super::{build_for_group, Hyper};
+        use serde_json::json;
+        let cases = [
+            ("sgd", json!({"learning_rate": 0.05, "momentum": 0.9}), false),
+            ("adadelta", json!({"learning_rate": 1.0, "rho": 0.95}), false),
+            ("rmsprop", json!({"learning_rate": 0.01, "momentum": 0.9}), false),
+            ("adam", json!({"learning_rate": 0.01}), true),
+            (
+                "nadamw",
+                json!({"learning_rate": 0.01, "weight_decay": 0.05}),
+                true,
+            ),
+            ("amsgrad", json!({"learning_rate": 0.01}), true),
+            ("radam", json!({"learning_rate": 0.01}), true),
+            (
+                "rmsprop",
+                json!({"learning_rate": 0.01, "bias_correction": true}),
+                true,
+            ),
+        ];
+        for (name, hp, f32_differs) in cases {
+            let s = optax_setting(name, hp);
+            let mut f32_same = true;
+            for leaves in [1, 3] {
+                let mut rng = ChaCha8Rng::seed_from_u64(7 + leaves as u64);
+                let dim = 9;
+                let theta0: Vec<f32> = (0..dim)
+                    .map(|_| {
+                        let z: f64 = StandardNormal.sample(&mut rng);
+                        z as f32
+                    })
+                    .collect();
+                let mut plain = build_for_group::<f64>(&s, leaves, Hyper::Plain).unwrap();
+                let mut x32 = build_for_group::<f64>(&s, leaves, Hyper::PlainX32).unwrap();
+                let mut plain32 = build_for_group::<f32>(&s, leaves, Hyper::Plain).unwrap();
+                let mut x32_32 = build_for_group::<f32>(&s, leaves, Hyper::PlainX32).unwrap();
+                let mut a: Vec<f64> = theta0.iter().map(|&x| f64::from(x)).collect();
+                let mut b = a.clone();
+                let (mut a32, mut b32) = (theta0.clone(), theta0.clone());
+                for t in 1..=40 {
+                    let g32: Vec<f32> = (0..dim)
+                        .map(|_| {
+                            let z: f64 = StandardNormal.sample(&mut rng);
+                            (z * 10f64.powf(rng.random_range(-2.0..2.0))) as f32
+                        })
+                        .collect();
+                    let g: Vec<f64> = g32.iter().map(|&x| f64::from(x)).collect();
+                    plain.step(&mut a, &g).unwrap();
+                    x32.step(&mut b, &g).unwrap();
+                    plain32.step(&mut a32, &g32).unwrap();
+                    x32_32.step(&mut b32, &g32).unwrap();
+                    assert!(
+                        a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{name}, {leaves} leaves, step {t}: PlainX32 in f64 differs from Plain"
+                    );
+                    f32_same &= a32.iter().zip(&b32).all(|(x, y)| x.to_bits() == y.to_bits());
+                }
+            }
+            assert_eq!(!f32_same, f32_differs, "{name}: f32 x64-disabled vs plain");
         }
     }
 

@@ -101,14 +101,13 @@ pub struct Lamb<T: Real> {
 impl<T: Real> Lamb<T> {
     /// `None` unless `c` is optax's form (φ = identity, bias correction, no schedule) with a
     /// layout.
-    /// `injected`: the alias wrapped by `optax.inject_hyperparams` ([`Hyper`]).
-    pub fn new(c: &LambConfig, injected: bool) -> Option<Self> {
+    /// `hyper`: Python floats (x64 enabled or not) or `optax.inject_hyperparams` ([`Hyper`]).
+    pub fn new(c: &LambConfig, hyper: Hyper) -> Option<Self> {
         if c.phi != Phi::Identity || c.bias_correction != BiasCorrection::On || c.schedule.is_some() {
             return None;
         }
         let leaves = leaves(c.layout.as_ref())?;
         let n_leaves = leaves.len();
-        let hyper = Hyper::of(injected);
         Some(Lamb {
             adam: Adam {
                 b1: c.beta1,
