@@ -66,6 +66,15 @@
 //!   declares none: **with `clip_grad_norm_` the
 //!   trace records the gradient the optimizer saw, i.e. the clipped one** (it is clipped in
 //!   `p.grad` before `opt.step()`), so no declaration is needed.
+//! * header `jax_enable_x64`: `true` or `false`, JAX's x64 flag during the run (presets
+//!   `optax` and `keras`; absent = `true`, what every trace without the field has meant).
+//!   With `false` (JAX's default) optax's plain aliases compute `βᵗ` and RAdam's
+//!   rectification in float32, which the optax kernels then reproduce
+//!   ([`super::kernels::optax::Hyper`]); an optax schedule whose float32 values differ from
+//!   its x64 ones, and any Keras schedule, must then have its value on the step lines
+//!   ([`super::groups`]). Refused: another value (`null`, `0`, `"false"`), `false` with
+//!   dtype `f64` (float64 arrays need x64), the field on a `pytorch` or `paper` trace.
+//!   `optverify.optax.record` writes it always, `optverify.keras.record` on the JAX backend.
 //! * step `hyperparameters`: the values the producer used at this step, for schedules nobody
 //!   can name (torch `LambdaLR`, an optax callable): `{"lr": 0.01}` for every group or
 //!   `[{"lr": 0.01}, {"lr": 0.02}]` one per group (torch `lr`, `betas`, `momentum`; optax and

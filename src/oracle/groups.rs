@@ -51,11 +51,15 @@
 //!   `inject_hyperparams` nothing changes (its arrays are float32 either way). Refused with
 //!   dtype `f64` (float64 arrays need x64). A declared optax schedule is evaluated as with x64
 //!   when its values do not depend on the flag — `constant_schedule`, `exponential_decay`,
-//!   `linear_schedule`, `polynomial_schedule`, `warmup_exponential_decay_schedule` and
-//!   `join_schedules` of these (measured: float32 values identical on counts 0–299 for 16
-//!   configurations); the others (`cosine_decay_schedule`, `piecewise_constant_schedule`,
-//!   `warmup_cosine_decay_schedule`, …) compute in float32 with XLA's `cos` and are 1–56 ulps
-//!   off on up to 188 of 200 counts: not modelled, so every step line must then give
+//!   `linear_schedule`, `polynomial_schedule`, `warmup_constant_schedule`,
+//!   `warmup_exponential_decay_schedule` and `join_schedules` of these (measured with x64
+//!   enabled and disabled: float32 values identical on counts 0–199 or 0–299 for 18
+//!   configurations, staircase, `transition_begin`, `end_value`, growth and joins included);
+//!   the others (`cosine_decay_schedule`, `piecewise_constant_schedule`,
+//!   `warmup_cosine_decay_schedule`, `piecewise_interpolate_schedule`, the one-cycle ones,
+//!   `sgdr_schedule`, …) compute in float32 with XLA's `cos` and float32 products, and differ
+//!   by 1–56 ulps on 11 to 188 of 200 counts (11 configurations): not modelled, so every
+//!   step line must then give
 //!   `learning_rate` ([`Plan::lr_from_steps`]; `inject_hyperparams` records it). Keras:
 //!   accepted (its optimizers compute the same with the flag off: the Keras recorder's
 //!   float32 run without x64 replays 50/50 bit for bit), but its schedules compute in float32
@@ -183,11 +187,12 @@ impl GroupPlan {
 /// optax schedules whose values JAX computes the same with x64 enabled and disabled
 /// (measured, see the module doc): with `jax_enable_x64` false the oracle evaluates them as
 /// with x64.
-const OPTAX_X64_INDEPENDENT: [&str; 5] = [
+const OPTAX_X64_INDEPENDENT: [&str; 6] = [
     "constant_schedule",
     "exponential_decay",
     "linear_schedule",
     "polynomial_schedule",
+    "warmup_constant_schedule",
     "warmup_exponential_decay_schedule",
 ];
 
