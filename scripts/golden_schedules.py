@@ -116,6 +116,37 @@ OPTAX = [
                                                             decay_rate=0.8))],
         boundaries=[10, 35])),
     ("linear_schedule", dict(init_value=0.1, end_value=0.001, transition_steps=45)),
+    ("warmup_constant_schedule", dict(init_value=0.0, peak_value=0.1, warmup_steps=7)),
+    ("warmup_exponential_decay_schedule", dict(init_value=0.001, peak_value=0.1, warmup_steps=5,
+                                               transition_steps=4, decay_rate=0.8, transition_begin=3,
+                                               staircase=True, end_value=0.01)),
+    ("warmup_exponential_decay_schedule", dict(init_value=0.0, peak_value=0.05, warmup_steps=6,
+                                               transition_steps=9, decay_rate=0.5)),
+    ("piecewise_interpolate_schedule", dict(interpolate_type="linear", init_value=0.1,
+                                            boundaries_and_scales={"4": 0.1, "8": 0.01})),
+    ("piecewise_interpolate_schedule", dict(interpolate_type="cosine", init_value=0.07,
+                                            boundaries_and_scales={"10": 0.5, "25": 0.1, "40": 2.0})),
+    ("piecewise_interpolate_schedule", dict(interpolate_type="cosine", init_value=0.03)),
+    ("linear_onecycle_schedule", dict(transition_steps=50, peak_value=0.1)),
+    ("linear_onecycle_schedule", dict(transition_steps=37, peak_value=0.02, pct_start=0.25,
+                                      pct_final=0.7, div_factor=10.0, final_div_factor=100.0)),
+    # pct_start·T and pct_final·T truncate to the same boundary: the dict keeps the later scale.
+    ("linear_onecycle_schedule", dict(transition_steps=10, peak_value=0.1, pct_start=0.5, pct_final=0.55)),
+    ("cosine_onecycle_schedule", dict(transition_steps=45, peak_value=0.05)),
+    ("cosine_onecycle_schedule", dict(transition_steps=33, peak_value=0.3, pct_start=0.1,
+                                      div_factor=5.0, final_div_factor=1e3)),
+    ("sgdr_schedule", dict(cosine_kwargs=[
+        dict(init_value=0.0, peak_value=0.1, warmup_steps=3, decay_steps=20, end_value=0.001),
+        dict(init_value=0.0, peak_value=0.05, warmup_steps=0, decay_steps=15),
+        dict(init_value=0.01, peak_value=0.02, warmup_steps=4, decay_steps=30, exponent=2.0)])),
+    # jnp.where's promotion, stage by stage: the weak constant is rounded to float32 by the
+    # linear (float32) stage, then kept as such by the float64 interpolation stage.
+    ("join_schedules", dict(
+        schedules=[dict(name="constant_schedule", args=dict(value=0.1)),
+                   dict(name="linear_schedule", args=dict(init_value=0.1, end_value=0.3, transition_steps=10)),
+                   dict(name="cosine_onecycle_schedule", args=dict(transition_steps=20, peak_value=0.3)),
+                   dict(name="cosine_decay_schedule", args=dict(init_value=0.07, decay_steps=20))],
+        boundaries=[10, 20, 40])),
 ]
 
 
@@ -124,7 +155,7 @@ def optax_schedule(name, args):
     args = dict(args)
     if name == "join_schedules":
         args["schedules"] = [optax_schedule(s["name"], s["args"]) for s in args["schedules"]]
-    if name == "piecewise_constant_schedule":
+    if name in ("piecewise_constant_schedule", "piecewise_interpolate_schedule") and "boundaries_and_scales" in args:
         args["boundaries_and_scales"] = {int(k): v for k, v in args["boundaries_and_scales"].items()}
     return getattr(optax, name)(**args)
 

@@ -516,7 +516,7 @@ def optax_schedule(spec):
     args = dict(spec["args"])
     if spec["name"] == "join_schedules":
         args["schedules"] = [optax_schedule(s) for s in args["schedules"]]
-    if spec["name"] == "piecewise_constant_schedule":
+    if spec["name"] in ("piecewise_constant_schedule", "piecewise_interpolate_schedule") and "boundaries_and_scales" in args:
         args["boundaries_and_scales"] = {int(k): v for k, v in args["boundaries_and_scales"].items()}
     return getattr(optax, spec["name"])(**args)
 
@@ -546,6 +546,15 @@ OPTAX_FEATURES = [
         init_value=0.1, end_value=0.01, transition_steps=25)))),
     ("nadam-cosine", "nadam", dict(), dict(schedule=cos_sched(init_value=0.01, decay_steps=30))),
     ("radam-cosine", "radam", dict(), dict(schedule=cos_sched(init_value=0.01, decay_steps=30))),
+    ("adam-onecycle", "adam", dict(), dict(schedule=sched_spec("cosine_onecycle_schedule", dict(
+        transition_steps=30, peak_value=0.02)))),
+    ("sgd-linear-onecycle", "sgd", dict(momentum=0.9), dict(schedule=sched_spec("linear_onecycle_schedule", dict(
+        transition_steps=25, peak_value=0.1, pct_start=0.2)))),
+    ("adamw-sgdr", "adamw", dict(weight_decay=0.1), dict(schedule=sched_spec("sgdr_schedule", dict(cosine_kwargs=[
+        dict(init_value=0.0, peak_value=0.02, warmup_steps=3, decay_steps=12),
+        dict(init_value=0.0, peak_value=0.01, warmup_steps=2, decay_steps=18, end_value=0.001)])))),
+    ("nadam-warmup-exponential", "nadam", dict(), dict(schedule=sched_spec("warmup_exponential_decay_schedule", dict(
+        init_value=0.0, peak_value=0.02, warmup_steps=5, transition_steps=6, decay_rate=0.7)))),
     # masks and multi_transform as parameter groups
     ("adamw-mask", "adamw", dict(learning_rate=0.01, weight_decay=0.1),
      dict(groups=[(["w"], {}), (["b"], dict(weight_decay=0.0))])),

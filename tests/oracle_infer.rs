@@ -261,6 +261,28 @@ fn relabelled_golden_traces_name_the_real_convention() {
         EXIT_AGREE_INFERRED,
         "schedule CosineAnnealingLR(T_max=30",
     );
+    // optax's cosine_onecycle_schedule dropped (the learning rate declared constant): the
+    // one-cycle fit names it, and the declaration it prints is accepted and replays every step.
+    assert_relabel(
+        "features/optax-adam-onecycle.jsonl",
+        |h| {
+            h.as_object_mut().unwrap().remove("schedule");
+            h["hyperparameters"]["learning_rate"] = 0.02.into();
+        },
+        EXIT_AGREE_INFERRED,
+        "cosine_onecycle_schedule(transition_steps=30, peak_value=0.02, pct_start=0.3, div_factor=25.0, final_div_factor=10000.0), evaluated in float32 [confirmed",
+    );
+    // sgdr_schedule (two warm-up cosine cycles) dropped: no named family fits it, but the
+    // per-step learning rate explains the run: exit 3 with what to record, not a disagreement.
+    assert_relabel(
+        "features/optax-adamw-sgdr.jsonl",
+        |h| {
+            h.as_object_mut().unwrap().remove("schedule");
+            h["hyperparameters"]["learning_rate"] = 0.02.into();
+        },
+        EXIT_AGREE_INFERRED,
+        "AGREES given a per-step learning rate that fits no named schedule",
+    );
     // The parameter groups dropped: optax adamw with mask (no decay on the bias).
     assert_relabel(
         "features/optax-adamw-mask.jsonl",

@@ -51,8 +51,11 @@
 //!
 //! ## optax (`preset = "optax"`)
 //! `constant_schedule`, `exponential_decay`, `cosine_decay_schedule`,
-//! `warmup_cosine_decay_schedule`, `piecewise_constant_schedule`, `join_schedules` (and
-//! `linear_schedule`, `polynomial_schedule`, which the warm-up uses), evaluated as optax 0.2.8
+//! `warmup_cosine_decay_schedule`, `warmup_exponential_decay_schedule`,
+//! `warmup_constant_schedule`, `piecewise_constant_schedule`, `piecewise_interpolate_schedule`
+//! (and `linear_onecycle_schedule`, `cosine_onecycle_schedule`, built on it), `sgdr_schedule`
+//! (a join of warm-up cosines), `join_schedules` (and `linear_schedule`,
+//! `polynomial_schedule`, which the warm-ups use), evaluated as optax 0.2.8
 //! evaluates them eagerly on the int32 step count, in JAX's dtypes — measured with x64
 //! enabled (`scripts/golden_traces.py`):
 //! * `count / transition_steps` with an int32 count and a Python int is **float32** in JAX,
@@ -63,6 +66,11 @@
 //!   typed); XLA:CPU's f64 `cos` and `pow` and f32 `pow` agree with glibc's on every input
 //!   tried (10⁵ random inputs each), so [`f64::cos`], [`f64::powf`], [`f32::powf`] reproduce
 //!   them;
+//! * `piecewise_interpolate_schedule` returns a *strong* float64 (its `jnp.cumprod` values),
+//!   with the fraction of the interval in float32 (int32 true division) and, for `cosine`,
+//!   `cos(π·pct) + 1` in float32; a `join_schedules` promotes stage by stage as `jnp.where`
+//!   does (weak float64 < float32 < strong float64), so a value rounded to float32 at one stage
+//!   stays rounded when a later float64 stage promotes it;
 //! * `scale_by_schedule` multiplies the update by `jnp.array(-value, dtype=g.dtype)`: the value
 //!   is rounded to the parameters' dtype once, which the kernels do ([`super::kernels`]).
 //!
@@ -140,8 +148,9 @@ pub const TORCH_SCHEDULERS: &str = "StepLR, MultiStepLR, ExponentialLR, CosineAn
      SequentialLR, ChainedScheduler";
 /// The optax schedule names this module evaluates.
 pub const OPTAX_SCHEDULES: &str = "constant_schedule, exponential_decay, cosine_decay_schedule, \
-     warmup_cosine_decay_schedule, piecewise_constant_schedule, join_schedules, linear_schedule, \
-     polynomial_schedule";
+     warmup_cosine_decay_schedule, warmup_exponential_decay_schedule, warmup_constant_schedule, \
+     piecewise_constant_schedule, piecewise_interpolate_schedule, linear_onecycle_schedule, \
+     cosine_onecycle_schedule, sgdr_schedule, join_schedules, linear_schedule, polynomial_schedule";
 
 /// A declared schedule, running for one parameter group: yields the scalars of optimizer
 /// steps 1, 2, … in order.
@@ -377,6 +386,37 @@ impl<'a> Args<'a> {
         v.as_array()
             .and_then(|a| a.iter().map(Value::as_i64).collect::<Option<Vec<i64>>>())
             .ok_or_else(|| self.bad(arg, "an array of integers", v))
+    }
+    /// optax's `boundaries_and_scales` (optional): an object `{"step": scale}` with integer
+    /// keys and non-negative finite scales (optax raises on a negative one), sorted by step.
+    fn boundaries_and_scales(&mut self) -> Result<Vec<(i64, f64)>, ScheduleError> {
+        let mut pairs = Vec::new();
+        if let Some(v) = self.get("boundaries_and_scales") {
+            let m = v
+                .as_object()
+                .ok_or_else(|| self.bad("boundaries_and_scales", "an object {\"step\": scale}", v))?;
+            for (k, s) in m {
+                let b: i64 = k
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|b: &i64| b.abs() < (1 << 31))
+                    .ok_or_else(|| {
+                        self.bad(
+                            "boundaries_and_scales",
+                            "an object whose keys are integer steps in (−2³¹, 2³¹)",
+                            v,
+                        )
+                    })?;
+                let s = s
+                    .as_f64()
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .ok_or_else(|| self.bad("boundaries_and_scales", "non-negative finite scales", v))?;
+                pairs.push((b, s));
+            }
+            pairs.sort_by_key(|p| p.0);
+        }
+        Ok(pairs)
     }
     /// A number, or a list with one number per parameter group (torch `_format_param`).
     fn per_group(
@@ -1604,13 +1644,17 @@ impl KerasSched {
     }
 }
 
-/// The dtype JAX gives a schedule's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The dtype JAX gives a schedule's value, ordered as `jnp.where` promotes two of them
+/// (x64 enabled): a weak float64 meeting a float32 array becomes float32, a float32 meeting
+/// a strong float64 becomes float64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Jdt {
     /// A Python float or a weakly typed float64 array: takes the other operand's dtype.
     Weak,
     /// A (strong) float32 array.
     F32,
+    /// A strong float64 array (`piecewise_interpolate_schedule`: `jnp.stack` of its values).
+    F64,
 }
 
 #[derive(Debug, Clone)]
@@ -1645,6 +1689,14 @@ enum OptaxSched {
         parts: Vec<OptaxSched>,
         boundaries: Vec<i64>,
     },
+    /// `piecewise_interpolate_schedule` (and the one-cycle schedules built on it).
+    Interpolate {
+        cosine: bool,
+        /// `0` then the sorted boundaries.
+        bounds: Vec<i64>,
+        /// The cumulative products `init, init·s₁, init·s₁·s₂, …` (one more than intervals).
+        values: Vec<f64>,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1659,29 +1711,157 @@ fn f32r(x: f64) -> f64 {
 }
 
 impl OptaxSched {
+    /// `linear_schedule(init, end, steps)`: `polynomial_schedule` with power 1, which is
+    /// `constant_schedule(init)` for `steps ≤ 0` (optax warns and does so).
+    fn linear(init: f64, end: f64, steps: i64) -> Self {
+        if steps <= 0 {
+            OptaxSched::Constant(init)
+        } else {
+            OptaxSched::Polynomial {
+                init,
+                end,
+                power: Power::Int(1),
+                steps,
+                begin: 0,
+            }
+        }
+    }
+
+    /// `exponential_decay(init, transition_steps, decay_rate, transition_begin, staircase,
+    /// end_value)` from `a`: constant for `transition_steps ≤ 0` or `decay_rate = 0`, a
+    /// negative `transition_begin` taken as 0 (optax warns and does both).
+    fn exponential(init: f64, a: &mut Args) -> Result<Self, ScheduleError> {
+        let steps = a.req_int("transition_steps")?;
+        let rate = a.req_f64("decay_rate")?;
+        let begin = a.int("transition_begin", 0)?.max(0);
+        let staircase = a.bool("staircase", false)?;
+        let end = a.opt_f64("end_value")?;
+        Ok(if steps <= 0 || rate == 0.0 {
+            OptaxSched::Constant(init)
+        } else {
+            OptaxSched::Exponential {
+                init,
+                steps,
+                rate,
+                begin,
+                staircase,
+                end,
+            }
+        })
+    }
+
+    /// `piecewise_interpolate_schedule(type, init, {boundary: scale})` with the pairs sorted
+    /// by boundary: `bounds = [0, b₁, …]`, `values = cumprod([init, s₁, …])`. `jnp.cumprod`
+    /// multiplies left to right for up to 17 values (measured on random inputs, 100 per
+    /// length); from 18 on XLA reorders the products, so a schedule with more than 16
+    /// boundaries can differ from optax in the last bit of f64 (within tolerance).
+    fn interpolate(cosine: bool, init: f64, pairs: Vec<(i64, f64)>) -> Self {
+        let mut bounds = vec![0];
+        let mut values = vec![init];
+        for (b, s) in pairs {
+            bounds.push(b);
+            let last = values[values.len() - 1];
+            values.push(last * s);
+        }
+        OptaxSched::Interpolate {
+            cosine,
+            bounds,
+            values,
+        }
+    }
+
     fn parse(name: &str, args: &Map<String, Value>, depth: usize) -> Result<Self, ScheduleError> {
         let mut a = Args::new(name, args);
         let s = match name {
             "constant_schedule" => OptaxSched::Constant(a.req_f64("value")?),
             "exponential_decay" => {
                 let init = a.req_f64("init_value")?;
+                OptaxSched::exponential(init, &mut a)?
+            }
+            "warmup_exponential_decay_schedule" => {
+                // join_schedules([linear_schedule(init, peak, warmup),
+                //                 exponential_decay(peak, …)], [warmup])
+                let init = a.req_f64("init_value")?;
+                let peak = a.req_f64("peak_value")?;
+                let warmup = a.req_int("warmup_steps")?;
+                OptaxSched::Join {
+                    parts: vec![OptaxSched::linear(init, peak, warmup), OptaxSched::exponential(peak, &mut a)?],
+                    boundaries: vec![warmup],
+                }
+            }
+            "warmup_constant_schedule" => {
+                // linear_schedule(init, peak, warmup): the peak is held after the warm-up.
+                let init = a.req_f64("init_value")?;
+                let peak = a.req_f64("peak_value")?;
+                OptaxSched::linear(init, peak, a.req_int("warmup_steps")?)
+            }
+            "sgdr_schedule" => {
+                // join_schedules of one warmup_cosine_decay_schedule per cycle, each starting
+                // where the previous one's `decay_steps` end.
+                let cycles = a
+                    .get("cosine_kwargs")
+                    .and_then(Value::as_array)
+                    .filter(|c| !c.is_empty())
+                    .ok_or_else(|| {
+                        err(name, "argument `cosine_kwargs` must be a non-empty list of warmup_cosine_decay_schedule arguments")
+                    })?;
+                let (mut parts, mut boundaries, mut step) = (Vec::new(), Vec::new(), 0i64);
+                for (i, kw) in cycles.iter().enumerate() {
+                    let kw = kw.as_object().ok_or_else(|| {
+                        err(name, &format!("cosine_kwargs[{i}] must be an object of warmup_cosine_decay_schedule arguments"))
+                    })?;
+                    let cycle = OptaxSched::parse("warmup_cosine_decay_schedule", kw, depth + 1)
+                        .map_err(|e| err(name, &format!("cosine_kwargs[{i}]: {}", e.message)))?;
+                    // Parsed above: `decay_steps` is an integer.
+                    step += kw.get("decay_steps").and_then(Value::as_i64).unwrap_or(0);
+                    parts.push(cycle);
+                    boundaries.push(step);
+                }
+                boundaries.pop();
+                OptaxSched::Join { parts, boundaries }
+            }
+            "piecewise_interpolate_schedule" => {
+                let cosine = match a.get("interpolate_type") {
+                    Some(Value::String(t)) if t == "linear" => false,
+                    Some(Value::String(t)) if t == "cosine" => true,
+                    Some(v) => return Err(a.bad("interpolate_type", "\"linear\" or \"cosine\"", v)),
+                    None => return Err(err(name, "argument `interpolate_type` is required")),
+                };
+                let init = a.req_f64("init_value")?;
+                let pairs = a.boundaries_and_scales()?;
+                OptaxSched::interpolate(cosine, init, pairs)
+            }
+            "linear_onecycle_schedule" | "cosine_onecycle_schedule" => {
                 let steps = a.req_int("transition_steps")?;
-                let rate = a.req_f64("decay_rate")?;
-                let begin = a.int("transition_begin", 0)?.max(0);
-                let staircase = a.bool("staircase", false)?;
-                let end = a.opt_f64("end_value")?;
-                if steps <= 0 || rate == 0.0 {
-                    OptaxSched::Constant(init)
+                if steps <= 0 {
+                    return Err(err(name, "argument `transition_steps` must be ≥ 1 (optax raises ValueError)"));
+                }
+                let peak = a.req_f64("peak_value")?;
+                let pct_start = a.f64("pct_start", 0.3)?;
+                let pct_final = if name == "linear_onecycle_schedule" {
+                    Some(a.f64("pct_final", 0.85)?)
                 } else {
-                    OptaxSched::Exponential {
-                        init,
-                        steps,
-                        rate,
-                        begin,
-                        staircase,
-                        end,
+                    None
+                };
+                let div = a.f64("div_factor", 25.0)?;
+                let final_div = a.f64("final_div_factor", 1e4)?;
+                if div == 0.0 || final_div == 0.0 {
+                    return Err(err(name, "`div_factor` and `final_div_factor` must be non-zero"));
+                }
+                // Python builds a dict {int(pct_start·T): …, …}: a later equal key overwrites
+                // the value (`int` truncates toward zero, as `as i64` does).
+                let mut pairs = std::collections::BTreeMap::new();
+                pairs.insert((pct_start * steps as f64) as i64, div);
+                match pct_final {
+                    Some(pf) => {
+                        pairs.insert((pf * steps as f64) as i64, 1.0 / div);
+                        pairs.insert(steps, 1.0 / final_div);
+                    }
+                    None => {
+                        pairs.insert(steps, 1.0 / (div * final_div));
                     }
                 }
+                OptaxSched::interpolate(pct_final.is_none(), peak / div, pairs.into_iter().collect())
             }
             "cosine_decay_schedule" => {
                 let init = a.req_f64("init_value")?;
@@ -1741,20 +1921,9 @@ impl OptaxSched {
                         "`decay_steps` must exceed `warmup_steps` (optax raises ValueError)",
                     ));
                 }
-                let warm = if warmup <= 0 {
-                    OptaxSched::Constant(init)
-                } else {
-                    OptaxSched::Polynomial {
-                        init,
-                        end: peak,
-                        power: Power::Int(1),
-                        steps: warmup,
-                        begin: 0,
-                    }
-                };
                 OptaxSched::Join {
                     parts: vec![
-                        warm,
+                        OptaxSched::linear(init, peak, warmup),
                         OptaxSched::Cosine {
                             init: peak,
                             decay_steps: (decay_steps - warmup) as f64,
@@ -1767,23 +1936,7 @@ impl OptaxSched {
             }
             "piecewise_constant_schedule" => {
                 let init = a.req_f64("init_value")?;
-                let mut pairs = Vec::new();
-                if let Some(v) = a.get("boundaries_and_scales") {
-                    let m = v
-                        .as_object()
-                        .ok_or_else(|| a.bad("boundaries_and_scales", "an object {\"step\": scale}", v))?;
-                    for (k, s) in m {
-                        let b: i64 = k.trim().parse().map_err(|_| {
-                            a.bad("boundaries_and_scales", "an object whose keys are integer steps", v)
-                        })?;
-                        let s = s
-                            .as_f64()
-                            .filter(|s| s.is_finite() && *s >= 0.0)
-                            .ok_or_else(|| a.bad("boundaries_and_scales", "non-negative finite scales", v))?;
-                        pairs.push((b, s));
-                    }
-                    pairs.sort_by_key(|p| p.0);
-                }
+                let pairs = a.boundaries_and_scales()?;
                 OptaxSched::Piecewise { init, pairs }
             }
             "join_schedules" => {
@@ -1901,21 +2054,55 @@ impl OptaxSched {
                 (v, Jdt::Weak)
             }
             OptaxSched::Join { parts, boundaries } => {
+                // `output = jnp.where(step < boundary, output, schedule(step - boundary))`,
+                // one boundary after the other: each `where` converts both branches to the
+                // promoted dtype, so a value that passes through a float32 stage keeps its
+                // float32 rounding even if a later strong float64 branch promotes it back.
                 let (mut out, mut dt) = parts[0].eval(count);
                 for (b, s) in boundaries.iter().zip(&parts[1..]) {
                     let (v, d) = s.eval(count - b);
-                    if d == Jdt::F32 {
-                        dt = Jdt::F32;
-                    }
+                    dt = dt.max(d);
                     if count >= *b {
                         out = v;
                     }
-                }
-                // jnp.where promotes to float32 if any branch is a float32 array.
-                if dt == Jdt::F32 {
-                    out = f32r(out);
+                    if dt == Jdt::F32 {
+                        out = f32r(out);
+                    }
                 }
                 (out, dt)
+            }
+            OptaxSched::Interpolate {
+                cosine,
+                bounds,
+                values,
+            } => {
+                // Eager jnp on arrays, x64, one rounding per operation (measured,
+                // `scripts/golden_schedules.py`): `jnp.stack` of Python ints is a weak int
+                // array, so `count - bounds` stays int32 and its true division by the interval
+                // sizes is float32, as in `exponential_decay`; the values (`jnp.cumprod`) are a
+                // strong float64 array, so the linear interpolation is float64 arithmetic on
+                // the float32 `pct`. The cosine one computes `jnp.pi * pct`, `cos` (glibc's
+                // `cosf`) and `+ 1` in float32, the rest in float64.
+                // `indicator.dot(interp) + (bounds[-1] <= count) * values[-1]`.
+                let mut dot = 0.0;
+                for i in 0..bounds.len() - 1 {
+                    let size = (bounds[i + 1] - bounds[i]).max(1);
+                    let on = bounds[i] <= count && count < bounds[i + 1];
+                    let pct = ((count - bounds[i]) as f32) / (size as f32);
+                    let (start, end) = (values[i], values[i + 1]);
+                    let interp = if *cosine {
+                        let c = (std::f32::consts::PI * pct).cos() + 1.0;
+                        end + (start - end) / 2.0 * f64::from(c)
+                    } else {
+                        (end - start) * f64::from(pct) + start
+                    };
+                    dot += f64::from(u8::from(on)) * interp;
+                }
+                let last = bounds[bounds.len() - 1] <= count;
+                (
+                    dot + f64::from(u8::from(last)) * values[values.len() - 1],
+                    Jdt::F64,
+                )
             }
         }
     }
@@ -2018,6 +2205,91 @@ mod tests {
         assert!(
             v.iter().any(|&x| f64::from(x as f32) != x),
             "the cosine schedule is float64"
+        );
+    }
+
+    /// The one-cycle and interpolation schedules: their documented values, and the refusals
+    /// that name the argument (the values in float64 arithmetic as optax's docstring states
+    /// them; the bits are checked against optax by the recorded cases below).
+    #[test]
+    fn optax_interpolated_schedules_hit_their_documented_values() {
+        let v = values(
+            "optax",
+            &spec(r#"{"name": "piecewise_interpolate_schedule", "args": {"interpolate_type": "linear", "init_value": 1.0, "boundaries_and_scales": {"4": 0.1, "8": 0.01}}}"#),
+            0.0,
+            11,
+        )
+        .unwrap();
+        // optax's docstring: steps 0, 2, 4, 6, 8, 10 give 1, 0.55, 0.1, 0.0505, 0.001, 0.001.
+        for (count, want) in [
+            (0, 1.0),
+            (2, 0.55),
+            (4, 0.1),
+            (6, 0.0505),
+            (8, 0.001),
+            (10, 0.001),
+        ] {
+            assert!(
+                (v[count] - want).abs() <= 1e-15,
+                "count {count}: {} vs {want}",
+                v[count]
+            );
+        }
+        // cosine_onecycle: peak/div at count 0, the peak at int(0.3·T), peak/(div·final_div)
+        // from T on.
+        let v = values(
+            "optax",
+            &spec(r#"{"name": "cosine_onecycle_schedule", "args": {"transition_steps": 20, "peak_value": 0.5}}"#),
+            0.0,
+            25,
+        )
+        .unwrap();
+        // At the start of a phase the cosine gives `end + (start − end)/2·2`, which rounds
+        // away from `start` (0.020000000000000018 for 0.02, as optax gives): relative 1e-15
+        // is a few ulps of f64.
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-15 * b.abs();
+        assert!(close(v[0], 0.5 / 25.0), "{}", v[0]);
+        assert!(close(v[6], 0.5), "{}", v[6]);
+        // From T on, no interval holds the count: exactly the last cumulative product.
+        assert_eq!(v[20], 0.5 / 25.0 * 25.0 * (1.0 / (25.0 * 1e4)));
+        assert_eq!(v[24], v[20]);
+        for (args, arg) in [
+            (r#"{"init_value": 0.1}"#, "interpolate_type"),
+            (
+                r#"{"interpolate_type": "cubic", "init_value": 0.1}"#,
+                "interpolate_type",
+            ),
+            (
+                r#"{"interpolate_type": "linear", "init_value": 0.1, "boundaries_and_scales": {"4": -1.0}}"#,
+                "boundaries_and_scales",
+            ),
+        ] {
+            let e = values(
+                "optax",
+                &spec(&format!(
+                    r#"{{"name": "piecewise_interpolate_schedule", "args": {args}}}"#
+                )),
+                0.0,
+                3,
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains(arg), "{e}");
+        }
+        let e = values(
+            "optax",
+            &spec(
+                r#"{"name": "linear_onecycle_schedule", "args": {"transition_steps": 0, "peak_value": 0.1}}"#,
+            ),
+            0.0,
+            3,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("transition_steps"), "{e}");
+        let e = values("optax", &spec(r#"{"name": "sgdr_schedule", "args": {"cosine_kwargs": [{"init_value": 0.0, "peak_value": 0.1, "warmup_steps": 2}]}}"#), 0.0, 3)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("cosine_kwargs[0]") && e.to_string().contains("decay_steps"),
+            "{e}"
         );
     }
 
