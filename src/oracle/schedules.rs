@@ -1754,8 +1754,10 @@ impl OptaxSched {
     /// by boundary: `bounds = [0, b₁, …]`, `values = cumprod([init, s₁, …])`. `jnp.cumprod`
     /// multiplies left to right for up to 17 values (measured on random inputs, 100 per
     /// length); from 18 on XLA reorders the products, so a schedule with more than 16
-    /// boundaries can differ from optax in the last bit of f64 (within tolerance).
-    fn interpolate(cosine: bool, init: f64, pairs: Vec<(i64, f64)>) -> Self {
+    /// boundaries can differ from optax in the last bit of f64 (within tolerance). `None` if a
+    /// value is not finite: optax's `indicator.dot(…)` then multiplies it by 0 in every
+    /// interval, NaN at every step.
+    fn interpolate(cosine: bool, init: f64, pairs: Vec<(i64, f64)>) -> Option<Self> {
         let mut bounds = vec![0];
         let mut values = vec![init];
         for (b, s) in pairs {
@@ -1763,11 +1765,14 @@ impl OptaxSched {
             let last = values[values.len() - 1];
             values.push(last * s);
         }
-        OptaxSched::Interpolate {
-            cosine,
-            bounds,
-            values,
-        }
+        values
+            .iter()
+            .all(|v| v.is_finite())
+            .then_some(OptaxSched::Interpolate {
+                cosine,
+                bounds,
+                values,
+            })
     }
 
     fn parse(name: &str, args: &Map<String, Value>, depth: usize) -> Result<Self, ScheduleError> {
@@ -1829,7 +1834,9 @@ impl OptaxSched {
                 };
                 let init = a.req_f64("init_value")?;
                 let pairs = a.boundaries_and_scales()?;
-                OptaxSched::interpolate(cosine, init, pairs)
+                OptaxSched::interpolate(cosine, init, pairs).ok_or_else(|| {
+                    err(name, "the products of `init_value` and the scales in `boundaries_and_scales` overflow (optax's value would be NaN at every step)")
+                })?
             }
             "linear_onecycle_schedule" | "cosine_onecycle_schedule" => {
                 let steps = a.req_int("transition_steps")?;
@@ -1861,7 +1868,9 @@ impl OptaxSched {
                         pairs.insert(steps, 1.0 / (div * final_div));
                     }
                 }
-                OptaxSched::interpolate(pct_final.is_none(), peak / div, pairs.into_iter().collect())
+                OptaxSched::interpolate(pct_final.is_none(), peak / div, pairs.into_iter().collect()).ok_or_else(|| {
+                    err(name, "`peak_value / div_factor` and its scales overflow (optax's value would be NaN at every step)")
+                })?
             }
             "cosine_decay_schedule" => {
                 let init = a.req_f64("init_value")?;
@@ -2083,26 +2092,27 @@ impl OptaxSched {
                 // strong float64 array, so the linear interpolation is float64 arithmetic on
                 // the float32 `pct`. The cosine one computes `jnp.pi * pct`, `cos` (glibc's
                 // `cosf`) and `+ 1` in float32, the rest in float64.
-                // `indicator.dot(interp) + (bounds[-1] <= count) * values[-1]`.
-                let mut dot = 0.0;
-                for i in 0..bounds.len() - 1 {
-                    let size = (bounds[i + 1] - bounds[i]).max(1);
-                    let on = bounds[i] <= count && count < bounds[i + 1];
-                    let pct = ((count - bounds[i]) as f32) / (size as f32);
-                    let (start, end) = (values[i], values[i + 1]);
-                    let interp = if *cosine {
-                        let c = (std::f32::consts::PI * pct).cos() + 1.0;
-                        end + (start - end) / 2.0 * f64::from(c)
-                    } else {
-                        (end - start) * f64::from(pct) + start
-                    };
-                    dot += f64::from(u8::from(on)) * interp;
+                // `indicator.dot(interp) + (bounds[-1] <= count) * values[-1]`: with finite
+                // values (checked at parse) every term but the one of the interval holding
+                // the count is ±0, so that interval's value alone is the sum. The boundaries
+                // after the leading 0 are sorted: a binary search finds it (a header with
+                // many boundaries costs log time per step).
+                let n = bounds.len() - 1;
+                let i = bounds[1..].partition_point(|&b| b <= count);
+                if i == n {
+                    return (values[n], Jdt::F64);
                 }
-                let last = bounds[bounds.len() - 1] <= count;
-                (
-                    dot + f64::from(u8::from(last)) * values[values.len() - 1],
-                    Jdt::F64,
-                )
+                // The count is ≥ 0 = bounds[0], so interval i holds it.
+                let size = (bounds[i + 1] - bounds[i]).max(1);
+                let pct = ((count - bounds[i]) as f32) / (size as f32);
+                let (start, end) = (values[i], values[i + 1]);
+                let v = if *cosine {
+                    let c = (std::f32::consts::PI * pct).cos() + 1.0;
+                    end + (start - end) / 2.0 * f64::from(c)
+                } else {
+                    (end - start) * f64::from(pct) + start
+                };
+                (v, Jdt::F64)
             }
         }
     }
@@ -2275,6 +2285,9 @@ mod tests {
             .unwrap_err();
             assert!(e.to_string().contains(arg), "{e}");
         }
+        let e = values("optax", &spec(r#"{"name": "piecewise_interpolate_schedule", "args": {"interpolate_type": "linear", "init_value": 1e300, "boundaries_and_scales": {"4": 1e10}}}"#), 0.0, 3)
+            .unwrap_err();
+        assert!(e.to_string().contains("overflow"), "{e}");
         let e = values(
             "optax",
             &spec(
