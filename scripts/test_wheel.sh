@@ -65,7 +65,8 @@ if python -c 'import optax' 2>/dev/null; then
 else
     echo "== optax not importable (set EXTRA_SITE): optax examples skipped"
 fi
-if python -c 'import keras, jax' 2>/dev/null; then
+# KERAS_BACKEND: keras imports its default backend, TensorFlow, at import time.
+if KERAS_BACKEND=jax python -c 'import keras, jax' 2>/dev/null; then
     run keras-plain 1 keras-plain.ovt "$root/python/examples/keras_record.py" --plain
     run keras-restarts "${STRICT_SCHEDULES:-1}" keras-restarts.ovt "$root/python/examples/keras_record.py"
     run keras-restarts-jsonl "${STRICT_SCHEDULES:-1}" keras-restarts.jsonl "$root/python/examples/keras_record.py"
