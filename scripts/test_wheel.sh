@@ -74,6 +74,27 @@ if KERAS_BACKEND=jax python -c 'import keras, jax' 2>/dev/null; then
     for t in keras-plain.ovt keras-restarts.ovt; do
         optverify check "$t" | grep -q "50/50 steps bit for bit" || { echo "FAIL $t: not 50/50 bit for bit"; optverify check "$t"; fail=1; }
     done
+    # A learning rate assigned mid-loop through the wrapper reaches the optimizer, and its new
+    # value is written on the step lines: the run agrees bit for bit.
+    python - <<'PY' >keras-lr-assigned.log 2>&1 || { echo "FAIL keras-lr-assigned: recording failed"; cat keras-lr-assigned.log; fail=1; }
+import os; os.environ.setdefault("KERAS_BACKEND", "jax")
+import jax, keras, numpy as np, optverify.keras
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])
+opt = optverify.keras.record(keras.optimizers.Adam(1e-2), "keras-lr-assigned.jsonl")
+x = np.random.default_rng(0).standard_normal((32, 5)).astype("float32")
+def loss(t, n, xb):
+    p, _ = model.stateless_call(t, n, xb)
+    return keras.ops.mean((p - xb[:, :1]) ** 2)
+grad = jax.jit(jax.grad(loss))
+for step in range(10):
+    if step == 5:
+        opt.learning_rate = 3e-3
+    opt.apply(grad([v.value for v in model.trainable_variables], [], x), model.trainable_variables)
+opt.close()
+assert abs(float(opt.optimizer.learning_rate) - 3e-3) < 1e-9, float(opt.optimizer.learning_rate)
+PY
+    optverify check keras-lr-assigned.jsonl | grep -q "10/10 steps bit for bit" || { echo "FAIL keras-lr-assigned"; optverify check keras-lr-assigned.jsonl; fail=1; }
     # model.fit, recorded with record_fit: jitted, so within tolerance (exit 0), not bit for bit.
     run keras-fit 1 keras-fit.ovt "$root/python/examples/keras_fit.py"
     run keras-fit-f64 1 keras-fit-f64.ovt "$root/python/examples/keras_fit.py" --f64

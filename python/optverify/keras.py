@@ -30,7 +30,9 @@ recorded at every step as the step's `hyperparameters` (`{"learning_rate": …}`
 a built-in schedule unless the backend is JAX with x64 enabled
 (`jax.config.update("jax_enable_x64", True)`): the oracle evaluates the schedules in that
 arithmetic (Python floats as float64); without x64, and on TensorFlow or torch, Keras computes
-them in float32, and a correct run would agree only within tolerance, not bit for bit.
+them in float32, and a correct run would agree only within tolerance, not bit for bit. A
+constant learning rate assigned during the run (`opt.learning_rate = …`: the wrapper passes
+assignments on to the optimizer) is written on the step lines whose value is not the header's.
 
 **`record_fit`.** `model.fit` on the JAX backend never calls `apply`/`apply_gradients`: its
 training step (`JAXTrainer.train_step`) computes the gradients and calls
@@ -162,7 +164,11 @@ def _open_writer(opt, name, path, format, producer, names, variables, arrays, co
 class Recorder(Closing):
     """The wrapped optimizer `record` returns. `apply`/`apply_gradients` update and record;
     `close()` (or use it as a context manager) when done; `steps` counts the steps written;
-    every other attribute is the optimizer's."""
+    every other attribute is the optimizer's, read and assigned (`opt.learning_rate = 1e-3`
+    sets the optimizer's)."""
+
+    _OWN = frozenset({"optimizer", "path", "format", "name", "producer", "lr_per_step", "lr_variable", "writer",
+                      "variables", "header_lr"})
 
     def __init__(self, optimizer, path, *, format=None, producer=None, lr_per_step=None):
         self.optimizer = optimizer
@@ -176,16 +182,29 @@ class Recorder(Closing):
             scheduled = isinstance(lr, _keras.optimizers.schedules.LearningRateSchedule)
             lr_per_step = not _lr_is_modelled(optimizer) or (scheduled and not _schedule_arithmetic_modelled())
         self.lr_per_step = bool(lr_per_step)
+        # A constant learning rate is a Variable the loop may assign (`opt.learning_rate = …`):
+        # a step whose value is not the header's gets it on its step line.
+        self.lr_variable = isinstance(getattr(optimizer, "_learning_rate", None), _keras.Variable)
         self.writer = None
         self.variables = None
+        self.header_lr = None
 
     def __getattr__(self, name):  # only for names the recorder does not have
         return getattr(self.__dict__["optimizer"], name)
 
+    def __setattr__(self, name, value):
+        # Assigned to the wrapper, `learning_rate` would change nothing the optimizer uses.
+        if name in self._OWN:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self.optimizer, name, value)
+
     def _open(self, variables):
+        config = jsonable(self.optimizer.get_config())
         self.writer = _open_writer(self.optimizer, self.name, self.path, self.format, self.producer,
                                    [_name(v, i) for i, v in enumerate(variables)], variables,
-                                   [_numpy(v) for v in variables], jsonable(self.optimizer.get_config()))
+                                   [_numpy(v) for v in variables], config)
+        self.header_lr = config.get("learning_rate")
         self.variables = list(variables)
 
     def apply(self, grads, trainable_variables=None):
@@ -204,9 +223,11 @@ class Recorder(Closing):
             raise ValueError("optverify.keras: apply() got other variables than at the first step; one recorder "
                              "records one set of variables, in one order")
         hp = None
-        if self.lr_per_step:
+        if self.lr_per_step or self.lr_variable:
             # The value the update reads: the schedule at `iterations` (t − 1), before apply.
-            hp = {"learning_rate": float(_numpy(self.optimizer.learning_rate))}
+            lr = float(_numpy(self.optimizer.learning_rate))
+            if self.lr_per_step or lr != self.header_lr:
+                hp = {"learning_rate": lr}
         g = [_numpy(x) for x in grads]
         out = self.optimizer.apply(grads, variables)
         self.writer.step(g, [_numpy(v) for v in variables], hyperparameters=hp)
