@@ -1594,16 +1594,74 @@ impl GroupFit {
 
 /// Group blocks by equal override values.
 fn group_blocks(names: &[String], values: &[(&str, f64)]) -> GroupFit {
-    let mut groups: Vec<(Vec<String>, serde_json::Map<String, Value>)> = vec![];
-    for (name, (key, v)) in names.iter().zip(values) {
-        let mut hp = serde_json::Map::new();
-        hp.insert((*key).to_string(), json!(v));
-        match groups.iter_mut().find(|g| g.1 == hp) {
+    group_overrides(
+        names,
+        values.iter().map(|(key, v)| {
+            let mut hp = serde_json::Map::new();
+            hp.insert((*key).to_string(), json!(v));
+            hp
+        }),
+    )
+}
+
+/// Group blocks by equal override maps, in the order of their first block.
+fn group_overrides(
+    names: &[String],
+    overrides: impl IntoIterator<Item = serde_json::Map<String, Value>>,
+) -> GroupFit {
+    let mut fit = GroupFit { groups: vec![] };
+    for (name, hp) in names.iter().zip(overrides) {
+        match fit.groups.iter_mut().find(|g| g.1 == hp) {
             Some(g) => g.0.push(name.clone()),
-            None => groups.push((vec![name.clone()], hp)),
+            None => fit.groups.push((vec![name.clone()], hp)),
         }
     }
-    GroupFit { groups }
+    fit
+}
+
+/// The learning rates each block's steps agree with under `setting` (intersected over the
+/// block's coordinates and steps), from the linear probe.
+fn block_lr_intervals(
+    tr: &Trace,
+    setting: &Setting,
+    tol: f64,
+    block_of: &[usize],
+    n_blocks: usize,
+) -> Result<Vec<Interval>, String> {
+    let grads = |k: usize| tr.steps[k].grad.clone();
+    let mut ivs = vec![Interval::default(); n_blocks];
+    linear_probe(
+        tr,
+        &|lr| Probe::new(&tr.header, &with_lr(setting, lr)).map(Forced::Plain),
+        0.5,
+        1.0,
+        tol,
+        &grads,
+        &mut |_, i, t, e, w| {
+            if let Some(&j) = block_of.get(i) {
+                ivs[j].add(i, t, e, w);
+            }
+        },
+    )?;
+    Ok(ivs)
+}
+
+/// The learning rate to report for a block: the declared one if its interval holds it, else
+/// the value of fewest significant digits inside the interval; `None` for an empty interval.
+fn pick_block_lr(iv: &Interval, declared_lr: f64) -> Option<f64> {
+    if iv.is_empty() {
+        None
+    } else if iv.contains(declared_lr) {
+        Some(declared_lr)
+    } else {
+        let e = iv.estimate().unwrap_or(iv.lo);
+        Some(
+            (1..=17)
+                .map(|d| round_sig(e, d))
+                .find(|&r| iv.contains(r))
+                .unwrap_or(e),
+        )
+    }
 }
 
 /// Per-block learning rates (constant in time; intervals intersected over every step of the
@@ -1626,36 +1684,12 @@ pub fn infer_groups(tr: &Trace, setting: &Setting, tol: f64) -> Result<Option<Gr
         .enumerate()
         .flat_map(|(j, b)| std::iter::repeat_n(j, b.1))
         .collect();
-    let mut ivs = vec![Interval::default(); blocks.len()];
-    linear_probe(
-        tr,
-        &|lr| Probe::new(&tr.header, &with_lr(setting, lr)).map(Forced::Plain),
-        0.5,
-        1.0,
-        tol,
-        &grads,
-        &mut |_, i, t, e, w| {
-            if let Some(&j) = block_of.get(i) {
-                ivs[j].add(i, t, e, w);
-            }
-        },
-    )?;
+    let ivs = block_lr_intervals(tr, setting, tol, &block_of, blocks.len())?;
     let declared_lr = setting.lr();
     if ivs.iter().all(|iv| !iv.is_empty()) && ivs.iter().any(|iv| !iv.contains(declared_lr)) {
         let lrs: Vec<(&str, f64)> = ivs
             .iter()
-            .map(|iv| {
-                let x = if iv.contains(declared_lr) {
-                    declared_lr
-                } else {
-                    let e = iv.estimate().unwrap_or(iv.lo);
-                    (1..=17)
-                        .map(|d| round_sig(e, d))
-                        .find(|&r| iv.contains(r))
-                        .unwrap_or(e)
-                };
-                (lr_name, x)
-            })
+            .map(|iv| (lr_name, pick_block_lr(iv, declared_lr).unwrap_or(declared_lr)))
             .collect();
         return Ok(Some(group_blocks(&names, &lrs)));
     }
@@ -1680,39 +1714,14 @@ pub fn infer_groups(tr: &Trace, setting: &Setting, tol: f64) -> Result<Option<Gr
     // and another lr on the biases"). The lr intervals again, without decay; each block takes
     // the declared decay if some lr agrees with it, else none; the groups are kept only if
     // the whole trace, replayed with them declared as `check` would, agrees.
-    let mut ivs0 = vec![Interval::default(); blocks.len()];
     let no_decay = with_decay(setting, WeightDecay::None);
-    linear_probe(
-        tr,
-        &|lr| Probe::new(&tr.header, &with_lr(&no_decay, lr)).map(Forced::Plain),
-        0.5,
-        1.0,
-        tol,
-        &grads,
-        &mut |_, i, t, e, w| {
-            if let Some(&j) = block_of.get(i) {
-                ivs0[j].add(i, t, e, w);
-            }
-        },
-    )?;
-    let pick = |iv: &Interval| -> Option<f64> {
-        if iv.is_empty() {
-            None
-        } else if iv.contains(declared_lr) {
-            Some(declared_lr)
-        } else {
-            let e = iv.estimate().unwrap_or(iv.lo);
-            Some(
-                (1..=17)
-                    .map(|d| round_sig(e, d))
-                    .find(|&r| iv.contains(r))
-                    .unwrap_or(e),
-            )
-        }
-    };
+    let ivs0 = block_lr_intervals(tr, &no_decay, tol, &block_of, blocks.len())?;
     let mut overrides = Vec::with_capacity(blocks.len());
     for j in 0..blocks.len() {
-        let (lr, wd) = match (pick(&ivs[j]), pick(&ivs0[j])) {
+        let (lr, wd) = match (
+            pick_block_lr(&ivs[j], declared_lr),
+            pick_block_lr(&ivs0[j], declared_lr),
+        ) {
             (Some(lr), _) => (lr, lambda),
             (None, Some(lr)) => (lr, 0.0),
             (None, None) => return Ok(None),
@@ -1729,13 +1738,7 @@ pub fn infer_groups(tr: &Trace, setting: &Setting, tol: f64) -> Result<Option<Gr
     if overrides.iter().all(serde_json::Map::is_empty) {
         return Ok(None);
     }
-    let mut fit = GroupFit { groups: vec![] };
-    for (name, hp) in names.iter().zip(overrides) {
-        match fit.groups.iter_mut().find(|g| g.1 == hp) {
-            Some(g) => g.0.push(name.clone()),
-            None => fit.groups.push((vec![name.clone()], hp)),
-        }
-    }
+    let fit = group_overrides(&names, overrides);
     let mut h = tr.header.clone();
     h.param_groups = serde_json::from_value(fit.declare()).ok();
     if h.param_groups.is_none() || !replay_header(tr, &h, &grads, tol).agrees() {
