@@ -12,6 +12,9 @@ int32 count t - 1, as scale_by_schedule evaluates it (eager, x64 enabled), conve
 float(). Values are Python floats, written with repr() (round trip).
 
 Usage: /tmp/ovenv/bin/python scripts/golden_schedules.py tests/data/golden-schedules.json
+       /tmp/ovenv/bin/python scripts/golden_schedules.py --torch-more tests/data/golden-torch-schedules.json
+(the second: torch's ConstantLR, PolynomialLR, CyclicLR, ChainedScheduler, with every step's
+momentum)
 """
 import json
 import os
@@ -51,6 +54,48 @@ TORCH = [
                     dict(name="StepLR", args=dict(step_size=5, gamma=0.5)),
                     dict(name="CosineAnnealingWarmRestarts", args=dict(T_0=10))],
         milestones=[8, 25]))),
+]
+
+# ConstantLR, PolynomialLR, CyclicLR (its momentum too), ChainedScheduler, and SequentialLR of
+# them: written to their own file by `--torch-more` (tests/data/golden-torch-schedules.json).
+TORCH_MORE = [
+    ("sgd", 0.1, ("ConstantLR", dict(factor=0.5, total_iters=7))),
+    ("adam", 0.01, ("ConstantLR", dict())),
+    ("sgd", 0.1, ("PolynomialLR", dict(total_iters=40, power=0.9))),
+    ("adam", 0.01, ("PolynomialLR", dict(total_iters=25, power=2.0))),
+    ("sgd", 0.1, ("PolynomialLR", dict())),
+    ("sgd", 0.1, ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5))),
+    ("sgd", 0.1, ("CyclicLR", dict(base_lr=0.001, max_lr=0.006, step_size_up=4, step_size_down=7,
+                                   mode="triangular2", base_momentum=0.85, max_momentum=0.95))),
+    ("adam", 0.01, ("CyclicLR", dict(base_lr=0.001, max_lr=0.01, step_size_up=6, mode="exp_range",
+                                     gamma=0.97))),
+    ("adam", 0.01, ("CyclicLR", dict(base_lr=0.002, max_lr=0.02, step_size_up=3.5, step_size_down=2,
+                                     cycle_momentum=False))),
+    ("sgd", 0.1, ("ChainedScheduler", dict(schedulers=[
+        dict(name="ConstantLR", args=dict(factor=0.1, total_iters=20)),
+        dict(name="ExponentialLR", args=dict(gamma=0.9))]))),
+    ("adam", 0.01, ("ChainedScheduler", dict(schedulers=[
+        dict(name="LinearLR", args=dict(start_factor=0.1, total_iters=5)),
+        dict(name="CosineAnnealingLR", args=dict(T_max=60)),
+        dict(name="PolynomialLR", args=dict(total_iters=50, power=0.5))]))),
+    ("sgd", 0.1, ("ChainedScheduler", dict(schedulers=[
+        dict(name="SequentialLR", args=dict(
+            schedulers=[dict(name="ConstantLR", args=dict(factor=0.2, total_iters=30)),
+                        dict(name="PolynomialLR", args=dict(total_iters=40, power=2.0))],
+            milestones=[10])),
+        dict(name="ExponentialLR", args=dict(gamma=0.99))]))),
+    ("sgd", 0.1, ("ChainedScheduler", dict(schedulers=[
+        dict(name="CyclicLR", args=dict(base_lr=0.01, max_lr=0.05, step_size_up=8)),
+        dict(name="ExponentialLR", args=dict(gamma=0.98))]))),
+    ("sgd", 0.1, ("SequentialLR", dict(
+        schedulers=[dict(name="LinearLR", args=dict(start_factor=0.01, total_iters=10)),
+                    dict(name="PolynomialLR", args=dict(total_iters=50, power=2.0))],
+        milestones=[10]))),
+    ("adam", 0.01, ("SequentialLR", dict(
+        schedulers=[dict(name="ConstantLR", args=dict(factor=0.1, total_iters=5)),
+                    dict(name="CyclicLR", args=dict(base_lr=0.001, max_lr=0.01, step_size_up=5)),
+                    dict(name="ConstantLR", args=dict(factor=0.5, total_iters=100))],
+        milestones=[8, 40]))),
 ]
 
 OPTAX = [
@@ -117,16 +162,17 @@ def optax_schedule(name, args):
 
 def torch_scheduler(opt, name, args):
     args = dict(args)
-    if name == "SequentialLR":
+    if name in ("SequentialLR", "ChainedScheduler"):
         args["schedulers"] = [torch_scheduler(opt, s["name"], s["args"]) for s in args["schedulers"]]
+    if name == "ChainedScheduler":
+        return torch.optim.lr_scheduler.ChainedScheduler(args["schedulers"], optimizer=opt)
     return getattr(torch.optim.lr_scheduler, name)(opt, **args)
 
 
-def main():
-    out = sys.argv[1] if len(sys.argv) > 1 else "tests/data/golden-schedules.json"
-    torch.set_default_dtype(torch.float64)
+def torch_cases(table, momenta_always=False):
+    """Run each (optimizer, lr, (name, args)) of `table` for STEPS steps (float64)."""
     cases = []
-    for opt_name, lr, (name, args) in TORCH:
+    for opt_name, lr, (name, args) in table:
         p = [torch.zeros(2, requires_grad=True)]
         if opt_name == "sgd":
             opt = torch.optim.SGD(p, lr=lr, momentum=0.9, foreach=False)
@@ -145,9 +191,28 @@ def main():
             sched.step()
         case = {"preset": "pytorch", "schedule": {"name": name, "args": args}, "lr": lr,
                 "momentum": m0, "lrs": lrs}
-        if name == "OneCycleLR":
+        if name == "OneCycleLR" or momenta_always:
             case["momenta"] = momenta
         cases.append(case)
+    return cases
+
+
+def torch_more(out):
+    torch.set_default_dtype(torch.float64)
+    cases = torch_cases(TORCH_MORE, momenta_always=True)
+    with open(out, "w") as f:
+        json.dump({"producer": f"torch {torch.__version__}", "cases": cases}, f)
+        f.write("\n")
+    print(f"wrote {len(cases)} schedules to {out}")
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--torch-more":
+        torch_more(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden-torch-schedules.json")
+        return
+    out = sys.argv[1] if len(sys.argv) > 1 else "tests/data/golden-schedules.json"
+    torch.set_default_dtype(torch.float64)
+    cases = torch_cases(TORCH)
     for name, args in OPTAX:
         s = optax_schedule(name, args)
         lrs = [float(jnp.asarray(s(jnp.asarray(c, jnp.int32)))) for c in range(STEPS)]

@@ -5,14 +5,18 @@ Usage (versions pinned in scripts/requirements-golden.txt):
 
     python3 -m venv /tmp/ovenv && /tmp/ovenv/bin/pip install -r scripts/requirements-golden.txt
     /tmp/ovenv/bin/python scripts/golden_traces.py tests/data/golden
-    /tmp/ovenv/bin/python scripts/golden_traces.py --features tests/data/golden/features
+    /tmp/ovenv/bin/python scripts/golden_traces.py --features tests/data/golden/features [TAG ...]
 
     /tmp/ovenv/bin/python scripts/golden_traces.py --layers tests/data/golden
+    /tmp/ovenv/bin/python scripts/golden_traces.py --features-ieee-sqrt \
+        tests/data/golden/features-ieee-sqrt TAG ...
 
 The `--layers` form writes only the layer-wise traces of the `layers` case (LAYERWISE below).
 The second form writes the traces of the header declarations (schedules, parameter groups,
 optax chains, newly modelled options, the frameworks' own argument dicts verbatim): see
-TORCH_FEATURES and OPTAX_FEATURES below.
+TORCH_FEATURES and OPTAX_FEATURES below; with TAGs (e.g. torch-sgd-cycliclr), only those.
+`--features-ieee-sqrt` writes the named torch feature runs again with torch's square root
+replaced by the correctly rounded one (see main()).
 
 Every trace is in the optverify-trace v1 format (src/oracle/format.rs): a header line, then
 one line per step with the gradient the framework was given and the parameters after the
@@ -326,8 +330,10 @@ def sched_spec(name, args, interval=None):
 
 def torch_scheduler(opt, spec):
     args = dict(spec["args"])
-    if spec["name"] == "SequentialLR":
+    if spec["name"] in ("SequentialLR", "ChainedScheduler"):
         args["schedulers"] = [torch_scheduler(opt, s) for s in args["schedulers"]]
+    if spec["name"] == "ChainedScheduler":
+        return torch.optim.lr_scheduler.ChainedScheduler(args["schedulers"], optimizer=opt)
     return getattr(torch.optim.lr_scheduler, spec["name"])(opt, **args)
 
 
@@ -399,6 +405,24 @@ TORCH_FEATURES = [
      dict(schedule=sched_spec("OneCycleLR", dict(max_lr=0.02, total_steps=30)))),
     ("radam-onecycle", "radam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
      dict(schedule=sched_spec("OneCycleLR", dict(max_lr=0.02, total_steps=30, base_momentum=0.8, max_momentum=0.9)))),
+    # ConstantLR, PolynomialLR, CyclicLR (cycling SGD's and RMSprop's momentum, Adam's betas[0]),
+    # ChainedScheduler, SequentialLR of a PolynomialLR
+    ("sgd-constantlr", "sgd", dict(lr=0.05, momentum=0.9), dict(schedule=sched_spec("ConstantLR", dict(factor=0.25, total_iters=8)))),
+    ("adamw-polynomiallr", "adamw", dict(lr=0.01, weight_decay=0.1),
+     dict(schedule=sched_spec("PolynomialLR", dict(total_iters=24, power=1.5)))),
+    ("sgd-cycliclr", "sgd", dict(lr=0.05, momentum=0.9),
+     dict(schedule=sched_spec("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5, step_size_down=7)))),
+    ("adam-cycliclr-exprange", "adam", dict(lr=0.01),
+     dict(schedule=sched_spec("CyclicLR", dict(base_lr=0.001, max_lr=0.01, step_size_up=4, mode="exp_range", gamma=0.95)))),
+    ("rmsprop-cycliclr-triangular2", "rmsprop", dict(lr=0.005, momentum=0.9),
+     dict(schedule=sched_spec("CyclicLR", dict(base_lr=0.001, max_lr=0.008, step_size_up=3, mode="triangular2",
+                                               base_momentum=0.85, max_momentum=0.95)))),
+    ("adamw-chained", "adamw", dict(lr=0.01, weight_decay=0.05), dict(schedule=sched_spec("ChainedScheduler", dict(
+        schedulers=[sched_spec("ConstantLR", dict(factor=0.1, total_iters=6)),
+                    sched_spec("ExponentialLR", dict(gamma=0.95))])))),
+    ("sgd-sequential-polynomial", "sgd", dict(lr=0.05, momentum=0.9, nesterov=True), dict(schedule=sched_spec("SequentialLR", dict(
+        schedulers=[sched_spec("LinearLR", dict(start_factor=0.1, total_iters=5)),
+                    sched_spec("PolynomialLR", dict(total_iters=25, power=2.0))], milestones=[5])))),
     # a schedule nobody can name: the lr of every step on the step lines
     ("adamw-lambdalr", "adamw", dict(lr=0.01), dict(lambda_lr=lambda e: 1.0 / (1.0 + 0.3 * e) ** 0.5)),
     ("sgd-groups-lambdalr", "sgd", dict(lr=0.05, momentum=0.9),
@@ -683,16 +707,21 @@ def write_feature(path, optimizer, preset, theta0, layout, steps, producer, dtyp
             w.step(rec["grad"], rec["params"], rec.get("loss"), rec.get("hyperparameters"))
 
 
-def features(out):
+def features(out, only=None):
+    """Write the feature traces to `out`; `only`: just these tags (e.g. `torch-sgd-cycliclr`)."""
     os.makedirs(out, exist_ok=True)
     count = 0
     for tag, name, hp, opts in TORCH_FEATURES:
+        if only and f"torch-{tag}" not in only:
+            continue
         for dtype, suffix, dt in [(torch.float64, "", "f64"), (torch.float32, "-f32", "f32")]:
             theta0, layout, steps, producer, extras = run_torch_feature(name, hp, opts, dtype)
             write_feature(f"{out}/torch-{tag}{suffix}.jsonl", name, "pytorch", theta0, layout, steps,
                           producer, dt, extras)
             count += 1
     for tag, name, hp, opts in OPTAX_FEATURES:
+        if only and f"optax-{tag}" not in only:
+            continue
         for dtype, suffix, dt in [(np.float64, "", "f64"), (np.float32, "-f32", "f32")]:
             if opts.get("f64_only") and dt == "f32":
                 continue
@@ -734,8 +763,30 @@ def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--layers":
         layers(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden")
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--features-ieee-sqrt":
+        # The same feature runs with torch's `Tensor.sqrt`/`sqrt_` (oneMKL's vdSqrt/vsSqrt, not
+        # correctly rounded) replaced by NumPy's correctly rounded root: a torch trace that is
+        # bit for bit only this way differs from the kernels in its square roots alone.
+        def ieee(x):
+            return torch.from_numpy(np.sqrt(x.detach().numpy()))
+
+        def sqrt_(self):
+            self.copy_(ieee(self))
+            return self
+
+        torch.Tensor.sqrt, torch.Tensor.sqrt_ = ieee, sqrt_
+        global run_torch_feature
+        run = run_torch_feature
+
+        def run_torch_feature(*args):
+            theta0, layout, steps, producer, extras = run(*args)
+            return theta0, layout, steps, producer + ", Tensor.sqrt replaced by NumPy's correctly rounded root", extras
+
+        features(sys.argv[2], sys.argv[3:])
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--features":
-        features(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden/features")
+        # --features DIR [TAG ...]: only the traces named (e.g. torch-sgd-cycliclr).
+        features(sys.argv[2] if len(sys.argv) > 2 else "tests/data/golden/features", sys.argv[3:])
         return
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/data/golden"
     os.makedirs(out, exist_ok=True)

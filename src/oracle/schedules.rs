@@ -9,8 +9,9 @@
 //!
 //! ## torch (`preset = "pytorch"`)
 //! `StepLR`, `MultiStepLR`, `ExponentialLR`, `CosineAnnealingLR`, `CosineAnnealingWarmRestarts`,
-//! `LinearLR`, `OneCycleLR`, and `SequentialLR` of these, transcribed from torch 2.15's
-//! `torch/optim/lr_scheduler.py` as a simulation of the Python objects, not as closed forms:
+//! `LinearLR`, `ConstantLR`, `PolynomialLR`, `OneCycleLR`, `CyclicLR`, and `SequentialLR` and
+//! `ChainedScheduler` of these, transcribed from torch 2.15's `torch/optim/lr_scheduler.py` as
+//! a simulation of the Python objects, not as closed forms:
 //! * every value is a Python float (f64); `math.cos` and `float ** int` are glibc's `cos` and
 //!   `pow`, which Rust's [`f64::cos`] and [`f64::powf`] call on the same platform;
 //! * `get_lr()` is **recursive**: it reads the group's current `lr` and multiplies it
@@ -21,8 +22,27 @@
 //! * the constructor's initial step (`_initial_step`, with `_is_initial`) and `SequentialLR`'s
 //!   reset of the sub-schedulers (`recursive_undo`, `_update_lr(0)` with the closed form at a
 //!   milestone) are simulated, including the side effects of constructing the sub-schedulers;
-//! * `OneCycleLR` also cycles the momentum (`cycle_momentum=True`): `betas[0]` for Adam-type
-//!   optimizers, `momentum` for SGD/RMSprop ([`Scalars::momentum`]).
+//!   `ConstantLR` multiplies by `factor` at epoch 0 and by `1.0 / factor` at `total_iters`;
+//!   `PolynomialLR` by `((1 − e/T) / (1 − (e−1)/T)) ** power` up to `total_iters` (so it
+//!   reaches 0 exactly at `e = T`: the numerator is `1.0 − 1.0`) and leaves the lr alone
+//!   after;
+//! * `CyclicLR` is not recursive: `cycle = ⌊1 + e/(up + down)⌋`, `x = 1 + e/(up + down) − cycle`,
+//!   the lr `base_lr + (max_lr − base_lr)·s·scale` with `s = x/r` rising (`r = up/(up + down)`)
+//!   and `(x − 1)/(r − 1)` falling; `scale` is 1 (`triangular`), `1/2.0**(cycle − 1)`
+//!   (`triangular2`) or `gamma**e` (`exp_range`). Its constructor sets the group's lr to
+//!   `base_lr` (the header's lr is overwritten) before the base class's initial step, which
+//!   runs from `initial_lr` (the same value unless an earlier scheduler set it); a custom
+//!   `scale_fn` is a Python function and is refused;
+//! * `ChainedScheduler` has no step of its own at construction (its schedulers, constructed
+//!   first, each ran theirs) and steps every scheduler in list order; a `SequentialLR` may sit
+//!   inside one, not the other way round (not modelled);
+//! * `OneCycleLR` and `CyclicLR` also cycle the momentum (`cycle_momentum=True`, their
+//!   default): `betas[0]` for Adam-type optimizers, `momentum` for SGD/RMSprop
+//!   ([`Scalars::momentum`]); `CyclicLR` from `max_momentum` down to `base_momentum` (0.9 and
+//!   0.8 by default) as the lr rises;
+//! * `LambdaLR`, `MultiplicativeLR` (a Python function) and `ReduceLROnPlateau` (driven by a
+//!   validation metric the trace does not hold) are refused, naming the remedy: the lr of each
+//!   step on the step lines.
 //!
 //! **When the scheduler steps.** The usual loop `opt.step(); sched.step()` runs the scheduler
 //! once per optimizer step: step t (from 1) uses the lr after t − 1 scheduler steps. A
@@ -124,7 +144,8 @@ pub struct Scalars {
 
 /// The torch scheduler names this module simulates.
 pub const TORCH_SCHEDULERS: &str = "StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, \
-     CosineAnnealingWarmRestarts, LinearLR, OneCycleLR, SequentialLR";
+     CosineAnnealingWarmRestarts, LinearLR, ConstantLR, PolynomialLR, OneCycleLR, CyclicLR, \
+     SequentialLR, ChainedScheduler";
 /// The optax schedule names this module evaluates.
 pub const OPTAX_SCHEDULES: &str = "constant_schedule, exponential_decay, cosine_decay_schedule, \
      warmup_cosine_decay_schedule, warmup_exponential_decay_schedule, warmup_constant_schedule, \
@@ -183,7 +204,7 @@ impl ScheduleRun {
                     max_momentum: 0.0,
                     base_momentum: 0.0,
                 };
-                let sched = TorchSched::construct(&spec.name, &spec.args, &mut group, group_index, 0)?;
+                let sched = TorchSched::construct(&spec.name, &spec.args, &mut group, group_index, None)?;
                 Inner::Torch {
                     sched: Box::new(sched),
                     group,
@@ -517,6 +538,41 @@ enum TorchKind {
         children: Vec<TorchSched>,
         milestones: Vec<i64>,
     },
+    Constant {
+        factor: f64,
+        total: i64,
+    },
+    Polynomial {
+        total: i64,
+        power: f64,
+    },
+    Cyclic(Box<Cyclic>),
+    Chained {
+        children: Vec<TorchSched>,
+    },
+}
+
+/// `CyclicLR`'s per-group state (its `base_lr` is [`TorchSched::base_lr`]).
+#[derive(Debug, Clone)]
+struct Cyclic {
+    max_lr: f64,
+    /// `float(step_size_up) + float(step_size_down)`.
+    total_size: f64,
+    /// `step_size_up / total_size`.
+    step_ratio: f64,
+    mode: CyclicMode,
+    /// `(base_momentum, max_momentum)` with `cycle_momentum=True`.
+    momentum: Option<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CyclicMode {
+    /// `scale_fn(cycle) = 1`.
+    Triangular,
+    /// `scale_fn(cycle) = 1 / 2.0 ** (cycle − 1)`.
+    Triangular2,
+    /// `scale_fn(last_epoch) = gamma ** last_epoch`.
+    ExpRange(f64),
 }
 
 #[derive(Debug, Clone)]
@@ -534,6 +590,39 @@ fn bisect_right(sorted: &[i64], x: i64) -> usize {
     sorted.partition_point(|&m| m <= x)
 }
 
+/// The `schedulers` argument of `SequentialLR` and `ChainedScheduler`: a non-empty list of
+/// `{"name", "args"}` (an `interval` belongs on the outer scheduler).
+fn sub_schedulers(name: &str, a: &mut Args) -> Result<Vec<ScheduleSpec>, ScheduleError> {
+    let subs = a
+        .get("schedulers")
+        .and_then(Value::as_array)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            err(
+                name,
+                "argument `schedulers` must be a non-empty list of {\"name\", \"args\"}",
+            )
+        })?;
+    subs.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let spec: ScheduleSpec = serde_json::from_value(s.clone()).map_err(|e| {
+                err(
+                    name,
+                    &format!("schedulers[{i}]: {e} (expected {{\"name\", \"args\"}})"),
+                )
+            })?;
+            if spec.interval.is_some() {
+                return Err(err(
+                    name,
+                    &format!("declare `interval` on the {name}, not on its schedulers"),
+                ));
+            }
+            Ok(spec)
+        })
+        .collect()
+}
+
 impl TorchSched {
     /// `Scheduler(optimizer, **args)`: the constructor, including its initial step.
     fn construct(
@@ -541,9 +630,10 @@ impl TorchSched {
         args: &Map<String, Value>,
         group: &mut Group,
         gi: usize,
-        depth: usize,
+        parent: Option<&str>,
     ) -> Result<TorchSched, ScheduleError> {
         let mut a = Args::new(name, args);
+        let mut cyclic_base = None;
         if a.int("last_epoch", -1)? != -1 {
             return Err(err(
                 name,
@@ -686,33 +776,26 @@ impl TorchSched {
                 }
             }
             "SequentialLR" => {
-                if depth > 0 {
+                // Inside a ChainedScheduler it is stepped like any other; inside a SequentialLR
+                // its own reset and undo would interleave with the outer one's (not modelled).
+                if parent == Some("SequentialLR") {
                     return Err(err(name, "a SequentialLR inside a SequentialLR is not modelled"));
                 }
-                let subs = a
-                    .get("schedulers")
-                    .and_then(Value::as_array)
-                    .ok_or_else(|| err(name, "argument `schedulers` must be a list of {\"name\", \"args\"}"))?;
+                let specs = sub_schedulers(name, &mut a)?;
                 let milestones = a.ints("milestones")?;
-                if subs.is_empty() || milestones.len() + 1 != subs.len() {
+                if milestones.len() + 1 != specs.len() {
                     return Err(err(
                         name,
                         "needs at least one scheduler and exactly one milestone fewer than schedulers",
                     ));
                 }
+                a.finish()?;
                 // The sub-schedulers are constructed first, in list order (each constructor
                 // runs its initial step on the group).
-                let mut children = Vec::with_capacity(subs.len());
-                for (i, s) in subs.iter().enumerate() {
-                    let spec: ScheduleSpec = serde_json::from_value(s.clone()).map_err(|e| {
-                        err(name, &format!("schedulers[{i}]: {e} (expected {{\"name\", \"args\"}})"))
-                    })?;
-                    if spec.interval.is_some() {
-                        return Err(err(name, "declare `interval` on the SequentialLR, not on its schedulers"));
-                    }
-                    children.push(TorchSched::construct(&spec.name, &spec.args, group, gi, depth + 1)?);
+                let mut children = Vec::with_capacity(specs.len());
+                for spec in &specs {
+                    children.push(TorchSched::construct(&spec.name, &spec.args, group, gi, Some(name))?);
                 }
-                a.finish()?;
                 // SequentialLR.__init__: no initial step of its own.
                 let mut seq = TorchSched {
                     name: name.into(),
@@ -731,6 +814,127 @@ impl TorchSched {
                     children[idx].initial_step(group)?;
                 }
                 return Ok(seq);
+            }
+            "ConstantLR" => {
+                let factor = a.f64("factor", 1.0 / 3.0)?;
+                if !(0.0..=1.0).contains(&factor) {
+                    return Err(err(name, &format!("argument `factor` must be in [0, 1], got {factor}")));
+                }
+                TorchKind::Constant {
+                    factor,
+                    total: a.int("total_iters", 5)?,
+                }
+            }
+            "PolynomialLR" => {
+                let total = a.int("total_iters", 5)?;
+                if total < 1 {
+                    // torch accepts it, but then never changes the lr (and its closed form,
+                    // used at a SequentialLR milestone, divides by zero or returns 0).
+                    return Err(err(name, &format!("argument `total_iters` must be ≥ 1, got {total}")));
+                }
+                TorchKind::Polynomial {
+                    total,
+                    power: a.f64("power", 1.0)?,
+                }
+            }
+            "CyclicLR" => {
+                let base_lr = a.per_group("base_lr", None, gi)?;
+                let max_lr = a.per_group("max_lr", None, gi)?;
+                // `float(step_size_up)`: torch takes any number.
+                let up = a.f64("step_size_up", 2000.0)?;
+                let down = a.opt_f64("step_size_down")?.unwrap_or(up);
+                if !(up > 0.0 && down >= 0.0) {
+                    return Err(err(
+                        name,
+                        &format!("arguments must satisfy `step_size_up` > 0 and `step_size_down` ≥ 0, got {up} and {down} (torch divides by zero otherwise)"),
+                    ));
+                }
+                let gamma = a.f64("gamma", 1.0)?;
+                let mode = match a.get("mode") {
+                    None => CyclicMode::Triangular,
+                    Some(Value::String(m)) if m == "triangular" => CyclicMode::Triangular,
+                    Some(Value::String(m)) if m == "triangular2" => CyclicMode::Triangular2,
+                    Some(Value::String(m)) if m == "exp_range" => CyclicMode::ExpRange(gamma),
+                    Some(v) => return Err(a.bad("mode", "\"triangular\", \"triangular2\" or \"exp_range\"", v)),
+                };
+                if let Some(v) = a.get("scale_fn") {
+                    return Err(a.bad(
+                        "scale_fn",
+                        "null: a custom scale_fn is a Python function, not modelled (record the lr, and betas/momentum, of each step in the step line's `hyperparameters`, as optverify.watch does)",
+                        v,
+                    ));
+                }
+                // Ignored with a built-in mode: `_init_scale_fn` sets it from `mode`.
+                match a.get("scale_mode") {
+                    None => {}
+                    Some(Value::String(m)) if m == "cycle" || m == "iterations" => {}
+                    Some(v) => return Err(a.bad("scale_mode", "\"cycle\" or \"iterations\"", v)),
+                }
+                let cycle_momentum = a.bool("cycle_momentum", true)?;
+                let base_m = a.per_group("base_momentum", Some(0.8), gi)?;
+                let max_m = a.per_group("max_momentum", Some(0.9), gi)?;
+                let momentum = if cycle_momentum {
+                    if group.momentum.is_none() {
+                        return Err(err(
+                            name,
+                            "cycle_momentum=True needs an optimizer with `momentum` or `betas` (torch raises ValueError; declare cycle_momentum=false)",
+                        ));
+                    }
+                    // Written before the base class's constructor runs.
+                    group.momentum = Some(max_m);
+                    group.momentum_cycled = true;
+                    group.max_momentum = max_m;
+                    group.base_momentum = base_m;
+                    Some((base_m, max_m))
+                } else {
+                    None
+                };
+                // `group["lr"] = base_lr` before `LRScheduler.__init__` (last_epoch = −1).
+                group.lr = base_lr;
+                cyclic_base = Some(base_lr);
+                let total_size = up + down;
+                TorchKind::Cyclic(Box::new(Cyclic {
+                    max_lr,
+                    total_size,
+                    step_ratio: up / total_size,
+                    mode,
+                    momentum,
+                }))
+            }
+            "ChainedScheduler" => {
+                // torch's SequentialLR would call the chain's `_initial_step` (a plain step of
+                // each scheduler) and, at a milestone, its missing `get_lr`: not modelled.
+                if parent == Some("SequentialLR") {
+                    return Err(err(name, "a ChainedScheduler inside a SequentialLR is not modelled"));
+                }
+                let specs = sub_schedulers(name, &mut a)?;
+                a.finish()?;
+                // The schedulers are constructed first, each with its initial step; the
+                // chain has none of its own.
+                let children = specs
+                    .iter()
+                    .map(|spec| TorchSched::construct(&spec.name, &spec.args, group, gi, Some(name)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                return Ok(TorchSched {
+                    name: name.into(),
+                    kind: TorchKind::Chained { children },
+                    last_epoch: 0,
+                    step_count: 0,
+                    base_lr: group.initial_lr.unwrap_or(group.lr),
+                    is_initial: false,
+                });
+            }
+            "LambdaLR" | "MultiplicativeLR" => {
+                return Err(err(
+                    name,
+                    "its `lr_lambda` is a Python function, which a header cannot declare: record the lr of each step in the step line's `hyperparameters` (optverify.watch does)",
+                ))
+            }
+            "ReduceLROnPlateau" => {
+                return Err(err(
+                    name,
+                    "it steps on a validation metric, which the trace does not hold: record the lr of each step in the step line's `hyperparameters` (optverify.watch does)",
+                ))
             }
             other => {
                 return Err(err(
@@ -751,6 +955,11 @@ impl TorchSched {
             is_initial: false,
         };
         s.initial_step(group)?;
+        // CyclicLR sets `self.base_lrs = base_lrs` after the base constructor: its initial
+        // step ran from `initial_lr` (which differs only when an earlier scheduler set it).
+        if let Some(b) = cyclic_base {
+            s.base_lr = b;
+        }
         Ok(s)
     }
 
@@ -785,6 +994,13 @@ impl TorchSched {
                     }
                 }
                 group.lr = self.get_lr(group)?;
+                Ok(())
+            }
+            TorchKind::Chained { children } => {
+                // ChainedScheduler.step: every scheduler's own step, in list order.
+                for c in children.iter_mut() {
+                    c.step(group)?;
+                }
                 Ok(())
             }
             TorchKind::Sequential { children, milestones } => {
@@ -919,10 +1135,60 @@ impl TorchSched {
                 }
                 out.0
             }
-            TorchKind::Sequential { .. } => {
+            TorchKind::Constant { factor, total } => {
+                if le == 0 {
+                    lr * factor
+                } else if le != *total {
+                    lr
+                } else if *factor == 0.0 {
+                    return Err(err(
+                        &self.name,
+                        &format!("torch raises ZeroDivisionError at total_iters = {total} with factor = 0 (1.0 / factor)"),
+                    ));
+                } else {
+                    lr * (1.0 / factor)
+                }
+            }
+            TorchKind::Polynomial { total, power } => {
+                if self.is_initial || le > *total {
+                    lr
+                } else {
+                    // Python: `int / int` is the correctly rounded quotient, as is f64's of
+                    // two integers below 2⁵³.
+                    let t = *total as f64;
+                    let ratio = (1.0 - le as f64 / t) / (1.0 - (le - 1) as f64 / t);
+                    if ratio == 0.0 && *power < 0.0 {
+                        return Err(err(
+                            &self.name,
+                            &format!("torch raises ZeroDivisionError at total_iters = {total} with power = {power} < 0 (0.0 ** power)"),
+                        ));
+                    }
+                    lr * ratio.powf(*power)
+                }
+            }
+            TorchKind::Cyclic(c) => {
+                let q = le as f64 / c.total_size;
+                let cycle = (1.0 + q).floor();
+                let x = 1.0 + q - cycle;
+                let scale_factor = if x <= c.step_ratio {
+                    x / c.step_ratio
+                } else {
+                    (x - 1.0) / (c.step_ratio - 1.0)
+                };
+                let scale = match c.mode {
+                    CyclicMode::Triangular => 1.0,
+                    CyclicMode::Triangular2 => 1.0 / 2.0f64.powf(cycle - 1.0),
+                    CyclicMode::ExpRange(gamma) => gamma.powf(le as f64),
+                };
+                if let Some((base_m, max_m)) = c.momentum {
+                    group.momentum = Some(max_m - (max_m - base_m) * scale_factor * scale);
+                }
+                base + (c.max_lr - base) * scale_factor * scale
+            }
+            TorchKind::Sequential { .. } | TorchKind::Chained { .. } => {
                 return Err(err(
                     &self.name,
-                    "SequentialLR has no get_lr (torch raises NotImplementedError)",
+                    &format!("{} has no get_lr (torch raises NotImplementedError)", self.name),
                 ))
             }
         })
@@ -946,9 +1212,19 @@ impl TorchSched {
             TorchKind::Linear { start, end, total } => {
                 Some(base * (start + (end - start) * (*total).min(le) as f64 / *total as f64))
             }
-            TorchKind::WarmRestarts { .. } | TorchKind::OneCycle { .. } | TorchKind::Sequential { .. } => {
-                None
+            TorchKind::Constant { factor, total } => {
+                // `(last_epoch >= total_iters) * (1 - factor)`: a bool times a float.
+                let on = if le >= *total { 1.0 - factor } else { 0.0 };
+                Some(base * (factor + on))
             }
+            TorchKind::Polynomial { total, power } => {
+                Some(base * (1.0 - (*total).min(le) as f64 / *total as f64).powf(*power))
+            }
+            TorchKind::WarmRestarts { .. }
+            | TorchKind::OneCycle { .. }
+            | TorchKind::Sequential { .. }
+            | TorchKind::Cyclic(_)
+            | TorchKind::Chained { .. } => None,
         }
     }
 }
@@ -2074,6 +2350,288 @@ mod tests {
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert!(cases.len() >= 21);
+    }
+
+    /// torch's `ConstantLR`, `PolynomialLR`, `CyclicLR` (three modes, its momentum, a
+    /// fractional `step_size_up`), `ChainedScheduler` (also of a `SequentialLR` and of a
+    /// `CyclicLR`) and `SequentialLR` of them, recorded from torch 2.15.0 by
+    /// `scripts/golden_schedules.py --torch-more`: the lr and the momentum (`momentum` of SGD,
+    /// `betas[0]` of Adam) reproduced bit for bit at every one of the 60 steps.
+    #[test]
+    fn recorded_torch_constant_polynomial_cyclic_chained_are_bit_for_bit() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden-torch-schedules.json");
+        let data: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let cases = data["cases"].as_array().unwrap();
+        let mut failures = Vec::new();
+        for case in cases {
+            let spec: ScheduleSpec = serde_json::from_value(case["schedule"].clone()).unwrap();
+            let m0 = case["momentum"].as_f64();
+            let mut run = ScheduleRun::new("pytorch", &spec, case["lr"].as_f64().unwrap(), m0, 0).unwrap();
+            let lrs = case["lrs"].as_array().unwrap();
+            let momenta = case["momenta"].as_array().unwrap();
+            assert_eq!((lrs.len(), momenta.len()), (60, 60));
+            for (k, (lr, m)) in lrs.iter().zip(momenta).enumerate() {
+                let got = run.next_scalars().unwrap();
+                // No momentum from the schedule: the optimizer keeps its own.
+                let ours = (got.lr, got.momentum.or(m0));
+                let want = (lr.as_f64().unwrap(), m.as_f64());
+                if ours.0.to_bits() != want.0.to_bits()
+                    || ours.1.map(f64::to_bits) != want.1.map(f64::to_bits)
+                {
+                    failures.push(format!(
+                        "{}: step {}: (lr, momentum) {ours:?}, torch {want:?}",
+                        serde_json::to_string(&case["schedule"]).unwrap(),
+                        k + 1
+                    ));
+                    break;
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert_eq!(cases.len(), 15);
+    }
+
+    fn torch_run(json: &str, lr: f64, momentum: Option<f64>, steps: usize) -> Vec<Scalars> {
+        let mut run = ScheduleRun::new("pytorch", &spec(json), lr, momentum, 0).unwrap();
+        (0..steps).map(|_| run.next_scalars().unwrap()).collect()
+    }
+
+    fn lrs(v: &[Scalars]) -> Vec<f64> {
+        v.iter().map(|s| s.lr).collect()
+    }
+
+    /// `ConstantLR`: `lr·factor` for the first `total_iters` scheduler epochs (steps 1..=T),
+    /// then multiplied back by `1.0 / factor` once, at epoch T, and left alone after.
+    #[test]
+    fn torch_constant_lr_switches_the_factor_off_at_total_iters() {
+        let v = lrs(&torch_run(
+            r#"{"name": "ConstantLR", "args": {"factor": 0.3, "total_iters": 4}}"#,
+            0.1,
+            None,
+            9,
+        ));
+        let low = 0.1 * 0.3;
+        assert_eq!(&v[..4], &[low; 4]);
+        assert_eq!(v[4], low * (1.0 / 0.3));
+        assert!((v[4] - 0.1).abs() <= f64::EPSILON * 0.1, "{}", v[4]);
+        assert!(v[4..].iter().all(|&x| x == v[4]), "{v:?}");
+        // The defaults: factor 1/3 for 5 epochs.
+        let v = lrs(&torch_run(r#"{"name": "ConstantLR", "args": {}}"#, 0.3, None, 7));
+        assert_eq!(v[0], 0.3 * (1.0 / 3.0));
+        assert_eq!(v[4], v[0]);
+        assert_ne!(v[5], v[0]);
+        // factor 0: torch divides by it at total_iters.
+        let mut run = ScheduleRun::new(
+            "pytorch",
+            &spec(r#"{"name": "ConstantLR", "args": {"factor": 0.0, "total_iters": 2}}"#),
+            0.1,
+            None,
+            0,
+        )
+        .unwrap();
+        assert_eq!(run.next_scalars().unwrap().lr, 0.0);
+        assert_eq!(run.next_scalars().unwrap().lr, 0.0);
+        let e = run.next_scalars().unwrap_err().to_string();
+        assert!(e.contains("ZeroDivisionError"), "{e}");
+    }
+
+    /// `PolynomialLR`: decreasing, exactly 0 at epoch `total_iters` (step T + 1: the factor's
+    /// numerator is `1.0 − T/T = 0`) and 0 after; with power 1 the closed form's straight line
+    /// to rounding.
+    #[test]
+    fn torch_polynomial_lr_reaches_zero_at_total_iters_and_stays() {
+        let v = lrs(&torch_run(
+            r#"{"name": "PolynomialLR", "args": {"total_iters": 6, "power": 0.9}}"#,
+            0.1,
+            None,
+            10,
+        ));
+        assert_eq!(v[0], 0.1);
+        assert!(v[..6].windows(2).all(|w| w[1] < w[0]), "{v:?}");
+        assert!(v[5] > 0.0);
+        assert!(v[6..].iter().all(|&x| x == 0.0), "{v:?}");
+        let v = lrs(&torch_run(
+            r#"{"name": "PolynomialLR", "args": {"total_iters": 8}}"#,
+            0.2,
+            None,
+            9,
+        ));
+        for (k, &x) in v.iter().enumerate() {
+            let closed = 0.2 * (1.0 - k.min(8) as f64 / 8.0);
+            assert!(
+                (x - closed).abs() <= 8.0 * f64::EPSILON * 0.2,
+                "step {}: {x} vs {closed}",
+                k + 1
+            );
+        }
+    }
+
+    /// `CyclicLR`: the group's lr becomes `base_lr` (the declared lr is overwritten), rises
+    /// linearly to `max_lr` in `step_size_up` epochs and falls back in `step_size_down`; the
+    /// momentum runs inversely, from `max_momentum` (at `base_lr`) to `base_momentum` (at
+    /// `max_lr`).
+    #[test]
+    fn torch_cyclic_lr_triangular_cycles_the_lr_and_the_momentum_inversely() {
+        let v = torch_run(
+            r#"{"name": "CyclicLR", "args": {"base_lr": 0.01, "max_lr": 0.05, "step_size_up": 4, "step_size_down": 2}}"#,
+            0.3,
+            Some(0.5),
+            14,
+        );
+        let close = |a: f64, b: f64| (a - b).abs() <= 4.0 * f64::EPSILON * b.abs();
+        assert_eq!(v[0].lr, 0.01, "base_lr, not the declared 0.3");
+        assert_eq!(v[0].momentum, Some(0.9), "max_momentum, not the declared 0.5");
+        for (k, want) in [
+            (2usize, 0.03),
+            (4, 0.05),
+            (5, 0.03),
+            (6, 0.01),
+            (10, 0.05),
+            (12, 0.01),
+        ] {
+            assert!(close(v[k].lr, want), "step {}: {}", k + 1, v[k].lr);
+        }
+        assert!(close(v[4].momentum.unwrap(), 0.8) && close(v[6].momentum.unwrap(), 0.9));
+        // Without cycle_momentum the momentum is left alone.
+        let v = torch_run(
+            r#"{"name": "CyclicLR", "args": {"base_lr": 0.01, "max_lr": 0.05, "step_size_up": 4, "cycle_momentum": false}}"#,
+            0.3,
+            Some(0.5),
+            3,
+        );
+        assert!(v.iter().all(|s| s.momentum.is_none()));
+    }
+
+    /// `triangular2` halves the amplitude every cycle (`1 / 2.0 ** (cycle − 1)`), `exp_range`
+    /// scales it by `gamma ** epoch`.
+    #[test]
+    fn torch_cyclic_lr_triangular2_halves_and_exp_range_decays_the_amplitude() {
+        let v = lrs(&torch_run(
+            r#"{"name": "CyclicLR", "args": {"base_lr": 0.0, "max_lr": 0.8, "step_size_up": 3, "mode": "triangular2", "cycle_momentum": false}}"#,
+            0.1,
+            None,
+            22,
+        ));
+        // Peaks at epochs 3, 9, 15, 21 (cycles of 6).
+        for (j, e) in [3usize, 9, 15, 21].into_iter().enumerate() {
+            assert_eq!(v[e], 0.8 / 2f64.powi(j as i32), "epoch {e}: {v:?}");
+        }
+        let gamma: f64 = 0.9;
+        let v = lrs(&torch_run(
+            r#"{"name": "CyclicLR", "args": {"base_lr": 0.1, "max_lr": 0.5, "step_size_up": 2, "mode": "exp_range", "gamma": 0.9, "cycle_momentum": false}}"#,
+            0.1,
+            None,
+            12,
+        ));
+        for e in [2usize, 6, 10] {
+            let want = 0.1 + 0.4 * gamma.powi(e as i32);
+            assert!(
+                (v[e] - want).abs() <= 4.0 * f64::EPSILON,
+                "epoch {e}: {} vs {want}",
+                v[e]
+            );
+        }
+    }
+
+    /// `ChainedScheduler` steps each scheduler on the lr the previous one left: ConstantLR
+    /// then ExponentialLR is `lr·factor·γᵏ` until `total_iters`, then `lr·γᵏ`.
+    #[test]
+    fn torch_chained_scheduler_composes_its_schedulers() {
+        let v = lrs(&torch_run(
+            r#"{"name": "ChainedScheduler", "args": {"schedulers": [
+                {"name": "ConstantLR", "args": {"factor": 0.1, "total_iters": 5}},
+                {"name": "ExponentialLR", "args": {"gamma": 0.9}}]}}"#,
+            1.0,
+            None,
+            10,
+        ));
+        for (k, &x) in v.iter().enumerate() {
+            let want = if k < 5 { 0.1 } else { 1.0 } * 0.9f64.powi(k as i32);
+            assert!(
+                (x - want).abs() <= 16.0 * f64::EPSILON * want,
+                "step {}: {x} vs {want}",
+                k + 1
+            );
+        }
+    }
+
+    #[test]
+    fn torch_new_schedulers_refuse_bad_arguments_by_name() {
+        let refused = |json: &str, momentum: Option<f64>, needles: &[&str]| {
+            let e = ScheduleRun::new("pytorch", &spec(json), 0.1, momentum, 0)
+                .unwrap_err()
+                .to_string();
+            for n in needles {
+                assert!(e.contains(n), "{json}: {e}");
+            }
+        };
+        refused(
+            r#"{"name": "ConstantLR", "args": {"factor": 1.5}}"#,
+            None,
+            &["`factor`", "[0, 1]"],
+        );
+        refused(
+            r#"{"name": "PolynomialLR", "args": {"total_iters": 0}}"#,
+            None,
+            &["`total_iters`", "≥ 1"],
+        );
+        refused(
+            r#"{"name": "PolynomialLR", "args": {"verbose": true}}"#,
+            None,
+            &["unknown argument \"verbose\""],
+        );
+        let cyclic = r#"{"name": "CyclicLR", "args": {"base_lr": 0.01, "max_lr": 0.1"#;
+        refused(
+            &format!("{cyclic}, \"scale_fn\": \"f\"}}}}"),
+            Some(0.9),
+            &["`scale_fn`", "hyperparameters"],
+        );
+        refused(
+            &format!("{cyclic}, \"mode\": \"sine\"}}}}"),
+            Some(0.9),
+            &["`mode`", "exp_range"],
+        );
+        refused(
+            &format!("{cyclic}, \"step_size_up\": 0}}}}"),
+            Some(0.9),
+            &["`step_size_up` > 0"],
+        );
+        refused(
+            &format!("{cyclic}}}}}"),
+            None,
+            &["cycle_momentum", "momentum` or `betas"],
+        );
+        refused(
+            r#"{"name": "CyclicLR", "args": {"max_lr": 0.1}}"#,
+            Some(0.9),
+            &["`base_lr` is required"],
+        );
+        refused(
+            r#"{"name": "SequentialLR", "args": {"schedulers": [{"name": "ChainedScheduler", "args": {"schedulers": [{"name": "ConstantLR", "args": {}}]}}], "milestones": []}}"#,
+            None,
+            &["ChainedScheduler inside a SequentialLR is not modelled"],
+        );
+        refused(
+            r#"{"name": "ChainedScheduler", "args": {"schedulers": []}}"#,
+            None,
+            &["non-empty list"],
+        );
+        for name in ["MultiplicativeLR", "ReduceLROnPlateau", "LambdaLR"] {
+            refused(
+                &format!(r#"{{"name": "{name}", "args": {{}}}}"#),
+                None,
+                &[name, "step line", "hyperparameters"],
+            );
+        }
+        // A SequentialLR inside a ChainedScheduler is modelled.
+        let v = torch_run(
+            r#"{"name": "ChainedScheduler", "args": {"schedulers": [{"name": "SequentialLR", "args": {"schedulers": [{"name": "ConstantLR", "args": {"factor": 0.5, "total_iters": 2}}, {"name": "ExponentialLR", "args": {"gamma": 0.5}}], "milestones": [3]}}]}}"#,
+            1.0,
+            None,
+            5,
+        );
+        assert_eq!(lrs(&v), vec![0.5, 0.5, 1.0, 1.0, 0.5]);
     }
 
     /// Every Keras schedule recorded from Keras 3.15.1 (JAX backend) by
