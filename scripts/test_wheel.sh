@@ -65,7 +65,8 @@ if python -c 'import optax' 2>/dev/null; then
 else
     echo "== optax not importable (set EXTRA_SITE): optax examples skipped"
 fi
-if python -c 'import keras, jax' 2>/dev/null; then
+# KERAS_BACKEND: keras imports its default backend, TensorFlow, at import time.
+if KERAS_BACKEND=jax python -c 'import keras, jax' 2>/dev/null; then
     run keras-plain 1 keras-plain.ovt "$root/python/examples/keras_record.py" --plain
     run keras-restarts "${STRICT_SCHEDULES:-1}" keras-restarts.ovt "$root/python/examples/keras_record.py"
     run keras-restarts-jsonl "${STRICT_SCHEDULES:-1}" keras-restarts.jsonl "$root/python/examples/keras_record.py"
@@ -73,6 +74,77 @@ if python -c 'import keras, jax' 2>/dev/null; then
     for t in keras-plain.ovt keras-restarts.ovt; do
         optverify check "$t" | grep -q "50/50 steps bit for bit" || { echo "FAIL $t: not 50/50 bit for bit"; optverify check "$t"; fail=1; }
     done
+    # A learning rate assigned mid-loop through the wrapper reaches the optimizer, and its new
+    # value is written on the step lines: the run agrees bit for bit.
+    python - <<'PY' >keras-lr-assigned.log 2>&1 || { echo "FAIL keras-lr-assigned: recording failed"; cat keras-lr-assigned.log; fail=1; }
+import os; os.environ.setdefault("KERAS_BACKEND", "jax")
+import jax, keras, numpy as np, optverify.keras
+keras.utils.set_random_seed(0)
+model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)])
+opt = optverify.keras.record(keras.optimizers.Adam(1e-2), "keras-lr-assigned.jsonl")
+x = np.random.default_rng(0).standard_normal((32, 5)).astype("float32")
+def loss(t, n, xb):
+    p, _ = model.stateless_call(t, n, xb)
+    return keras.ops.mean((p - xb[:, :1]) ** 2)
+grad = jax.jit(jax.grad(loss))
+for step in range(10):
+    if step == 5:
+        opt.learning_rate = 3e-3
+    opt.apply(grad([v.value for v in model.trainable_variables], [], x), model.trainable_variables)
+opt.close()
+assert abs(float(opt.optimizer.learning_rate) - 3e-3) < 1e-9, float(opt.optimizer.learning_rate)
+PY
+    optverify check keras-lr-assigned.jsonl | grep -q "10/10 steps bit for bit" || { echo "FAIL keras-lr-assigned"; optverify check keras-lr-assigned.jsonl; fail=1; }
+    # model.fit, recorded with record_fit: jitted, so within tolerance (exit 0), not bit for bit.
+    run keras-fit 1 keras-fit.ovt "$root/python/examples/keras_fit.py"
+    run keras-fit-f64 1 keras-fit-f64.ovt "$root/python/examples/keras_fit.py" --f64
+    run keras-fit-sgd-jsonl 1 keras-fit-sgd.jsonl "$root/python/examples/keras_fit.py" --sgd
+    # 3 epochs of 5 training batches; the validation batches are not steps.
+    for t in keras-fit.ovt keras-fit-f64.ovt keras-fit-sgd.jsonl; do
+        optverify check "$t" | grep -q "/15 steps bit for bit" || { echo "FAIL $t: not 15 steps"; optverify check "$t"; fail=1; }
+    done
+    # record_fit's refusals, each naming what to do.
+    python - <<'PY' || fail=1
+import os; os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras, optverify.keras
+def model(opt=None, constraint=None):
+    m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_constraint=constraint)])
+    if opt is not None:
+        m.compile(optimizer=opt, loss="mse")
+    return m
+def refused(what, call, *words):
+    try:
+        call()
+    except Exception as e:
+        assert all(w in str(e) for w in words), (what, str(e))
+        print(f"== keras record_fit refuses {what}:", str(e)[:90])
+    else:
+        raise SystemExit(f"FAIL keras record_fit: {what} was accepted")
+refused("an uncompiled model", lambda: optverify.keras.record_fit(model(), "never.jsonl"), "model.compile")
+refused("Lion", lambda: optverify.keras.record_fit(model(keras.optimizers.Lion()), "never.jsonl"), "Lion", "keras.optimizers.AdamW")
+m = model("adam")
+rec = optverify.keras.record_fit(m, "once.jsonl")
+refused("a second record_fit", lambda: optverify.keras.record_fit(m, "twice.jsonl"), "already being recorded", "once.jsonl")
+rec.close()
+import numpy as np
+m.fit(np.ones((4, 3), "float32"), np.ones((4, 1), "float32"), verbose=0)
+refused("an optimizer that has stepped", lambda: optverify.keras.record_fit(m, "late.jsonl"), "already taken 1 step ")
+refused("a constraint", lambda: optverify.keras.record_fit(model("sgd", keras.constraints.NonNeg()), "never.jsonl"), "constraint")
+PY
+    if python -c 'import torch' 2>/dev/null; then
+        KERAS_BACKEND=torch python - <<'PY' || fail=1
+import keras, optverify.keras
+m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+m.compile(optimizer="adam", loss="mse")
+try:
+    optverify.keras.record_fit(m, "never.jsonl")
+except RuntimeError as e:
+    assert "KERAS_BACKEND=jax" in str(e) and "optverify.keras.record(" in str(e), e
+    print("== keras record_fit refuses the torch backend:", str(e)[:90])
+else:
+    raise SystemExit("FAIL keras record_fit: the torch backend was accepted")
+PY
+    fi
     # A subclass (it may change the update) is refused by name.
     python - <<'PY' || fail=1
 import os; os.environ.setdefault("KERAS_BACKEND", "jax")

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Record the small real training runs of tests/oracle_user_runs.rs, the way a user records
-them: torch through `optverify.watch`, optax through `optverify.optax.record` (the recorders
-of python/optverify), each a run that once drew a false alarm from `optverify check`.
+them: torch through `optverify.watch`, optax through `optverify.optax.record`, Keras
+`model.fit` through `optverify.keras.record_fit` (the recorders of python/optverify); the
+torch and optax ones are runs that once drew a false alarm from `optverify check`.
 
 Usage: /tmp/ovenv/bin/python scripts/user_runs.py tests/data/user_runs [NAME ...]
-(torch 2.15, optax 0.2.8, jax 0.10.2 on CPU: scripts/requirements-golden.txt).
+(torch 2.15, optax 0.2.8, jax 0.10.2, keras 3.15.1 on CPU: scripts/requirements-golden.txt).
 """
 import os
+import subprocess
 import sys
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -138,18 +140,90 @@ def optax_inject_sgd_piecewise(out):
     tx.recorder.close()
 
 
+def keras_fit(path, *, f64, make_opt, jit_compile=True):
+    """`model.fit` on the JAX backend, recorded with `record_fit`: a 3 → 4 (tanh) →
+    LayerNormalization → BatchNormalization → 1 network (BatchNormalization's moving
+    statistics are not trainable, so not in the trace), 64 samples of a random regression,
+    `validation_split=0.25` (the 16 validation samples record nothing), batches of 8, 2 epochs:
+    12 steps. float64 turns JAX's x64 mode on; each run is its own process (`main` below), so
+    the optax runs' x64 does not leak into a float32 one."""
+    import jax
+
+    if f64:
+        jax.config.update("jax_enable_x64", True)
+    import keras
+    import numpy as np
+
+    import optverify.keras as ovk
+
+    if f64:
+        keras.backend.set_floatx("float64")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="tanh"),
+                              keras.layers.LayerNormalization(), keras.layers.BatchNormalization(),
+                              keras.layers.Dense(1)])
+    model.compile(optimizer=make_opt(keras), loss="mse", jit_compile=jit_compile)
+    dtype = "float64" if f64 else "float32"
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype(dtype)
+    y = (2.0 * x[:, :1] - x[:, 1:2] + 0.1 * rng.standard_normal((64, 1))).astype(dtype)
+    with ovk.record_fit(model, path) as rec:
+        model.fit(x, y, batch_size=8, epochs=2, validation_split=0.25, verbose=0)
+    assert rec.steps == 12, rec.steps
+
+
+def _keras_adamw_cosine(keras):
+    lr = keras.optimizers.schedules.CosineDecay(1e-2, decay_steps=12, alpha=0.1)
+    opt = keras.optimizers.AdamW(learning_rate=lr, weight_decay=0.05)
+    opt.exclude_from_weight_decay(var_names=["bias"])
+    return opt
+
+
+def keras_adamw_fit_cosine_f32(out):
+    """AdamW, CosineDecay, biases excluded from weight decay, float32, JAX without x64 (so the
+    schedule computes in float32 and its values are on the step lines), fit's jitted step."""
+    keras_fit(f"{out}/keras-adamw-fit-cosine-f32.jsonl", f64=False, make_opt=_keras_adamw_cosine)
+
+
+def keras_adamw_fit_cosine_nojit_f32(out):
+    """The same run compiled with `jit_compile=False`: the step runs op by op."""
+    keras_fit(f"{out}/keras-adamw-fit-cosine-nojit-f32.jsonl", f64=False, make_opt=_keras_adamw_cosine,
+              jit_compile=False)
+
+
+def keras_rmsprop_fit_exponential_f64(out):
+    """RMSprop(momentum=0.5, centered=True), ExponentialDecay (staircase), float64 with x64: the
+    schedule is the header's declaration only, evaluated by the oracle."""
+    def opt(keras):
+        lr = keras.optimizers.schedules.ExponentialDecay(1e-2, decay_steps=4, decay_rate=0.5, staircase=True)
+        return keras.optimizers.RMSprop(learning_rate=lr, momentum=0.5, centered=True)
+
+    keras_fit(f"{out}/keras-rmsprop-fit-exponential-f64.jsonl", f64=True, make_opt=opt)
+
+
 RUNS = {
     "torch-adamw-groups-onecycle": torch_adamw_groups_onecycle,
     "torch-adamw-groups-cosine-f32": torch_adamw_groups_cosine,
     "optax-chain-clip-inject-adamw": optax_chain_clip_inject_adamw,
     "torch-adam-amsgrad-f32": torch_adam_amsgrad,
     "optax-inject-sgd-piecewise": optax_inject_sgd_piecewise,
+    "keras-adamw-fit-cosine-f32": keras_adamw_fit_cosine_f32,
+    "keras-adamw-fit-cosine-nojit-f32": keras_adamw_fit_cosine_nojit_f32,
+    "keras-rmsprop-fit-exponential-f64": keras_rmsprop_fit_exponential_f64,
 }
+# Keras reads KERAS_BACKEND at import and JAX's x64 mode is process-wide: each Keras run gets
+# a process of its own.
+FRESH_PROCESS = {name for name in RUNS if name.startswith("keras-")}
 
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/data/user_runs"
     names = sys.argv[2:] or list(RUNS)
     os.makedirs(out, exist_ok=True)
     for name in names:
+        if name in FRESH_PROCESS and len(names) > 1:
+            subprocess.run([sys.executable, os.path.abspath(__file__), out, name], check=True)
+            continue
+        if name in FRESH_PROCESS:
+            os.environ["KERAS_BACKEND"] = "jax"
         RUNS[name](out)
         print(f"wrote {out}/{name}.jsonl")

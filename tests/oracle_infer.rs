@@ -396,3 +396,98 @@ fn correct_golden_runs_are_never_reported_as_wrong() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Real framework runs declared with one hyperparameter wrong (a β₂, an ε, a momentum, a
+/// weight decay, a flag): the search over the hyperparameters' common values finds the one
+/// the run used, confirmed at every step, and exits 3 with the corrected hyperparameters —
+/// never 0, and never a bare disagreement.
+#[test]
+fn a_hyperparameter_declared_wrong_is_named_with_the_value_the_run_used() {
+    // torch AdamW with the default betas, declared with β₂ = 0.99.
+    assert_relabel(
+        "torch-adamw-default-randn.jsonl",
+        |h| h["hyperparameters"]["betas"] = serde_json::json!([0.9, 0.99]),
+        EXIT_AGREE_INFERRED,
+        "AGREES given the hyperparameter betas = [0.9,0.999] (declared [0.9,0.99])",
+    );
+    // torch AdamW run with betas (0.85, 0.995), declared with β₂ = 0.99: β₁ is kept.
+    assert_relabel(
+        "torch-adamw-decay-randn.jsonl",
+        |h| h["hyperparameters"]["betas"] = serde_json::json!([0.85, 0.99]),
+        EXIT_AGREE_INFERRED,
+        "betas = [0.85,0.995] (declared [0.85,0.99])",
+    );
+    // optax adam (ε = 1e-8 by default) declared with ε = 1e-6.
+    assert_relabel(
+        "optax-adam-default-randn.jsonl",
+        |h| h["hyperparameters"]["eps"] = 1e-6.into(),
+        EXIT_AGREE_INFERRED,
+        "eps = 1e-8 (declared 1e-6)",
+    );
+    // Keras Adam with nothing declared but β₂ = 0.99: the run used Keras' default.
+    assert_relabel(
+        "keras-adam-default-randn.jsonl",
+        |h| h["hyperparameters"]["beta_2"] = 0.99.into(),
+        EXIT_AGREE_INFERRED,
+        "beta_2 = 0.999 (declared 0.99)",
+    );
+    // torch SGD with momentum 0.9, declared without momentum: the value is found although
+    // the header does not name it.
+    assert_relabel(
+        "torch-sgd-momentum-randn.jsonl",
+        |h| {
+            h["hyperparameters"].as_object_mut().unwrap().remove("momentum");
+        },
+        EXIT_AGREE_INFERRED,
+        "momentum = 0.9 (declared default)",
+    );
+}
+
+/// The search only names values it replayed in full: a run whose β₂ (0.9876) is none of the
+/// common values stays unexplained (exit 1), and the output says nothing agreed.
+#[test]
+fn an_uncommon_hyperparameter_is_not_guessed() {
+    let dir = std::env::temp_dir().join(format!("optverify-hp-uncommon-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = dir.join("run.jsonl");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_optverify"))
+        .args([
+            "trace",
+            "--preset",
+            "pytorch",
+            "--optimizer",
+            "adam",
+            "--hyperparameters",
+            r#"{"lr": 0.01, "betas": [0.9, 0.9876]}"#,
+            "--problem",
+            "quadratic",
+            "--dim",
+            "8",
+            "--steps",
+            "30",
+            "--out",
+        ])
+        .arg(&run)
+        .env("CI", "1")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = std::fs::read_to_string(&run).unwrap();
+    let (head, rest) = text.split_once('\n').unwrap();
+    let mut h: serde_json::Value = serde_json::from_str(head).unwrap();
+    let relabelled = dir.join("relabelled.jsonl");
+    let mut check_with = |betas: serde_json::Value| {
+        h["hyperparameters"]["betas"] = betas;
+        std::fs::write(&relabelled, format!("{h}\n{rest}")).unwrap();
+        cli::check(&relabelled, None)
+    };
+    let out = check_with(serde_json::json!([0.9, 0.999]));
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
+    assert!(!out.text.contains("AGREES given"), "{}", out.text);
+    // The same run declared with its own β₂ agrees: the relabel is the only change.
+    assert_eq!(
+        check_with(serde_json::json!([0.9, 0.9876])).status,
+        cli::EXIT_AGREE
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,8 +1,9 @@
 //! The oracle on traces as users record them: through the recorders of `python/optverify`
-//! (`watch` for torch, `optax.record`), with the frameworks' own dicts, parameter groups,
-//! schedules and chains, rather than the hand-written headers of the golden set.
+//! (`watch` for torch, `optax.record`, `keras.record_fit` for Keras `model.fit`), with the
+//! frameworks' own dicts, parameter groups, schedules and chains, rather than the hand-written
+//! headers of the golden set.
 
-use optverify::oracle::cli::{self, EXIT_AGREE, EXIT_AGREE_INFERRED, EXIT_BAD_INPUT};
+use optverify::oracle::cli::{self, EXIT_AGREE, EXIT_AGREE_INFERRED, EXIT_BAD_INPUT, EXIT_DISAGREE};
 use optverify::oracle::format::TraceReader;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -331,4 +332,100 @@ fn an_agreeing_trace_of_every_preset_names_its_convention() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The `worst N ulps` of a check's verdict line.
+fn worst_ulps(text: &str) -> u64 {
+    let after = text
+        .split("worst ")
+        .nth(1)
+        .expect("a verdict with `worst N ulps`");
+    after
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a number of ulps")
+}
+
+/// Keras `model.fit` on the JAX backend recorded with `optverify.keras.record_fit`
+/// (scripts/user_runs.py): 2 epochs with `validation_split=0.25`, 12 training steps (the
+/// validation batches record nothing), a LayerNormalization and a BatchNormalization whose
+/// moving statistics, not trainable, stay out of the trace. fit runs the step under `jax.jit`,
+/// where XLA contracts multiply-adds into FMAs and rewrites RMSprop's division by a square
+/// root as a multiplication by `rsqrt`: a correct run agrees within tolerance, measured at 5
+/// f32 ulps (AdamW, CosineDecay computed in float32, its values on the step lines) and 4 f64
+/// ulps (RMSprop centred with momentum, ExponentialDecay from the header under x64). The test
+/// bounds both at 8 ulps, the size of XLA's rewrites here (the f32 tolerance alone would pass
+/// thousands), so a replay that moves further from the run is noticed. The same f32 run
+/// compiled with `jit_compile=False` runs op by op and is bit for bit, so what the recorder
+/// writes (gradients, variables, θ₀, learning rates, the header) is the run's own.
+#[test]
+fn keras_fit_runs_recorded_with_record_fit_agree() {
+    for (name, bit_exact) in [
+        ("keras-adamw-fit-cosine-f32", false),
+        ("keras-adamw-fit-cosine-nojit-f32", true),
+        ("keras-rmsprop-fit-exponential-f64", false),
+    ] {
+        let path = data(&format!("user_runs/{name}.jsonl"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        let blocks: Vec<&str> = header["layout"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(blocks.len(), 8, "{name}: {blocks:?}");
+        assert!(
+            blocks.iter().all(|b| !b.contains("moving_")),
+            "{name}: {blocks:?}"
+        );
+        assert_eq!(text.lines().count(), 13, "{name}: header + 12 steps");
+        // float32 (x64 off): the schedule's float32 values on every step line; float64 under
+        // x64: the header's schedule only, which the oracle evaluates in that arithmetic.
+        let step: Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(
+            step.get("hyperparameters").is_some(),
+            name.ends_with("f32"),
+            "{name}: {step:.200}"
+        );
+        let out = cli::check(&path, None);
+        assert_eq!(out.status, EXIT_AGREE, "{name}: {}", out.text);
+        if bit_exact {
+            assert!(
+                out.text.contains("12/12 steps bit for bit"),
+                "{name}: {}",
+                out.text
+            );
+        } else {
+            assert!(out.text.contains("/12 steps bit for bit"), "{name}: {}", out.text);
+            assert!(worst_ulps(&out.text) <= 8, "{name}: {}", out.text);
+        }
+    }
+}
+
+/// The f32 fit run's header declares AdamW's `exclude_from_weight_decay(var_names=["bias"])`
+/// as a parameter group with `weight_decay` 0, as `optverify.keras.record` writes it, and its
+/// step lines the float32 learning rates. Without the group, the biases are decayed in the
+/// replay and the run disagrees: agreeing within tolerance is not agreeing with anything.
+#[test]
+fn keras_fit_run_without_its_weight_decay_exclusion_disagrees() {
+    let text = std::fs::read_to_string(data("user_runs/keras-adamw-fit-cosine-f32.jsonl")).unwrap();
+    let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        header["param_groups"][1],
+        json!({"blocks": ["sequential/dense/bias", "sequential/dense_1/bias"],
+               "hyperparameters": {"weight_decay": 0.0}})
+    );
+    let step: Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+    assert!(step["hyperparameters"]["learning_rate"].is_f64(), "{step}");
+    let ungrouped = edited(
+        &text,
+        &|h| {
+            h.as_object_mut().unwrap().remove("param_groups");
+        },
+        &|_| {},
+    );
+    let out = replay_text("ungrouped.jsonl", &ungrouped);
+    assert_eq!(out.status, EXIT_DISAGREE, "{}", out.text);
 }

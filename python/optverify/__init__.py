@@ -6,6 +6,8 @@ framework (`optverify check run.ovt`).
   GradientTransformation (see `optverify.optax`).
 * `optverify.keras.record(optimizer, path)`: Keras 3, wraps the optimizer; its `apply` /
   `apply_gradients` record, the header is `optimizer.get_config()` (see `optverify.keras`).
+* `optverify.keras.record_fit(model, path)`: Keras 3 `model.fit` on the JAX backend, after
+  `model.compile` (see `optverify.keras`).
 * `optverify.TraceWriter`: write a trace by hand (any framework).
 
 A path ending in `.jsonl` writes JSON Lines (small runs); anything else a binary trace

@@ -40,11 +40,18 @@
 //!    not scale with the gradient, such as Adam's ε) by full replays of the clipped gradients,
 //!    and the range of thresholds that agree is reported.
 //!
+//! 4. **A hyperparameter declared wrong** ([`infer_hyperparameter`]): one header
+//!    hyperparameter (β₁, β₂, ε, weight decay, momentum, the RMSprop/Adadelta decay, or a flag
+//!    such as `nesterov`, `amsgrad`, `centered`) replaced by one of its common values
+//!    ([`HYPERPARAMETER_CANDIDATES`]), each replayed through the declared reference with the
+//!    header's other declarations, stopping at the first step beyond tolerance; the values
+//!    that agree at every step are reported.
+//!
 //! Each of these, when it explains the trace, makes `check` exit with
 //! [`super::cli::EXIT_AGREE_INFERRED`] (3): the run is correct given an explanation the header
 //! did not declare, and the output says what to declare.
 //!
-//! 4. **Typical bugs of a hand-written optimizer** ([`infer_bugs`]): an explicit list of
+//! 5. **Typical bugs of a hand-written optimizer** ([`infer_bugs`]): an explicit list of
 //!    [`AdamBug`] and [`SgdBug`] variants (a bias correction missing on one or both moments, the
 //!    step counter off by one, a (1 − β) factor dropped, AdamW's decay applied after the Adam
 //!    step; SGD's dampening, its first buffer, decay outside the buffer), each replayed in
@@ -2574,6 +2581,149 @@ pub fn infer_bugs(tr: &Trace, setting: &Setting, tol: f64) -> Option<BugFinding>
     })
 }
 
+// ------------------------------------------------------------------ a hyperparameter declared wrong
+
+/// The values tried for each header hyperparameter by [`infer_hyperparameter`], under the
+/// frameworks' own names: the frameworks' defaults and the values common in published
+/// training recipes. `betas` (torch) is tried element by element; a flag is tried flipped.
+pub const HYPERPARAMETER_CANDIDATES: &[(&str, &[f64])] = &[
+    // β₁ (torch betas[0], optax b1, keras beta_1) and momentum.
+    ("b1", &[0.9, 0.95, 0.8, 0.85, 0.99, 0.5, 0.0]),
+    ("beta_1", &[0.9, 0.95, 0.8, 0.85, 0.99, 0.5, 0.0]),
+    ("momentum", &[0.9, 0.99, 0.95, 0.8, 0.5, 0.0]),
+    // β₂ and the squared-gradient decays.
+    ("b2", &[0.999, 0.99, 0.98, 0.95, 0.9, 0.995, 0.997, 0.9999]),
+    ("beta_2", &[0.999, 0.99, 0.98, 0.95, 0.9, 0.995, 0.997, 0.9999]),
+    ("alpha", &[0.99, 0.9, 0.95, 0.999]),
+    ("decay", &[0.9, 0.99, 0.95, 0.999]),
+    ("rho", &[0.9, 0.95, 0.99]),
+    // ε under each name.
+    ("eps", &[1e-8, 1e-6, 1e-7, 1e-5, 1e-4, 1e-3, 1e-10, 1e-12, 1e-16]),
+    ("epsilon", &[1e-7, 1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-10, 1e-12]),
+    ("eps_root", &[0.0, 1e-8, 1e-16]),
+    // Weight decay.
+    (
+        "weight_decay",
+        &[
+            0.0, 0.01, 0.1, 0.05, 1e-4, 5e-4, 1e-3, 5e-3, 0.02, 0.2, 0.3, 0.5, 1e-5, 0.004,
+        ],
+    ),
+];
+
+/// The flags tried flipped by [`infer_hyperparameter`].
+const HYPERPARAMETER_FLAGS: &[&str] = &["nesterov", "amsgrad", "centered"];
+
+/// How many coordinate-steps the search may replay in all (each hypothesis stops at its first
+/// step beyond tolerance, so a wrong value usually costs one or two steps): a bound on its
+/// time, about a second on this machine.
+const HYPERPARAMETER_BUDGET: u64 = 200_000_000;
+
+/// Header hyperparameter values under which the whole trace agrees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HyperparameterFit {
+    /// `(name, declared value or null, value that agrees)` for each single change that agrees.
+    pub changes: Vec<(String, Value, Value)>,
+    /// The corrected hyperparameters of the first change, to declare.
+    pub declare: serde_json::Map<String, Value>,
+    /// Hypotheses replayed.
+    pub tried: usize,
+}
+
+/// The header hyperparameter maps that differ from the declared one in one value
+/// ([`HYPERPARAMETER_CANDIDATES`], [`HYPERPARAMETER_FLAGS`]): `(name, old, new, map)`.
+fn hyperparameter_hypotheses(h: &Header) -> Vec<(String, Value, Value, serde_json::Map<String, Value>)> {
+    let declared = &h.hyperparameters;
+    let mut out = Vec::new();
+    let mut push = |name: String, old: Value, new: Value, map: serde_json::Map<String, Value>| {
+        if old != new {
+            out.push((name, old, new, map));
+        }
+    };
+    for &(key, values) in HYPERPARAMETER_CANDIDATES {
+        // torch's betas pair holds β₁ and β₂.
+        let (field, index) = match (h.preset.as_str(), key) {
+            ("pytorch", "b1") => ("betas", Some(0)),
+            ("pytorch", "b2") => ("betas", Some(1)),
+            ("pytorch", "beta_1" | "beta_2" | "epsilon" | "decay" | "eps_root") => continue,
+            ("optax", "beta_1" | "beta_2" | "epsilon" | "alpha") => continue,
+            ("keras", "b1" | "b2" | "eps" | "eps_root" | "alpha" | "decay") => continue,
+            _ => (key, None),
+        };
+        for &v in values {
+            let mut map = declared.clone();
+            match index {
+                None => {
+                    let old = declared.get(field).cloned().unwrap_or(Value::Null);
+                    map.insert(field.to_string(), json!(v));
+                    push(field.to_string(), old, json!(v), map);
+                }
+                Some(i) => {
+                    let old = declared
+                        .get(field)
+                        .cloned()
+                        .unwrap_or_else(|| json!([0.9, 0.999]));
+                    let Some(mut pair) = old.as_array().cloned().filter(|p| p.len() == 2) else {
+                        continue;
+                    };
+                    pair[i] = json!(v);
+                    map.insert(field.to_string(), Value::Array(pair.clone()));
+                    push(field.to_string(), old, Value::Array(pair), map);
+                }
+            }
+        }
+    }
+    for &flag in HYPERPARAMETER_FLAGS {
+        let old = declared.get(flag).cloned().unwrap_or(Value::Null);
+        let flipped = !old.as_bool().unwrap_or(false);
+        let mut map = declared.clone();
+        map.insert(flag.to_string(), json!(flipped));
+        push(flag.to_string(), old, json!(flipped), map);
+    }
+    out
+}
+
+/// One header hyperparameter declared wrong: each single change of
+/// `hyperparameter_hypotheses` that the preset accepts for this optimizer is replayed
+/// through the declared reference (with the header's groups, schedule, chain members and the
+/// step lines' hyperparameters), stopping at the first step beyond tolerance. `None` when no
+/// change agrees at every step (or the budget ran out first).
+pub fn infer_hyperparameter(tr: &Trace, tol: f64) -> Option<HyperparameterFit> {
+    let h = &tr.header;
+    let n = h.params0.len().max(1) as u64;
+    let mut spent: u64 = 0;
+    let mut tried = 0;
+    let mut changes = Vec::new();
+    let mut declare = None;
+    for (name, old, new, map) in hyperparameter_hypotheses(h) {
+        let mut hh = h.clone();
+        hh.hyperparameters = map;
+        // A name this optimizer does not take, or a value out of its range: not a hypothesis.
+        if super::presets::resolve_header(&hh).is_err() {
+            continue;
+        }
+        let Ok(plan) = groups::plan(&hh) else {
+            continue;
+        };
+        if spent >= HYPERPARAMETER_BUDGET {
+            return None;
+        }
+        tried += 1;
+        let (agrees, steps) = agrees_to_the_end(tr, &hh, &plan, tol);
+        spent = spent.saturating_add(n.saturating_mul(steps.max(1) as u64));
+        if agrees {
+            if declare.is_none() {
+                declare = Some(hh.hyperparameters.clone());
+            }
+            changes.push((name, old, new));
+        }
+    }
+    declare.map(|declare| HyperparameterFit {
+        changes,
+        declare,
+        tried,
+    })
+}
+
 // ------------------------------------------------------------------ the report
 
 /// What inference concluded.
@@ -2789,7 +2939,36 @@ pub fn diagnose(tr: &Trace, setting: &Setting, tol: f64) -> Report {
             text,
         };
     }
-    // 4. Bugs.
+    // 4. A hyperparameter declared wrong.
+    if let Some(fit) = infer_hyperparameter(tr, tol) {
+        let each: Vec<String> = fit
+            .changes
+            .iter()
+            .map(|(name, old, new)| {
+                format!(
+                    "{name} = {} (declared {})",
+                    json_line(new),
+                    if old.is_null() {
+                        "default".to_string()
+                    } else {
+                        json_line(old)
+                    }
+                )
+            })
+            .collect();
+        text.push_str(&format!(
+            "  AGREES given {} {} [{} hypotheses replayed; every step agrees]\n  declare: \"hyperparameters\": {} in the header\n",
+            if each.len() == 1 { "the hyperparameter" } else { "any one of the hyperparameters (the data cannot tell them apart)" },
+            each.join("; "),
+            fit.tried,
+            json_line(&Value::Object(fit.declare.clone()))
+        ));
+        return Report {
+            verdict: Verdict::Explained,
+            text,
+        };
+    }
+    // 5. Bugs.
     if let Some(b) = &bugs {
         text.push_str(&bug_text(b));
         if lr.as_ref().is_some_and(|l| l.refuted.is_none()) {
