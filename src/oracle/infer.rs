@@ -1589,7 +1589,7 @@ fn scheduled(declare: &Value, momentum: f64, n: usize) -> Option<Vec<super::sche
 fn probe_with_momenta(
     tr: &Trace,
     setting: &Setting,
-    momenta: &[f64],
+    momenta: &mut dyn FnMut() -> Option<f64>,
     tol: f64,
 ) -> Option<(Vec<Interval>, Option<usize>, u64)> {
     let (x0, x1) = (0.5, 1.0);
@@ -1599,10 +1599,8 @@ fn probe_with_momenta(
     let mut steps = Vec::with_capacity(tr.steps.len());
     let dim = tr.header.params0.len() as u64;
     for (k, rec) in tr.steps.iter().enumerate() {
-        let at = |lr| super::schedules::Scalars {
-            lr,
-            momentum: Some(momenta[k]),
-        };
+        let momentum = Some(momenta()?);
+        let at = |lr| super::schedules::Scalars { lr, momentum };
         if !(p0.set_scalars(&at(x0)) && p1.set_scalars(&at(x1))) {
             return None;
         }
@@ -1675,13 +1673,21 @@ pub fn infer_cyclic(tr: &Trace, setting: &Setting, tol: f64) -> Option<CyclicSea
                     return Some(CyclicSearch::OutOfBudget { tried });
                 }
                 tried += 1;
-                let shape = scheduled(&cyclic_spec(0.0, 1.0, up, down, m), declared_m, n)?;
-                let momenta: Vec<f64> = shape.iter().map(|s| s.momentum.unwrap_or(declared_m)).collect();
-                let (steps, failed, cost) = probe_with_momenta(tr, setting, &momenta, tol)?;
+                // The momenta step by step (a hypothesis is mostly refuted in a few steps); the
+                // lr of base 0 and max 1 is the triangle f_t.
+                let spec = serde_json::from_value(cyclic_spec(0.0, 1.0, up, down, m)).ok()?;
+                let mut run =
+                    super::schedules::ScheduleRun::new("pytorch", &spec, 0.0, Some(declared_m), 0).ok()?;
+                let mut f = Vec::with_capacity(n);
+                let mut momenta = || {
+                    let s = run.next_scalars().ok()?;
+                    f.push(s.lr);
+                    s.momentum
+                };
+                let (steps, failed, cost) = probe_with_momenta(tr, setting, &mut momenta, tol)?;
                 spent += cost;
                 match failed {
                     None => {
-                        let f: Vec<f64> = shape.iter().map(|s| s.lr).collect();
                         if let Some(fit) = fit_cyclic(tr, &plan, &steps, &f, (up, down, m), declared_m, tol) {
                             return Some(CyclicSearch::Found(fit));
                         }
