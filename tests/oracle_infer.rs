@@ -89,6 +89,13 @@ fn a_wrong_declaration_is_not_explained_by_a_one_cycle() {
         "{}",
         out.text
     );
+    assert!(
+        out.text.contains(
+            "no CyclicLR (triangular, triangular2, exp_range) with its momentum cycle explains it either"
+        ),
+        "{}",
+        out.text
+    );
 }
 
 #[test]
@@ -319,6 +326,51 @@ fn relabelled_golden_traces_name_the_real_convention() {
         |h| h["transforms"] = serde_json::json!([{"name": "inject_hyperparams", "args": {}}]),
         EXIT_AGREE_INFERRED,
         r#"declare: "transforms": [{"args":{"max_norm":3.0},"name":"clip_by_global_norm"},{"args":{},"name":"inject_hyperparams"}]"#,
+    );
+}
+
+/// torch's `ConstantLR`, `PolynomialLR` and `CyclicLR` dropped from real runs (the golden
+/// feature traces, f64 and f32): each is named with its arguments and confirmed (exit 3).
+/// ConstantLR and PolynomialLR from the per-step lr; `CyclicLR`, which cycles SGD's momentum
+/// or Adam's β₁ with the lr, by its own search (`triangular` and `exp_range` here).
+/// `SequentialLR` and `ChainedScheduler` of them fit no single family: a per-step lr, exit 3.
+#[test]
+fn dropped_constant_polynomial_and_cyclic_schedulers_are_named() {
+    let drop = |h: &mut serde_json::Value| {
+        h.as_object_mut().unwrap().remove("schedule");
+    };
+    for suffix in ["", "-f32"] {
+        for (name, want) in [
+            ("torch-sgd-constantlr", "schedule ConstantLR(factor=0.25, total_iters=8) with lr = 0.05 [confirmed"),
+            ("torch-adamw-polynomiallr", "schedule PolynomialLR(total_iters=24, power=1.5) with lr = 0.01 [confirmed"),
+            (
+                "torch-sgd-cycliclr",
+                "schedule CyclicLR(base_lr=0.01, max_lr=0.1, step_size_up=5, step_size_down=7, mode='triangular', base_momentum=0.8, max_momentum=0.9) with its momentum cycle [confirmed",
+            ),
+            (
+                "torch-adam-cycliclr-exprange",
+                "schedule CyclicLR(base_lr=0.001, max_lr=0.01, step_size_up=4, step_size_down=4, mode='exp_range', gamma=0.95, base_momentum=0.8, max_momentum=0.9) with its momentum cycle [confirmed",
+            ),
+            ("torch-sgd-sequential-polynomial", "a per-step learning rate that fits no named schedule"),
+            ("torch-adamw-chained", "a per-step learning rate that fits no named schedule"),
+        ] {
+            assert_relabel(&format!("features/{name}{suffix}.jsonl"), drop, EXIT_AGREE_INFERRED, want);
+        }
+    }
+}
+
+/// The CyclicLR search is a test too: an Adam run under CyclicLR declared with another β₂
+/// (and no schedule) is refuted by every hypothesis, and says so.
+#[test]
+fn a_wrong_declaration_is_not_explained_by_a_cyclic_lr() {
+    assert_relabel(
+        "features/torch-adam-cycliclr-exprange.jsonl",
+        |h| {
+            h.as_object_mut().unwrap().remove("schedule");
+            h["hyperparameters"]["betas"] = serde_json::json!([0.9, 0.99]);
+        },
+        EXIT_DISAGREE,
+        "no CyclicLR (triangular, triangular2, exp_range) with its momentum cycle explains it either",
     );
 }
 

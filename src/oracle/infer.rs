@@ -13,7 +13,8 @@
 //!    lands within the tolerance of the trace's θ_t — an interval (the tolerance of
 //!    [`super::compare`]: `|a − b| ≤ tol · max(|a|, |b|, s_i)`, `s_i` the largest `|θ_i|` so
 //!    far). An empty interval at some step refutes the explanation. The named schedule families
-//!    (constant, exponential, step and multi-step decay, piecewise constant, cosine with T_max
+//!    (constant, exponential, step and multi-step decay, piecewise constant, torch `ConstantLR`
+//!    and `PolynomialLR`, cosine with T_max
 //!    and η_min, cosine with warm restarts, linear warm-up, warm-up + cosine, one-cycle) are
 //!    then fitted (weighted least squares on the interval midpoints, integer arguments by
 //!    search), and a family *explains* the trace only if its η_t lies inside every step's
@@ -22,7 +23,10 @@
 //!    to the fewest digits that still agree, and the header entry to declare.
 //!    **torch `OneCycleLR` with its momentum cycle** ([`infer_one_cycle`]): when the per-step
 //!    lr is refuted and the setting's β₁ or momentum is one `OneCycleLR(cycle_momentum=True)`
-//!    writes, a grid of the scheduler's common arguments is replayed as a declared schedule.
+//!    writes, a grid of the scheduler's common arguments is replayed as a declared schedule;
+//!    failing that, **torch `CyclicLR` with its momentum cycle** ([`infer_cyclic`]): the
+//!    momentum depends only on the step sizes and the mode, so each hypothesis of those forces
+//!    its momentum at every step and the per-step lr is inferred again, then fitted.
 //! 2. **Parameter groups** ([`infer_groups`]): per layout block, a constant learning rate (the
 //!    same interval argument, intersected over all steps of the block) and a weight decay
 //!    (the declared λ or none, each block replayed in full: blocks of an element-wise or
@@ -243,6 +247,15 @@ impl Probe {
             }
         }
         setting.build().map(Probe::Crate).map_err(|e| e.to_string())
+    }
+
+    /// The next steps' scalars ([`Kernel::set_scalars`]); `false` for the crate's optimizer.
+    fn set_scalars(&mut self, s: &super::schedules::Scalars) -> bool {
+        match self {
+            Probe::F64(k) => k.set_scalars(s),
+            Probe::F32(k) => k.set_scalars(s),
+            Probe::Crate(_) => false,
+        }
     }
 
     /// θ after one step from `prev` with gradient `g`.
@@ -822,8 +835,35 @@ fn fit_schedules(steps: &[Interval], preset: &str, declared_lr: f64) -> Vec<Sche
     if segs.len() >= 2 && segs.len() <= 8.max(n / 10) {
         let starts: Vec<usize> = segs.iter().map(|s| s.0).collect();
         let seg_of = |k: usize| starts.iter().take_while(|&&s| s <= k).count().saturating_sub(1);
-        // Common ratio γ: MultiStepLR / StepLR.
         let vals: Vec<f64> = segs.iter().map(|s| s.1.estimate().unwrap_or(s.1.lo)).collect();
+        // torch ConstantLR: lr·factor until total_iters, then lr (factor in (0, 1]).
+        let constant_lr = torch && segs.len() == 2 && vals[0] > 0.0 && vals[0] < vals[1];
+        if constant_lr {
+            let t = starts[1];
+            let mut c = vec![vals[0] / vals[1], vals[1]];
+            let eval = |c: &[f64]| {
+                (0..n)
+                    .map(|k| if k < t { c[1] * c[0] } else { c[1] })
+                    .collect::<Vec<_>>()
+            };
+            nice(steps, &mut c, &eval);
+            push(
+                &mut fits,
+                format!(
+                    "ConstantLR(factor={}, total_iters={t}) with lr = {}",
+                    fmt(c[0]),
+                    fmt(c[1])
+                ),
+                json!({"name": "ConstantLR", "args": {"factor": c[0], "total_iters": t}}),
+                3,
+                eval(&c),
+                String::new(),
+            );
+            if let Some(f) = fits.last_mut().filter(|f| f.declare["name"] == "ConstantLR") {
+                f.base_lr = c[1];
+            }
+        }
+        // Common ratio γ: MultiStepLR / StepLR (a single rise is the ConstantLR above).
         if vals.iter().all(|&v| v > 0.0) {
             let j = segs.len() as f64 - 1.0;
             let mut c = vec![vals[0], (vals[vals.len() - 1] / vals[0]).powf(1.0 / j)];
@@ -882,7 +922,9 @@ fn fit_schedules(steps: &[Interval], preset: &str, declared_lr: f64) -> Vec<Sche
                     2 + milestones.len() as u32,
                 )
             };
-            push(&mut fits, label, declare, complexity, eval(&c), String::new());
+            if !(constant_lr && fits.iter().any(|f| f.declare["name"] == "ConstantLR")) {
+                push(&mut fits, label, declare, complexity, eval(&c), String::new());
+            }
         }
         // Any values.
         let mut c = vals.clone();
@@ -1066,6 +1108,61 @@ fn fit_schedules(steps: &[Interval], preset: &str, declared_lr: f64) -> Vec<Sche
             push(&mut fits, label, declare, 3, eval(&c), String::new());
             if let Some(f) = fits.last_mut().filter(|f| f.declare["name"] == "LinearLR") {
                 f.base_lr = q;
+            }
+        }
+    }
+
+    // torch PolynomialLR: η_k = b·(1 − min(k, T)/T)^p — log-linear in ln(1 − k/T) for k < T,
+    // 0 from k = T on; T from 2 to 4n, b and p by weighted least squares on the logarithms.
+    if torch {
+        let mut best: Option<(f64, usize, Vec<f64>)> = None;
+        let poly = |k: usize, t: usize, c: &[f64]| c[0] * (1.0 - k.min(t) as f64 / t as f64).powf(c[1]);
+        for t in 2..=(4 * n) {
+            let logs: Vec<Interval> = steps
+                .iter()
+                .enumerate()
+                .map(|(k, iv)| match iv.estimate() {
+                    Some(e) if k < t && e > 0.0 => {
+                        let mut l = Interval::default();
+                        l.add(0, e.ln(), 1.0, (iv.half_width() / e).min(1.0));
+                        l
+                    }
+                    _ => Interval::default(),
+                })
+                .collect();
+            if logs.iter().filter(|l| !l.is_free()).count() < 3 {
+                continue;
+            }
+            if let Some(c) = lsq(&logs, 2, &|k| [1.0, (1.0 - k as f64 / t as f64).ln(), 0.0]) {
+                let c = vec![c[0].exp(), c[1]];
+                if c[1].is_nan() || c[1] <= 0.0 {
+                    continue;
+                }
+                let v: Vec<f64> = (0..n).map(|k| poly(k, t, &c)).collect();
+                if let Some(score) = verify(steps, &v) {
+                    if best.as_ref().is_none_or(|b| score < b.0) {
+                        best = Some((score, t, c));
+                    }
+                }
+            }
+        }
+        if let Some((_, t, mut c)) = best {
+            let eval = |c: &[f64]| (0..n).map(|k| poly(k, t, c)).collect::<Vec<_>>();
+            nice(steps, &mut c, &eval);
+            push(
+                &mut fits,
+                format!(
+                    "PolynomialLR(total_iters={t}, power={}) with lr = {}",
+                    fmt(c[1]),
+                    fmt(c[0])
+                ),
+                json!({"name": "PolynomialLR", "args": {"total_iters": t, "power": c[1]}}),
+                3,
+                eval(&c),
+                String::new(),
+            );
+            if let Some(f) = fits.last_mut().filter(|f| f.declare["name"] == "PolynomialLR") {
+                f.base_lr = c[0];
             }
         }
     }
@@ -1426,6 +1523,244 @@ pub fn infer_one_cycle(tr: &Trace, setting: &Setting, lr: &LrInference, tol: f64
         }
     }
     Some(OneCycle::NotFound { tried })
+}
+
+// ------------------------------------------------------------------ cyclic with momentum
+
+/// How many coordinate-steps the `CyclicLR` search may probe in all (each hypothesis probes
+/// with two kernels; a bound on its time of the order of [`ONE_CYCLE_BUDGET`]'s); a larger
+/// search stops and says so.
+const CYCLIC_BUDGET: u64 = 60_000_000;
+
+/// torch `CyclicLR`'s default momenta, the ones the search assumes.
+const CYCLIC_MOMENTA: (f64, f64) = (0.8, 0.9);
+
+/// The outcome of the `CyclicLR` search.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CyclicSearch {
+    /// A `CyclicLR(cycle_momentum=True)` whose full replay agrees.
+    Found(ScheduleFit),
+    /// No hypothesis agrees.
+    NotFound { tried: usize },
+    /// The budget ran out after `tried` hypotheses.
+    OutOfBudget { tried: usize },
+}
+
+/// The `exp_range` `gamma`s [`infer_cyclic`] tries (its value is continuous): round values,
+/// and the CLR paper's 0.99994.
+const CYCLIC_GAMMAS: [f64; 10] = [0.99, 0.95, 0.9, 0.98, 0.97, 0.995, 0.999, 0.9995, 0.9999, 0.99994];
+
+/// A `CyclicLR` mode: `triangular`, `triangular2` or `exp_range(gamma)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CyclicMode {
+    Triangular,
+    Triangular2,
+    ExpRange(f64),
+}
+
+/// The declaration of a `CyclicLR` with the default momenta.
+fn cyclic_spec(base: f64, max: f64, up: usize, down: usize, mode: CyclicMode) -> Value {
+    let mut args = json!({
+        "base_lr": base, "max_lr": max, "step_size_up": up, "step_size_down": down,
+        "base_momentum": CYCLIC_MOMENTA.0, "max_momentum": CYCLIC_MOMENTA.1});
+    match mode {
+        CyclicMode::Triangular => args["mode"] = json!("triangular"),
+        CyclicMode::Triangular2 => args["mode"] = json!("triangular2"),
+        CyclicMode::ExpRange(g) => {
+            args["mode"] = json!("exp_range");
+            args["gamma"] = json!(g);
+        }
+    }
+    json!({"name": "CyclicLR", "args": args})
+}
+
+/// The scalars torch's scheduler writes at steps 1..=n for `declare`, from torch's own
+/// arithmetic ([`super::schedules::ScheduleRun`]).
+fn scheduled(declare: &Value, momentum: f64, n: usize) -> Option<Vec<super::schedules::Scalars>> {
+    let spec = serde_json::from_value::<super::format::ScheduleSpec>(declare.clone()).ok()?;
+    let mut run = super::schedules::ScheduleRun::new("pytorch", &spec, 0.0, Some(momentum), 0).ok()?;
+    (0..n).map(|_| run.next_scalars().ok()).collect()
+}
+
+/// The per-step learning-rate intervals of the trace with the momentum (β₁) of each step
+/// forced to `momenta` (teacher-forced probes at lr = ½ and 1, as [`linear_probe`]), stopping
+/// at the first step no learning rate explains: (intervals, index of that step, coordinate-
+/// steps spent); `None` when the kernel cannot take a per-step momentum.
+fn probe_with_momenta(
+    tr: &Trace,
+    setting: &Setting,
+    momenta: &mut dyn FnMut() -> Option<f64>,
+    tol: f64,
+) -> Option<(Vec<Interval>, Option<usize>, u64)> {
+    let (x0, x1) = (0.5, 1.0);
+    let mut p0 = Probe::new(&tr.header, &with_lr(setting, x0)).ok()?;
+    let mut p1 = Probe::new(&tr.header, &with_lr(setting, x1)).ok()?;
+    let mut scale: Vec<f64> = tr.header.params0.iter().map(|v| v.abs()).collect();
+    let mut steps = Vec::with_capacity(tr.steps.len());
+    let dim = tr.header.params0.len() as u64;
+    for (k, rec) in tr.steps.iter().enumerate() {
+        let momentum = Some(momenta()?);
+        let at = |lr| super::schedules::Scalars { lr, momentum };
+        if !(p0.set_scalars(&at(x0)) && p1.set_scalars(&at(x1))) {
+            return None;
+        }
+        let prev = tr.prev(k);
+        let spent = 2 * dim * (k as u64 + 1);
+        let (Ok(a0), Ok(a1)) = (p0.step_from(prev, &rec.grad), p1.step_from(prev, &rec.grad)) else {
+            return Some((steps, Some(k), spent));
+        };
+        let mut iv = Interval::default();
+        for (i, &b) in rec.params.iter().enumerate() {
+            if b.is_finite() {
+                scale[i] = scale[i].max(b.abs());
+            }
+            let e = (a1[i] - a0[i]) / (x1 - x0);
+            iv.add(i, b - (a0[i] - x0 * e), e, tol * scale[i].max(b.abs()));
+        }
+        let empty = iv.is_empty();
+        steps.push(iv);
+        if empty {
+            return Some((steps, Some(k), spent));
+        }
+    }
+    Some((steps, None, 2 * dim * tr.steps.len() as u64))
+}
+
+/// torch `CyclicLR` with `cycle_momentum=True` (its default) writes `momentum` or `betas[0]`
+/// with the lr at every step (from `max_momentum` at `base_lr` down to `base_momentum` at
+/// `max_lr`), so the per-step lr inference, which holds the momentum at its declared value,
+/// is refuted. The momentum depends only on `step_size_up`, `step_size_down` and the mode,
+/// not on the learning rates; so for each such hypothesis (the default momenta 0.8, 0.9),
+/// the trace is probed with that momentum forced at every step, which gives every step's lr
+/// as an interval again. The lr is `base_lr + (max_lr − base_lr)·f_t` with `f_t` the
+/// hypothesis' triangle, so `base_lr` and `max_lr` come from a weighted least-squares fit on
+/// the intervals, rounded to the fewest digits that still agree; the schedule is then
+/// replayed in full as `check` replays a declaration, and the first hypothesis that agrees at
+/// every step is the answer (confirmed, not fitted).
+///
+/// The search is pruned by the shape of the cycle: the rising half (steps 1..=up+1) does
+/// not depend on `step_size_down`, so each `step_size_up` from 1 to n − 1 and each mode
+/// (`triangular`, and `exp_range` with the `gamma`s of `CYCLIC_GAMMAS`) is probed with
+/// `step_size_down = step_size_up` first, and refuted there if no lr explains a step of its
+/// rising half; only an `up` that survives it is tried with every `step_size_down` in
+/// 1..=n, and `triangular2` only where the triangle survives its first cycle. A wrong
+/// declaration is refuted within a few steps per hypothesis. `None` when the setting has no
+/// momentum a `CyclicLR` cycles, or the trace declares a schedule or per-step
+/// hyperparameters.
+pub fn infer_cyclic(tr: &Trace, setting: &Setting, tol: f64) -> Option<CyclicSearch> {
+    let h = &tr.header;
+    if h.preset != "pytorch" || h.schedule.is_some() || tr.has_step_hyperparameters() {
+        return None;
+    }
+    let declared_m = setting.momentum_like()?;
+    let plan = tr.plan().ok()?;
+    let n = tr.steps.len();
+    if n < 3 {
+        return None;
+    }
+    let (mut spent, mut tried) = (0u64, 0usize);
+    let modes: Vec<CyclicMode> = std::iter::once(CyclicMode::Triangular)
+        .chain(CYCLIC_GAMMAS.iter().map(|&g| CyclicMode::ExpRange(g)))
+        .collect();
+    for up in 1..n {
+        for &mode in &modes {
+            // (step_size_down, mode) hypotheses for this up and mode, the symmetric triangle
+            // first.
+            let mut queue = vec![(up, mode)];
+            let mut widened = false;
+            while let Some((down, m)) = queue.pop() {
+                if spent > CYCLIC_BUDGET {
+                    return Some(CyclicSearch::OutOfBudget { tried });
+                }
+                tried += 1;
+                // The momenta step by step (a hypothesis is mostly refuted in a few steps); the
+                // lr of base 0 and max 1 is the triangle f_t.
+                let spec = serde_json::from_value(cyclic_spec(0.0, 1.0, up, down, m)).ok()?;
+                let mut run =
+                    super::schedules::ScheduleRun::new("pytorch", &spec, 0.0, Some(declared_m), 0).ok()?;
+                let mut f = Vec::with_capacity(n);
+                let mut momenta = || {
+                    let s = run.next_scalars().ok()?;
+                    f.push(s.lr);
+                    s.momentum
+                };
+                let (steps, failed, cost) = probe_with_momenta(tr, setting, &mut momenta, tol)?;
+                spent += cost;
+                match failed {
+                    None => {
+                        if let Some(fit) = fit_cyclic(tr, &plan, &steps, &f, (up, down, m), declared_m, tol) {
+                            return Some(CyclicSearch::Found(fit));
+                        }
+                    }
+                    // A step of the rising half: no step_size_down can help this up and mode.
+                    Some(k) if k <= up && !widened => break,
+                    Some(k) => {
+                        if !widened {
+                            widened = true;
+                            queue.extend((1..=n).rev().filter(|&d| d != up).map(|d| (d, mode)));
+                        }
+                        // Past the first cycle: the amplitude may halve.
+                        if m == CyclicMode::Triangular && k > up + down {
+                            queue.push((down, CyclicMode::Triangular2));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Some(CyclicSearch::NotFound { tried })
+}
+
+/// `base_lr` and `max_lr` of a `CyclicLR` hypothesis whose triangle `f` (the lr of base 0,
+/// max 1) explains every step's interval `steps`, rounded, and confirmed by a full replay.
+fn fit_cyclic(
+    tr: &Trace,
+    plan: &Plan,
+    steps: &[Interval],
+    f: &[f64],
+    (up, down, mode): (usize, usize, CyclicMode),
+    declared_m: f64,
+    tol: f64,
+) -> Option<ScheduleFit> {
+    let n = steps.len();
+    let mut c = lsq(steps, 2, &|k| [1.0 - f[k], f[k], 0.0])?;
+    let eval = |c: &[f64]| -> Vec<f64> {
+        scheduled(&cyclic_spec(c[0], c[1], up, down, mode), declared_m, n)
+            .map(|v| v.iter().map(|s| s.lr).collect())
+            .unwrap_or_else(|| vec![f64::NAN; n])
+    };
+    verify(steps, &eval(&c))?;
+    nice(steps, &mut c, &eval);
+    let declare = cyclic_spec(c[0], c[1], up, down, mode);
+    let mut hh = tr.header.clone();
+    hh.schedule = Some(serde_json::from_value(declare.clone()).ok()?);
+    if !agrees_to_the_end(tr, &hh, plan, tol).0 {
+        return None;
+    }
+    let (base_m, max_m) = CYCLIC_MOMENTA;
+    Some(ScheduleFit {
+        label: format!(
+            "CyclicLR(base_lr={}, max_lr={}, step_size_up={up}, step_size_down={down}, mode='{}'{}, base_momentum={base_m}, max_momentum={max_m}) with its momentum cycle",
+            fmt(c[0]),
+            fmt(c[1]),
+            match mode {
+                CyclicMode::Triangular => "triangular",
+                CyclicMode::Triangular2 => "triangular2",
+                CyclicMode::ExpRange(_) => "exp_range",
+            },
+            match mode {
+                CyclicMode::ExpRange(g) => format!(", gamma={g}"),
+                _ => String::new(),
+            }
+        ),
+        declare,
+        complexity: 4,
+        score: 0.0,
+        values: eval(&c),
+        note: String::new(),
+        base_lr: c[0],
+        confirmed: Some(true),
+    })
 }
 
 /// Replay `h` (the trace's header with a declaration added) as `check` does, stopping at the
@@ -2482,7 +2817,17 @@ pub fn diagnose(tr: &Trace, setting: &Setting, tol: f64) -> Report {
         Some(l) if l.refuted.is_some() && !planned => infer_one_cycle(tr, setting, l, tol),
         _ => None,
     };
-    if let Some(OneCycle::Found(fit)) = &one_cycle {
+    // torch CyclicLR cycles the momentum too (its default): searched when no one-cycle is.
+    let cyclic = match (&lr, &one_cycle) {
+        (_, Some(OneCycle::Found(_))) => None,
+        (Some(l), _) if l.refuted.is_some() && !planned => infer_cyclic(tr, setting, tol),
+        _ => None,
+    };
+    let momentum_fit = match (&one_cycle, &cyclic) {
+        (Some(OneCycle::Found(fit)), _) | (_, Some(CyclicSearch::Found(fit))) => Some(fit),
+        _ => None,
+    };
+    if let Some(fit) = momentum_fit {
         text.push_str(&format!(
             "  AGREES given the inferred schedule {} [confirmed: evaluated as the framework evaluates it, every step agrees]{}\n  declare: \"schedule\": {} in the header (or the lr and betas/momentum of each step in the step line's \"hyperparameters\", as optverify.watch records them)\n",
             fit.label,
@@ -2668,6 +3013,15 @@ pub fn diagnose(tr: &Trace, setting: &Setting, tol: f64) -> Report {
             )),
             Some(OneCycle::OutOfBudget { tried }) => text.push_str(&format!(
                 "  OneCycleLR with its momentum cycle: search stopped after {tried} hypotheses (the trace is large); declare the schedule, or record lr and betas/momentum per step\n"
+            )),
+            _ => {}
+        }
+        match &cyclic {
+            Some(CyclicSearch::NotFound { tried }) => text.push_str(&format!(
+                "  no CyclicLR (triangular, triangular2, exp_range) with its momentum cycle explains it either ({tried} hypotheses probed)\n"
+            )),
+            Some(CyclicSearch::OutOfBudget { tried }) => text.push_str(&format!(
+                "  CyclicLR with its momentum cycle: search stopped after {tried} hypotheses (the trace is large); declare the schedule, or record lr and betas/momentum per step\n"
             )),
             _ => {}
         }
