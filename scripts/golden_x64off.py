@@ -14,6 +14,9 @@ every optax optimizer of the preset, the plain alias (no inject_hyperparams) on 
 parameters:
 
   optax-<opt>-x64off-f32          constant hyperparameters
+  optax-adamw-x64off-cosine-f32   learning_rate = warmup_cosine_decay_schedule(...), declared:
+                                  computed in float32 by JAX, evaluated as with x64 by the
+                                  oracle (within tolerance, not bit for bit)
   optax-<opt>-x64off-sched-f32    learning_rate = exponential_decay(...) (declared as the
                                   header's `schedule`; the step lines carry no learning rate:
                                   the oracle evaluates the schedule)
@@ -61,6 +64,10 @@ EXTRA = [
     ("adafactor-mom", "adafactor", dict(learning_rate=0.01, min_dim_size_to_factor=3, momentum=0.9)),
 ]
 SCHEDULE = {"name": "exponential_decay", "args": {"transition_steps": 5, "decay_rate": 0.8}}
+# A schedule JAX computes in float32 without x64, which the oracle evaluates as with x64 (not
+# modelled in float32): the `cosine` variant's run agrees within tolerance, not bit for bit.
+COSINE = {"name": "warmup_cosine_decay_schedule",
+          "args": {"init_value": 0.0, "warmup_steps": 5, "decay_steps": 30, "end_value": 1e-4}}
 
 
 def run(out, tag, name, hp, variant):
@@ -89,8 +96,12 @@ def run(out, tag, name, hp, variant):
         schedule = {"name": SCHEDULE["name"], "args": {"init_value": hp["learning_rate"], **SCHEDULE["args"]}}
         kwargs["learning_rate"] = optax.exponential_decay(**schedule["args"])
         declared.pop("learning_rate")
+    if variant == "cosine":
+        schedule = {"name": COSINE["name"], "args": {"peak_value": hp["learning_rate"], **COSINE["args"]}}
+        kwargs["learning_rate"] = optax.warmup_cosine_decay_schedule(**schedule["args"])
+        declared.pop("learning_rate")
     tx = getattr(optax, name)(**kwargs)
-    suffix = {"const": "", "sched": "-sched", "vector": "-vector"}[variant]
+    suffix = {"const": "", "sched": "-sched", "vector": "-vector", "cosine": "-cosine"}[variant]
     path = f"{out}/optax-{tag}-x64off{suffix}-f32.jsonl"
     tx = ovo.record(tx, path, optimizer=name, hyperparameters=declared, schedule=schedule,
                     producer=f"optax {optax.__version__}, jax {jax.__version__} (CPU, x64 disabled, eager; optverify.optax.record)")
@@ -116,7 +127,8 @@ def main():
         run(out, tag, name, hp, "const")
         count += 1
     run(out, "adam", "adam", dict(learning_rate=0.01), "vector")
-    count += 1
+    run(out, "adamw", "adamw", dict(learning_rate=0.01, weight_decay=0.05), "cosine")
+    count += 2
     print(f"wrote {count} float32 x64-disabled traces to {out}")
 
 

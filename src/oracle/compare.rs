@@ -406,7 +406,13 @@ impl Replayer {
             }
         }
         if let Some(s) = &header.schedule {
-            notes.push(format!("schedule {}", s.name));
+            notes.push(match groups::x64_disabled_schedule(header) {
+                Some(name) => format!(
+                    "schedule {} evaluated as with x64 (JAX without x64 computes {name} in float32, not modelled: its values may differ in the last float32 bits, within tolerance; a learning rate on the step lines replaces it)",
+                    s.name
+                ),
+                None => format!("schedule {}", s.name),
+            });
         }
         for t in &plan.transforms {
             notes.push(match t {
@@ -1026,11 +1032,6 @@ pub fn compare_candidates<R: BufRead>(
                 file: file.clone(),
                 line,
                 message: match super::schedules::keras_learning_rate_unmodelled(&header) {
-                    _ if groups::x64_disabled_schedule(&header).is_some() => format!(
-                        "step {}: the header declares `jax_enable_x64`: false and the schedule {}, which JAX then computes in float32 (not modelled; with x64 enabled it is), so every step line must give `hyperparameters` with `learning_rate` (record with optax.inject_hyperparams, or keras' optverify.keras.record, which write it)",
-                        rec.step,
-                        groups::x64_disabled_schedule(&header).unwrap_or_default()
-                    ),
                     Some(what) => format!(
                         "step {}: the header's `learning_rate` is {what}, so every step line must give `hyperparameters` with `learning_rate` (the value the optimizer used at that step)",
                         rec.step

@@ -71,8 +71,9 @@
 //!   With `false` (JAX's default) optax's plain aliases compute `βᵗ` and RAdam's
 //!   rectification in float32, which the optax kernels then reproduce
 //!   ([`super::kernels::optax::Hyper`]); an optax schedule whose float32 values differ from
-//!   its x64 ones, and any Keras schedule, must then have its value on the step lines
-//!   ([`super::groups`]). Refused: another value (`null`, `0`, `"false"`), `false` with
+//!   its x64 ones, and any Keras schedule, is then evaluated as with x64 (not modelled in
+//!   float32: within tolerance, not always bit for bit, and the reference line says so), unless
+//!   the step lines give its value ([`super::groups`]). Refused: another value (`null`, `0`, `"false"`), `false` with
 //!   dtype `f64` (float64 arrays need x64), the field on a `pytorch` or `paper` trace.
 //!   `optverify.optax.record` writes it always, `optverify.keras.record` on the JAX backend.
 //! * step `hyperparameters`: the values the producer used at this step, for schedules nobody
