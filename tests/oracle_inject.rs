@@ -5,14 +5,14 @@
 //! the plain float32 kernel does not reproduce them.
 
 use optverify::oracle::cli::{self, EXIT_AGREE, EXIT_BAD_INPUT};
-use optverify::oracle::compare::{self, Outcome};
+use optverify::oracle::compare;
 use optverify::oracle::format::TraceReader;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[path = "support/cli.rs"]
 mod support;
-use support::golden_dir;
+use support::{edited, golden_dir, replay_text};
 
 /// The traces of scripts/golden_inject.py: `optax-<opt>-inject[-<variant>][-f32].jsonl`.
 fn inject_traces() -> Vec<PathBuf> {
@@ -41,19 +41,6 @@ fn name_of(p: &std::path::Path) -> String {
 /// The optimizer a trace's name starts with (`optax-nadamw-inject-f32.jsonl` → nadamw).
 fn optimizer_of(name: &str) -> &str {
     name.trim_start_matches("optax-").split('-').next().unwrap()
-}
-
-fn replay_text(name: &str, text: &str) -> Outcome {
-    let mut r = TraceReader::new(name, text.as_bytes()).unwrap();
-    compare::replay(&mut r, None).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// The trace with its header edited by `edit`.
-fn edited(text: &str, edit: &dyn Fn(&mut serde_json::Value)) -> String {
-    let (head, rest) = text.split_once('\n').unwrap();
-    let mut h: serde_json::Value = serde_json::from_str(head).unwrap();
-    edit(&mut h);
-    format!("{h}\n{rest}")
 }
 
 /// adagrad's `jax.lax.rsqrt` is the CPU's own estimate (kernels/optax.rs `rsqrt`; f64 on an

@@ -7,13 +7,12 @@
 
 use optverify::oracle::binary;
 use optverify::oracle::cli::{self, EXIT_AGREE, EXIT_BAD_INPUT};
-use optverify::oracle::compare::{self, Outcome};
 use optverify::oracle::format::TraceReader;
 use std::path::{Path, PathBuf};
 
 #[path = "support/cli.rs"]
 mod support;
-use support::{golden_dir, temp_path};
+use support::{edited, golden_dir, replay_text, temp_path};
 
 /// The traces of scripts/golden_x64off.py: `optax-<opt>[-<form>]-x64off[-<variant>]-f32.jsonl`.
 fn x64off_traces() -> Vec<PathBuf> {
@@ -37,19 +36,6 @@ fn optimizer_of(name: &str) -> &str {
 
 fn read(name: &str) -> String {
     std::fs::read_to_string(golden_dir().join("features").join(name)).unwrap()
-}
-
-fn replay_text(name: &str, text: &str) -> Outcome {
-    let mut r = TraceReader::new(name, text.as_bytes()).unwrap();
-    compare::replay(&mut r, None).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// The trace with its header edited by `edit`.
-fn edited(text: &str, edit: &dyn Fn(&mut serde_json::Value)) -> String {
-    let (head, rest) = text.split_once('\n').unwrap();
-    let mut h: serde_json::Value = serde_json::from_str(head).unwrap();
-    edit(&mut h);
-    format!("{h}\n{rest}")
 }
 
 /// `check` on a trace's text: (exit status, output).

@@ -497,6 +497,23 @@ impl Group {
             Which::BaseMomentum => self.base_momentum,
         }
     }
+
+    /// `cycle_momentum=True` (`OneCycleLR`, `CyclicLR`): the constructor sets the group's
+    /// momentum (or `betas[0]`) to `max_momentum` and keeps both ends for the cycle; an
+    /// optimizer without either makes torch raise ValueError.
+    fn cycle_momentum(&mut self, scheduler: &str, base: f64, max: f64) -> Result<(), ScheduleError> {
+        if self.momentum.is_none() {
+            return Err(err(
+                scheduler,
+                "cycle_momentum=True needs an optimizer with `momentum` or `betas` (torch raises ValueError; declare cycle_momentum=false)",
+            ));
+        }
+        self.momentum = Some(max);
+        self.momentum_cycled = true;
+        self.max_momentum = max;
+        self.base_momentum = base;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -757,16 +774,7 @@ impl TorchSched {
                 group.max_lr = max_lr;
                 group.min_lr = max_lr / div / final_div;
                 if cycle_momentum {
-                    if group.momentum.is_none() {
-                        return Err(err(
-                            name,
-                            "cycle_momentum=True needs an optimizer with `momentum` or `betas` (declare cycle_momentum=false otherwise)",
-                        ));
-                    }
-                    group.momentum = Some(max_m);
-                    group.momentum_cycled = true;
-                    group.max_momentum = max_m;
-                    group.base_momentum = base_m;
+                    group.cycle_momentum(name, base_m, max_m)?;
                 }
                 TorchKind::OneCycle {
                     total_steps,
@@ -874,17 +882,8 @@ impl TorchSched {
                 let base_m = a.per_group("base_momentum", Some(0.8), gi)?;
                 let max_m = a.per_group("max_momentum", Some(0.9), gi)?;
                 let momentum = if cycle_momentum {
-                    if group.momentum.is_none() {
-                        return Err(err(
-                            name,
-                            "cycle_momentum=True needs an optimizer with `momentum` or `betas` (torch raises ValueError; declare cycle_momentum=false)",
-                        ));
-                    }
                     // Written before the base class's constructor runs.
-                    group.momentum = Some(max_m);
-                    group.momentum_cycled = true;
-                    group.max_momentum = max_m;
-                    group.base_momentum = base_m;
+                    group.cycle_momentum(name, base_m, max_m)?;
                     Some((base_m, max_m))
                 } else {
                     None

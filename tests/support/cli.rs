@@ -75,3 +75,18 @@ impl Drop for TempFile {
         std::fs::remove_file(&self.0).ok();
     }
 }
+
+/// `compare::replay` of a trace given as JSON Lines text, panicking with its name on an error
+/// (tests/oracle_inject.rs, tests/oracle_x64off.rs).
+pub fn replay_text(name: &str, text: &str) -> optverify::oracle::compare::Outcome {
+    let mut r = optverify::oracle::format::TraceReader::new(name, text.as_bytes()).unwrap();
+    optverify::oracle::compare::replay(&mut r, None).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The trace text with its header edited by `edit`.
+pub fn edited(text: &str, edit: &dyn Fn(&mut serde_json::Value)) -> String {
+    let (head, rest) = text.split_once('\n').unwrap();
+    let mut h: serde_json::Value = serde_json::from_str(head).unwrap();
+    edit(&mut h);
+    format!("{h}\n{rest}")
+}
