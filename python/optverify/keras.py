@@ -74,7 +74,7 @@ import os
 
 import keras as _keras
 
-from .trace import Closing, TraceWriter, jsonable
+from .trace import TraceWriter, WriterOwner, jsonable
 
 __all__ = ["record", "record_fit", "Recorder", "FitRecorder", "OPTIMIZERS"]
 
@@ -172,7 +172,7 @@ def _open_writer(opt, name, path, format, producer, names, variables, arrays, co
     )
 
 
-class Recorder(Closing):
+class Recorder(WriterOwner):
     """The wrapped optimizer `record` returns. `apply`/`apply_gradients` update and record;
     `close()` (or use it as a context manager) when done; `steps` counts the steps written;
     every other attribute is the optimizer's, read and assigned (`opt.learning_rate = 1e-3`
@@ -249,14 +249,6 @@ class Recorder(Closing):
         pairs = list(grads_and_vars)
         return self.apply([g for g, _ in pairs], [v for _, v in pairs])
 
-    @property
-    def steps(self):
-        return 0 if self.writer is None else self.writer.steps
-
-    def close(self):
-        if self.writer is not None:
-            self.writer.close()
-
 
 def record(optimizer, path, *, format=None, producer=None, lr_per_step=None):
     """Wrap a Keras optimizer so that every `apply(grads, vars)` / `apply_gradients(pairs)`
@@ -268,7 +260,7 @@ def record(optimizer, path, *, format=None, producer=None, lr_per_step=None):
     return Recorder(optimizer, path, format=format, producer=producer, lr_per_step=lr_per_step)
 
 
-class FitRecorder(Closing):
+class FitRecorder(WriterOwner):
     """What `record_fit` returns: it records every training step `model.fit` (or
     `train_on_batch`) runs with the model's compiled optimizer, until `close()` (or the end of
     a `with` block), which also removes the instrumentation. `steps` counts the steps written."""
@@ -412,14 +404,9 @@ class FitRecorder(Closing):
             self.error = self.error or e
             raise
 
-    @property
-    def steps(self):
-        return 0 if self.writer is None else self.writer.steps
-
     def close(self):
         self._uninstall()
-        if self.writer is not None:
-            self.writer.close()
+        super().close()
         if self.error is not None:
             raise RuntimeError(f"optverify.keras.record_fit: recording {self.path!r} failed: {self.error}") from self.error
 

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import optax as _optax
 
-from .trace import Closing, TraceWriter, jsonable
+from .trace import TraceWriter, WriterOwner, jsonable
 
 __all__ = ["record", "Recorder"]
 
@@ -46,7 +46,7 @@ def _leaf_names(tree):
     return names
 
 
-class Recorder(Closing):
+class Recorder(WriterOwner):
     """Holds the trace writer of a wrapped transformation; `close()` when done (or use it as a
     context manager)."""
 
@@ -123,14 +123,6 @@ class Recorder(Closing):
                     hp[k] = jsonable(hyperparams[k])
         self.writer.step(list(grads), list(new_params), hyperparameters=hp,
                          block_norms=None if norms is None else [list(n) for n in norms])
-
-    @property
-    def steps(self):
-        return 0 if self.writer is None else self.writer.steps
-
-    def close(self):
-        if self.writer is not None:
-            self.writer.close()
 
 
 def _first(state, pick):

@@ -154,6 +154,21 @@ class Closing:
         return False
 
 
+class WriterOwner(Closing):
+    """Base of the recorders that open their `TraceWriter` at the first step (`self.writer` is
+    None until then): the steps written so far, and `close()`, which closes the trace."""
+
+    writer = None
+
+    @property
+    def steps(self):
+        return 0 if self.writer is None else self.writer.steps
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+
+
 class TraceWriter(Closing):
     """Writes an optverify trace, one `step()` per optimizer step.
 
