@@ -1223,7 +1223,7 @@ mod tests {
     /// multiply by them (sgd, adagrad) do not.
     #[test]
     fn injected_kernels_equal_plain_ones_in_f64_and_not_in_f32() {
-        use super::{build_for_group, Hyper};
+        use super::Hyper;
         use serde_json::json;
         let cases = [
             (
@@ -1257,46 +1257,7 @@ mod tests {
                 true,
             ),
         ];
-        for (name, hp, f32_differs) in cases {
-            let s = optax_setting(name, hp);
-            let mut f32_same = true;
-            for leaves in [1, 3] {
-                let mut rng = ChaCha8Rng::seed_from_u64(leaves as u64);
-                let dim = 9;
-                let theta0: Vec<f64> = (0..dim)
-                    .map(|_| {
-                        let z: f64 = StandardNormal.sample(&mut rng);
-                        f64::from(z as f32)
-                    })
-                    .collect();
-                let mut plain = build_for_group::<f64>(&s, leaves, Hyper::Plain).unwrap();
-                let mut injected = build_for_group::<f64>(&s, leaves, Hyper::Injected).unwrap();
-                let mut plain32 = build_for_group::<f32>(&s, leaves, Hyper::Plain).unwrap();
-                let mut injected32 = build_for_group::<f32>(&s, leaves, Hyper::Injected).unwrap();
-                let (mut a, mut b) = (theta0.clone(), theta0.clone());
-                let mut a32: Vec<f32> = theta0.iter().map(|&x| x as f32).collect();
-                let mut b32 = a32.clone();
-                for t in 1..=40 {
-                    let g: Vec<f64> = (0..dim)
-                        .map(|_| {
-                            let z: f64 = StandardNormal.sample(&mut rng);
-                            f64::from((z * 10f64.powf(rng.random_range(-2.0..2.0))) as f32)
-                        })
-                        .collect();
-                    let g32: Vec<f32> = g.iter().map(|&x| x as f32).collect();
-                    plain.step(&mut a, &g).unwrap();
-                    injected.step(&mut b, &g).unwrap();
-                    plain32.step(&mut a32, &g32).unwrap();
-                    injected32.step(&mut b32, &g32).unwrap();
-                    assert!(
-                        a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
-                        "{name}, {leaves} leaves, step {t}: injected f64 differs from plain"
-                    );
-                    f32_same &= a32.iter().zip(&b32).all(|(x, y)| x.to_bits() == y.to_bits());
-                }
-            }
-            assert_eq!(!f32_same, f32_differs, "{name}: f32 injected vs plain");
-        }
+        mode_is_plain_in_f64_and_differs_in_f32(Hyper::Injected, 0, cases);
     }
 
     /// [`Hyper::PlainX32`] (jax's x64 disabled) is a float32 mode; a kernel built with it in
@@ -1305,7 +1266,7 @@ mod tests {
     /// kernel exactly for the optimizers whose scalars involve `βᵗ`.
     #[test]
     fn x64_disabled_kernels_are_plain_in_f64_and_not_in_f32() {
-        use super::{build_for_group, Hyper};
+        use super::Hyper;
         use serde_json::json;
         let cases = [
             ("sgd", json!({"learning_rate": 0.05, "momentum": 0.9}), false),
@@ -1325,11 +1286,23 @@ mod tests {
                 true,
             ),
         ];
+        mode_is_plain_in_f64_and_differs_in_f32(Hyper::PlainX32, 7, cases);
+    }
+
+    /// Kernels built with `mode` are bit-identical to the plain ones in f64 (1 and 3 leaves, 40
+    /// steps of random gradients from seed `seed + leaves`) and, in f32, differ from them in
+    /// some step exactly for the cases marked `true`.
+    fn mode_is_plain_in_f64_and_differs_in_f32(
+        mode: super::Hyper,
+        seed: u64,
+        cases: impl IntoIterator<Item = (&'static str, serde_json::Value, bool)>,
+    ) {
+        use super::{build_for_group, Hyper};
         for (name, hp, f32_differs) in cases {
             let s = optax_setting(name, hp);
             let mut f32_same = true;
             for leaves in [1, 3] {
-                let mut rng = ChaCha8Rng::seed_from_u64(7 + leaves as u64);
+                let mut rng = ChaCha8Rng::seed_from_u64(seed + leaves as u64);
                 let dim = 9;
                 let theta0: Vec<f32> = (0..dim)
                     .map(|_| {
@@ -1338,9 +1311,9 @@ mod tests {
                     })
                     .collect();
                 let mut plain = build_for_group::<f64>(&s, leaves, Hyper::Plain).unwrap();
-                let mut x32 = build_for_group::<f64>(&s, leaves, Hyper::PlainX32).unwrap();
+                let mut other = build_for_group::<f64>(&s, leaves, mode).unwrap();
                 let mut plain32 = build_for_group::<f32>(&s, leaves, Hyper::Plain).unwrap();
-                let mut x32_32 = build_for_group::<f32>(&s, leaves, Hyper::PlainX32).unwrap();
+                let mut other32 = build_for_group::<f32>(&s, leaves, mode).unwrap();
                 let mut a: Vec<f64> = theta0.iter().map(|&x| f64::from(x)).collect();
                 let mut b = a.clone();
                 let (mut a32, mut b32) = (theta0.clone(), theta0.clone());
@@ -1353,17 +1326,17 @@ mod tests {
                         .collect();
                     let g: Vec<f64> = g32.iter().map(|&x| f64::from(x)).collect();
                     plain.step(&mut a, &g).unwrap();
-                    x32.step(&mut b, &g).unwrap();
+                    other.step(&mut b, &g).unwrap();
                     plain32.step(&mut a32, &g32).unwrap();
-                    x32_32.step(&mut b32, &g32).unwrap();
+                    other32.step(&mut b32, &g32).unwrap();
                     assert!(
                         a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()),
-                        "{name}, {leaves} leaves, step {t}: PlainX32 in f64 differs from Plain"
+                        "{name}, {leaves} leaves, step {t}: {mode:?} in f64 differs from Plain"
                     );
                     f32_same &= a32.iter().zip(&b32).all(|(x, y)| x.to_bits() == y.to_bits());
                 }
             }
-            assert_eq!(!f32_same, f32_differs, "{name}: f32 x64-disabled vs plain");
+            assert_eq!(!f32_same, f32_differs, "{name}: f32 {mode:?} vs Plain");
         }
     }
 
